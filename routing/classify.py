@@ -1,0 +1,246 @@
+"""Message kind: question, complaint, sales lead, callback request or feedback, with the reasons.
+
+Complaint detection adds up evidence: lexicon entries weighted strong/medium/weak, negated ones dropped ("not
+bad", "ไม่แย่", "بد نیست") and negated praise counted instead ("not happy", "ไม่พอใจ", "راضی نیستم"), entries in a
+conditional clause discounted ("if it arrives damaged..."), intensifiers, anger (shouting in capitals, "!!!",
+insults, angry emoji, stretched letters) and the customer's history (a second contact about an unresolved issue).
+Imports hub.domain only.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hub.domain import Kind
+from routing.language import LanguageGuess, detect_language
+from routing.lexicon import Entry, Lexicon, default_lexicons
+from routing.normalize import has_elongation, normalize
+
+COMPLAINT_THRESHOLD = 1.0
+_CLAUSE = re.compile(r"[.!?؟,،;:\n()]")
+_TOKEN = re.compile(r"[\w'*]+")
+_SHOUT = re.compile(r"\b[A-Z]{4,}\b")
+_LATIN = re.compile(r"[A-Za-z]")
+_BANG = re.compile(r"[!！]{2,}|[!?؟]{3,}")
+_QUERY = re.compile(r"[?？؟]")
+_ELSEWHERE_WEIGHT = {"all_caps": 0.5, "exclamations": 0.5, "elongation": 0.25, "repeat_contact": 1.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    kind: Kind
+    language: str
+    complaint_score: float
+    signals: tuple[str, ...]  # machine-readable: "term:broken", "negated:bad", "all_caps", "repeat_contact", ...
+    reasons: tuple[str, ...]  # one sentence per decision, for the ticket's routing trace
+    scores: tuple[tuple[str, float], ...] = ()  # per kind, for reports and tuning
+    language_reason: str = ""
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.kind is Kind.COMPLAINT
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entry: Entry
+    start: int
+    end: int
+    negated: bool
+    intensified: bool
+    conditional: bool
+
+
+def _wild(word: str, token: str) -> bool:
+    if word.startswith("*"):
+        return token.endswith(word[1:])
+    if word.endswith("*"):
+        return token.startswith(word[:-1])
+    return token == word
+
+
+def _tokens_before(text: str, start: int, n: int) -> list[str]:
+    clause = _CLAUSE.split(text[:start])[-1]
+    return _TOKEN.findall(clause)[-n:] if n else []
+
+
+def _tokens_after(text: str, end: int, n: int) -> list[str]:
+    clause = _CLAUSE.split(text[end:])[0]
+    return _TOKEN.findall(clause)[:n]
+
+
+def _near_before(text: str, start: int, words: tuple[str, ...], gap: int) -> bool:
+    """Unspaced scripts: does one of `words` end at most `gap` characters before `start`?"""
+    head = text[:start]
+    return any(w and w in head[-(len(w) + gap):] for w in words)
+
+
+def _near_after(text: str, end: int, words: tuple[str, ...], gap: int) -> bool:
+    tail = text[end:]
+    return any(w and w in tail[: len(w) + gap] for w in words)
+
+
+def _carries_negation(lex: Lexicon, entry: Entry) -> bool:
+    """"nobody", "ไม่ได้รับ", "هیچ کس": the entry is already negative; a negator beside it does not flip it."""
+    if lex.unspaced:
+        return any(w in entry.text for w in lex.negators)
+    return any(_wild(w, t) for t in _TOKEN.findall(entry.text) for w in (*lex.negators, *lex.negators_after))
+
+
+def _context(lex: Lexicon, text: str, start: int, end: int) -> tuple[bool, bool, bool]:
+    """(negated, intensified, conditional) for the entry found at text[start:end].
+
+    `text` has the other hits blanked out, so a negator that belongs to another entry ("never arrived and nobody
+    answers") does not negate this one.
+    """
+    if lex.unspaced:
+        window = lex.negation_window
+        negated = _near_before(text, start, lex.negators, window) or _near_after(text, end, lex.negators_after, 1)
+        intensified = _near_before(text, start, lex.intensifiers, 1) or _near_after(text, end, lex.intensifiers, 1)
+        conditional = _near_before(text, start, lex.conditionals, 12)
+        return negated, intensified, conditional
+    n = lex.negation_window
+    before, after = _tokens_before(text, start, n), _tokens_after(text, end, n)
+    negated = any(_wild(w, t) for t in before for w in lex.negators) or any(
+        _wild(w, t) for t in after for w in lex.negators_after
+    )
+    near = _tokens_before(text, start, 2)
+    intensified = any(t in lex.intensifiers for t in near) or any(
+        " ".join(near[i:]) in lex.intensifiers for i in range(len(near))
+    )
+    clause = " " + " ".join(_tokens_before(text, start, 8)) + " "
+    conditional = any(f" {c} " in clause for c in lex.conditionals)
+    return negated, intensified, conditional
+
+
+def find_hits(lex: Lexicon, text: str) -> list[Hit]:
+    """Non-overlapping lexicon hits in normalised `text`, longest entries first."""
+    taken: list[tuple[int, int]] = []
+    spans: dict[tuple[int, int], list[Entry]] = {}
+    for entry in lex.entries:
+        for m in entry.pattern.finditer(text):
+            span = (m.start(), m.end())
+            if span in spans:  # the same words listed in two sections count for both
+                spans[span].append(entry)
+            elif not any(s < span[1] and span[0] < e for s, e in taken):
+                taken.append(span)
+                spans[span] = [entry]
+    hits = []
+    for (start, end), entries in sorted(spans.items()):
+        blank = list(text)
+        for s, e in taken:
+            if (s, e) != (start, end) and spans[(s, e)][0].category != "mask":
+                blank[s:e] = "_" * (e - s)  # still a word, so distances stay right
+        negated, intensified, conditional = _context(lex, "".join(blank), start, end)
+        hits.extend(
+            Hit(e, start, end, negated and not _carries_negation(lex, e), intensified, conditional) for e in entries
+        )
+    return hits
+
+
+def _anger(original: str, lex: Lexicon) -> list[str]:
+    signals = []
+    letters = _LATIN.findall(original)
+    shouted = _SHOUT.findall(original)
+    if len(shouted) >= 2 or (len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7):
+        signals.append("all_caps")
+    if _BANG.search(original):
+        signals.append("exclamations")
+    if has_elongation(original):
+        signals.append("elongation")
+    if any(e in original for e in lex.anger_emoji):
+        signals.append("anger_emoji")
+    return signals
+
+
+def classify(
+    text: str,
+    *,
+    language_hint: str | None = None,
+    repeat_contact: bool = False,
+    kind_hint: Kind | str | None = None,
+    lexicons: Mapping[str, Lexicon] | None = None,
+    threshold: float = COMPLAINT_THRESHOLD,
+) -> Classification:
+    """Classify one customer message. `repeat_contact`: the customer already has an unresolved ticket on this."""
+    lexicons = lexicons if lexicons is not None else default_lexicons()
+    guess: LanguageGuess = detect_language(text, language_hint)
+    lex = lexicons.get(guess.code) or lexicons.get("*") or Lexicon(language=guess.code)
+    norm = normalize(text, guess.code)
+    hits = find_hits(lex, norm)
+
+    signals: list[str] = []
+    kind_scores = {"complaint": 0.0, "praise": 0.0, "sales": 0.0, "callback": 0.0, "question": 0.0}
+    terms = 0.0
+    for hit in hits:
+        cat, word = hit.entry.category, hit.entry.text
+        boost = 1.5 if hit.intensified else 1.0
+        damp = 0.3 if hit.conditional else 1.0
+        if cat == "mask":
+            continue
+        if cat in ("complaint", "insults"):
+            if hit.negated:
+                signals.append(f"negated:{word}")
+                kind_scores["praise"] += 1.0  # "not bad" is faint praise
+                continue
+            terms += hit.entry.weight * boost * damp
+            signals.append(f"{'insult' if cat == 'insults' else 'term'}:{word}")
+        elif cat == "when_negated":
+            if hit.negated:
+                terms += 1.0 * damp
+                signals.append(f"negated_action:{word}")
+        elif cat == "praise":
+            if hit.negated:
+                terms += 1.0 * boost * damp
+                signals.append(f"negated_praise:{word}")
+            else:
+                kind_scores["praise"] += boost
+        elif not hit.negated:
+            kind_scores[cat] += 1.0
+        if hit.intensified and cat in ("complaint", "insults", "praise"):
+            signals.append(f"intensified:{word}")
+        if hit.conditional and cat in ("complaint", "when_negated", "praise"):
+            signals.append(f"conditional:{word}")
+    kind_scores["praise"] += sum(e in text for e in lex.praise_emoji)
+
+    anger = _anger(text, lex)
+    if repeat_contact:
+        anger.append("repeat_contact")
+    extra = sum(_ELSEWHERE_WEIGHT.get(s, 1.0) for s in anger)
+    signals.extend(anger)
+    if terms > 0 and kind_scores["praise"] >= 1:
+        signals.append("praise_with_complaint")  # "great, another week without my parcel": sarcasm, not thanks
+        score = terms + extra
+    else:
+        # Shouting "THANK YOU!!!" or writing again to say it worked is not a complaint.
+        score = max(0.0, terms + extra - 0.5 * kind_scores["praise"])
+    if _QUERY.search(text):
+        kind_scores["question"] += 1.0
+    kind_scores["complaint"] = round(score, 3)
+
+    kind, why = _decide(kind_scores, threshold, kind_hint)
+    reasons = [f"language {guess.code}: {guess.reason}", why]
+    return Classification(
+        kind=kind,
+        language=guess.code,
+        complaint_score=round(score, 3),
+        signals=tuple(signals),
+        reasons=tuple(reasons),
+        scores=tuple(sorted(kind_scores.items())),
+        language_reason=guess.reason,
+    )
+
+
+def _decide(scores: Mapping[str, float], threshold: float, hint: Kind | str | None) -> tuple[Kind, str]:
+    # A complaint outranks everything: it is the message that must not wait in the wrong queue.
+    if scores["complaint"] >= threshold:
+        return Kind.COMPLAINT, f"complaint: score {scores['complaint']:.2f} >= {threshold:.2f}"
+    if hint:
+        return Kind(hint), f"{Kind(hint).value}: given by the channel"
+    for cat, kind in (("callback", Kind.CALLBACK), ("sales", Kind.SALES), ("question", Kind.QUESTION)):
+        if scores[cat] >= 1:
+            return kind, f"{kind.value}: {scores[cat]:g} cue(s); complaint score {scores['complaint']:.2f}"
+    if scores["praise"] >= 1:
+        return Kind.FEEDBACK, f"feedback: praise/thanks ({scores['praise']:g}) and no request"
+    return Kind.QUESTION, "question: no complaint, sales, callback or feedback cues (default)"

@@ -1,0 +1,153 @@
+"""Lexicons: the per-language word lists behind classification, read from YAML data files.
+
+The shipped files live in routing/data/lexicons/; operators add their own through `routing.lexicons` in
+config.yaml, and entries of the same language are merged, never replaced. Entries go through the same
+`normalize` as the customer's text, so a file may spell Persian with either keyboard. Imports nothing from hub.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from routing.normalize import normalize
+
+DATA_DIR = Path(__file__).parent / "data" / "lexicons"
+COMPLAINT_WEIGHTS = {"strong": 2.0, "medium": 1.0, "weak": 0.5}
+# Sections that hold plain lists of entries; "complaint" is nested by weight.
+LIST_SECTIONS = ("when_negated", "praise", "insults", "sales", "callback", "question", "mask")
+WORD_SECTIONS = ("negators", "negators_after", "intensifiers", "conditionals", "anger_emoji", "praise_emoji")
+# Languages written without spaces between words: entries match as substrings of the space-free text.
+UNSPACED = frozenset({"th", "lo", "km", "my", "zh", "ja"})
+
+
+class LexiconError(ValueError):
+    """A lexicon file that cannot be used, with the file and section named."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    text: str  # normalised form, without the * markers
+    category: str  # "complaint", "when_negated", "praise", ... ; complaint entries carry their weight
+    weight: float
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    language: str
+    entries: tuple[Entry, ...] = ()  # longest first: the longer entry wins where two overlap
+    negators: tuple[str, ...] = ()
+    negators_after: tuple[str, ...] = ()
+    intensifiers: tuple[str, ...] = ()
+    conditionals: tuple[str, ...] = ()
+    anger_emoji: tuple[str, ...] = ()
+    praise_emoji: tuple[str, ...] = ()
+    negation_window: int = 3
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def unspaced(self) -> bool:
+        return self.language in UNSPACED
+
+
+def _compile(raw: str, lang: str) -> tuple[str, re.Pattern[str]]:
+    text = normalize(raw.strip(), lang)
+    prefix_free, suffix_free = text.startswith("*"), text.endswith("*")
+    core = text.strip("*").strip()
+    if not core:
+        raise LexiconError(f"empty entry {raw!r}")
+    body = r"\s*".join(re.escape(part) for part in core.split()) if lang not in UNSPACED else re.escape(core)
+    if lang in UNSPACED:
+        return core, re.compile(body)
+    left = r"\w*" if prefix_free else r"(?<!\w)"
+    right = r"\w*" if suffix_free else r"(?!\w)"
+    return core, re.compile(left + body + right)
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise LexiconError(f"{where}: expected a list of words or phrases")
+    return [str(v) for v in value]
+
+
+def _entries(data: Mapping[str, Any], lang: str, where: str) -> list[Entry]:
+    out: list[Entry] = []
+    complaint = data.get("complaint") or {}
+    if not isinstance(complaint, Mapping):
+        raise LexiconError(f"{where}: complaint: expected strong/medium/weak lists")
+    for level, items in complaint.items():
+        if level not in COMPLAINT_WEIGHTS:
+            raise LexiconError(f"{where}: complaint.{level}: expected one of {', '.join(COMPLAINT_WEIGHTS)}")
+        for raw in _strings(items, f"{where}: complaint.{level}"):
+            text, pattern = _compile(raw, lang)
+            out.append(Entry(text, "complaint", COMPLAINT_WEIGHTS[level], pattern))
+    for section in LIST_SECTIONS:
+        for raw in _strings(data.get(section), f"{where}: {section}"):
+            text, pattern = _compile(raw, lang)
+            out.append(Entry(text, section, 2.0 if section == "insults" else 1.0, pattern))
+    return out
+
+
+def build(lang: str, documents: Iterable[tuple[str, Mapping[str, Any]]]) -> Lexicon:
+    """Merge lexicon documents (source name, parsed YAML) into one lexicon for `lang`."""
+    entries: list[Entry] = []
+    words: dict[str, list[str]] = {k: [] for k in WORD_SECTIONS}
+    window, sources = 3, []
+    for where, data in documents:
+        unknown = set(data) - {"language", "complaint", "negation_window", *LIST_SECTIONS, *WORD_SECTIONS}
+        if unknown:
+            raise LexiconError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}")
+        entries.extend(_entries(data, lang, where))
+        for key in WORD_SECTIONS:
+            # Emoji must not be case-folded or collapsed; the rest is matched in normalised form.
+            keep = key.endswith("emoji")
+            words[key].extend(w if keep else normalize(w, lang) for w in _strings(data.get(key), f"{where}: {key}"))
+        if "negation_window" in data:
+            window = int(data["negation_window"])
+        sources.append(where)
+    entries.sort(key=lambda e: -len(e.text))
+    return Lexicon(
+        language=lang,
+        entries=tuple(entries),
+        negators=tuple(words["negators"]),
+        negators_after=tuple(words["negators_after"]),
+        intensifiers=tuple(words["intensifiers"]),
+        conditionals=tuple(words["conditionals"]),
+        anger_emoji=tuple(words["anger_emoji"]),
+        praise_emoji=tuple(words["praise_emoji"]),
+        negation_window=window,
+        sources=tuple(sources),
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise LexiconError(f"{path.name}: cannot read: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("language"), str):
+        raise LexiconError(f"{path.name}: expected a mapping with a 'language' key")
+    return data
+
+
+def load_lexicons(extra: Iterable[str | Path] = ()) -> dict[str, Lexicon]:
+    """The shipped lexicons merged with operator files `extra`; keyed by language ("*" entries go to every one)."""
+    docs: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for path in [*sorted(DATA_DIR.glob("*.yaml")), *map(Path, extra)]:
+        data = _read(path)
+        docs.setdefault(data["language"], []).append((path.name, data))
+    common = docs.pop("*", [])
+    return {lang: build(lang, [*common, *found]) for lang, found in docs.items()} | {"*": build("*", common)}
+
+
+@lru_cache(maxsize=8)
+def default_lexicons(extra: tuple[str, ...] = ()) -> dict[str, Lexicon]:
+    return load_lexicons(extra)
