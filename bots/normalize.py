@@ -1,0 +1,238 @@
+"""Language detection and language-aware text normalisation for the FAQ bot.
+
+Pure functions over strings; imports nothing from the rest of the project.
+
+- `detect_language(text)` guesses the language from the script: Thai block -> "th", Arabic script -> "fa" or
+  "ar" (Persian-only letters decide), Latin -> "en", other scripts by block, "und" when there is no letter.
+- `normalize(text, lang)` returns a canonical form used for matching: Unicode compatibility forms folded,
+  digits (Persian, Arabic-Indic, Thai) made ASCII, case folded, punctuation turned into spaces, repeated letters
+  ("soooo", "มากกกก") collapsed, plus per-language rules described next to `_normalize_fa` / `_normalize_th`.
+- `words(text, lang)` splits normalised text into matching tokens: stopwords dropped, light stemming applied.
+  Thai has no spaces between words, so its tokens come from `bots.thai.segment`.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bots import thai
+
+__all__ = ["detect_language", "normalize", "words", "strip_thai_tones", "stem_en", "stem_fa", "EN_STOPWORDS", "FA_STOPWORDS"]
+
+# --- language detection ----------------------------------------------------------------------------------------
+
+_PERSIAN_ONLY = set("پچژگیکۀ")  # letters Arabic does not use (ی/ک are the Persian code points)
+_ARABIC_ONLY = set("ةيكىؤإأ")  # Arabic code points; Persian keyboards rarely produce them, but some do
+_ARABIC_WORDS = frozenset({"في", "من", "على", "هل", "هذا", "التي", "الذي", "عن", "إلى", "الى", "ما", "لا", "كيف"})
+_PERSIAN_WORDS = frozenset({"است", "را", "می", "چی", "چه", "کی", "من", "سفارش", "این", "با", "برای", "از"})
+
+
+def _script(ch: str) -> str:
+    o = ord(ch)
+    if 0x0E00 <= o <= 0x0E7F:
+        return "th"
+    if 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFDFF or 0xFE70 <= o <= 0xFEFF:
+        return "arab"
+    if 0x0400 <= o <= 0x04FF:
+        return "ru"
+    if 0x4E00 <= o <= 0x9FFF:
+        return "zh"
+    if 0x3040 <= o <= 0x30FF:
+        return "ja"
+    if 0xAC00 <= o <= 0xD7AF:
+        return "ko"
+    if ch.isalpha() and o < 0x0250:
+        return "latn"
+    return ""
+
+
+def detect_language(text: str) -> str:
+    """Return "th", "fa", "ar", "en" (any Latin script), "ru", "zh", "ja", "ko" or "und".
+
+    The majority script wins.  Arabic script is Persian unless it looks Arabic: Persian-only letters or Persian
+    function words count for "fa", Arabic-only letters and function words for "ar"; a tie is "fa" because the
+    customers this hub serves write Persian far more often, often on keyboards that emit Arabic ي/ك.
+    """
+    counts: dict[str, int] = {}
+    for ch in text:
+        s = _script(ch)
+        if s:
+            counts[s] = counts.get(s, 0) + 1
+    if not counts:
+        return "und"
+    best = max(counts, key=lambda k: counts[k])
+    if best == "latn":
+        return "en"
+    if best != "arab":
+        return best
+    fa = sum(1 for ch in text if ch in _PERSIAN_ONLY) * 2
+    ar = sum(1 for ch in text if ch == "ة") * 2
+    tokens = re.findall(r"[\u0600-\u06FF]+", text)
+    fa += sum(2 for t in tokens if t in _PERSIAN_WORDS)
+    ar += sum(2 for t in tokens if t in _ARABIC_WORDS or (t.startswith("ال") and len(t) > 3))
+    ar += sum(1 for ch in text if ch in _ARABIC_ONLY and ch != "ة") // 3  # weak: Persian keyboards emit them too
+    return "ar" if ar > fa else "fa"
+
+
+# --- shared helpers ------------------------------------------------------------------------------------------------
+
+# Persian (U+06F0..) and Arabic-Indic (U+0660..) digits, Thai digits (U+0E50..) -> ASCII.
+_DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
+_DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
+_DIGITS.update({ord(c): str(i) for i, c in enumerate("๐๑๒๓๔๕๖๗๘๙")})
+
+_RUNS = re.compile(r"(.)\1{2,}")  # three or more of the same character: emphasis, not spelling
+_NON_WORD = re.compile(r"[^\w\u0E00-\u0E7F\u200c]+")  # keeps letters, digits, Thai marks and ZWNJ
+_SPACES = re.compile(r"\s+")
+
+
+def _common(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_DIGITS).casefold()
+    text = _RUNS.sub(r"\1", text)
+    return text
+
+
+# --- Persian -------------------------------------------------------------------------------------------------------
+
+_FA_MAP = str.maketrans(
+    {
+        "ي": "ی",
+        "ى": "ی",
+        "ئ": "ی",  # hamza seat spelled either way ("مسئول"/"مسيول") in everyday writing
+        "ك": "ک",
+        "ة": "ه",
+        "ۀ": "ه",
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",  # "آدرس"/"ادرس": customers drop the madda, so matching must too
+        "ٱ": "ا",
+        "ؤ": "و",
+        "ـ": None,  # tatweel is decoration
+        "\u200d": None,  # ZWJ
+        "\u200c": None,  # ZWNJ joins: "می‌خواهم" == "میخواهم"
+        "\u200f": None,
+        "\u200e": None,
+        "٪": "%",
+        "؟": " ",
+        "،": " ",
+        "؛": " ",
+        "«": " ",
+        "»": " ",
+    }
+)
+_FA_DIACRITICS = re.compile(r"[\u064B-\u065F\u0670\u06D6-\u06ED]")
+# A space where a ZWNJ belongs: verb prefix "می"/"نمی" before the stem, plural and comparative suffixes after it.
+_FA_PREFIX_GAP = re.compile(r"(?:(?<=\s)|^)(ن?می) (?=\S)")
+_FA_SUFFIX_GAP = re.compile(r"(?<=\S) (ها|های|هایی|هایم|هایت|هایش|هامون|هاتون|تر|ترین|ام|ای|اید)(?=\s|$)")
+
+
+def _normalize_fa(text: str) -> str:
+    text = _FA_DIACRITICS.sub("", text).translate(_FA_MAP)
+    text = _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+    text = _FA_PREFIX_GAP.sub(r"\1", text)
+    return _FA_SUFFIX_GAP.sub(r"\1", text)
+
+
+# --- Thai ----------------------------------------------------------------------------------------------------------
+
+_TH_TONES = re.compile(r"[\u0E48-\u0E4B]")  # mai ek, mai tho, mai tri, mai chattawa
+
+
+def strip_thai_tones(text: str) -> str:
+    """Drop Thai tone marks: customers often mistype or omit them, and they rarely tell FAQ topics apart."""
+    return _TH_TONES.sub("", text)
+
+
+def _normalize_th(text: str) -> str:
+    # NFKC splits SARA AM into NIKHAHIT + SARA AA; put it back so both spellings are one string.
+    text = text.replace("\u0e4d\u0e32", "\u0e33")
+    text = text.replace("\u0e46", " ")  # mai yamok repeats the previous word: no new information
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+def normalize(text: str, lang: str) -> str:
+    """Canonical form of `text` for matching in language `lang` (see the module docstring)."""
+    text = _common(text)
+    if lang == "fa" or lang == "ar":
+        return _normalize_fa(text)
+    if lang == "th":
+        return _normalize_th(text)
+    text = text.replace("'", "").replace("\u2019", "")  # "don't" -> "dont", "order's" -> "orders"
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+# --- tokens --------------------------------------------------------------------------------------------------------
+
+EN_STOPWORDS = frozenset(
+    """a an the i me my mine we our us you your yours he she it its they them their this that these those is are was
+    were be been being am do does did doing have has had having to of in on at by for with from about as into
+    and or but if so than too very just can could would should will shall may might must please pls plz hi hello
+    hey thanks thank thx there here any some there's im ive id youre u ur r yo guys dear sir madam ok okay also
+    again still get got want wanna need know tell let like would any anyone someone one""".split()
+)
+# Question words are kept on purpose: "when" vs "where" vs "how much" separates FAQ topics.
+
+
+def stem_en(word: str) -> str:
+    """A light suffix stripper: enough to meet "deliveries"/"delivery", "refunded"/"refund", "shipping"/"ship"."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suf, rep in (("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ness", ""), ("ments", ""), ("ment", "")):
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            return word[: -len(suf)] + rep
+    for suf in ("ing", "ed", "ly", "es", "s"):
+        if word.endswith(suf) and len(word) - len(suf) >= 3 and not word.endswith("ss"):
+            stem = word[: -len(suf)]
+            if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+                stem = stem[:-1]  # "shipping" -> "shipp" -> "ship"
+            return stem
+    return word
+
+
+FA_STOPWORDS = frozenset(
+    """و در به از که را با این آن اون این ای یک برای تا هم یا اما ولی من ما شما تو او ایشان اونا است هست هستش
+    هستید هستم بود شد شده میشه باشه باشد کنم کنید کنین کن لطفا سلام ممنون مرسی خسته نباشید عزیز جان دوست
+    ببخشید یه رو بر سر پس چون اگه اگر هر خب خوب خیلی باید میخواستم میخوام میخواهم خواستم بپرسم سوال داشتم
+    """.replace("آ", "ا").split()
+)
+_FA_PREFIXES = ("نمی", "می")
+_FA_SUFFIXES = ("هایی", "هایم", "هایش", "های", "ها", "ترین", "تر", "مان", "تان", "شان", "یم", "ید", "ین", "ند", "ام", "ات",
+                "اش", "رو", "ست", "ه", "م", "ی", "د", "ن", "ت", "ش", "و")
+
+
+def stem_fa(word: str) -> list[str]:
+    """Stem candidates of one Persian word: the word without its verb prefix, then up to two suffixes stripped.
+
+    Persian stacks suffixes ("سفارشمو" = سفارش + م + و) and informal and formal verb endings differ ("میرسه" /
+    "میرسد"), while a single stripping rule cannot tell a suffix from a root letter ("سفارش" ends in ش).  Emitting
+    every candidate lets "سفارشمو", "سفارشم" and "سفارش" share a term; the wrong candidates are rare and weigh
+    little next to the full word and its character n-grams.
+    """
+    w = word
+    for p in _FA_PREFIXES:
+        if w.startswith(p) and len(w) - len(p) >= 2:
+            w = w[len(p):]
+            break
+    else:
+        if w.startswith("ب") and len(w) >= 4 and w[-1] in "دمیه":  # subjunctive "برسد", "بگیرم"
+            w = w[1:]
+    out = [w]
+    for _ in range(2):
+        for s in _FA_SUFFIXES:
+            if w.endswith(s) and len(w) - len(s) >= 2:
+                w = w[: -len(s)]
+                out.append(w)
+                break
+        else:
+            break
+    return out
+
+
+def words(text: str, lang: str) -> list[str]:
+    """Matching tokens of `text` (raw, not yet normalised) in language `lang`."""
+    norm = normalize(text, lang)
+    if lang == "th":
+        return thai.segment(norm)
+    if lang in ("fa", "ar"):
+        return [stem_fa(w)[0] for w in norm.split() if w not in FA_STOPWORDS]
+    return [stem_en(w) for w in norm.split() if w not in EN_STOPWORDS]

@@ -1,0 +1,1 @@
+"""Channel adapters: each turns provider events into hub `Inbound` messages and sends `Outbound` ones."""

@@ -1,0 +1,255 @@
+"""Website chat over `WS /ws/chat`.
+
+A visitor is known by a random token the server issues; only its SHA-256 is stored (as the identity's external id),
+so the database never holds a usable token and a forged token simply starts a new, empty conversation.  Replies
+travel on the bus topic of the visitor, so a customer connected to one process receives what another sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict
+
+from channels.base import Capabilities, ChannelContext, PermanentError
+from hub.domain import Identity, Inbound, Outbound, SendResult
+
+log = logging.getLogger("hub.channels.webchat")
+NAME = "webchat"
+
+
+class WebchatConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    history_limit: int = 200
+    heartbeat: float = 30.0
+
+
+class Bus(Protocol):
+    async def publish(self, topic: str, event: dict[str, Any]) -> None: ...
+    def subscribe(self, topic: str, handler: Callable[[dict[str, Any]], None]) -> Callable[[], None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebchatHost:
+    """What the chat socket needs from the hub besides `deliver`."""
+
+    bus: Bus
+    # visitor hash -> (customer id, open ticket id or None, history as message dicts), or None for a new visitor
+    resume: Callable[[str, int], Awaitable[tuple[int, int | None, list[dict[str, Any]]] | None]]
+    allow_message: Callable[[str], Awaitable[bool]]  # per-visitor rate limit
+    allow_connect: Callable[[web.Request], Awaitable[bool]]  # per-IP rate limit
+    origin_allowed: Callable[[web.Request], bool]
+    max_frame: int
+    max_text: int
+    on_typing: Callable[[str], Awaitable[None]]  # visitor hash; tells agents the customer is typing
+
+
+def visitor_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def topic(visitor: str) -> str:
+    return f"chat:{visitor}"
+
+
+class WebchatChannel:
+    name = NAME
+    capabilities = Capabilities(typing=True, buttons=True, max_text=10_000)
+
+    def __init__(self, config: WebchatConfig) -> None:
+        self.config = config
+        self._ctx: ChannelContext | None = None
+        self._host: WebchatHost | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+
+    async def start(self, ctx: ChannelContext) -> None:
+        self._ctx = ctx
+        self._host = ctx.extra
+
+    async def stop(self) -> None:
+        for ws in tuple(self._sockets):
+            await ws.close(code=1001, message=b"server shutdown")
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        return [web.get("/ws/chat", self.handle)]
+
+    async def send(self, out: Outbound) -> SendResult:
+        assert self._host is not None
+        frame = {
+            "type": "message",
+            "id": out.message_id,
+            "ticket_id": out.ticket_id,
+            "author": out.author.value,
+            "text": out.text,
+            "created_at": (out.created_at or datetime.now(timezone.utc)).isoformat(),
+        }
+        if out.buttons:
+            frame["buttons"] = [{"label": b.label, "payload": b.payload} for b in out.buttons]
+        if out.author_name:
+            frame["name"] = out.author_name
+        # Delivered = handed to every live socket of the visitor on any process; an offline visitor gets it with
+        # the history on reconnect, which is why the message is stored before this runs.
+        await self._host.bus.publish(topic(out.recipient.external_id), frame)
+        return SendResult(provider_id=None)
+
+    async def typing(self, recipient: Identity) -> None:
+        assert self._host is not None
+        await self._host.bus.publish(topic(recipient.external_id), {"type": "typing", "author": "agent"})
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        host, ctx = self._host, self._ctx
+        if host is None or ctx is None:
+            raise web.HTTPServiceUnavailable()
+        if not host.origin_allowed(request):
+            raise web.HTTPForbidden(text="origin not allowed")
+        if not await host.allow_connect(request):
+            raise web.HTTPTooManyRequests(text="too many connections")
+        # No permessage-deflate: chat frames are small and compression costs a third of the throughput.
+        ws = web.WebSocketResponse(max_msg_size=host.max_frame, compress=False, heartbeat=self.config.heartbeat)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        unsubscribe: Callable[[], None] | None = None
+        pump: asyncio.Task[None] | None = None
+        visitor: str | None = None
+        hello: dict[str, Any] = {}
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+                if msg.type != WSMsgType.TEXT:
+                    await _error(ws, "bad_frame", "frames are JSON text")
+                    continue
+                try:
+                    frame = json.loads(msg.data)
+                except ValueError:
+                    await _error(ws, "bad_json", "frame is not valid JSON")
+                    continue
+                if not isinstance(frame, dict):
+                    await _error(ws, "bad_frame", "frame must be a JSON object")
+                    continue
+                kind = frame.get("type")
+                if visitor is None:
+                    if kind != "hello":
+                        await _error(ws, "hello_first", "send a hello frame first")
+                        continue
+                    visitor, hello = await self._hello(ws, host, frame)
+                    unsubscribe = host.bus.subscribe(topic(visitor), _enqueue(queue))
+                    pump = asyncio.create_task(_pump(ws, queue))
+                elif kind == "message":
+                    await self._message(ws, host, ctx, visitor, hello, frame)
+                elif kind == "typing":
+                    await host.on_typing(visitor)
+                elif kind == "hello":
+                    await _error(ws, "already_greeted", "hello was already received")
+                else:
+                    await _error(ws, "unknown_type", f"unknown frame type {str(kind)[:40]!r}")
+        finally:
+            self._sockets.discard(ws)
+            if unsubscribe:
+                unsubscribe()
+            if pump:
+                pump.cancel()
+        return ws
+
+    async def _hello(self, ws: web.WebSocketResponse, host: WebchatHost, frame: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        token = frame.get("visitor_token")
+        resumed = None
+        if isinstance(token, str) and 16 <= len(token) <= 200:
+            resumed = await host.resume(visitor_hash(token), self.config.history_limit)
+        if resumed is None:
+            # Unknown or forged tokens never adopt anything: the visitor gets a fresh token and an empty history.
+            token = secrets.token_urlsafe(32)
+        visitor = visitor_hash(token)
+        hello = {k: v[:200] for k in ("name", "email", "lang") if isinstance(v := frame.get(k), str) and v.strip()}
+        welcome: dict[str, Any] = {"type": "welcome", "visitor_token": token, "history": []}
+        if resumed is not None:
+            customer_id, ticket_id, history = resumed
+            welcome.update(ticket_id=ticket_id, history=history, customer_id=customer_id)
+        await ws.send_json(welcome)
+        return visitor, hello
+
+    async def _message(
+        self, ws: web.WebSocketResponse, host: WebchatHost, ctx: ChannelContext, visitor: str, hello: dict[str, Any], frame: dict[str, Any]
+    ) -> None:
+        client_id, text = frame.get("client_id"), frame.get("text")
+        if not isinstance(client_id, str) or not 1 <= len(client_id) <= 100:
+            await _error(ws, "bad_client_id", "client_id must be a string of 1-100 characters")
+            return
+        if not isinstance(text, str) or not text.strip():
+            await _error(ws, "empty_text", "text must be a non-empty string", client_id=client_id)
+            return
+        if len(text) > host.max_text:
+            await _error(ws, "text_too_long", f"text is longer than {host.max_text} characters", client_id=client_id)
+            return
+        if not await host.allow_message(visitor):
+            await _error(ws, "rate_limited", "too many messages; wait a moment", client_id=client_id)
+            return
+        payload = frame.get("payload")
+        raw: dict[str, Any] = {"frame": {"client_id": client_id}}
+        flags: frozenset[str] = frozenset()
+        if isinstance(payload, str) and payload:
+            raw["payload"] = payload[:200]
+            flags = frozenset({"button"})
+        extra = ()
+        email = hello.get("email")
+        if email and "@" in email:
+            extra = (Identity("email", email.strip().lower()),)
+        inbound = Inbound(
+            channel=NAME,
+            provider_id=f"{visitor[:32]}:{client_id}",
+            sender=Identity(NAME, visitor),
+            text=text.replace("\x00", ""),
+            received_at=datetime.now(timezone.utc),
+            sender_name=hello.get("name"),
+            sender_lang=hello.get("lang"),
+            extra_identities=extra,
+            flags=flags,
+            raw=raw,
+        )
+        try:
+            accepted = await ctx.deliver(inbound)
+        except PermanentError as exc:
+            await _error(ws, "rejected", str(exc), client_id=client_id)
+            return
+        except Exception:
+            log.exception("storing a chat message failed")
+            await _error(ws, "unavailable", "the message could not be stored; please resend", client_id=client_id)
+            return
+        await ws.send_json({"type": "ack", "client_id": client_id, "message_id": accepted.message_id, "ticket_id": accepted.ticket_id})
+
+
+def _enqueue(queue: asyncio.Queue[dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    def put(event: dict[str, Any]) -> None:
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:  # a stalled client: it reloads history on reconnect
+            pass
+
+    return put
+
+
+async def _pump(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    while not ws.closed:
+        event = await queue.get()
+        try:
+            await ws.send_json(event)
+        except (ConnectionResetError, RuntimeError):
+            return
+
+
+async def _error(ws: web.WebSocketResponse, code: str, detail: str, **extra: Any) -> None:
+    await ws.send_json({"type": "error", "code": code, "detail": detail, **extra})
+
+
+def build(raw: dict[str, Any]) -> WebchatChannel:
+    return WebchatChannel(WebchatConfig.model_validate(raw))

@@ -1,0 +1,1 @@
+"""Feedback hub core: domain types, storage, intake, outbox, bus, scheduler and web app."""

@@ -1,0 +1,161 @@
+"""`hub` command line: serve, migrate, agent add, check-config."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from hub.config import Config, ConfigError
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from hub.registry import load_config
+
+    return load_config(args.config)
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    uvloop.install()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    workers = args.workers or config.server.workers
+    if workers > 1 and not os.environ.get("HUB_WORKER"):
+        return _supervise(args, workers)
+    from aiohttp import web
+
+    from hub.web.app import build_app
+
+    _use_uvloop()
+    app = build_app(config)
+    host, port = config.server.host, args.port if args.port is not None else config.server.port
+    reuse = bool(os.environ.get("HUB_WORKER"))
+    web.run_app(app, host=host, port=port, reuse_port=reuse or None, access_log=None, print=lambda *_: logging.getLogger("hub").info("serving on http://%s:%s", host, port))
+    return 0
+
+
+def _supervise(args: argparse.Namespace, workers: int) -> int:
+    """N worker processes sharing the port (SO_REUSEPORT); the first applies migrations before the others start."""
+    base = [sys.executable, "-m", "hub.cli"] + (["--config", args.config] if args.config else [])
+    subprocess.run(base + ["migrate"], check=True)
+    env = dict(os.environ, HUB_WORKER="1")
+    procs = [subprocess.Popen(base + ["serve"] + (["--port", str(args.port)] if args.port is not None else []), env=env) for _ in range(workers)]
+
+    def forward(signum: int, _frame: Any) -> None:
+        for p in procs:
+            p.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return max(p.wait() for p in procs)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from hub.store.db import Database
+    from hub.store.migrate import migrate
+
+    config = _config(args)
+
+    async def run() -> None:
+        db = Database(config.database.url)
+        try:
+            await migrate(db)
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_agent_add(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from hub.auth import add_agent
+    from hub.clock import utcnow
+    from hub.store.db import Database
+    from hub.store.migrate import migrate
+    from hub.store.schema import agents
+
+    config = _config(args)
+    for d in args.department or []:
+        if config.department(d) is None:
+            print(f"error: --department: unknown department {d!r} (configured: {', '.join(x.name for x in config.departments)})", file=sys.stderr)
+            return 2
+    password = args.password or secrets.token_urlsafe(12)
+
+    async def run() -> int:
+        db = Database(config.database.url)
+        try:
+            await migrate(db)
+            async with db.write() as conn:
+                if (await conn.execute(select(agents.c.id).where(agents.c.email == args.email.lower()))).first():
+                    print(f"error: an agent with email {args.email} exists", file=sys.stderr)
+                    return 1
+                aid = await add_agent(conn, name=args.name, email=args.email, password=password, role=args.role,
+                                      departments=args.department or [], capacity=args.capacity, now=utcnow())
+        finally:
+            await db.close()
+        print(f"agent {aid} {args.email} ({args.role}) added")
+        if not args.password:
+            print(f"password: {password}")  # shown this once; only its hash is stored
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _config(args)
+    print("config is valid")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hub", description="Omnichannel feedback hub")
+    parser.add_argument("--config", help="config file (default: $HUB_CONFIG, else ./config.yaml)")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="run the hub")
+    serve.add_argument("--config", dest="sub_config")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=0, help="processes sharing the port (PostgreSQL + Redis)")
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("--config", dest="sub_config")
+    chk = sub.add_parser("check-config", help="validate the config and exit")
+    chk.add_argument("--config", dest="sub_config")
+    agent = sub.add_parser("agent", help="manage agents")
+    agent_sub = agent.add_subparsers(dest="agent_cmd", required=True)
+    add = agent_sub.add_parser("add", help="add an agent")
+    add.add_argument("--config", dest="sub_config")
+    add.add_argument("name")
+    add.add_argument("--email", required=True)
+    add.add_argument("--password")
+    add.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
+    add.add_argument("--department", action="append")
+    add.add_argument("--capacity", type=int, default=5)
+    args = parser.parse_args(argv)
+    if getattr(args, "sub_config", None):
+        args.config = args.sub_config
+    logging.basicConfig(level=os.environ.get("HUB_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check}
+    try:
+        if args.cmd == "agent":
+            return cmd_agent_add(args)
+        return handlers[args.cmd](args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

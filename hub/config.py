@@ -1,0 +1,277 @@
+"""config.yaml: pydantic models for the core sections, `${VAR}` expansion, and errors that name the key.
+
+Sections owned by a plug-in package (each channel, `bot`, `routing`) are kept raw here and validated by
+`hub.registry`, so a new channel brings its own model and the core never learns its keys.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """A config problem, phrased as `key.path: what was expected`."""
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'15m', '1h', '2d', '90s', or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    raise ValueError(f"expected a duration such as 30s, 15m, 1h or 2d, got {value!r}")
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (expected an IANA name such as Asia/Bangkok)") from exc
+    return name
+
+
+class Strict(BaseModel):
+    # Unknown keys are errors: a typo in config.yaml must fail at start, not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Duration(timedelta):
+    """Marker for documentation; fields below use `timedelta` with `parse_duration` as a before-validator."""
+
+
+def _dur(v: Any) -> timedelta:
+    return parse_duration(v)
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
+    allowed_origins: list[str] = []
+    max_body: int = Field(1_048_576, gt=0, description="largest HTTP body in bytes (413 above)")
+    max_frame: int = Field(16_384, gt=0, description="largest chat WebSocket frame in bytes (close 1009 above)")
+    max_text: int = Field(10_000, gt=0, description="longest message text in characters")
+    static_dir: str | None = None
+    workers: int = Field(1, ge=1)
+
+
+class DatabaseConfig(Strict):
+    url: str = "sqlite+aiosqlite:///hub.db"
+    echo: bool = False
+    pool_size: int = Field(10, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if not (v.startswith("sqlite+aiosqlite://") or v.startswith("postgresql+asyncpg://")):
+            raise ValueError("expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB")
+        return v
+
+
+class RedisConfig(Strict):
+    url: str | None = None
+    prefix: str = "hub:"
+    lease_ttl: float = Field(10.0, gt=0, description="seconds a singleton lease lives without a heartbeat")
+
+
+class BusinessHours(Strict):
+    tz: str = "Asia/Bangkok"
+    weekly: dict[str, list[str]] = Field(
+        default_factory=lambda: {d: ["09:00-18:00"] for d in WEEKDAYS[:5]}
+    )
+    holidays: list[date] = []
+
+    _tz = field_validator("tz")(classmethod(lambda cls, v: check_timezone(v)))
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, spans in v.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; expected one of {', '.join(WEEKDAYS)}")
+            for span in spans:
+                m = _HOURS.match(span)
+                if not m or (m.group(1), m.group(2)) >= (m.group(3), m.group(4)):
+                    raise ValueError(f"{day}: expected HH:MM-HH:MM with start before end, got {span!r}")
+        return v
+
+
+class Department(Strict):
+    name: str
+    default: bool = False
+    keywords: dict[str, list[str]] = {}
+    business_hours: BusinessHours | None = None
+    auto_assign: bool = False
+    escalation: str | None = None  # department that receives this one's SLA breaches
+    supervisors: list[str] = []  # agent emails notified on breaches (besides the department's supervisors)
+
+
+class SlaTarget(Strict):
+    first_response: timedelta | None = None
+    resolution: timedelta | None = None
+    warn_at: float = Field(0.8, gt=0, lt=1, description="fraction of the target at which to warn")
+
+    @field_validator("first_response", "resolution", mode="before")
+    @classmethod
+    def _d(cls, v: Any) -> Any:
+        return None if v is None else parse_duration(v)
+
+
+def _default_sla() -> dict[str, SlaTarget]:
+    return {
+        "low": SlaTarget(first_response=timedelta(hours=8), resolution=timedelta(days=3)),
+        "normal": SlaTarget(first_response=timedelta(hours=1), resolution=timedelta(hours=24)),
+        "high": SlaTarget(first_response=timedelta(minutes=15), resolution=timedelta(hours=8)),
+        "urgent": SlaTarget(first_response=timedelta(minutes=5), resolution=timedelta(hours=4)),
+    }
+
+
+class AgentSeed(Strict):
+    name: str
+    email: str
+    password: str | None = None
+    role: Literal["agent", "supervisor", "admin"] = "agent"
+    departments: list[str] = []
+    capacity: int = Field(5, ge=1)
+
+
+class RateLimits(Strict):
+    enabled: bool = True
+    login_per_minute: int = Field(10, ge=1)
+    public_per_minute: int = Field(60, ge=1, description="per IP on /contact, /api/callbacks and chat connects")
+    chat_messages_per_minute: int = Field(60, ge=1, description="per visitor on the chat socket")
+
+
+class TicketsConfig(Strict):
+    reopen_window: timedelta = timedelta(days=7)
+    auto_close_after: timedelta = timedelta(days=3)
+
+    @field_validator("reopen_window", "auto_close_after", mode="before")
+    @classmethod
+    def _d(cls, v: Any) -> Any:
+        return parse_duration(v)
+
+
+class OutboxConfig(Strict):
+    max_attempts: int = Field(8, ge=1)
+    backoff_base: float = Field(2.0, gt=0, description="seconds; doubles per attempt")
+    backoff_max: float = Field(600.0, gt=0)
+    sweep_interval: float = Field(1.0, gt=0)
+
+
+class AuthConfig(Strict):
+    token_ttl: timedelta = timedelta(hours=12)
+
+    @field_validator("token_ttl", mode="before")
+    @classmethod
+    def _d(cls, v: Any) -> Any:
+        return parse_duration(v)
+
+
+class Config(Strict):
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    redis: RedisConfig = RedisConfig()
+    channels: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"webchat": {"enabled": True}})
+    business_hours: BusinessHours = BusinessHours()
+    departments: list[Department] = Field(default_factory=lambda: [Department(name="support", default=True)])
+    routing: dict[str, Any] = {}
+    sla: dict[str, SlaTarget] = Field(default_factory=_default_sla)
+    bot: dict[str, Any] = {}
+    agents: list[AgentSeed] = []
+    rate_limits: RateLimits = RateLimits()
+    tickets: TicketsConfig = TicketsConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    auth: AuthConfig = AuthConfig()
+    default_region: str = Field("TH", description="phone number region when a number has no country code")
+    # Where this file was read from: relative paths in plug-in sections (knowledge_base) resolve against it.
+    base_dir: str = "."
+
+    @model_validator(mode="after")
+    def _departments(self) -> "Config":
+        names = [d.name for d in self.departments]
+        if len(set(names)) != len(names):
+            raise ValueError("departments: names must be unique")
+        if sum(d.default for d in self.departments) > 1:
+            raise ValueError("departments: at most one may be default")
+        for d in self.departments:
+            if d.escalation and d.escalation not in names:
+                raise ValueError(f"departments: {d.name}.escalation names unknown department {d.escalation!r}")
+        return self
+
+    @property
+    def default_department(self) -> str:
+        for d in self.departments:
+            if d.default:
+                return d.name
+        return self.departments[0].name if self.departments else "support"
+
+    def department(self, name: str) -> Department | None:
+        return next((d for d in self.departments if d.name == name), None)
+
+
+def expand_env(node: Any) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in strings; a value that is only ${UNSET} becomes null."""
+    if isinstance(node, dict):
+        return {k: expand_env(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [expand_env(v) for v in node]
+    if isinstance(node, str) and "${" in node:
+        whole = _ENV.fullmatch(node)
+        if whole and whole.group(1) not in os.environ and whole.group(2) is None:
+            return None
+        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), node)
+    return node
+
+
+def format_error(exc: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{path or '(top)'}: {msg}")
+    return "; ".join(lines)
+
+
+def parse_model(model: type[BaseModel], data: Any, prefix: str) -> Any:
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(format_error(exc, prefix)) from None
+
+
+def read_config(path: str | os.PathLike[str] | None = None) -> tuple[Config, dict[str, Any]]:
+    """Read and validate the core sections; returns the model and the expanded raw mapping."""
+    p = Path(path or os.environ.get("HUB_CONFIG") or "config.yaml")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) if p.exists() else {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: expected a mapping at the top level")
+    raw = expand_env(raw)
+    raw.setdefault("base_dir", str(p.resolve().parent))
+    return parse_model(Config, raw, ""), raw
+
+
+def from_mapping(raw: dict[str, Any]) -> Config:
+    return parse_model(Config, expand_env(raw), "")

@@ -1,0 +1,206 @@
+"""Domain values that travel between modules.
+
+Everything here is a frozen dataclass: channels build `Inbound`, the outbox hands channels an `Outbound`, and the
+store returns `Ticket`/`Message` records.  No bare dicts cross a module boundary.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    PENDING = "pending"  # waiting on the customer
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING)
+
+
+class Author(str, enum.Enum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Direction(str, enum.Enum):
+    IN = "in"
+    OUT = "out"
+
+
+class Delivery(str, enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Role(str, enum.Enum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Priority(str, enum.Enum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Kind(str, enum.Enum):
+    QUESTION = "question"
+    COMPLAINT = "complaint"
+    SALES = "sales"
+    CALLBACK = "callback"
+    FEEDBACK = "feedback"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A customer's address on one channel: a web visitor id, a Telegram chat id, an email address, a phone."""
+
+    channel: str
+    external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    name: str
+    content_type: str
+    size: int
+    # Where the bytes are: a provider reference (Telegram file_id) or a stored blob key; fetched lazily.
+    ref: str = ""
+    inline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One customer message as a channel adapter saw it, before it is stored."""
+
+    channel: str
+    provider_id: str  # unique per channel: (channel, provider_id) is the idempotency key
+    sender: Identity
+    text: str
+    received_at: datetime
+    sender_name: str | None = None
+    sender_lang: str | None = None
+    subject: str | None = None
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    # Provider ids of earlier messages this one answers (email References/In-Reply-To, Telegram reply_to).
+    thread_refs: tuple[str, ...] = ()
+    ticket_hint: int | None = None  # a ticket number the customer quoted, e.g. "[#123]" in a subject
+    edit_of: str | None = None  # provider id of the message this edits
+    extra_identities: tuple[Identity, ...] = ()  # e.g. a phone number shared from Telegram
+    # Signals that must never get an automatic answer: "auto_reply", "bounce", "spam_report", "button".
+    flags: frozenset[str] = frozenset()
+    raw: dict[str, Any] = field(default_factory=dict)  # the provider event, kept for audit
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What `deliver(inbound)` returns once the message is committed."""
+
+    message_id: int
+    ticket_id: int
+    customer_id: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A pending delivery of one stored outgoing message on the ticket's channel."""
+
+    outbox_id: int
+    message_id: int
+    ticket_id: int
+    channel: str
+    recipient: Identity
+    text: str
+    author: Author
+    author_name: str | None = None
+    html: str | None = None
+    subject: str | None = None
+    buttons: tuple[Button, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    thread_refs: tuple[str, ...] = ()  # provider ids of the conversation so far, newest last
+    automatic: bool = False  # sent by the hub itself (bot, notices): e.g. email marks it Auto-Submitted
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    provider_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: int
+    name: str | None
+    language: str | None
+    tier: str
+    account_manager_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    status: Status
+    priority: str
+    department: str | None
+    kind: str
+    channel: str
+    language: str | None
+    customer_id: int
+    assignee_id: int | None
+    subject: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    bot_misses: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    ticket_id: int
+    direction: Direction
+    author: Author
+    text: str
+    channel: str
+    created_at: datetime
+    delivery: Delivery | None
+    provider_id: str | None = None
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    agent_id: int | None = None
+    delivery_error: str | None = None
+    edited_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: int
+    name: str
+    email: str
+    role: Role
+    departments: tuple[str, ...]
+    capacity: int
+    active: bool = True

@@ -1,0 +1,291 @@
+"""Inbound -> stored message on the right ticket, exactly once.
+
+`deliver` commits before it returns, so a channel acknowledges its provider only after the message is safe.
+(channel, provider_id) is unique: a redelivered update, a re-fetched mail or a resent widget frame returns the
+first result and changes nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hub.clock import Clock
+from hub.config import Config
+from hub.domain import Accepted, Author, Direction, Inbound, Status, Ticket
+from hub.events import Events
+from hub.ports import NoResponder, Responder, RouteRequest, Router
+from hub.store import customers as customer_store
+from hub.store import records
+from hub.store import tickets as ticket_store
+from hub.store.db import Database
+from hub.store.schema import customers, messages, tickets
+
+log = logging.getLogger("hub.intake")
+OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
+
+
+@dataclass(slots=True)
+class _Stored:
+    accepted: Accepted
+    ticket: Ticket | None = None
+    new_ticket: bool = False
+    message: Any = None
+    edited: bool = False
+
+
+class Intake:
+    def __init__(
+        self,
+        db: Database,
+        events: Events,
+        config: Config,
+        router: Router,
+        clock: Clock,
+        *,
+        conversational: Callable[[str], bool] = lambda channel: True,
+        bot_enabled: Callable[[str], bool] = lambda channel: False,
+    ) -> None:
+        self.db, self.events, self.config, self.router, self.clock = db, events, config, router, clock
+        self.conversational = conversational
+        self.bot_enabled = bot_enabled
+        self.responder: Responder = NoResponder()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def deliver(self, inbound: Inbound) -> Accepted:
+        now = self.clock.now()
+        try:
+            async with self.db.write() as conn:
+                stored = await self._store(conn, inbound, now)
+        except IntegrityError:
+            # Another process stored the same provider message a moment ago: report that one.
+            async with self.db.read() as conn:
+                dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
+            if dup is None:
+                raise
+            return dup
+        if stored.accepted.duplicate:
+            return stored.accepted
+        if stored.ticket is not None:
+            if stored.new_ticket:
+                await self.events.ticket("ticket.created", stored.ticket)
+            if stored.message is not None:
+                await self.events.message(stored.message, stored.ticket)
+            if not stored.edited and not stored.new_ticket:
+                await self.events.ticket("ticket.updated", stored.ticket)
+            if not stored.edited:
+                self._spawn(self.responder.on_customer_message(stored.accepted, inbound, stored.new_ticket))
+        return stored.accepted
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("responder failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for responders started so far (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        for t in tuple(self._tasks):
+            t.cancel()
+        await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
+
+    async def _duplicate(self, conn: Any, channel: str, provider_id: str) -> Accepted | None:
+        row = (
+            await conn.execute(
+                select(messages.c.id, messages.c.ticket_id, tickets.c.customer_id)
+                .join(tickets, tickets.c.id == messages.c.ticket_id)
+                .where(and_(messages.c.channel == channel, messages.c.provider_id == provider_id))
+            )
+        ).first()
+        return None if row is None else Accepted(row.id, row.ticket_id, row.customer_id, duplicate=True)
+
+    async def _store(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored:
+        dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
+        if dup is not None:
+            return _Stored(dup)
+        if inbound.edit_of:
+            edited = await self._apply_edit(conn, inbound, now)
+            if edited is not None:
+                return edited
+        cid, iid = await customer_store.resolve(
+            conn,
+            inbound.sender,
+            now,
+            name=inbound.sender_name,
+            language=inbound.sender_lang,
+            display=inbound.raw.get("display") if isinstance(inbound.raw, dict) else None,
+        )
+        for extra in inbound.extra_identities:
+            await customer_store.add_identity(conn, cid, extra, now)
+        ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, now)
+        if ticket is None:
+            ticket = await self._open_ticket(conn, inbound, cid, iid, now, parent)
+            if why:
+                await ticket_store.add_trace(conn, ticket.id, now, "thread", why)
+        else:
+            await self._continue(conn, ticket, inbound, now, why, iid)
+        meta = {k: v for k, v in (("subject", inbound.subject), ("refs", list(inbound.thread_refs)), ("flags", sorted(inbound.flags))) if v}
+        msg = await ticket_store.insert_message(
+            conn,
+            ticket_id=ticket.id,
+            direction=Direction.IN,
+            author=Author.CUSTOMER,
+            text=inbound.text,
+            html=inbound.html,
+            channel=inbound.channel,
+            at=inbound.received_at if inbound.received_at <= now else now,
+            provider_id=inbound.provider_id,
+            attachments=inbound.attachments,
+            meta=meta,
+            raw=inbound.raw or None,
+        )
+        ticket = await ticket_store.get_ticket(conn, ticket.id)
+        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, ticket is not None and new, msg)
+
+    async def _apply_edit(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
+        row = (
+            await conn.execute(
+                select(messages, tickets.c.customer_id)
+                .join(tickets, tickets.c.id == messages.c.ticket_id)
+                .where(and_(messages.c.channel == inbound.channel, messages.c.provider_id == inbound.edit_of))
+            )
+        ).first()
+        if row is None:
+            return None  # the original never reached us: store the edit as a message of its own
+        edits = list(row.edits or [])
+        if any(e.get("provider_id") == inbound.provider_id for e in edits):
+            return _Stored(Accepted(row.id, row.ticket_id, row.customer_id, duplicate=True))
+        edits.append({"text": row.text, "provider_id": inbound.provider_id, "at": now.isoformat()})
+        await conn.execute(
+            update(messages).where(messages.c.id == row.id).values(text=inbound.text, edits=edits, edited_at=now)
+        )
+        msg = records.message((await conn.execute(select(messages).where(messages.c.id == row.id))).one())
+        ticket = await ticket_store.get_ticket(conn, row.ticket_id)
+        return _Stored(Accepted(row.id, row.ticket_id, row.customer_id), ticket, False, msg, edited=True)
+
+    async def _find_ticket(
+        self, conn: Any, inbound: Inbound, cid: int, now: datetime
+    ) -> tuple[Ticket | None, str, bool, int | None]:
+        """(ticket to continue, why, new?, parent id for a follow-up)."""
+        candidate: Ticket | None = None
+        why = ""
+        if inbound.thread_refs:
+            row = (
+                await conn.execute(
+                    select(messages.c.ticket_id)
+                    .where(and_(messages.c.channel == inbound.channel, messages.c.provider_id.in_(inbound.thread_refs)))
+                    .order_by(messages.c.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if row is not None:
+                candidate, why = await ticket_store.get_ticket(conn, row.ticket_id), "replies to a message of this ticket"
+        if candidate is None and inbound.ticket_hint is not None:
+            row = (
+                await conn.execute(
+                    select(tickets).where(and_(tickets.c.id == inbound.ticket_hint, tickets.c.customer_id == cid))
+                )
+            ).first()
+            if row is not None:
+                candidate, why = records.ticket(row), f"quotes ticket #{inbound.ticket_hint}"
+        if candidate is None and self.conversational(inbound.channel):
+            row = (
+                await conn.execute(
+                    select(tickets)
+                    .where(and_(tickets.c.customer_id == cid, tickets.c.channel == inbound.channel))
+                    .order_by(tickets.c.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if row is not None:
+                candidate, why = records.ticket(row), "continues the customer's conversation on this channel"
+        if candidate is None:
+            return None, "", True, None
+        if candidate.status.value in OPEN:
+            return candidate, why, False, None
+        window = self.config.tickets.reopen_window
+        if candidate.status is Status.RESOLVED and candidate.resolved_at and now - candidate.resolved_at <= window:
+            return candidate, why, False, None
+        return None, f"follow-up to #{candidate.id} ({candidate.status.value}): {why}", True, candidate.id
+
+    async def _open_ticket(
+        self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime, parent: int | None
+    ) -> Ticket:
+        cust = (await conn.execute(select(customers).where(customers.c.id == cid))).one()
+        repeat = (await ticket_store.count_open(conn, cid)) > 0
+        route = self.router.route(
+            RouteRequest(
+                text=inbound.text,
+                channel=inbound.channel,
+                now=now,
+                language_hint=inbound.sender_lang or cust.language,
+                subject=inbound.subject,
+                tier=cust.tier,
+                tags=tuple(cust.tags or ()),
+                account_manager_id=cust.account_manager_id,
+                repeat_contact=repeat or parent is not None,
+            )
+        )
+        if route.assignee_id is not None:
+            status = Status.ASSIGNED
+        elif self.bot_enabled(inbound.channel) and not inbound.flags & {"bounce", "auto_reply", "spam_report"}:
+            status = Status.BOT
+        else:
+            status = Status.QUEUED
+        from sqlalchemy import insert
+
+        tid = (
+            await conn.execute(
+                insert(tickets)
+                .values(
+                    customer_id=cid,
+                    identity_id=iid,
+                    status=status.value,
+                    priority=route.priority,
+                    department=route.department,
+                    kind=route.kind,
+                    channel=inbound.channel,
+                    language=route.language,
+                    assignee_id=route.assignee_id,
+                    subject=(inbound.subject or inbound.text.strip().split("\n", 1)[0])[:200] or None,
+                    tags=list(route.tags),
+                    created_at=now,
+                    updated_at=now,
+                    first_response_due=route.first_response_due,
+                    resolution_due=route.resolution_due,
+                    breached=[],
+                    bot_state={},
+                    parent_id=parent,
+                )
+                .returning(tickets.c.id)
+            )
+        ).scalar_one()
+        await ticket_store.add_traces(conn, tid, now, (("opened", f"{inbound.channel} message"), *route.trace))
+        return await ticket_store.get_ticket(conn, tid)
+
+    async def _continue(self, conn: Any, t: Ticket, inbound: Inbound, now: datetime, why: str, iid: int) -> None:
+        values: dict[str, Any] = {"updated_at": now}
+        if t.status is Status.PENDING:
+            values["status"] = Status.ASSIGNED.value if t.assignee_id else Status.QUEUED.value
+            values["sla_paused_at"] = None
+        elif t.status is Status.RESOLVED:
+            values["status"] = Status.ASSIGNED.value if t.assignee_id else Status.QUEUED.value
+            values["resolved_at"] = None
+            await ticket_store.add_trace(conn, t.id, now, "reopened", f"customer wrote again: {why}")
+        elif not self.conversational(inbound.channel) and why:
+            await ticket_store.add_trace(conn, t.id, now, "thread", why)
+        await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values))

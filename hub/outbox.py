@@ -1,0 +1,203 @@
+"""Delivering stored outgoing messages through the ticket's channel, with retry and backoff.
+
+A reply is committed together with its outbox row; this sender then claims the row (a conditional UPDATE with an
+expiring lock, so two processes never send the same row and a crashed sender's row is taken over), sends it and
+records the outcome on the message.  A delivery that keeps failing is marked failed and shown, never dropped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from channels.base import Channel, PermanentError, RetryAfter, SendError, Unreachable
+from hub.clock import Clock
+from hub.config import OutboxConfig
+from hub.domain import Author, Button, Identity, Outbound
+from hub.events import Events
+from hub.metrics import DELIVERIES
+from hub.serialize import message_json
+from hub.store import customers as customer_store
+from hub.store import records
+from hub.store import tickets as ticket_store
+from hub.store.db import Database
+from hub.store.schema import agents, messages, outbox, tickets
+
+log = logging.getLogger("hub.outbox")
+LOCK = timedelta(seconds=60)  # longer than any single send; an expired lock means the sender died
+
+
+class Outbox:
+    def __init__(
+        self, db: Database, events: Events, config: OutboxConfig, clock: Clock, channels: Mapping[str, Channel]
+    ) -> None:
+        self.db, self.events, self.config, self.clock, self.channels = db, events, config, clock, channels
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._limit = asyncio.Semaphore(64)
+
+    def kick(self, outbox_id: int) -> None:
+        """Try a freshly committed row at once, in this process (the sweeper is the safety net)."""
+        task = asyncio.create_task(self.attempt(outbox_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="outbox-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper:
+            self._sweeper.cancel()
+        pending = [t for t in (self._sweeper, *self._tasks) if t]
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox sweep failed")
+            await asyncio.sleep(self.config.sweep_interval)
+
+    async def sweep(self, limit: int = 100) -> int:
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            ids = (
+                await conn.execute(
+                    select(outbox.c.id)
+                    .where(
+                        and_(
+                            outbox.c.state == "pending",
+                            outbox.c.next_attempt_at <= now,
+                            or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
+                        )
+                    )
+                    .order_by(outbox.c.next_attempt_at)
+                    .limit(limit)
+                )
+            ).scalars().all()
+        await asyncio.gather(*(self.attempt(i) for i in ids))
+        return len(ids)
+
+    async def _claim(self, outbox_id: int) -> bool:
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            res = await conn.execute(
+                update(outbox)
+                .where(
+                    and_(
+                        outbox.c.id == outbox_id,
+                        outbox.c.state == "pending",
+                        outbox.c.next_attempt_at <= now,
+                        or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
+                    )
+                )
+                .values(locked_until=now + LOCK, attempts=outbox.c.attempts + 1)
+            )
+            return res.rowcount == 1
+
+    async def _load(self, outbox_id: int) -> tuple[Outbound, int, str | None]:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(outbox.c.attempts, messages, tickets.c.subject, tickets.c.id.label("tid"), agents.c.name.label("agent_name"))
+                    .select_from(outbox.join(messages, messages.c.id == outbox.c.message_id))
+                    .join(tickets, tickets.c.id == messages.c.ticket_id)
+                    .outerjoin(agents, agents.c.id == messages.c.agent_id)
+                    .where(outbox.c.id == outbox_id)
+                )
+            ).one()
+            to = await ticket_store.recipient(conn, row.tid)
+            refs = await ticket_store.thread_refs(conn, row.tid, row.channel)
+        if to is None:
+            raise PermanentError("the ticket has no customer address on its channel")
+        meta = row.meta or {}
+        out = Outbound(
+            outbox_id=outbox_id,
+            message_id=row.id,
+            ticket_id=row.tid,
+            channel=row.channel,
+            recipient=Identity(to[0], to[1]),
+            text=row.text,
+            author=Author(row.author),
+            author_name=row.agent_name,
+            html=row.html,
+            subject=row.subject,
+            buttons=tuple(Button(**b) for b in meta.get("buttons", ())),
+            attachments=records.attachments(row.attachments),
+            thread_refs=refs,
+            automatic=row.automatic,
+            created_at=row.created_at,
+        )
+        return out, row.attempts, to[2]
+
+    async def attempt(self, outbox_id: int) -> None:
+        async with self._limit:
+            if not await self._claim(outbox_id):
+                return
+            error: SendError | None = None
+            out: Outbound | None = None
+            try:
+                out, attempts, _ = await self._load(outbox_id)
+                channel = self.channels.get(out.channel)
+                if channel is None:
+                    raise PermanentError(f"channel {out.channel!r} is not enabled")
+                result = await channel.send(out)
+            except SendError as exc:
+                error = exc
+            except Exception as exc:  # a bug or a network error in a channel: retry like any failure
+                log.warning("send via outbox %s failed: %r", outbox_id, exc)
+                error = SendError(str(exc) or type(exc).__name__)
+            if error is None and out is not None:
+                await self._finish(outbox_id, out.message_id, "sent", None, result.provider_id)
+                DELIVERIES.labels(out.channel, "sent").inc()
+                return
+            assert error is not None
+            await self._failed(outbox_id, out, error)
+
+    async def _failed(self, outbox_id: int, out: Outbound | None, error: SendError) -> None:
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            row = (await conn.execute(select(outbox.c.attempts, outbox.c.message_id, outbox.c.channel).where(outbox.c.id == outbox_id))).one()
+        permanent = isinstance(error, PermanentError) or row.attempts >= self.config.max_attempts
+        if isinstance(error, RetryAfter) and not permanent:
+            delay = max(error.seconds, 0.0)
+        else:
+            delay = min(self.config.backoff_base * (2 ** (row.attempts - 1)), self.config.backoff_max)
+        if not permanent:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == outbox_id)
+                    .values(next_attempt_at=now + timedelta(seconds=delay), locked_until=None, last_error=str(error)[:1000])
+                )
+            DELIVERIES.labels(row.channel, "retry").inc()
+            return
+        if isinstance(error, Unreachable) and out is not None:
+            async with self.db.write() as conn:
+                await customer_store.mark_unreachable(conn, out.recipient, str(error))
+                await ticket_store.add_trace(conn, out.ticket_id, now, "unreachable", f"{out.channel}: {error}")
+        await self._finish(outbox_id, row.message_id, "failed", str(error) or type(error).__name__, None)
+        DELIVERIES.labels(row.channel, "failed").inc()
+
+    async def _finish(self, outbox_id: int, message_id: int, state: str, error: str | None, provider_id: str | None) -> None:
+        msg_values: dict[str, Any] = {"delivery": state, "delivery_error": error and error[:1000]}
+        if provider_id:
+            msg_values["provider_id"] = provider_id
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(outbox).where(outbox.c.id == outbox_id).values(state=state, locked_until=None, last_error=error and error[:1000])
+            )
+            await conn.execute(update(messages).where(messages.c.id == message_id).values(**msg_values))
+            msg = records.message((await conn.execute(select(messages).where(messages.c.id == message_id))).one())
+        await self.events.raw({"type": "message.updated", "message": message_json(msg)})

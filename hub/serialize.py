@@ -1,0 +1,62 @@
+"""Domain values -> the JSON shapes of the public contract (field names fixed by ARCHITECTURE.md)."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from hub.domain import Agent, Message, Ticket
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def ticket_json(t: Ticket, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "status": t.status.value,
+        "priority": t.priority,
+        "department": t.department,
+        "kind": t.kind,
+        "channel": t.channel,
+        "language": t.language,
+        "customer_id": t.customer_id,
+        "assignee_id": t.assignee_id,
+        "subject": t.subject,
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.updated_at),
+        "first_response_due": iso(t.first_response_due),
+        "resolution_due": iso(t.resolution_due),
+        "first_response_at": iso(t.first_response_at),
+        "resolved_at": iso(t.resolved_at),
+        **extra,
+    }
+
+
+def message_json(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "ticket_id": m.ticket_id,
+        "direction": m.direction.value,
+        "author": m.author.value,
+        "text": m.text,
+        "channel": m.channel,
+        "created_at": iso(m.created_at),
+        "delivery": m.delivery.value if m.delivery else None,
+        "delivery_error": m.delivery_error,
+        "attachments": [asdict(a) for a in m.attachments],
+        "agent_id": m.agent_id,
+        "edited_at": iso(m.edited_at),
+    }
+
+
+def agent_json(a: Agent) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "email": a.email,
+        "role": a.role.value,
+        "departments": list(a.departments),
+        "capacity": a.capacity,
+    }

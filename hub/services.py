@@ -1,0 +1,161 @@
+"""The running hub: every service built from config, started and stopped in order."""
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import and_, select
+
+from channels.base import Channel, ChannelContext
+from hub import registry
+from hub.auth import add_agent
+from hub.bus import AGENTS, make_bus
+from hub.clock import Clock
+from hub.config import Config
+from hub.domain import Identity, Status
+from hub.events import Events
+from hub.intake import Intake
+from hub.actions import Actions
+from hub.lease import LocalSingleton, RedisSingleton
+from hub.outbox import Outbox
+from hub.ratelimit import Limiter, MemoryLimiter, NoLimiter, RedisLimiter
+from hub.store import customers as customer_store
+from hub.store import tickets as ticket_store
+from hub.store.checkpoints import DbCheckpoints
+from hub.store.db import Database
+from hub.store.migrate import migrate
+from hub.store.schema import agents, identities, tickets
+
+log = logging.getLogger("hub")
+OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
+
+
+class Hub:
+    def __init__(self, config: Config, *, clock: Clock | None = None, channels: dict[str, Channel] | None = None) -> None:
+        self.config = config
+        self.clock = clock or Clock()
+        self.db = Database(config.database.url, pool_size=config.database.pool_size, echo=config.database.echo)
+        self.bus = make_bus(config.redis.url, config.redis.prefix)
+        self.events = Events(self.bus)
+        self.limiter: Limiter
+        if not config.rate_limits.enabled:
+            self.limiter = NoLimiter()
+        elif config.redis.url:
+            self.limiter = RedisLimiter(config.redis.url, config.redis.prefix)
+        else:
+            self.limiter = MemoryLimiter()
+        self.singleton: Any = (
+            RedisSingleton(config.redis.url, config.redis.prefix, config.redis.lease_ttl) if config.redis.url else LocalSingleton()
+        )
+        self.channels: dict[str, Channel] = channels if channels is not None else registry.build_channels(config)
+        self.router = registry.build_router(config)
+        self.outbox = Outbox(self.db, self.events, config.outbox, self.clock, self.channels)
+        self.intake = Intake(
+            self.db, self.events, config, self.router, self.clock,
+            conversational=self._conversational, bot_enabled=self._bot_enabled,
+        )
+        self.actions = Actions(self.db, self.events, self.outbox, config, self.clock)
+        self.extras: dict[str, Any] = {}  # per-channel collaborators (the web chat host), set by the web app
+        self.workers: list[Any] = []  # started after channels, stopped before them (bot, scheduler)
+        self.bot_channels: frozenset[str] = frozenset()
+
+    def _conversational(self, channel: str) -> bool:
+        ch = self.channels.get(channel)
+        return ch.capabilities.conversational if ch is not None else channel != "email"
+
+    def _bot_enabled(self, channel: str) -> bool:
+        return channel in self.bot_channels
+
+    async def start(self, *, run_migrations: bool = True) -> None:
+        if run_migrations:
+            await migrate(self.db)
+        await self.seed_agents()
+        await self.bus.start()
+        for name, ch in self.channels.items():
+            ctx = ChannelContext(
+                deliver=self.intake.deliver,
+                checkpoints=DbCheckpoints(self.db, self.clock, f"{name}:"),
+                singleton=self.singleton,
+                mark_unreachable=self.mark_unreachable,
+                public_url=self.config.server.public_url,
+                extra=self.extras.get(name),
+            )
+            await ch.start(ctx)
+        await self.outbox.start()
+        for w in self.workers:
+            await w.start()
+
+    async def stop(self) -> None:
+        for w in reversed(self.workers):
+            await w.stop()
+        await self.intake.stop()
+        await self.outbox.stop()
+        for ch in self.channels.values():
+            try:
+                await ch.stop()
+            except Exception:
+                log.exception("stopping channel %s failed", ch.name)
+        await self.bus.stop()
+        for closable in (self.limiter, self.singleton):
+            if hasattr(closable, "close"):
+                await closable.close()
+        await self.db.close()
+
+    async def seed_agents(self) -> None:
+        """Agents listed in config.yaml are created once (a missing password is generated and logged once)."""
+        if not self.config.agents:
+            return
+        async with self.db.write() as conn:
+            for a in self.config.agents:
+                exists = (await conn.execute(select(agents.c.id).where(agents.c.email == a.email.lower()))).first()
+                if exists:
+                    continue
+                password = a.password or secrets.token_urlsafe(12)
+                await add_agent(
+                    conn, name=a.name, email=a.email, password=password, role=a.role,
+                    departments=a.departments, capacity=a.capacity, now=self.clock.now(),
+                )
+                if not a.password:
+                    log.warning("created agent %s with generated password %s", a.email, password)
+
+    async def mark_unreachable(self, ident: Identity, reason: str) -> None:
+        async with self.db.write() as conn:
+            await customer_store.mark_unreachable(conn, ident, reason)
+            rows = await conn.execute(
+                select(tickets.c.id).join(identities, identities.c.id == tickets.c.identity_id).where(
+                    and_(identities.c.channel == ident.channel, identities.c.external_id == ident.external_id, tickets.c.status.in_(OPEN))
+                )
+            )
+            for r in rows:
+                await ticket_store.add_trace(conn, r.id, self.clock.now(), "unreachable", f"{ident.channel}: {reason}")
+
+    async def typing_to_customer(self, ticket_id: int) -> None:
+        async with self.db.read() as conn:
+            to = await ticket_store.recipient(conn, ticket_id)
+        if to is None:
+            return
+        ch = self.channels.get(to[0])
+        if ch is not None and ch.capabilities.typing and hasattr(ch, "typing"):
+            try:
+                await ch.typing(Identity(to[0], to[1]))  # type: ignore[attr-defined]
+            except Exception as exc:  # typing is a courtesy; never fail the agent for it
+                log.debug("typing via %s failed: %s", to[0], exc)
+
+    async def customer_typing(self, channel: str, external_id: str) -> None:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(tickets.c.id)
+                    .join(identities, identities.c.id == tickets.c.identity_id)
+                    .where(and_(identities.c.channel == channel, identities.c.external_id == external_id, tickets.c.status.in_(OPEN)))
+                    .order_by(tickets.c.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is not None:
+            await self.bus.publish(AGENTS, {"type": "typing", "ticket_id": row.id, "author": "customer"})
+
+
+HUB = web.AppKey("hub", Hub)

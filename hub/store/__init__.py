@@ -1,0 +1,1 @@
+"""Storage: one SQLAlchemy Core code path for SQLite (default) and PostgreSQL."""

@@ -1,0 +1,254 @@
+"""Tables.  Alembic migrations in hub/migrations are the history of this file; a test keeps them in step."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("departments", JSON, nullable=False, default=list),
+    Column("capacity", Integer, nullable=False, default=5),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("presence", String(20), nullable=False, default="offline"),
+    Column("last_assigned_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+auth_tokens = Table(
+    "auth_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(300)),
+    Column("language", String(10)),
+    Column("tier", String(40), nullable=False, default="standard"),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("account_manager_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("channel", String(40), nullable=False),
+    Column("external_id", String(320), nullable=False),
+    Column("display", String(320)),  # what agents see (an email address, "@username"); the id may be a hash
+    Column("unreachable", String(500)),  # why the last delivery could not reach it, if it could not
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("channel", "external_id", name="uq_identities_channel_external"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("priority", String(20), nullable=False, default="normal"),
+    Column("department", String(100)),
+    Column("kind", String(20), nullable=False, default="question"),
+    Column("channel", String(40), nullable=False),
+    Column("language", String(10)),
+    Column("assignee_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("subject", String(500)),
+    # The identity the customer wrote from: every reply goes back there, on the customer's own channel.
+    Column("identity_id", Integer, ForeignKey("identities.id", ondelete="SET NULL")),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("first_response_due", UtcDateTime),
+    Column("resolution_due", UtcDateTime),
+    Column("first_response_at", UtcDateTime),
+    Column("resolved_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    Column("sla_paused_at", UtcDateTime),
+    Column("breached", JSON, nullable=False, default=list),  # which SLA targets were missed
+    Column("bot_misses", Integer, nullable=False, default=0),
+    Column("bot_state", JSON, nullable=False, default=dict),  # the bot's memory of this ticket
+    Column("last_notice_at", UtcDateTime),
+    Column("parent_id", Integer, ForeignKey("tickets.id", ondelete="SET NULL")),
+    Index("ix_tickets_customer_status", "customer_id", "status"),
+    Index("ix_tickets_status_updated", "status", "updated_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("author", String(20), nullable=False),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("text", Text, nullable=False),
+    Column("html", Text),
+    Column("channel", String(40), nullable=False),
+    # (channel, provider_id) is the idempotency key: a redelivered update or re-fetched mail changes nothing.
+    Column("provider_id", String(500)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivery", String(10)),
+    Column("delivery_error", String(1000)),
+    Column("attachments", JSON, nullable=False, default=list),
+    Column("automatic", Boolean, nullable=False, default=False),
+    Column("edited_at", UtcDateTime),
+    Column("edits", JSON, nullable=False, default=list),  # earlier texts, oldest first
+    Column("meta", JSON, nullable=False, default=dict),  # subject, buttons, flags, thread refs
+    Column("raw", JSON),
+    UniqueConstraint("channel", "provider_id", name="uq_messages_channel_provider"),
+    Index("ix_messages_ticket", "ticket_id", "id"),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+trace = Table(
+    "trace",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("what", String(200), nullable=False),
+    Column("why", Text, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("channel", String(40), nullable=False),
+    Column("state", String(10), nullable=False),  # pending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),  # a sender's claim; expires so a crashed sender's work is taken over
+    Column("last_error", String(1000)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_outbox_due", "state", "next_attempt_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(60), nullable=False),
+    # One live job per key ("sla:first_response:42"): rescheduling replaces, never duplicates.
+    Column("key", String(200), nullable=False, unique=True),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("payload", JSON, nullable=False, default=dict),
+    Column("state", String(10), nullable=False, default="pending"),  # pending, done, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("locked_until", UtcDateTime),
+    Column("last_error", String(1000)),
+    Column("done_at", UtcDateTime),
+    Index("ix_jobs_due", "state", "due_at"),
+)
+
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("phone", String(40), nullable=False),  # E.164
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("window_end", UtcDateTime, nullable=False),
+    Column("tz", String(64), nullable=False),
+    Column("status", String(20), nullable=False),  # scheduled, due, claimed, done, cancelled, unreachable
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("outcome", String(20)),
+    Column("note", Text),
+    Column("topic", String(500)),
+    Column("lang", String(10)),
+    Column("assignee_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("slot_start", UtcDateTime, nullable=False, index=True),  # the booked slot, for capacity counts
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_callbacks_status_window", "status", "window_start"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+canned_replies = Table(
+    "canned_replies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("language", String(10), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

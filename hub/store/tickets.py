@@ -1,0 +1,181 @@
+"""Ticket, message, note and trace queries shared by intake, the agent API, the bot and the scheduler."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.domain import Attachment, Author, Direction, Message, Status, Ticket
+from hub.store import records
+from hub.store.schema import identities, messages, notes, outbox, tickets, trace
+
+
+class NotFound(Exception):
+    pass
+
+
+class Conflict(Exception):
+    """A concurrent change won (the ticket was claimed first, its status moved on)."""
+
+
+async def get_ticket(conn: AsyncConnection, ticket_id: int) -> Ticket:
+    row = (await conn.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id}")
+    return records.ticket(row)
+
+
+async def add_trace(conn: AsyncConnection, ticket_id: int, at: datetime, what: str, why: str) -> None:
+    await conn.execute(insert(trace).values(ticket_id=ticket_id, at=at, what=what, why=why))
+
+
+async def add_traces(conn: AsyncConnection, ticket_id: int, at: datetime, items: Sequence[tuple[str, str]]) -> None:
+    if items:
+        await conn.execute(insert(trace), [dict(ticket_id=ticket_id, at=at, what=w, why=y) for w, y in items])
+
+
+async def insert_message(
+    conn: AsyncConnection,
+    *,
+    ticket_id: int,
+    direction: Direction,
+    author: Author,
+    text: str,
+    channel: str,
+    at: datetime,
+    provider_id: str | None = None,
+    html: str | None = None,
+    agent_id: int | None = None,
+    attachments: Sequence[Attachment] = (),
+    automatic: bool = False,
+    delivery: str | None = None,
+    meta: dict[str, Any] | None = None,
+    raw: dict[str, Any] | None = None,
+) -> Message:
+    values = dict(
+        ticket_id=ticket_id,
+        direction=direction.value,
+        author=author.value,
+        text=text,
+        channel=channel,
+        created_at=at,
+        provider_id=provider_id,
+        html=html,
+        agent_id=agent_id,
+        attachments=[asdict(a) for a in attachments],
+        automatic=automatic,
+        delivery=delivery,
+        meta=meta or {},
+        raw=raw,
+    )
+    mid = (await conn.execute(insert(messages).values(**values).returning(messages.c.id))).scalar_one()
+    return Message(
+        id=mid,
+        ticket_id=ticket_id,
+        direction=direction,
+        author=author,
+        text=text,
+        channel=channel,
+        created_at=at,
+        delivery=None if delivery is None else records.Delivery(delivery),
+        provider_id=provider_id,
+        html=html,
+        attachments=tuple(attachments),
+        agent_id=agent_id,
+    )
+
+
+async def enqueue_outbound(conn: AsyncConnection, message_id: int, channel: str, at: datetime) -> int:
+    """The outbox row is written in the same transaction as its message: a reply is never stored unsent."""
+    return (
+        await conn.execute(
+            insert(outbox)
+            .values(message_id=message_id, channel=channel, state="pending", attempts=0, next_attempt_at=at, created_at=at)
+            .returning(outbox.c.id)
+        )
+    ).scalar_one()
+
+
+async def ticket_messages(conn: AsyncConnection, ticket_id: int, limit: int = 500) -> list[Message]:
+    rows = await conn.execute(
+        select(messages).where(messages.c.ticket_id == ticket_id).order_by(messages.c.id).limit(limit)
+    )
+    return [records.message(r) for r in rows]
+
+
+async def customer_history(conn: AsyncConnection, customer_id: int, channel: str, limit: int = 200) -> list[Message]:
+    """A customer's messages on one channel across their tickets (what a returning chat visitor sees)."""
+    rows = await conn.execute(
+        select(messages)
+        .join(tickets, tickets.c.id == messages.c.ticket_id)
+        .where(and_(tickets.c.customer_id == customer_id, messages.c.channel == channel))
+        .order_by(messages.c.id.desc())
+        .limit(limit)
+    )
+    return [records.message(r) for r in reversed(rows.all())]
+
+
+async def ticket_notes(conn: AsyncConnection, ticket_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(notes).where(notes.c.ticket_id == ticket_id).order_by(notes.c.id))
+    return [
+        {"id": r.id, "agent_id": r.agent_id, "text": r.text, "created_at": r.created_at.isoformat()} for r in rows
+    ]
+
+
+async def ticket_trace(conn: AsyncConnection, ticket_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(trace).where(trace.c.ticket_id == ticket_id).order_by(trace.c.id))
+    return [{"at": r.at.isoformat(), "what": r.what, "why": r.why} for r in rows]
+
+
+async def set_status(
+    conn: AsyncConnection,
+    ticket_id: int,
+    allowed_from: Sequence[str],
+    at: datetime,
+    **values: Any,
+) -> bool:
+    """Conditional update: applies only while the ticket is still in one of `allowed_from` (atomic on both
+    databases: the row lock is held to commit).  Returns whether it applied."""
+    res = await conn.execute(
+        update(tickets)
+        .where(and_(tickets.c.id == ticket_id, tickets.c.status.in_(allowed_from)))
+        .values(updated_at=at, **values)
+    )
+    return res.rowcount == 1
+
+
+async def recipient(conn: AsyncConnection, ticket_id: int) -> tuple[str, str, str | None] | None:
+    """(channel, external_id, unreachable reason) of the identity a ticket's replies go to."""
+    row = (
+        await conn.execute(
+            select(identities.c.channel, identities.c.external_id, identities.c.unreachable)
+            .join(tickets, tickets.c.identity_id == identities.c.id)
+            .where(tickets.c.id == ticket_id)
+        )
+    ).first()
+    return None if row is None else (row.channel, row.external_id, row.unreachable)
+
+
+async def thread_refs(conn: AsyncConnection, ticket_id: int, channel: str, limit: int = 20) -> tuple[str, ...]:
+    rows = await conn.execute(
+        select(messages.c.provider_id)
+        .where(and_(messages.c.ticket_id == ticket_id, messages.c.channel == channel, messages.c.provider_id.is_not(None)))
+        .order_by(messages.c.id.desc())
+        .limit(limit)
+    )
+    return tuple(reversed([r.provider_id for r in rows]))
+
+
+async def count_open(conn: AsyncConnection, customer_id: int) -> int:
+    open_ = [s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING)]
+    return (
+        await conn.execute(
+            select(func.count()).select_from(tickets).where(
+                and_(tickets.c.customer_id == customer_id, tickets.c.status.in_(open_))
+            )
+        )
+    ).scalar_one()

@@ -1,0 +1,1 @@
+"""The aiohttp application: REST API, agent WebSocket, public endpoints and static pages."""

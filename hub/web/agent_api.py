@@ -1,0 +1,283 @@
+"""Agent-side REST API: login, the queue, ticket actions, customers, agents."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import and_, exists, func, or_, select, update
+
+from hub import auth
+from hub.domain import Role, Status
+from hub.errors import ConflictError, Invalid, NotFoundError, Unauthorized
+from hub.serialize import agent_json, message_json, ticket_json
+from hub.services import HUB
+from hub.store import records
+from hub.store import tickets as store
+from hub.store.schema import agents, customers, identities, messages, tickets
+from hub.web.http import AGENT_KEY, int_arg, limit, read_json, requires, text_field, client_ip
+
+routes = web.RouteTableDef()
+FILTERS = ("status", "department", "assignee", "channel", "kind", "priority", "language")
+
+
+@routes.post("/api/auth/login")
+async def login(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    data = await read_json(request)
+    email = text_field(data, "email", 320) or ""
+    password = text_field(data, "password", 500) or ""
+    rl = hub.config.rate_limits.login_per_minute
+    await limit(request, "login-ip", client_ip(request), rl)
+    await limit(request, "login-email", email.lower(), rl)
+    async with hub.db.write() as conn:
+        result = await auth.login(conn, email, password, hub.clock.now(), hub.config.auth.token_ttl)
+    if result is None:
+        raise Unauthorized("wrong email or password")
+    token, agent = result
+    return web.json_response({"token": token, "agent": agent_json(agent), "expires_in": int(hub.config.auth.token_ttl.total_seconds())})
+
+
+@routes.post("/api/auth/logout")
+@requires()
+async def logout(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    token = request.headers.get("Authorization", "")[7:].strip()
+    async with hub.db.write() as conn:
+        await auth.logout(conn, token)
+    return web.json_response({"ok": True})
+
+
+@routes.get("/api/me")
+@requires()
+async def me(request: web.Request) -> web.Response:
+    return web.json_response(agent_json(request[AGENT_KEY]))
+
+
+def _page(request: web.Request) -> tuple[int, int | None]:
+    try:
+        lim = min(max(int(request.query.get("limit", "50")), 1), 200)
+    except ValueError:
+        raise Invalid("limit must be an integer", field="limit") from None
+    cursor = request.query.get("cursor")
+    try:
+        return lim, int(cursor) if cursor else None
+    except ValueError:
+        raise Invalid("cursor is not valid", field="cursor") from None
+
+
+@routes.get("/api/tickets")
+@requires()
+async def list_tickets(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    lim, cursor = _page(request)
+    q = select(tickets)
+    conds: list[Any] = []
+    for name in FILTERS:
+        value = request.query.get(name)
+        if not value:
+            continue
+        values = [v for v in value.split(",") if v]
+        if name == "status":
+            bad = [v for v in values if v not in {s.value for s in Status}]
+            if bad:
+                raise Invalid(f"unknown status {bad[0]!r}", field="status")
+        col = tickets.c.assignee_id if name == "assignee" else tickets.c[name]
+        if name == "assignee":
+            if value == "none":
+                conds.append(tickets.c.assignee_id.is_(None))
+                continue
+            if value == "me":
+                values = [str(request[AGENT_KEY].id)]
+            try:
+                conds.append(col.in_([int(v) for v in values]))
+            except ValueError:
+                raise Invalid("assignee must be an agent id, 'me' or 'none'", field="assignee") from None
+            continue
+        conds.append(col.in_(values))
+    text = request.query.get("q", "").strip()
+    if text:
+        like = f"%{text.lower()}%"
+        conds.append(
+            or_(
+                func.lower(tickets.c.subject).like(like),
+                exists().where(and_(messages.c.ticket_id == tickets.c.id, func.lower(messages.c.text).like(like))),
+            )
+        )
+    if cursor is not None:
+        conds.append(tickets.c.id < cursor)
+    q = q.where(and_(*conds)) if conds else q
+    async with hub.db.read() as conn:
+        rows = (await conn.execute(q.order_by(tickets.c.id.desc()).limit(lim + 1))).all()
+    items = [ticket_json(records.ticket(r)) for r in rows[:lim]]
+    nxt = str(rows[lim - 1].id) if len(rows) > lim else None
+    return web.json_response({"items": items, "next": nxt})
+
+
+@routes.get("/api/tickets/{id}")
+@requires()
+async def get_ticket(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    tid = int_arg(request, "id")
+    async with hub.db.read() as conn:
+        try:
+            t = await store.get_ticket(conn, tid)
+        except store.NotFound:
+            raise NotFoundError(f"ticket {tid} does not exist") from None
+        msgs = await store.ticket_messages(conn, tid)
+        notes = await store.ticket_notes(conn, tid)
+        trace = await store.ticket_trace(conn, tid)
+        to = await store.recipient(conn, tid)
+    body = ticket_json(t, messages=[message_json(m) for m in msgs], notes=notes, trace=trace)
+    body["recipient_unreachable"] = to[2] if to else None
+    return web.json_response(body)
+
+
+@routes.post("/api/tickets/{id}/claim")
+@requires()
+async def claim(request: web.Request) -> web.Response:
+    t = await request.app[HUB].actions.claim(int_arg(request, "id"), request[AGENT_KEY])
+    return web.json_response(ticket_json(t))
+
+
+@routes.post("/api/tickets/{id}/reply")
+@requires()
+async def reply(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    msg = await request.app[HUB].actions.reply(int_arg(request, "id"), request[AGENT_KEY], data.get("text"))
+    return web.json_response(message_json(msg), status=201)
+
+
+@routes.post("/api/tickets/{id}/notes")
+@requires()
+async def add_note(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    note = await request.app[HUB].actions.note(int_arg(request, "id"), request[AGENT_KEY], data.get("text"))
+    return web.json_response(note, status=201)
+
+
+@routes.post("/api/tickets/{id}/transfer")
+@requires()
+async def transfer(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    dept, agent_id = data.get("department"), data.get("agent_id")
+    if dept is not None and not isinstance(dept, str):
+        raise Invalid("department must be a string", field="department")
+    if agent_id is not None and (not isinstance(agent_id, int) or isinstance(agent_id, bool)):
+        raise Invalid("agent_id must be an integer", field="agent_id")
+    t = await request.app[HUB].actions.transfer(int_arg(request, "id"), request[AGENT_KEY], dept, agent_id)
+    return web.json_response(ticket_json(t))
+
+
+def _status_route(path: str, wanted: Status, why: str) -> None:
+    @routes.post(path)
+    @requires()
+    async def handler(request: web.Request) -> web.Response:
+        t = await request.app[HUB].actions.set_status(int_arg(request, "id"), request[AGENT_KEY], wanted, why)
+        return web.json_response(ticket_json(t))
+
+    handler.__name__ = f"set_{wanted.value}"
+
+
+_status_route("/api/tickets/{id}/resolve", Status.RESOLVED, "resolved")
+_status_route("/api/tickets/{id}/reopen", Status.QUEUED, "reopened")
+_status_route("/api/tickets/{id}/pending", Status.PENDING, "waiting on the customer")
+
+
+@routes.get("/api/customers/{id}")
+@requires()
+async def get_customer(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    cid = int_arg(request, "id")
+    async with hub.db.read() as conn:
+        row = (await conn.execute(select(customers).where(customers.c.id == cid))).first()
+        if row is None:
+            raise NotFoundError(f"customer {cid} does not exist")
+        idents = (await conn.execute(select(identities).where(identities.c.customer_id == cid).order_by(identities.c.id))).all()
+        ts = (await conn.execute(select(tickets).where(tickets.c.customer_id == cid).order_by(tickets.c.id.desc()))).all()
+    c = records.customer(row)
+    return web.json_response(
+        {
+            "id": c.id,
+            "name": c.name,
+            "language": c.language,
+            "tier": c.tier,
+            "tags": list(row.tags or ()),
+            "account_manager_id": c.account_manager_id,
+            "created_at": c.created_at.isoformat(),
+            "identities": [
+                # A web visitor's id is a token hash: agents see that a web identity exists, never the hash.
+                {"channel": i.channel, "external_id": i.external_id if i.channel != "webchat" else "visitor", "display": i.display, "unreachable": i.unreachable}
+                for i in idents
+            ],
+            "tickets": [ticket_json(records.ticket(t)) for t in ts],
+        }
+    )
+
+
+@routes.patch("/api/customers/{id}")
+@requires(Role.SUPERVISOR)
+async def update_customer(request: web.Request) -> web.Response:
+    """Tier, tags and the dedicated account manager (supervisors and admins)."""
+    hub = request.app[HUB]
+    cid = int_arg(request, "id")
+    data = await read_json(request)
+    values: dict[str, Any] = {}
+    if "tier" in data:
+        values["tier"] = text_field(data, "tier", 40)
+    if "tags" in data:
+        if not isinstance(data["tags"], list) or not all(isinstance(t, str) for t in data["tags"]):
+            raise Invalid("tags must be a list of strings", field="tags")
+        values["tags"] = data["tags"][:50]
+    if "account_manager_id" in data:
+        values["account_manager_id"] = data["account_manager_id"]
+    if "name" in data:
+        values["name"] = text_field(data, "name", 300)
+    async with hub.db.write() as conn:
+        if values.get("account_manager_id") is not None:
+            if not (await conn.execute(select(agents.c.id).where(agents.c.id == values["account_manager_id"]))).first():
+                raise Invalid("no such agent", field="account_manager_id")
+
+
+        res = await conn.execute(update(customers).where(customers.c.id == cid).values(**values)) if values else None
+        if res is not None and res.rowcount == 0:
+            raise NotFoundError(f"customer {cid} does not exist")
+    return await get_customer(request)
+
+
+@routes.get("/api/agents")
+@requires()
+async def list_agents(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    async with hub.db.read() as conn:
+        rows = (await conn.execute(select(agents).where(agents.c.active.is_(True)).order_by(agents.c.id))).all()
+    return web.json_response({"items": [dict(agent_json(records.agent(r)), presence=r.presence) for r in rows], "next": None})
+
+
+@routes.post("/api/agents")
+@requires(Role.ADMIN)
+async def create_agent(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    data = await read_json(request)
+    name = text_field(data, "name", 200)
+    email = text_field(data, "email", 320)
+    password = text_field(data, "password", 500)
+    role = data.get("role", "agent")
+    if role not in {r.value for r in Role}:
+        raise Invalid("role must be agent, supervisor or admin", field="role")
+    if not email or "@" not in email:
+        raise Invalid("email is not valid", field="email")
+    if password is None or len(password) < 8:
+        raise Invalid("password must have at least 8 characters", field="password")
+    depts = data.get("departments", [])
+    if not isinstance(depts, list) or any(hub.config.department(d) is None for d in depts):
+        raise Invalid("departments must list configured departments", field="departments")
+    async with hub.db.write() as conn:
+        if (await conn.execute(select(agents.c.id).where(agents.c.email == email.lower()))).first():
+
+
+            raise ConflictError("an agent with this email exists", field="email")
+        aid = await auth.add_agent(conn, name=name or email, email=email, password=password, role=role, departments=depts, capacity=int(data.get("capacity", 5)), now=hub.clock.now())
+        row = (await conn.execute(select(agents).where(agents.c.id == aid))).one()
+    return web.json_response(agent_json(records.agent(row)), status=201)
+
+

@@ -1,0 +1,113 @@
+"""Build the aiohttp application around a `Hub`; its lifecycle runs through `cleanup_ctx`."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from sqlalchemy import and_, select
+
+from channels.webchat import WebchatHost
+from hub.config import Config
+from hub.domain import Status
+from hub.serialize import message_json
+from hub.services import HUB, Hub
+from hub.store import tickets as ticket_store
+from hub.store.schema import identities, tickets
+from hub.web import agent_api, agent_ws, middleware, public
+from hub.web.http import client_ip
+
+OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
+# Extra routes from plug-ins that are not channels (the callback API); each is `fn(app) -> None`.
+EXTENSIONS: list[Callable[[web.Application], None]] = []
+
+
+def _origin_check(config: Config) -> Callable[[web.Request], bool]:
+    allowed = {o.rstrip("/") for o in config.server.allowed_origins}
+
+    def ok(request: web.Request) -> bool:
+        origin = request.headers.get("Origin")
+        if origin is None or "*" in allowed or origin.rstrip("/") in allowed:
+            return True
+        # Same origin is always fine: the hub's own /chat page.
+        return urlsplit(origin).netloc == request.host
+
+    return ok
+
+
+def _chat_host(hub: Hub) -> WebchatHost:
+    cfg = hub.config
+
+    async def resume(visitor: str, history_limit: int) -> tuple[int, int | None, list[dict[str, Any]]] | None:
+        async with hub.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(identities.c.customer_id).where(and_(identities.c.channel == "webchat", identities.c.external_id == visitor))
+                )
+            ).first()
+            if row is None:
+                return None
+            open_ticket = (
+                await conn.execute(
+                    select(tickets.c.id)
+                    .where(and_(tickets.c.customer_id == row.customer_id, tickets.c.channel == "webchat", tickets.c.status.in_(OPEN)))
+                    .order_by(tickets.c.id.desc())
+                    .limit(1)
+                )
+            ).scalar()
+            history = await ticket_store.customer_history(conn, row.customer_id, "webchat", history_limit)
+        return row.customer_id, open_ticket, [_customer_view(m) for m in history]
+
+    async def allow_message(visitor: str) -> bool:
+        return await hub.limiter.hit(f"chat-msg:{visitor}", cfg.rate_limits.chat_messages_per_minute)
+
+    async def allow_connect(request: web.Request) -> bool:
+        return await hub.limiter.hit(f"chat-connect:{client_ip(request)}", cfg.rate_limits.public_per_minute)
+
+    async def on_typing(visitor: str) -> None:
+        await hub.customer_typing("webchat", visitor)
+
+    return WebchatHost(
+        bus=hub.bus,
+        resume=resume,
+        allow_message=allow_message,
+        allow_connect=allow_connect,
+        origin_allowed=_origin_check(cfg),
+        max_frame=cfg.server.max_frame,
+        max_text=cfg.server.max_text,
+        on_typing=on_typing,
+    )
+
+
+def _customer_view(m: Any) -> dict[str, Any]:
+    """What a customer may see of a message: never delivery errors or which agent id wrote it."""
+    full = message_json(m)
+    return {k: full[k] for k in ("id", "ticket_id", "direction", "author", "text", "created_at", "attachments")}
+
+
+def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = True) -> web.Application:
+    hub = hub or Hub(config)
+    app = web.Application(
+        client_max_size=config.server.max_body,
+        middlewares=[middleware.headers, middleware.errors, middleware.metrics],
+    )
+    app[HUB] = hub
+    if "webchat" in hub.channels:
+        hub.extras["webchat"] = _chat_host(hub)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await hub.start(run_migrations=run_migrations)
+        yield
+        await hub.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_routes(public.routes)
+    app.router.add_routes(agent_api.routes)
+    app.router.add_routes(agent_ws.routes)
+    for ch in hub.channels.values():
+        app.router.add_routes(ch.routes())
+    for ext in EXTENSIONS:
+        ext(app)
+    app.router.add_static("/static/", public.STATIC, show_index=False)
+    return app

@@ -1,0 +1,122 @@
+"""Request helpers shared by the handlers: JSON bodies, error bodies, auth, client address."""
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from hub import auth
+from hub.domain import Agent, Role
+from hub.errors import Forbidden, HubError, Invalid, RateLimited, TooLarge, Unauthorized
+from hub.metrics import RATE_LIMITED
+from hub.services import HUB
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AGENT_KEY = "agent"
+
+
+def error_body(code: str, detail: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "detail": detail}
+    if field:
+        err["field"] = field
+    err.update(extra)
+    return {"error": err}
+
+
+def json_error(exc: HubError) -> web.Response:
+    return web.json_response(error_body(exc.code, exc.detail, exc.field, **exc.extra), status=exc.status)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise TooLarge(f"body is larger than {request.app[HUB].config.server.max_body} bytes") from None
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise HubError("body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise HubError("body must be a JSON object")
+    return data
+
+
+async def read_form_or_json(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        return await read_json(request)
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise TooLarge(f"body is larger than {request.app[HUB].config.server.max_body} bytes") from None
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def client_ip(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def limit(request: web.Request, scope: str, key: str, per_minute: int) -> None:
+    if not await request.app[HUB].limiter.hit(f"{scope}:{key}", per_minute):
+        RATE_LIMITED.labels(scope).inc()
+        raise RateLimited("too many requests; slow down", retry_after=60)
+
+
+def _token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.query.get("token")
+
+
+async def current_agent(request: web.Request) -> Agent:
+    token = _token(request)
+    if not token:
+        raise Unauthorized("a bearer token is required")
+    hub = request.app[HUB]
+    async with hub.db.read() as conn:
+        agent = await auth.authenticate(conn, token, hub.clock.now())
+    if agent is None:
+        raise Unauthorized("the token is invalid or expired")
+    return agent
+
+
+def requires(role: Role = Role.AGENT) -> Callable[[Handler], Handler]:
+    """Route decorator: an authenticated agent of at least `role` (401 without a token, 403 below the role)."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def inner(request: web.Request) -> web.StreamResponse:
+            agent = await current_agent(request)
+            if not auth.at_least(agent, role):
+                raise Forbidden(f"this needs the {role.value} role")
+            request[AGENT_KEY] = agent
+            return await handler(request)
+
+        inner.__name__ = handler.__name__
+        inner.__doc__ = handler.__doc__
+        return inner
+
+    return wrap
+
+
+def int_arg(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except (KeyError, ValueError):
+        raise Invalid(f"{name} must be an integer", field=name) from None
+
+
+def text_field(data: dict[str, Any], name: str, max_len: int, required: bool = True) -> str | None:
+    v = data.get(name)
+    if v is None or (isinstance(v, str) and not v.strip()):
+        if required:
+            raise Invalid(f"{name} is required", field=name)
+        return None
+    if not isinstance(v, str):
+        raise Invalid(f"{name} must be a string", field=name)
+    if len(v) > max_len:
+        raise Invalid(f"{name} is longer than {max_len} characters", field=name)
+    return v.replace("\x00", "")

@@ -1,0 +1,68 @@
+"""Middlewares: the contract's error bodies, 503 when the database is gone, metrics, security headers."""
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hub.errors import HubError
+from hub.metrics import HTTP
+from hub.web.http import Handler, error_body, json_error
+
+log = logging.getLogger("hub.web")
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid", 429: "rate_limited"}
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except HubError as exc:
+        resp = json_error(exc)
+        if exc.status == 429:
+            resp.headers["Retry-After"] = "60"
+        return resp
+    except web.HTTPException as exc:
+        if exc.status < 400 or not _wants_json(request):
+            raise
+        code = _STATUS_CODES.get(exc.status, "error")
+        detail = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else exc.reason
+        return web.json_response(error_body(code, detail), status=exc.status)
+    except (OperationalError, DBAPIError, ConnectionRefusedError, OSError) as exc:
+        # The database (or another backing service) is gone: say so plainly; nothing was acknowledged.
+        log.error("backing service unavailable on %s: %s", request.path, exc)
+        return web.json_response(error_body("unavailable", "the service is temporarily unavailable; retry shortly"), status=503)
+
+
+def _wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or request.path == "/contact" and request.content_type == "application/json" or request.path.startswith("/telegram/")
+
+
+@web.middleware
+async def metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    start = time.perf_counter()
+    status = 500
+    try:
+        resp = await handler(request)
+        status = resp.status
+        return resp
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        HTTP.labels(route, str(status)).observe(time.perf_counter() - start)
+
+
+@web.middleware
+async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    resp = await handler(request)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    if resp.content_type == "text/html":
+        resp.headers.setdefault("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'")
+        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return resp
