@@ -50,14 +50,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Duration(timedelta):
-    """Marker for documentation; fields below use `timedelta` with `parse_duration` as a before-validator."""
-
-
-def _dur(v: Any) -> timedelta:
-    return parse_duration(v)
-
-
 class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -66,6 +58,7 @@ class ServerConfig(Strict):
     max_body: int = Field(1_048_576, gt=0, description="largest HTTP body in bytes (413 above)")
     max_frame: int = Field(16_384, gt=0, description="largest chat WebSocket frame in bytes (close 1009 above)")
     max_text: int = Field(10_000, gt=0, description="longest message text in characters")
+    max_attachment: int = Field(20 * 1_048_576, gt=0, description="largest attachment fetched for agents, bytes")
     static_dir: str | None = None
     workers: int = Field(1, ge=1)
 
@@ -198,6 +191,7 @@ class Config(Strict):
     tickets: TicketsConfig = TicketsConfig()
     outbox: OutboxConfig = OutboxConfig()
     auth: AuthConfig = AuthConfig()
+    scheduler_interval: float = Field(1.0, gt=0, description="seconds between scheduler ticks")
     default_region: str = Field("TH", description="phone number region when a number has no country code")
     # Where this file was read from: relative paths in plug-in sections (knowledge_base) resolve against it.
     base_dir: str = "."

@@ -20,6 +20,7 @@ from hub.intake import Intake
 from hub.actions import Actions
 from hub.lease import LocalSingleton, RedisSingleton
 from hub.outbox import Outbox
+from hub.scheduler import Scheduler
 from hub.ratelimit import Limiter, MemoryLimiter, NoLimiter, RedisLimiter
 from hub.store import customers as customer_store
 from hub.store import tickets as ticket_store
@@ -57,6 +58,7 @@ class Hub:
             conversational=self._conversational, bot_enabled=self._bot_enabled,
         )
         self.actions = Actions(self.db, self.events, self.outbox, config, self.clock)
+        self.scheduler = Scheduler(self.db, self.clock, interval=config.scheduler_interval)
         self.extras: dict[str, Any] = {}  # per-channel collaborators (the web chat host), set by the web app
         self.workers: list[Any] = []  # started after channels, stopped before them (bot, scheduler)
         self.bot_channels: frozenset[str] = frozenset()
@@ -86,8 +88,10 @@ class Hub:
         await self.outbox.start()
         for w in self.workers:
             await w.start()
+        await self.scheduler.start()
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         for w in reversed(self.workers):
             await w.stop()
         await self.intake.stop()

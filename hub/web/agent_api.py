@@ -8,7 +8,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 
 from hub import auth
 from hub.domain import Role, Status
-from hub.errors import ConflictError, Invalid, NotFoundError, Unauthorized
+from hub.errors import ConflictError, Invalid, NotFoundError, TooLarge, Unauthorized
 from hub.serialize import agent_json, message_json, ticket_json
 from hub.services import HUB
 from hub.store import records
@@ -181,6 +181,36 @@ def _status_route(path: str, wanted: Status, why: str) -> None:
 _status_route("/api/tickets/{id}/resolve", Status.RESOLVED, "resolved")
 _status_route("/api/tickets/{id}/reopen", Status.QUEUED, "reopened")
 _status_route("/api/tickets/{id}/pending", Status.PENDING, "waiting on the customer")
+
+
+@routes.get("/api/tickets/{id}/messages/{mid}/attachments/{index}")
+@requires()
+async def attachment(request: web.Request) -> web.StreamResponse:
+    """An attachment's bytes, fetched from the channel only when an agent opens it (with a size cap)."""
+    hub = request.app[HUB]
+    tid, mid, idx = int_arg(request, "id"), int_arg(request, "mid"), int_arg(request, "index")
+    async with hub.db.read() as conn:
+        row = (await conn.execute(select(messages).where(and_(messages.c.id == mid, messages.c.ticket_id == tid)))).first()
+    if row is None:
+        raise NotFoundError(f"message {mid} is not on ticket {tid}")
+    atts = records.attachments(row.attachments)
+    if not 0 <= idx < len(atts):
+        raise NotFoundError(f"message {mid} has no attachment {idx}")
+    att = atts[idx]
+    channel = hub.channels.get(row.channel)
+    fetch = getattr(channel, "fetch_attachment", None)
+    if fetch is None:
+        raise NotFoundError(f"the {row.channel} channel cannot fetch attachments")
+    limit_bytes = hub.config.server.max_attachment
+    if att.size and att.size > limit_bytes:
+        raise TooLarge(f"attachment is {att.size} bytes; the limit is {limit_bytes}")
+    data = await fetch(att.ref, limit_bytes)
+    safe_name = "".join(c for c in att.name if c.isprintable() and c not in '"\\/') or "attachment"
+    return web.Response(
+        body=data,
+        content_type=att.content_type if "/" in att.content_type else "application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @routes.get("/api/customers/{id}")

@@ -14,7 +14,7 @@ from hub.metrics import RATE_LIMITED
 from hub.services import HUB
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-AGENT_KEY = "agent"
+AGENT_KEY: web.RequestKey[Agent] = web.RequestKey("agent", Agent)
 
 
 def error_body(code: str, detail: str, field: str | None = None, **extra: Any) -> dict[str, Any]:

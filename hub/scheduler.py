@@ -1,0 +1,155 @@
+"""Jobs that fall due (SLA warnings and breaches, callback reminders and retries, follow-ups), kept in the database.
+
+A job has a unique key, so scheduling the same thing twice replaces it instead of doubling it.  Each tick claims
+due jobs with a conditional UPDATE and an expiring lock, so several processes may tick at once without firing a job
+twice, and a job claimed by a process that died is picked up again when its lock expires.  Handlers must be
+idempotent on their own state (a reminder checks that it was not already sent) because a crash between a handler's
+commit and the job's completion re-runs it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.clock import Clock
+from hub.store.db import Database
+from hub.store.schema import jobs
+
+log = logging.getLogger("hub.scheduler")
+LOCK = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int
+
+
+JobHandler = Callable[[Job], Awaitable[None]]
+
+
+async def schedule(conn: AsyncConnection, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
+    """Create or move the job with this key (inside the caller's transaction)."""
+    ins = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(jobs)
+    stmt = ins.values(kind=kind, key=key, due_at=due_at, payload=payload or {}, state="pending", attempts=0)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"kind": stmt.excluded.kind, "due_at": stmt.excluded.due_at, "payload": stmt.excluded.payload,
+              "state": "pending", "attempts": 0, "locked_until": None, "last_error": None, "done_at": None},
+    )
+    await conn.execute(stmt)
+
+
+async def cancel(conn: AsyncConnection, key: str) -> None:
+    await conn.execute(delete(jobs).where(and_(jobs.c.key == key, jobs.c.state == "pending")))
+
+
+async def cancel_prefix(conn: AsyncConnection, prefix: str) -> None:
+    await conn.execute(delete(jobs).where(and_(jobs.c.key.like(prefix + "%"), jobs.c.state == "pending")))
+
+
+class Scheduler:
+    def __init__(self, db: Database, clock: Clock, *, interval: float = 1.0, max_attempts: int = 5) -> None:
+        self.db, self.clock, self.interval, self.max_attempts = db, clock, interval, max_attempts
+        self.handlers: dict[str, JobHandler] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def handle(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        def register(fn: JobHandler) -> JobHandler:
+            self.handlers[kind] = fn
+            return fn
+
+        return register
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler tick failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def tick(self, limit: int = 500) -> int:
+        """Fire what is due now; returns how many jobs ran."""
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            due = (
+                await conn.execute(
+                    select(jobs)
+                    .where(and_(jobs.c.state == "pending", jobs.c.due_at <= now, or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now)))
+                    .order_by(jobs.c.due_at)
+                    .limit(limit)
+                )
+            ).all()
+        ran = 0
+        for row in due:
+            if await self._claim(row.id, now):
+                await self._run(Job(row.id, row.kind, row.key, row.due_at, row.payload or {}, row.attempts + 1))
+                ran += 1
+        return ran
+
+    async def _claim(self, job_id: int, now: datetime) -> bool:
+        async with self.db.write() as conn:
+            res = await conn.execute(
+                update(jobs)
+                .where(and_(jobs.c.id == job_id, jobs.c.state == "pending", or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now)))
+                .values(locked_until=now + LOCK, attempts=jobs.c.attempts + 1)
+            )
+            return res.rowcount == 1
+
+    async def _run(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        error: str | None = None
+        if handler is None:
+            error = f"no handler for job kind {job.kind!r}"
+        else:
+            try:
+                await handler(job)
+            except Exception as exc:
+                log.exception("job %s (%s) failed", job.key, job.kind)
+                error = repr(exc)[:1000]
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            if error is None:
+                # Only complete the job we ran: a handler may have rescheduled the same key for later.
+                await conn.execute(
+                    update(jobs).where(and_(jobs.c.id == job.id, jobs.c.due_at == job.due_at, jobs.c.attempts == job.attempts))
+                    .values(state="done", done_at=now, locked_until=None)
+                )
+                await conn.execute(update(jobs).where(and_(jobs.c.id == job.id, jobs.c.state == "pending")).values(locked_until=None))
+            elif job.attempts >= self.max_attempts:
+                await conn.execute(update(jobs).where(jobs.c.id == job.id).values(state="failed", last_error=error, locked_until=None))
+            else:
+                retry = now + timedelta(seconds=min(2 ** job.attempts, 300))
+                await conn.execute(update(jobs).where(jobs.c.id == job.id).values(due_at=retry, last_error=error, locked_until=None))
