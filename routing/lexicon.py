@@ -56,7 +56,7 @@ class Lexicon:
         return self.language in UNSPACED
 
 
-def _compile(raw: str, lang: str) -> tuple[str, re.Pattern[str]]:
+def compile_entry(raw: str, lang: str) -> tuple[str, re.Pattern[str]]:
     text = normalize(raw.strip(), lang)
     prefix_free, suffix_free = text.startswith("*"), text.endswith("*")
     core = text.strip("*").strip()
@@ -87,11 +87,11 @@ def _entries(data: Mapping[str, Any], lang: str, where: str) -> list[Entry]:
         if level not in COMPLAINT_WEIGHTS:
             raise LexiconError(f"{where}: complaint.{level}: expected one of {', '.join(COMPLAINT_WEIGHTS)}")
         for raw in _strings(items, f"{where}: complaint.{level}"):
-            text, pattern = _compile(raw, lang)
+            text, pattern = compile_entry(raw, lang)
             out.append(Entry(text, "complaint", COMPLAINT_WEIGHTS[level], pattern))
     for section in LIST_SECTIONS:
         for raw in _strings(data.get(section), f"{where}: {section}"):
-            text, pattern = _compile(raw, lang)
+            text, pattern = compile_entry(raw, lang)
             out.append(Entry(text, section, 2.0 if section == "insults" else 1.0, pattern))
     return out
 
