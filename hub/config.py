@@ -240,7 +240,8 @@ def format_error(exc: ValidationError, prefix: str = "") -> str:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        lines.append(f"{path or '(top)'}: {msg}")
+        # Cross-field checks raise with no location; their messages start with the key they are about.
+        lines.append(f"{path}: {msg}" if path else msg)
     return "; ".join(lines)
 
 

@@ -129,6 +129,7 @@ class Intake:
             language=inbound.sender_lang,
             display=inbound.raw.get("display") if isinstance(inbound.raw, dict) else None,
         )
+        await customer_store.lock_customer(conn, cid)
         for extra in inbound.extra_identities:
             await customer_store.add_identity(conn, cid, extra, now)
         ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, now)

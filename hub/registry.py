@@ -21,7 +21,12 @@ CHANNELS: dict[str, str] = {
 
 
 def _module(name: str) -> Any:
-    return importlib.import_module(CHANNELS[name])
+    try:
+        return importlib.import_module(CHANNELS[name])
+    except ModuleNotFoundError as exc:
+        if exc.name != CHANNELS[name]:
+            raise
+        raise ConfigError(f"channels.{name}: this installation has no {name} channel") from None
 
 
 def build_channels(config: Config) -> dict[str, Channel]:

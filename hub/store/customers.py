@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -53,7 +53,18 @@ async def resolve(
         )
     ).scalar_one()
     iid = await add_identity(conn, cid, ident, at, display=display)
+    owner = (await conn.execute(select(identities.c.customer_id).where(identities.c.id == iid))).scalar_one()
+    if owner != cid:  # another process created this customer first: use theirs, drop ours
+        await conn.execute(delete(customers).where(customers.c.id == cid))
+        cid = owner
     return cid, iid
+
+
+async def lock_customer(conn: AsyncConnection, customer_id: int) -> None:
+    """Serialise a customer's concurrent messages (PostgreSQL), so two of them never open two tickets.
+    SQLite needs nothing: its writers are already serialised."""
+    if conn.dialect.name != "sqlite":
+        await conn.execute(select(customers.c.id).where(customers.c.id == customer_id).with_for_update())
 
 
 async def add_identity(

@@ -1,0 +1,426 @@
+/* Embeddable chat widget: <script src="https://HUB/widget.js" defer></script> adds a launcher and a chat panel.
+ * Optional attributes on the tag: data-lang="en|th|fa", data-open="true".
+ * The hub's address comes from this script's own src, so the widget works on any allowed site. Everything the
+ * server or the visitor wrote is inserted with textContent: no HTML from data ever reaches the DOM. */
+(() => {
+  "use strict";
+  const me = document.currentScript;
+  if (!me || window.__hubChatLoaded) return;
+  window.__hubChatLoaded = true;
+  const ORIGIN = new URL(me.src, location.href).origin;
+  const WS_URL = ORIGIN.replace(/^http/, "ws") + "/ws/chat";
+  const KEY = "hubchat:" + ORIGIN + ":";
+  const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+  const STRINGS = {
+    en: {
+      open: "Open chat", close: "Close chat", title: "Chat with us", language: "Language",
+      details: "Your details (optional)", name: "Name", email: "Email", save: "Save",
+      message: "Message", send: "Send", talk: "Talk to a person", callback: "Call me back",
+      you: "You", bot: "Assistant", agent: "Agent", system: "Notice",
+      sending: "Sending…", delivered: "Delivered", failed: "Not sent", retry: "Retry",
+      typing: "Agent is typing…", connecting: "Connecting…", online: "Connected",
+      offline: "Offline — reconnecting in {s} s", offlineNow: "You are offline. Messages will be sent when the connection is back.",
+      phone: "Phone number", date: "Day", slot: "Time ({tz})", topic: "What is it about? (optional)",
+      book: "Book the call", cancel: "Cancel", noSlots: "No free times on this day", loadingSlots: "Loading times…",
+      booked: "We will call {phone} on {when}.", cbUnavailable: "Callbacks are not available right now.",
+      newMessages: "{n} new messages",
+    },
+    th: {
+      open: "เปิดแชท", close: "ปิดแชท", title: "แชทกับเรา", language: "ภาษา",
+      details: "ข้อมูลของคุณ (ไม่บังคับ)", name: "ชื่อ", email: "อีเมล", save: "บันทึก",
+      message: "ข้อความ", send: "ส่ง", talk: "คุยกับพนักงาน", callback: "ให้โทรกลับ",
+      you: "คุณ", bot: "ผู้ช่วยอัตโนมัติ", agent: "พนักงาน", system: "แจ้งเตือน",
+      sending: "กำลังส่ง…", delivered: "ส่งแล้ว", failed: "ส่งไม่สำเร็จ", retry: "ลองอีกครั้ง",
+      typing: "พนักงานกำลังพิมพ์…", connecting: "กำลังเชื่อมต่อ…", online: "เชื่อมต่อแล้ว",
+      offline: "ออฟไลน์ — จะเชื่อมต่อใหม่ใน {s} วินาที", offlineNow: "คุณออฟไลน์อยู่ ข้อความจะถูกส่งเมื่อกลับมาออนไลน์",
+      phone: "หมายเลขโทรศัพท์", date: "วัน", slot: "เวลา ({tz})", topic: "เรื่องที่ต้องการคุย (ไม่บังคับ)",
+      book: "นัดเวลาโทร", cancel: "ยกเลิก", noSlots: "ไม่มีเวลาว่างในวันนี้", loadingSlots: "กำลังโหลดเวลา…",
+      booked: "เราจะโทรหา {phone} เวลา {when}", cbUnavailable: "ขณะนี้ยังไม่มีบริการโทรกลับ",
+      newMessages: "ข้อความใหม่ {n} ข้อความ",
+    },
+    fa: {
+      open: "باز کردن گفتگو", close: "بستن گفتگو", title: "گفتگو با ما", language: "زبان",
+      details: "مشخصات شما (اختیاری)", name: "نام", email: "ایمیل", save: "ذخیره",
+      message: "پیام", send: "ارسال", talk: "گفتگو با اپراتور", callback: "با من تماس بگیرید",
+      you: "شما", bot: "دستیار", agent: "اپراتور", system: "اطلاعیه",
+      sending: "در حال ارسال…", delivered: "رسید", failed: "ارسال نشد", retry: "تلاش دوباره",
+      typing: "اپراتور در حال نوشتن است…", connecting: "در حال اتصال…", online: "متصل",
+      offline: "آفلاین — اتصال دوباره تا {s} ثانیه دیگر", offlineNow: "شما آفلاین هستید. پیام‌ها پس از اتصال فرستاده می‌شوند.",
+      phone: "شماره تلفن", date: "روز", slot: "ساعت ({tz})", topic: "موضوع (اختیاری)",
+      book: "ثبت تماس", cancel: "انصراف", noSlots: "در این روز زمان آزادی نیست", loadingSlots: "در حال بارگذاری زمان‌ها…",
+      booked: "با {phone} در {when} تماس می‌گیریم.", cbUnavailable: "درخواست تماس در حال حاضر در دسترس نیست.",
+      newMessages: "{n} پیام تازه",
+    },
+  };
+  const HANDOFF = { en: "I want to talk to a person", th: "ขอคุยกับพนักงาน", fa: "می‌خواهم با اپراتور صحبت کنم" };
+  const LANG_NAMES = { en: "English", th: "ไทย", fa: "فارسی" };
+  const RTL = new Set(["fa"]);
+
+  const store = {
+    get: (k) => { try { return localStorage.getItem(KEY + k); } catch { return null; } },
+    set: (k, v) => { try { v == null ? localStorage.removeItem(KEY + k) : localStorage.setItem(KEY + k, v); } catch { /* private mode */ } },
+  };
+  function pickLang() {
+    const wanted = [me.dataset.lang, store.get("lang"), ...(navigator.languages || [navigator.language])];
+    for (const l of wanted) {
+      const base = (l || "").slice(0, 2).toLowerCase();
+      if (STRINGS[base]) return base;
+    }
+    return "en";
+  }
+  let lang = pickLang();
+  const t = (k, vars = {}) => (STRINGS[lang][k] || STRINGS.en[k]).replace(/\{(\w+)\}/g, (_, v) => String(vars[v] ?? ""));
+
+  /** Builds an element; text children become text nodes, so nothing is ever parsed as HTML. */
+  function h(tag, attrs = {}, ...kids) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v == null || v === false) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "text") el.textContent = v;
+      else el.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const kid of kids.flat()) if (kid != null) el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+    return el;
+  }
+
+  // ---- DOM ----------------------------------------------------------------------------------------------
+  const host = h("div", { id: "hubchat-host" });
+  const root = host.attachShadow({ mode: "open" });
+  const ui = {};
+  ui.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
+  ui.launcher = h("button", { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "hubchat-panel", onclick: () => toggle() },
+    h("span", { class: "launcher-icon", "aria-hidden": "true", text: "💬" }), ui.badge);
+  ui.title = h("h2", { id: "hubchat-title" });
+  ui.langSel = h("select", { class: "lang", onchange: (e) => setLang(e.target.value, true) },
+    Object.entries(LANG_NAMES).map(([v, n]) => h("option", { value: v, lang: v, text: n })));
+  ui.closeBtn = h("button", { class: "close", type: "button", onclick: () => toggle(false) }, h("span", { "aria-hidden": "true", text: "×" }));
+  ui.status = h("p", { class: "status", role: "status" });
+  ui.name = h("input", { id: "hubchat-name", name: "name", autocomplete: "name", maxlength: 200, dir: "auto" });
+  ui.email = h("input", { id: "hubchat-email", name: "email", type: "email", autocomplete: "email", maxlength: 200 });
+  ui.nameLabel = h("label", { for: "hubchat-name" });
+  ui.emailLabel = h("label", { for: "hubchat-email" });
+  ui.saveBtn = h("button", { type: "submit", class: "secondary" });
+  ui.detailsSummary = h("summary");
+  ui.details = h("details", { class: "details" }, ui.detailsSummary,
+    h("form", { onsubmit: saveDetails }, ui.nameLabel, ui.name, ui.emailLabel, ui.email, ui.saveBtn));
+  ui.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0" });
+  ui.typing = h("p", { class: "typing", hidden: true, "aria-live": "polite" });
+  ui.talkBtn = h("button", { type: "button", class: "secondary talk", onclick: () => send(HANDOFF[lang]) });
+  ui.cbBtn = h("button", { type: "button", class: "secondary callback", "aria-expanded": "false", onclick: () => showCallback(true) });
+  ui.input = h("textarea", { id: "hubchat-input", rows: 2, dir: "auto", maxlength: 10000, oninput: typed, onkeydown: composeKey });
+  ui.inputLabel = h("label", { for: "hubchat-input", class: "sr-only" });
+  ui.sendBtn = h("button", { type: "submit", class: "primary send" });
+  ui.compose = h("form", { class: "compose", onsubmit: (e) => { e.preventDefault(); submitCompose(); } }, ui.inputLabel, ui.input, ui.sendBtn);
+  ui.callback = buildCallbackForm();
+  ui.panel = h("section", { class: "panel", id: "hubchat-panel", role: "dialog", "aria-labelledby": "hubchat-title", hidden: true, onkeydown: panelKey },
+    h("header", {}, ui.title, ui.langSel, ui.closeBtn), ui.status, ui.details, ui.log, ui.typing,
+    h("div", { class: "actions" }, ui.talkBtn, ui.cbBtn), ui.callback, ui.compose);
+  root.append(h("link", { rel: "stylesheet", href: ORIGIN + "/static/widget.css" }), ui.panel, ui.launcher);
+
+  function buildCallbackForm() {
+    const f = h("form", { class: "callback-form", hidden: true, onsubmit: bookCallback });
+    f.phone = h("input", { id: "hubchat-phone", name: "phone", type: "tel", autocomplete: "tel", required: true, maxlength: 40, dir: "ltr" });
+    f.date = h("input", { id: "hubchat-date", name: "date", type: "date", required: true, onchange: loadSlots });
+    f.slot = h("select", { id: "hubchat-slot", name: "slot", required: true });
+    f.topic = h("input", { id: "hubchat-topic", name: "topic", maxlength: 500, dir: "auto" });
+    f.error = h("p", { class: "error", role: "alert" });
+    f.labels = ["phone", "date", "slot", "topic"].map((n) => h("label", { for: "hubchat-" + n, "data-key": n }));
+    f.book = h("button", { type: "submit", class: "primary" });
+    f.cancel = h("button", { type: "button", class: "secondary", onclick: () => showCallback(false) });
+    f.append(f.labels[0], f.phone, f.labels[1], f.date, f.labels[2], f.slot, f.labels[3], f.topic, f.error, h("div", { class: "row" }, f.book, f.cancel));
+    return f;
+  }
+
+  function applyLang() {
+    ui.panel.setAttribute("lang", lang);
+    ui.panel.setAttribute("dir", RTL.has(lang) ? "rtl" : "ltr");
+    ui.langSel.value = lang;
+    ui.langSel.setAttribute("aria-label", t("language"));
+    ui.title.textContent = t("title");
+    ui.closeBtn.setAttribute("aria-label", t("close"));
+    ui.launcher.setAttribute("aria-label", t("open"));
+    ui.detailsSummary.textContent = t("details");
+    ui.nameLabel.textContent = t("name");
+    ui.emailLabel.textContent = t("email");
+    ui.saveBtn.textContent = t("save");
+    ui.inputLabel.textContent = t("message");
+    ui.input.setAttribute("placeholder", t("message"));
+    ui.sendBtn.textContent = t("send");
+    ui.talkBtn.textContent = t("talk");
+    ui.cbBtn.textContent = t("callback");
+    ui.typing.textContent = t("typing");
+    const cb = ui.callback;
+    cb.labels.forEach((l) => { l.textContent = t(l.dataset.key, { tz: TZ }); });
+    cb.book.textContent = t("book");
+    cb.cancel.textContent = t("cancel");
+    for (const li of ui.log.children) li.refresh?.();
+    renderStatus();
+  }
+  function setLang(l, chosen) {
+    if (!STRINGS[l]) return;
+    lang = l;
+    if (chosen) store.set("lang", l);
+    applyLang();
+  }
+
+  // ---- state and socket ---------------------------------------------------------------------------------
+  let ws = null, state = "idle", attempt = 0, retryAt = 0, retryTimer = null, lastTyping = 0, typingTimer = null, unread = 0, counter = 0;
+  const shown = new Map(); // message id or client id -> list item
+  const pending = new Map(); // client id -> {text, payload}: resent after a reconnect (the server dedupes on client id)
+  ui.name.value = store.get("name") || "";
+  ui.email.value = store.get("email") || "";
+
+  function connect() {
+    if (ws && ws.readyState <= 1) return;
+    clearTimeout(retryTimer);
+    state = "connecting";
+    renderStatus();
+    let sock;
+    try { sock = new WebSocket(WS_URL); } catch { return scheduleRetry(); }
+    ws = sock;
+    sock.onopen = () => {
+      const hello = { type: "hello", lang };
+      const tok = store.get("token");
+      if (tok) hello.visitor_token = tok;
+      if (ui.name.value.trim()) hello.name = ui.name.value.trim();
+      if (ui.email.value.trim()) hello.email = ui.email.value.trim();
+      sock.send(JSON.stringify(hello));
+    };
+    sock.onmessage = (ev) => { let f; try { f = JSON.parse(ev.data); } catch { return; } if (f && typeof f === "object") onFrame(f); };
+    sock.onclose = () => { if (ws === sock) { ws = null; scheduleRetry(); } };
+  }
+  function scheduleRetry() {
+    state = "offline";
+    // Exponential backoff with jitter so a restarted server is not hit by every visitor at once.
+    const delay = Math.min(30000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    attempt = Math.min(attempt + 1, 6);
+    retryAt = Date.now() + delay;
+    retryTimer = setTimeout(connect, delay);
+    renderStatus();
+  }
+  function renderStatus() {
+    const s = ui.status;
+    s.className = "status " + state;
+    if (state === "online") s.textContent = t("online");
+    else if (state === "offline") s.textContent = navigator.onLine === false ? t("offlineNow") : t("offline", { s: Math.max(1, Math.ceil((retryAt - Date.now()) / 1000)) });
+    else s.textContent = t("connecting");
+    ui.panel.classList.toggle("is-offline", state === "offline");
+  }
+  setInterval(() => { if (state === "offline") renderStatus(); }, 1000);
+  window.addEventListener("online", () => { attempt = 0; connect(); });
+  window.addEventListener("offline", renderStatus);
+
+  function onFrame(f) {
+    if (f.type === "welcome") {
+      if (typeof f.visitor_token === "string") store.set("token", f.visitor_token);
+      state = "online";
+      attempt = 0;
+      renderStatus();
+      for (const m of Array.isArray(f.history) ? f.history : []) addMessage(m, false);
+      for (const [cid, p] of pending) ws.send(JSON.stringify({ type: "message", client_id: cid, text: p.text, ...(p.payload ? { payload: p.payload } : {}) }));
+    } else if (f.type === "ack") {
+      const li = shown.get(f.client_id);
+      pending.delete(f.client_id);
+      if (li) { li.state = "delivered"; if (f.message_id) shown.set(f.message_id, li); li.refresh(); }
+    } else if (f.type === "message") {
+      ui.typing.hidden = true;
+      addMessage(f, true);
+    } else if (f.type === "typing") {
+      ui.typing.hidden = false;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => { ui.typing.hidden = true; }, 6000);
+    } else if (f.type === "error" && f.client_id) {
+      const li = shown.get(f.client_id);
+      pending.delete(f.client_id);
+      if (li) { li.state = "failed"; li.errorText = String(f.detail || ""); li.refresh(); }
+    }
+  }
+
+  function fmtTime(iso) {
+    const d = iso ? new Date(iso) : new Date();
+    if (isNaN(d)) return "";
+    const sameDay = d.toDateString() === new Date().toDateString();
+    return new Intl.DateTimeFormat(lang, sameDay ? { hour: "2-digit", minute: "2-digit" } : { dateStyle: "short", timeStyle: "short" }).format(d);
+  }
+
+  /** One message bubble. `m` is a server message (history or live) or a local one {client_id, text, mine}. */
+  function addMessage(m, live) {
+    const key = m.id ?? m.client_id;
+    if (key != null && shown.has(key)) return shown.get(key);
+    const mine = m.mine || m.direction === "in" || m.author === "customer";
+    const author = mine ? "customer" : (["bot", "agent", "system"].includes(m.author) ? m.author : "system");
+    const who = h("span", { class: "who" }), when = h("time", { datetime: m.created_at || new Date().toISOString() });
+    const stateEl = h("span", { class: "state" });
+    const text = h("p", { class: "text", dir: "auto", text: String(m.text ?? "") });
+    const li = h("li", { class: "msg from-" + author }, h("div", { class: "meta" }, h("bdi", {}, who), " · ", when), text);
+    if (mine) li.append(stateEl);
+    li.state = m.state || (mine ? (m.id ? "delivered" : "sending") : null);
+    li.refresh = () => {
+      who.textContent = author === "customer" ? t("you") : (m.name && author === "agent" ? m.name : t(author));
+      when.textContent = fmtTime(m.created_at);
+      stateEl.textContent = li.state ? t(li.state) + (li.state === "failed" && li.errorText ? ": " + li.errorText : "") : "";
+      stateEl.className = "state " + (li.state || "");
+      li.classList.toggle("failed", li.state === "failed");
+      if (li.state === "failed" && !li.querySelector(".retry")) {
+        li.append(h("button", { type: "button", class: "link retry", onclick: () => { li.remove(); shown.delete(m.client_id); send(m.text, m.payload); }, text: t("retry") }));
+      }
+    };
+    if (Array.isArray(m.buttons) && m.buttons.length) {
+      const box = h("div", { class: "buttons", role: "group" });
+      for (const b of m.buttons) {
+        if (!b || typeof b.label !== "string") continue;
+        box.append(h("button", { type: "button", class: "choice", text: b.label, onclick: () => {
+          for (const x of box.querySelectorAll("button")) x.disabled = true;
+          send(b.label, typeof b.payload === "string" ? b.payload : null);
+        } }));
+      }
+      li.append(box);
+    }
+    li.refresh();
+    if (key != null) shown.set(key, li);
+    ui.log.append(li);
+    ui.log.scrollTop = ui.log.scrollHeight;
+    if (live && ui.panel.hidden) { unread += 1; renderBadge(); }
+    return li;
+  }
+  function renderBadge() {
+    ui.badge.hidden = unread === 0;
+    ui.badge.textContent = unread > 9 ? "9+" : String(unread);
+    ui.launcher.setAttribute("aria-label", unread ? t("open") + " — " + t("newMessages", { n: unread }) : t("open"));
+  }
+
+  function send(text, payload = null) {
+    text = String(text || "").trim();
+    if (!text) return;
+    const cid = "w" + Date.now().toString(36) + "-" + (++counter) + "-" + Math.random().toString(36).slice(2, 8);
+    addMessage({ client_id: cid, text, mine: true, payload, created_at: new Date().toISOString() }, false);
+    pending.set(cid, { text, payload });
+    if (ws && ws.readyState === 1 && state === "online") {
+      ws.send(JSON.stringify({ type: "message", client_id: cid, text, ...(payload ? { payload } : {}) }));
+    } else {
+      connect();
+    }
+  }
+  function submitCompose() {
+    const text = ui.input.value;
+    if (!text.trim()) return;
+    send(text);
+    ui.input.value = "";
+    ui.input.focus();
+  }
+  function composeKey(e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitCompose(); }
+  }
+  function typed() {
+    const now = Date.now();
+    if (ws && ws.readyState === 1 && state === "online" && now - lastTyping > 3000) {
+      lastTyping = now;
+      ws.send(JSON.stringify({ type: "typing" }));
+    }
+  }
+  function saveDetails(e) {
+    e.preventDefault();
+    store.set("name", ui.name.value.trim() || null);
+    store.set("email", ui.email.value.trim() || null);
+    ui.details.open = false;
+    // Name and email travel in the hello frame, so say hello again with them.
+    if (ws) { const old = ws; ws = null; old.onclose = null; old.close(); }
+    connect();
+  }
+
+  function toggle(open = ui.panel.hidden) {
+    ui.panel.hidden = !open;
+    ui.launcher.setAttribute("aria-expanded", String(open));
+    host.classList.toggle("open", open);
+    if (open) {
+      unread = 0;
+      renderBadge();
+      connect();
+      ui.log.scrollTop = ui.log.scrollHeight;
+      ui.input.focus();
+    } else {
+      ui.launcher.focus();
+    }
+  }
+  function panelKey(e) {
+    if (e.key === "Escape") { e.stopPropagation(); ui.callback.hidden ? toggle(false) : showCallback(false); }
+  }
+
+  // ---- call me back ------------------------------------------------------------------------------------
+  let slots = [];
+  function showCallback(open) {
+    const f = ui.callback;
+    f.hidden = !open;
+    ui.cbBtn.setAttribute("aria-expanded", String(open));
+    ui.compose.hidden = open;
+    if (open) {
+      if (!f.date.value) { const d = new Date(); f.date.value = localDate(d); f.date.min = localDate(d); }
+      f.error.textContent = "";
+      loadSlots();
+      f.phone.focus();
+    } else {
+      ui.cbBtn.focus();
+    }
+  }
+  function localDate(d) {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
+  }
+  function slotLabel(s) {
+    const f = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", timeZone: TZ });
+    return f.format(new Date(s.start)) + " – " + f.format(new Date(s.end));
+  }
+  async function loadSlots() {
+    const f = ui.callback;
+    f.slot.replaceChildren(h("option", { value: "", text: t("loadingSlots") }));
+    f.error.textContent = "";
+    try {
+      const r = await fetch(ORIGIN + "/api/callbacks/slots?date=" + encodeURIComponent(f.date.value) + "&tz=" + encodeURIComponent(TZ));
+      if (!r.ok) throw new Error(r.status === 404 ? t("cbUnavailable") : await errorText(r));
+      const body = await r.json();
+      slots = Array.isArray(body.items) ? body.items : [];
+    } catch (err) {
+      slots = [];
+      f.error.textContent = err instanceof TypeError ? t("cbUnavailable") : String(err.message || err);
+    }
+    const free = slots.filter((s) => s.available !== false);
+    f.slot.replaceChildren(...(free.length ? [] : [h("option", { value: "", text: t("noSlots") })]),
+      ...slots.map((s, i) => h("option", { value: String(i), disabled: s.available === false, text: slotLabel(s) })));
+    const first = slots.findIndex((s) => s.available !== false);
+    if (first >= 0) f.slot.value = String(first);
+  }
+  async function errorText(r) {
+    try { const b = await r.json(); return (b.error && (b.error.detail || b.error.code)) || String(r.status); } catch { return String(r.status); }
+  }
+  async function bookCallback(e) {
+    e.preventDefault();
+    const f = ui.callback, s = slots[Number(f.slot.value)];
+    if (!s || f.slot.value === "") { f.error.textContent = t("noSlots"); return; }
+    const body = { name: ui.name.value.trim() || null, phone: f.phone.value.trim(), window_start: s.start, window_end: s.end, tz: TZ, lang };
+    if (f.topic.value.trim()) body.topic = f.topic.value.trim();
+    const tok = store.get("token");
+    if (tok) body.visitor_token = tok;
+    f.book.disabled = true;
+    try {
+      const r = await fetch(ORIGIN + "/api/callbacks", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      if (!r.ok) throw new Error(r.status === 404 ? t("cbUnavailable") : await errorText(r));
+      const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZone: TZ }).format(new Date(s.start));
+      addMessage({ author: "system", text: t("booked", { phone: body.phone, when }), created_at: new Date().toISOString() }, false);
+      f.phone.value = f.topic.value = "";
+      showCallback(false);
+    } catch (err) {
+      f.error.textContent = err instanceof TypeError ? t("cbUnavailable") : String(err.message || err);
+    } finally {
+      f.book.disabled = false;
+    }
+  }
+
+  applyLang();
+  const mount = () => {
+    document.body.append(host);
+    if (store.get("token")) connect(); // a returning visitor gets history and replies even before opening
+    if (me.dataset.open === "true") toggle(true);
+  };
+  document.body ? mount() : document.addEventListener("DOMContentLoaded", mount);
+})();

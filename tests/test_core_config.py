@@ -1,0 +1,96 @@
+"""Config validation (the failing key is named) and the CLI."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.config import ConfigError, from_mapping, parse_duration, read_config
+from hub.registry import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def hub_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd or ROOT, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "raw, path",
+    [
+        ({"server": {"prot": 1}}, "server.prot"),
+        ({"server": {"port": "eighty"}}, "server.port"),
+        ({"database": {"url": "mysql://x"}}, "database.url"),
+        ({"business_hours": {"tz": "Mars/Olympus"}}, "business_hours.tz"),
+        ({"business_hours": {"weekly": {"mon": ["18:00-09:00"]}}}, "business_hours.weekly"),
+        ({"business_hours": {"weekly": {"funday": ["09:00-10:00"]}}}, "business_hours.weekly"),
+        ({"sla": {"high": {"first_response": "soon"}}}, "sla.high.first_response"),
+        ({"departments": [{"name": "a", "escalation": "b"}]}, "departments"),
+        ({"agents": [{"name": "x", "email": "x@y.z", "role": "boss"}]}, "agents.0.role"),
+    ],
+)
+def test_bad_core_config_names_the_key(raw: dict, path: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        from_mapping(raw)
+    assert str(exc.value).startswith(path), str(exc.value)
+
+
+def test_bad_channel_config_names_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("channels:\n  webchat: {enabled: true, colour: red}\n")
+    with pytest.raises(ConfigError, match=r"channels\.webchat\.colour"):
+        load_config(str(cfg))
+    cfg.write_text("channels:\n  pigeon: {enabled: true}\n")
+    with pytest.raises(ConfigError, match=r"channels\.pigeon"):
+        load_config(str(cfg))
+
+
+def test_env_expansion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("server: {port: '${HUB_T_PORT:-9000}', public_url: '${HUB_T_URL}'}\n")
+    config, _ = read_config(cfg)
+    assert config.server.port == 9000 and config.server.public_url is None
+    monkeypatch.setenv("HUB_T_PORT", "9100")
+    monkeypatch.setenv("HUB_T_URL", "https://help.example.com")
+    config, _ = read_config(cfg)
+    assert config.server.port == 9100 and config.server.public_url == "https://help.example.com"
+
+
+def test_durations() -> None:
+    assert parse_duration("15m").total_seconds() == 900
+    assert parse_duration("1.5h").total_seconds() == 5400
+    assert parse_duration(30).total_seconds() == 30
+    with pytest.raises(ValueError):
+        parse_duration("a while")
+
+
+def test_shipped_config_is_valid() -> None:
+    result = hub_cli("check-config", "--config", str(ROOT / "config.yaml"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_config_fails_with_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("server: {host: 127.0.0.1, prot: 1}\n")
+    result = hub_cli("check-config", "--config", str(cfg))
+    assert result.returncode != 0 and "server.prot" in result.stderr
+    cfg.write_text("server: [unclosed\n")
+    result = hub_cli("--config", str(cfg), "check-config")
+    assert result.returncode != 0 and "YAML" in result.stderr
+
+
+def test_migrate_and_agent_add(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"database: {{url: 'sqlite+aiosqlite:///{tmp_path / 'h.db'}'}}\n")
+    env = {"HUB_CONFIG": str(cfg)}
+    assert hub_cli("migrate", env=env).returncode == 0
+    result = hub_cli("agent", "add", "Dao", "--email", "dao@example.com", "--role", "supervisor", "--department", "support", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "password:" in result.stdout  # generated and shown once
+    again = hub_cli("agent", "add", "Dao", "--email", "dao@example.com", "--password", "x" * 10, env=env)
+    assert again.returncode != 0 and "exists" in again.stderr
+    bad = hub_cli("agent", "add", "Z", "--email", "z@example.com", "--department", "nowhere", env=env)
+    assert bad.returncode != 0 and "department" in bad.stderr
