@@ -121,8 +121,9 @@ def find_hits(lex: Lexicon, text: str) -> list[Hit]:
     for entry in lex.entries:
         for m in entry.pattern.finditer(text):
             span = (m.start(), m.end())
-            if span in spans:  # the same words listed in two sections count for both
-                spans[span].append(entry)
+            if span in spans:  # the same words listed in two sections count once in each
+                if all(e.category != entry.category for e in spans[span]):
+                    spans[span].append(entry)
             elif not any(s < span[1] and span[0] < e for s, e in taken):
                 taken.append(span)
                 spans[span] = [entry]

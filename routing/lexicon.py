@@ -56,6 +56,13 @@ class Lexicon:
         return self.language in UNSPACED
 
 
+_FA_CLITICS = r"(?:ه|ست|یه|ی|م|ت|ش|مو|تو|شو|مون|تون|شون|ام|ای|اش|ید|ن|ند|یم)?(?!\w)"
+# Thai vowels written before their consonant: a match starting right after one would cut a syllable in two
+# ("ช้า" slow inside "เช้า" morning); tone marks and vowels written above/below must not follow a match either.
+_TH_LEFT = r"(?<![\u0e40-\u0e44])"
+_TH_RIGHT = r"(?![\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])"
+
+
 def compile_entry(raw: str, lang: str) -> tuple[str, re.Pattern[str]]:
     text = normalize(raw.strip(), lang)
     prefix_free, suffix_free = text.startswith("*"), text.endswith("*")
@@ -63,10 +70,15 @@ def compile_entry(raw: str, lang: str) -> tuple[str, re.Pattern[str]]:
     if not core:
         raise LexiconError(f"empty entry {raw!r}")
     body = r"\s*".join(re.escape(part) for part in core.split()) if lang not in UNSPACED else re.escape(core)
+    if lang == "th":
+        return core, re.compile(_TH_LEFT + body + _TH_RIGHT)
     if lang in UNSPACED:
         return core, re.compile(body)
     left = r"\w*" if prefix_free else r"(?<!\w)"
     right = r"\w*" if suffix_free else r"(?!\w)"
+    if lang == "fa" and not suffix_free and len(core) >= 3:
+        # Colloquial Persian glues the copula and pronouns to the word: "خرابه", "اشتباهه", "مسئولیتشو".
+        right = _FA_CLITICS
     return core, re.compile(left + body + right)
 
 
@@ -75,6 +87,9 @@ def _strings(value: Any, where: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
         raise LexiconError(f"{where}: expected a list of words or phrases")
+    if any(isinstance(v, bool) for v in value):
+        # YAML reads a bare no/yes/on/off as a boolean; the word was meant.
+        raise LexiconError(f"{where}: a bare no/yes/on/off was read as true/false; quote it")
     return [str(v) for v in value]
 
 
