@@ -8,10 +8,18 @@ Two kinds of terms, kept apart by a prefix so the matcher can weigh them:
   has no word boundaries to respect).  Forgiving: "warrenty" still shares most trigrams with "warranty", and Thai
   needs no segmentation at all.
 
+- "w:@concept" terms from the concept lexicon (bots/data/lexicon.yaml): synonyms meet even when the knowledge
+  base uses only one of them.
+
 Numbers become one "w:#" term: an order number says "this is about an order" whatever its digits.
 Imports bots.normalize and bots.thai only.
 """
 from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import yaml
 
 from bots import thai
 from bots.normalize import EN_STOPWORDS, FA_STOPWORDS, normalize, stem_en, stem_fa, strip_thai_tones
@@ -35,7 +43,55 @@ def _char_grams(counts: dict[str, float], word: str, n: int = 3) -> None:
         _add(counts, CHAR + padded[i:i + n])
 
 
+class _Lexicon:
+    """Concept forms of one language, split into single words (a dict lookup) and phrases (a substring test)."""
+
+    def __init__(self, lang: str, concepts: dict[str, list[str]]) -> None:
+        self.words: dict[str, set[str]] = {}
+        self.phrases: list[tuple[str, str]] = []
+        for concept, forms in concepts.items():
+            for form in forms:
+                key = self._key(lang, str(form))
+                if lang != "th" and " " not in key:
+                    self.words.setdefault(key, set()).add(concept)
+                else:
+                    self.phrases.append((f" {key} " if lang != "th" else key, concept))
+
+    @staticmethod
+    def _key(lang: str, form: str) -> str:
+        norm = normalize(form, lang)
+        if lang == "th":
+            return strip_thai_tones(norm)
+        if lang in ("fa", "ar"):
+            return " ".join(stem_fa(w)[0] for w in norm.split())
+        return " ".join(stem_en(w) for w in norm.split())
+
+    def add(self, counts: dict[str, float], tokens: list[list[str]] | None, text: str) -> None:
+        """Add "w:@concept" once per concept found: in `tokens` (candidate forms per word) or in `text`."""
+        found: set[str] = set()
+        if tokens is not None:
+            for cands in tokens:
+                for c in cands:
+                    hit = self.words.get(c)
+                    if hit:
+                        found |= hit
+        for phrase, concept in self.phrases:
+            if concept not in found and phrase in text:
+                found.add(concept)
+        for concept in found:
+            _add(counts, WORD + "@" + concept)
+
+
+@lru_cache(maxsize=8)
+def _lexicon(lang: str) -> _Lexicon:
+    data = yaml.safe_load(resources.files("bots").joinpath("data/lexicon.yaml").read_text(encoding="utf-8"))
+    key = "fa" if lang == "ar" else lang
+    return _Lexicon(lang, data.get(key) or {})
+
+
 def _en(norm: str, counts: dict[str, float]) -> None:
+    stems = [stem_en(w) for w in norm.split()]
+    _lexicon("en").add(counts, [[s] for s in stems], f" {' '.join(stems)} ")
     for w in norm.split():
         if w.isdigit():
             _add(counts, WORD + "#")
@@ -47,6 +103,8 @@ def _en(norm: str, counts: dict[str, float]) -> None:
 
 
 def _fa(norm: str, counts: dict[str, float]) -> None:
+    variants_all = [stem_fa(w) for w in norm.split()]
+    _lexicon("fa").add(counts, variants_all, f" {' '.join(v[0] for v in variants_all)} ")
     for w in norm.split():
         if w.isdigit():
             _add(counts, WORD + "#")
@@ -72,6 +130,7 @@ def _th(norm: str, counts: dict[str, float]) -> None:
             continue
         _add(counts, WORD + strip_thai_tones(tok))
         kept.append(tok)
+    _lexicon("th").add(counts, None, strip_thai_tones(norm).replace(" ", ""))
     # Trigrams across the whole message with particles removed: segmentation mistakes cannot hurt them.
     text = strip_thai_tones("".join(kept))
     if text:

@@ -17,20 +17,24 @@ one pass over the postings of its terms.  Imports bots.features, bots.kb, bots.n
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bots.calibration import Calibration, fit_calibration
+from bots.calibration import Calibration, background_for, fit_calibration
 from bots.features import CHAR, WORD, terms
 from bots.kb import Entry, KnowledgeBase
 from bots.normalize import detect_language
 
-__all__ = ["Match", "Matcher", "LanguageIndex"]
+__all__ = ["Match", "Matcher", "LanguageIndex", "build"]
+
+Featurizer = Callable[[str, str], dict[str, float]]  # (text, lang) -> term counts; bots.features.terms by default
 
 # Share of the word-term cosine in a document score; the rest is the character-trigram cosine.  Thai leans on
 # trigrams because its words come from a small dictionary; English and Persian words are reliable once stemmed.
 WORD_SHARE = {"en": 0.6, "fa": 0.55, "th": 0.45}
 DEFAULT_WORD_SHARE = 0.55
+EXAMPLE_SHARE = 0.6  # entry score = this * best example + the rest * whole-entry profile
+ANSWER_WEIGHT = 0.5  # answer words count half as much as example words in an entry's profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,78 +51,131 @@ def _tf(x: float) -> float:
 
 
 class LanguageIndex:
-    """Sparse vectors and postings for the examples of one language."""
+    """Sparse vectors and postings for the examples of one language.
 
-    def __init__(self, lang: str, docs: list[tuple[int, str]], n_entries: int) -> None:
+    Two scores per entry: its best single example (a close paraphrase wins) and its profile, the TF-IDF vector of
+    all its examples plus its answer (a message that uses the entry's vocabulary in a new combination still
+    scores).  Background messages (bots/data/background.yaml) form one extra pseudo-entry, `self.background`, scored
+    by its best example only.
+    """
+
+    def __init__(self, lang: str, entries: list[tuple[tuple[str, ...], str]], background: tuple[str, ...] = (),
+                 featurize: Featurizer = terms) -> None:
         self.lang = lang
+        self.featurize = featurize
         self.share = WORD_SHARE.get(lang, DEFAULT_WORD_SHARE)
-        self.doc_entry: list[int] = [e for e, _ in docs]
-        self.doc_text: list[str] = [t for _, t in docs]
-        doc_terms = [terms(text, lang) for _, text in docs]
+        self.background = len(entries)  # entry number of the out-of-scope pseudo-entry
+        self.doc_entry: list[int] = []
+        self.doc_terms: list[dict[str, float]] = []
+        self.entry_terms: list[dict[str, float]] = []
+        for e, (examples, answer) in enumerate(entries):
+            profile: dict[str, float] = {}
+            for text in examples:
+                t = featurize(text, lang)
+                self.doc_entry.append(e)
+                self.doc_terms.append(t)
+                for k, v in t.items():
+                    profile[k] = profile.get(k, 0.0) + v
+            for k, v in featurize(answer, lang).items():
+                profile[k] = profile.get(k, 0.0) + ANSWER_WEIGHT * v
+            self.entry_terms.append(profile)
+        for text in background:
+            self.doc_entry.append(self.background)
+            self.doc_terms.append(featurize(text, lang))
         # Document frequency counts entries, not examples: an entry with many phrasings must not look common.
+        # Answers are left out of it: their wording is long and generic and would flatten every weight.
         df: dict[str, int] = {}
-        for t in {(t, e) for (e, _), d in zip(docs, doc_terms) for t in d}:
-            df[t[0]] = df.get(t[0], 0) + 1
-        n = max(n_entries, 1)
+        for term in {(t, e) for e, d in zip(self.doc_entry, self.doc_terms) for t in d}:
+            df[term[0]] = df.get(term[0], 0) + 1
+        n = len(entries) + (1 if background else 0)
         self.idf = {t: math.log(1.0 + n / c) for t, c in df.items()}
         # An unseen term is rarer than any seen one: it weighs as if it occurred in half an entry.
-        self.unseen_idf = math.log(1.0 + 2.0 * n)
-        postings: dict[str, list[tuple[int, float]]] = {}
-        for doc_id, d in enumerate(doc_terms):
-            for term, w in self._vector(d).items():
-                postings.setdefault(term, []).append((doc_id, w))
-        self.postings: dict[str, tuple[tuple[int, float], ...]] = {t: tuple(p) for t, p in postings.items()}
+        self.unseen_idf = math.log(1.0 + 2.0 * max(n, 1))
+        self.doc_postings = self._postings(self.doc_terms)
+        self.entry_postings = self._postings(self.entry_terms)
 
-    def _vector(self, counts: dict[str, float]) -> dict[str, float]:
-        """TF-IDF per term kind, each kind L2-normalised and scaled by its share."""
+    def _postings(self, vectors: list[dict[str, float]]) -> dict[str, tuple[tuple[int, float], ...]]:
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for i, counts in enumerate(vectors):
+            for term, w in self.vector(counts).items():
+                postings.setdefault(term, []).append((i, w))
+        return {t: tuple(p) for t, p in postings.items()}
+
+    def vector(self, counts: dict[str, float]) -> dict[str, float]:
+        """TF-IDF per term kind, each kind L2-normalised, scaled by the square root of its share.
+
+        With both sides scaled that way a dot product is share * word cosine + (1 - share) * trigram cosine.
+        """
         out: dict[str, float] = {}
         for prefix, share in ((WORD, self.share), (CHAR, 1.0 - self.share)):
             part = {t: _tf(c) * self.idf.get(t, self.unseen_idf) for t, c in counts.items() if t.startswith(prefix)}
             norm = math.sqrt(sum(v * v for v in part.values()))
             if norm:
+                scale = math.sqrt(share) / norm
                 for t, v in part.items():
-                    out[t] = share * v / norm
+                    out[t] = v * scale
         return out
 
-    def scores(self, text: str, exclude_doc: int = -1) -> dict[int, float]:
-        """Best document score per entry index (entries without any shared term are absent)."""
-        q = self._vector(terms(text, self.lang))
-        # Each side carries its share once; dividing the query side keeps the total a weighted mean of cosines.
+    @staticmethod
+    def _accumulate(q: dict[str, float], postings: dict[str, tuple[tuple[int, float], ...]]) -> dict[int, float]:
         acc: dict[int, float] = {}
-        postings = self.postings
+        get = acc.get
         for term, qw in q.items():
             plist = postings.get(term)
-            if plist is None:
-                continue
-            qw = qw / (self.share if term.startswith(WORD) else 1.0 - self.share)
-            for doc, dw in plist:
-                acc[doc] = acc.get(doc, 0.0) + qw * dw
+            if plist is not None:
+                for i, w in plist:
+                    acc[i] = get(i, 0.0) + qw * w
+        return acc
+
+    def coverage(self, q: dict[str, float], entry: int, profile: dict[str, float] | None = None) -> float:
+        """Share of the query's word weight (concepts and numbers aside) found in `entry`'s vocabulary.
+
+        Off-topic messages are mostly made of words the knowledge base never uses ("tyre", "bitcoin"), while
+        a real question's words mostly occur in the entry that answers it.
+        """
+        vocab = self.entry_terms[entry] if profile is None else profile
+        total = found = 0.0
+        for t, w in q.items():
+            if t.startswith(WORD) and t[2:3] not in ("@", "#"):
+                total += w * w
+                if t in vocab:
+                    found += w * w
+        return found / total if total else 1.0
+
+    def scores(self, q: dict[str, float], exclude: frozenset[int] = frozenset()) -> dict[int, float]:
+        """Score per entry number for query vector `q` (the background pseudo-entry included when it scores)."""
         best: dict[int, float] = {}
         doc_entry = self.doc_entry
-        for doc, s in acc.items():
-            if doc == exclude_doc:
-                continue
-            e = doc_entry[doc]
-            if s > best.get(e, 0.0):
-                best[e] = s
-        return best
+        for doc, s in self._accumulate(q, self.doc_postings).items():
+            if doc not in exclude:
+                e = doc_entry[doc]
+                if s > best.get(e, 0.0):
+                    best[e] = s
+        profile = self._accumulate(q, self.entry_postings)
+        bg = self.background
+        out = {e: EXAMPLE_SHARE * s + (1.0 - EXAMPLE_SHARE) * profile.get(e, 0.0) for e, s in best.items() if e != bg}
+        for e, s in profile.items():
+            if e not in out:
+                out[e] = (1.0 - EXAMPLE_SHARE) * s
+        if bg in best:
+            out[bg] = best[bg]
+        return out
 
 
 class Matcher:
     """Answers "which entry, how sure" for a message; build one per knowledge base version."""
 
-    def __init__(self, kb: KnowledgeBase, threshold: float = 0.6, calibrate: bool = True) -> None:
+    def __init__(self, kb: KnowledgeBase, threshold: float = 0.6, calibrate: bool = True,
+                 featurize: Featurizer = terms) -> None:
         self.kb = kb
         self.threshold = threshold
         self.indexes: dict[str, LanguageIndex] = {}
         self.calibrations: dict[str, Calibration] = {}
-        n = len(kb.entries)
         for lang in sorted(kb.languages):
-            docs = [(i, ex) for i, e in enumerate(kb.entries) for ex in e.examples.get(lang, ())]
-            if docs:
-                self.indexes[lang] = LanguageIndex(lang, docs, n)
-        for lang, index in self.indexes.items():
-            self.calibrations[lang] = fit_calibration(index, lang) if calibrate else Calibration.default(lang)
+            entries = [(e.examples.get(lang, ()), e.answers.get(lang, "")) for e in kb.entries]
+            index = LanguageIndex(lang, entries, background_for(lang), featurize)
+            self.indexes[lang] = index
+            self.calibrations[lang] = fit_calibration(index) if calibrate else Calibration.default()
 
     def _index_for(self, lang: str) -> LanguageIndex | None:
         if lang in self.indexes:
@@ -133,14 +190,17 @@ class Matcher:
         index = self._index_for(lang)
         if index is None or not text.strip():
             return []
-        best = index.scores(text)
-        ordered = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
+        q = index.vector(index.featurize(text, index.lang))
+        scores = index.scores(q)
+        background = scores.pop(index.background, 0.0)
+        ordered = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         cal = self.calibrations[index.lang]
         out: list[Match] = []
         for pos, (e, s) in enumerate(ordered[:k]):
             other = ordered[1][1] if pos == 0 and len(ordered) > 1 else (ordered[0][1] if pos else 0.0)
             margin = s - other
-            out.append(Match(self.kb.entries[e], cal.confidence(s, margin), s, index.lang, margin))
+            conf = cal.confidence(s, margin, s - background, index.coverage(q, e))
+            out.append(Match(self.kb.entries[e], conf, s, index.lang, margin))
         return out
 
     def match(self, text: str, lang: str | None = None) -> Match | None:
