@@ -85,13 +85,27 @@
     return el;
   }
 
+  /** A speech-bubble icon drawn as SVG: emoji fonts are not installed everywhere. */
+  function bubbleIcon() {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "launcher-icon");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.append(path);
+    return svg;
+  }
+
   // ---- DOM ----------------------------------------------------------------------------------------------
   const host = h("div", { id: "hubchat-host" });
   const root = host.attachShadow({ mode: "open" });
   const ui = {};
   ui.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
   ui.launcher = h("button", { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "hubchat-panel", onclick: () => toggle() },
-    h("span", { class: "launcher-icon", "aria-hidden": "true", text: "💬" }), ui.badge);
+    bubbleIcon(), ui.badge);
   ui.title = h("h2", { id: "hubchat-title" });
   ui.langSel = h("select", { class: "lang", onchange: (e) => setLang(e.target.value, true) },
     Object.entries(LANG_NAMES).map(([v, n]) => h("option", { value: v, lang: v, text: n })));

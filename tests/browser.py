@@ -1,0 +1,91 @@
+"""Headless Chromium for the UI tests: Debian's binary driven by Playwright (never Playwright's own download).
+
+`browser` is an async fixture; `Page`s come from `open_page`, which records console errors and uncaught page
+errors so a test can assert the page ran clean.  Screenshots go to test-artifacts/ (git-ignored)."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.config import Config
+from tests.hubtest import RunningHub, running_hub
+from tests.services import need
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("HUB_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@dataclass
+class Tab:
+    """A page plus what went wrong on it."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+
+    async def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        await self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    exe = chromium_path()
+    need("chromium binary on PATH", exe is not None)
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        need("the playwright Python package", False)
+        raise
+    async with async_playwright() as p:
+        # launch() gives every run its own temporary profile directory: nothing leaks between tests.
+        browser = await p.chromium.launch(executable_path=exe, headless=True, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_page(browser: Any, url: str, *, locale: str = "en-US", timezone_id: str = "Asia/Bangkok") -> Tab:
+    """A new browser context (its own storage: a separate person) with one page at `url`."""
+    context = await browser.new_context(locale=locale, timezone_id=timezone_id, viewport={"width": 1280, "height": 820})
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    tab = Tab(page)
+    page.on("pageerror", lambda exc: tab.errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: tab.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    await page.goto(url)
+    return tab
+
+
+@asynccontextmanager
+async def hub_for(browser: Any, config: Config, **kw: Any) -> AsyncIterator[RunningHub]:
+    """A running hub whose browser contexts are closed before the server stops: an open page keeps its
+    WebSockets up, and the server would otherwise wait out its shutdown timeout for them."""
+    async with running_hub(config, **kw) as h:
+        try:
+            yield h
+        finally:
+            for context in list(browser.contexts):
+                await context.close()
