@@ -232,7 +232,13 @@ callbacks = Table(
     Column("slot_start", UtcDateTime, nullable=False, index=True),  # the booked slot, for capacity counts
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Set in the transaction that queues the reminder / escalates, so a re-run job does neither twice.
+    Column("reminded_at", UtcDateTime),
+    Column("escalated_at", UtcDateTime),
+    Column("manage_hash", String(64)),  # SHA-256 of the customer's cancel/reschedule token
+    Column("request_key", String(100)),  # the booking's idempotency key (a resubmitted form books once)
     Index("ix_callbacks_status_window", "status", "window_start"),
+    Index("ix_callbacks_request_key", "request_key", unique=True),
 )
 
 checkpoints = Table(
