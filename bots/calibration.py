@@ -52,27 +52,20 @@ def background_for(lang: str) -> tuple[str, ...]:
     return tuple(data.get(lang, ()))
 
 
-def _features(index: Any, q: dict[str, float], held_out: frozenset[int], own: int | None) -> tuple[float, ...]:
-    """(score, margin, gap, coverage) of the best entry for `q` with the `held_out` documents removed, + its id."""
-    scores: dict[int, float] = index.scores(q, exclude=held_out)
+def _features(index: Any, q: dict[str, float], held_out: frozenset[int], own: int | None,
+              skip_background: int = -1) -> tuple[float, ...]:
+    """(score, margin, gap, coverage, best entry) for `q` with the `held_out` examples removed from `own`."""
+    scores: dict[int, float] = index.scores(q, skip_background)
     own_profile = None
     if own is not None:
-        # Remove the held-out examples from their entry's profile too, or the replay would flatter every entry.
-        from bots.matcher import EXAMPLE_SHARE  # the mixing weight lives with the scorer
-
+        # Rebuild the entry's profile without the held-out examples, or the replay would flatter every entry.
         own_profile = dict(index.entry_terms[own])
         for d in held_out:
             for t, c in index.doc_terms[d].items():
                 own_profile[t] = own_profile.get(t, 0.0) - c
         own_profile = {t: c for t, c in own_profile.items() if c > 1e-9}
         pv = index.vector(own_profile)
-        best_ex = 0.0
-        for doc, e in enumerate(index.doc_entry):
-            if e == own and doc not in held_out:
-                d = index.vector(index.doc_terms[doc])
-                best_ex = max(best_ex, sum(w * d.get(t, 0.0) for t, w in q.items()))
-        prof = sum(w * pv.get(t, 0.0) for t, w in q.items())
-        scores[own] = EXAMPLE_SHARE * best_ex + (1.0 - EXAMPLE_SHARE) * prof
+        scores[own] = sum(w * pv.get(t, 0.0) for t, w in q.items())
     background = scores.pop(index.background, 0.0)
     if not scores:
         return 0.0, 0.0, -background, 0.0, -1
@@ -127,13 +120,13 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
 def fit_calibration(index: Any, seed: int = 7) -> Calibration:
     """Fit a `Calibration` for one language index by replaying its own examples and background messages."""
     rng = random.Random(seed)
-    docs = [d for d, e in enumerate(index.doc_entry) if e != index.background]
+    docs = list(range(len(index.doc_entry)))
     # Entries with a single example cannot be replayed: nothing of theirs would be left to match.
     counts: dict[int, int] = {}
     for d in docs:
         counts[index.doc_entry[d]] = counts.get(index.doc_entry[d], 0) + 1
     docs = [d for d in docs if counts[index.doc_entry[d]] > 1]
-    bg_docs = [d for d, e in enumerate(index.doc_entry) if e == index.background]
+    bg_docs = list(range(len(index.background_docs)))
     if len(docs) > MAX_SAMPLES:
         docs = rng.sample(docs, MAX_SAMPLES)
     if len(docs) < 10 or len(bg_docs) < 10:
@@ -156,8 +149,8 @@ def fit_calibration(index: Any, seed: int = 7) -> Calibration:
         ys.append(1 if top == own else 0)
         groups.append(1)
     for d in bg_docs:
-        q = index.vector(index.doc_terms[d])
-        *x, _ = _features(index, q, frozenset([d]), None)
+        q = index.vector(index.background_docs[d])
+        *x, _ = _features(index, q, frozenset(), None, skip_background=d)
         xs.append(tuple(x))
         ys.append(0)
         groups.append(0)

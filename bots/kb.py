@@ -276,8 +276,7 @@ class KnowledgeBaseHolder(Generic[T]):
             index = self._build(kb)
         except KnowledgeBaseError as exc:
             self.last_error = exc
-            log.error("knowledge base not reloaded, keeping the previous one: %s (line %d: %s)",
-                      exc, exc.line, exc.reason)
+            log.error("knowledge base not reloaded, keeping the previous one: %s", exc)
             return False
         self.last_error = None
         self._current = Loaded(kb, index)

@@ -33,8 +33,9 @@ Featurizer = Callable[[str, str], dict[str, float]]  # (text, lang) -> term coun
 # trigrams because its words come from a small dictionary; English and Persian words are reliable once stemmed.
 WORD_SHARE = {"en": 0.6, "fa": 0.55, "th": 0.45}
 DEFAULT_WORD_SHARE = 0.55
-EXAMPLE_SHARE = 0.6  # entry score = this * best example + the rest * whole-entry profile
 ANSWER_WEIGHT = 0.5  # answer words count half as much as example words in an entry's profile
+MIN_POSTING_WEIGHT = 0.005
+POSTINGS_CAP = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +52,13 @@ def _tf(x: float) -> float:
 
 
 class LanguageIndex:
-    """Sparse vectors and postings for the examples of one language.
+    """Sparse vectors and postings for the entries of one language.
 
-    Two scores per entry: its best single example (a close paraphrase wins) and its profile, the TF-IDF vector of
-    all its examples plus its answer (a message that uses the entry's vocabulary in a new combination still
-    scores).  Background messages (bots/data/background.yaml) form one extra pseudo-entry, `self.background`, scored
-    by its best example only.
+    An entry is one document, its profile: the term counts of all its example phrasings plus its answer at a lower
+    weight.  A message that uses an entry's vocabulary in a new combination then still scores, which measured
+    better on held-out paraphrases than matching the closest single example, and it keeps the postings short.
+    Background messages (bots/data/background.yaml) are kept as separate documents of one extra pseudo-entry,
+    `self.background`, scored by the closest of them: off-topic chat is too varied to average.
     """
 
     def __init__(self, lang: str, entries: list[tuple[tuple[str, ...], str]], background: tuple[str, ...] = (),
@@ -65,7 +67,7 @@ class LanguageIndex:
         self.featurize = featurize
         self.share = WORD_SHARE.get(lang, DEFAULT_WORD_SHARE)
         self.background = len(entries)  # entry number of the out-of-scope pseudo-entry
-        self.doc_entry: list[int] = []
+        self.doc_entry: list[int] = []  # example (and background message) -> entry number
         self.doc_terms: list[dict[str, float]] = []
         self.entry_terms: list[dict[str, float]] = []
         for e, (examples, answer) in enumerate(entries):
@@ -76,30 +78,35 @@ class LanguageIndex:
                 self.doc_terms.append(t)
                 for k, v in t.items():
                     profile[k] = profile.get(k, 0.0) + v
-            for k, v in featurize(answer, lang).items():
+            for k, v in featurize(answer, lang).items() if answer else ():
                 profile[k] = profile.get(k, 0.0) + ANSWER_WEIGHT * v
             self.entry_terms.append(profile)
-        for text in background:
-            self.doc_entry.append(self.background)
-            self.doc_terms.append(featurize(text, lang))
+        self.background_docs: list[dict[str, float]] = [featurize(text, lang) for text in background]
         # Document frequency counts entries, not examples: an entry with many phrasings must not look common.
         # Answers are left out of it: their wording is long and generic and would flatten every weight.
         df: dict[str, int] = {}
         for term in {(t, e) for e, d in zip(self.doc_entry, self.doc_terms) for t in d}:
             df[term[0]] = df.get(term[0], 0) + 1
+        for t in {t for d in self.background_docs for t in d}:
+            df[t] = df.get(t, 0) + 1
         n = len(entries) + (1 if background else 0)
         self.idf = {t: math.log(1.0 + n / c) for t, c in df.items()}
         # An unseen term is rarer than any seen one: it weighs as if it occurred in half an entry.
         self.unseen_idf = math.log(1.0 + 2.0 * max(n, 1))
-        self.doc_postings = self._postings(self.doc_terms)
         self.entry_postings = self._postings(self.entry_terms)
+        self.background_postings = self._postings(self.background_docs)
 
     def _postings(self, vectors: list[dict[str, float]]) -> dict[str, tuple[tuple[int, float], ...]]:
         postings: dict[str, list[tuple[int, float]]] = {}
         for i, counts in enumerate(vectors):
             for term, w in self.vector(counts).items():
-                postings.setdefault(term, []).append((i, w))
-        return {t: tuple(p) for t, p in postings.items()}
+                # Static pruning: a term this light in a long profile moves no ranking, only the query's cost.
+                if w >= MIN_POSTING_WEIGHT:
+                    postings.setdefault(term, []).append((i, w))
+        # Impact-ordered truncation: a term shared by very many entries keeps only the entries where it weighs
+        # most.  Below the cap (any knowledge base of up to POSTINGS_CAP entries) nothing changes; above it, the
+        # cost of a query stays bounded by its number of terms times the cap.
+        return {t: tuple(sorted(p, key=lambda x: -x[1])[:POSTINGS_CAP]) for t, p in postings.items()}
 
     def vector(self, counts: dict[str, float]) -> dict[str, float]:
         """TF-IDF per term kind, each kind L2-normalised, scaled by the square root of its share.
@@ -116,17 +123,6 @@ class LanguageIndex:
                     out[t] = v * scale
         return out
 
-    @staticmethod
-    def _accumulate(q: dict[str, float], postings: dict[str, tuple[tuple[int, float], ...]]) -> dict[int, float]:
-        acc: dict[int, float] = {}
-        get = acc.get
-        for term, qw in q.items():
-            plist = postings.get(term)
-            if plist is not None:
-                for i, w in plist:
-                    acc[i] = get(i, 0.0) + qw * w
-        return acc
-
     def coverage(self, q: dict[str, float], entry: int, profile: dict[str, float] | None = None) -> float:
         """Share of the query's word weight (concepts and numbers aside) found in `entry`'s vocabulary.
 
@@ -142,23 +138,24 @@ class LanguageIndex:
                     found += w * w
         return found / total if total else 1.0
 
-    def scores(self, q: dict[str, float], exclude: frozenset[int] = frozenset()) -> dict[int, float]:
-        """Score per entry number for query vector `q` (the background pseudo-entry included when it scores)."""
-        best: dict[int, float] = {}
-        doc_entry = self.doc_entry
-        for doc, s in self._accumulate(q, self.doc_postings).items():
-            if doc not in exclude:
-                e = doc_entry[doc]
-                if s > best.get(e, 0.0):
-                    best[e] = s
-        profile = self._accumulate(q, self.entry_postings)
-        bg = self.background
-        out = {e: EXAMPLE_SHARE * s + (1.0 - EXAMPLE_SHARE) * profile.get(e, 0.0) for e, s in best.items() if e != bg}
-        for e, s in profile.items():
-            if e not in out:
-                out[e] = (1.0 - EXAMPLE_SHARE) * s
-        if bg in best:
-            out[bg] = best[bg]
+    @staticmethod
+    def _accumulate(q: dict[str, float], postings: dict[str, tuple[tuple[int, float], ...]]) -> dict[int, float]:
+        acc: dict[int, float] = {}
+        get = acc.get
+        for term, qw in q.items():
+            plist = postings.get(term)
+            if plist is not None:
+                for i, w in plist:
+                    acc[i] = get(i, 0.0) + qw * w
+        return acc
+
+    def scores(self, q: dict[str, float], skip_background: int = -1) -> dict[int, float]:
+        """Score per entry number for query vector `q`, with `self.background` for the closest background message
+        (leaving out background message number `skip_background`)."""
+        out = self._accumulate(q, self.entry_postings)
+        bg = [s for i, s in self._accumulate(q, self.background_postings).items() if i != skip_background]
+        if bg:
+            out[self.background] = max(bg)
         return out
 
 
