@@ -2,10 +2,10 @@
 
 A raw cosine means different things for a 20-entry and a 1,000-entry knowledge base, and for Thai trigrams and
 English words, so no fixed cut-off works everywhere.  When an index is built, `fit_calibration` replays the
-knowledge base against itself: each example phrasing (a sample of them for big bases) is matched with itself left
-out, and labelled right or wrong by whether its own entry came first; each background message (the out-of-scope
-pseudo-entry, left out likewise) is a negative.  A three-feature logistic regression over (best score, margin over
-the runner-up entry, gap over the background) is fitted to those labels with both classes weighted equally, so
+knowledge base against itself: each example phrasing (a sample of them for big bases) is matched with itself and
+about half of its entry's other examples left out, and labelled right or wrong by whether its own entry came first; each background message (the out-of-scope
+pseudo-entry, left out likewise) is a negative.  A logistic regression over (best score, margin over the runner-up
+entry, gap over the background, query word coverage) is fitted to those labels with both classes weighted equally, so
 a confidence of 0.6 means "six in ten such answers were right" at an even prior of in- and out-of-scope messages.
 
 Imports PyYAML and the standard library; the index is passed in (duck-typed, see `bots.matcher.LanguageIndex`).

@@ -1,10 +1,10 @@
 """Retrieval of the knowledge base entry that answers a message, with a calibrated confidence.
 
-One index per language.  Every example phrasing is a document of sparse TF-IDF vectors over word terms and
-character trigrams (bots.features), both L2-normalised and mixed with a per-language weight, so a document score is
-a cosine in [0, 1].  An entry scores as its best example.  Query terms the index has never seen keep their weight
-in the query norm: a message made mostly of unknown words therefore scores low, which is what rejects off-topic
-questions.
+One index per language.  Every entry is one document, its profile: the example phrasings plus its answer, as
+sparse TF-IDF vectors over word terms and character trigrams (bots.features), both L2-normalised and mixed with a
+per-language weight, so a score is a cosine in [0, 1].  Query terms the index has never seen keep their weight in
+the query norm: a message made mostly of unknown words therefore scores low, which helps reject off-topic questions.
+Background chat (bots/data/background.yaml) is indexed as an out-of-scope pseudo-entry for the same reason.
 
 The raw score is not a probability, and its scale differs by language and by knowledge base, so `Calibration`
 (bots.calibration) maps (best score, margin over the runner-up entry) to the probability that the answer is right,
