@@ -20,10 +20,10 @@ def callback_config(db_url: str, *, callback: dict[str, Any] | None = None, hour
     cb = {"enabled": True, "slot_minutes": 30, "calls_per_agent_per_slot": 2, "agents_on_shift": 1,
           "reminder_before": "15m", "retry_delay": "30m", "max_attempts": 3}
     cb.update(callback or {})
+    over.setdefault("departments", [{"name": "support", "default": True}, {"name": "callbacks"}, {"name": "escalations"}])
     return hub_config(
         db_url,
         channels={"webchat": {"enabled": True}, "callback": cb},
-        departments=[{"name": "support", "default": True}, {"name": "callbacks"}, {"name": "escalations"}],
         business_hours=hours or {"tz": "Asia/Bangkok", "weekly": WEEKDAYS_9_18, "holidays": []},
         **over,
     )
