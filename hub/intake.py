@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from hub.clock import Clock
 from hub.config import Config
-from hub.domain import Accepted, Author, Direction, Inbound, Status, Ticket
+from hub.domain import Accepted, Author, Direction, Inbound, Message, Status, Ticket
 from hub.events import Events
-from hub.ports import NoResponder, Responder, RouteRequest, Router
+from hub.ports import NoResponder, Responder, RouteRequest, RouteResult, Router
 from hub.store import customers as customer_store
 from hub.store import records
 from hub.store import tickets as ticket_store
@@ -29,6 +31,12 @@ from hub.store.schema import customers, messages, tickets
 
 log = logging.getLogger("hub.intake")
 OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
+# Open statuses a customer message leaves unchanged (a `pending` ticket moves, so it takes the full path).
+_STEADY = (Status.BOT.value, Status.QUEUED.value, Status.ASSIGNED.value)
+
+
+class _Redelivered(Exception):
+    """The fast path found the provider id already stored: roll back and report the first copy."""
 
 
 @dataclass(slots=True)
@@ -56,14 +64,21 @@ class Intake:
         self.conversational = conversational
         self.bot_enabled = bot_enabled
         self.responder: Responder = NoResponder()
+        # async fn(conn, ticket, route) -> Ticket | None, run in the transaction that opened the ticket
+        self.on_ticket_opened: list[Callable[[Any, Ticket, RouteResult], Awaitable[Ticket | None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # Hot-path caches.  An identity never changes owner, so (channel, external id) -> (customer, identity) is
+        # safe to keep; the current ticket is only a hint that the fast path re-checks in its UPDATE.
+        self._idents: dict[tuple[str, str], tuple[int, int]] = {}
+        self._current: dict[tuple[int, str], int] = {}
+        self._profiled: set[int] = set()  # customers whose name/language no longer need filling
 
     async def deliver(self, inbound: Inbound) -> Accepted:
         now = self.clock.now()
         try:
             async with self.db.write() as conn:
                 stored = await self._store(conn, inbound, now)
-        except IntegrityError:
+        except (IntegrityError, _Redelivered):
             # Another process stored the same provider message a moment ago: report that one.
             async with self.db.read() as conn:
                 dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
@@ -113,7 +128,64 @@ class Intake:
         ).first()
         return None if row is None else Accepted(row.id, row.ticket_id, row.customer_id, duplicate=True)
 
+    def _remember(self, inbound: Inbound, cid: int, iid: int, ticket: Ticket | None) -> None:
+        if len(self._idents) > 200_000:  # bounded: a cold cache only costs the slow path
+            self._idents.clear()
+            self._current.clear()
+            self._profiled.clear()
+        self._idents[(inbound.sender.channel, inbound.sender.external_id)] = (cid, iid)
+        if ticket is not None and ticket.channel == inbound.channel:
+            self._current[(cid, inbound.channel)] = ticket.id
+
+    async def _fast(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
+        """A known customer continuing an open ticket in a chat: two statements instead of eight.  Returns None
+        when anything is unusual, and the caller takes the full path in the same transaction."""
+        if inbound.edit_of or inbound.extra_identities or inbound.thread_refs or inbound.ticket_hint is not None:
+            return None
+        ids = self._idents.get((inbound.sender.channel, inbound.sender.external_id))
+        if ids is None or ((inbound.sender_name or inbound.sender_lang) and ids[0] not in self._profiled):
+            return None
+        tid = self._current.get((ids[0], inbound.channel))
+        if tid is None or not self.conversational(inbound.channel):
+            return None
+        row = (
+            await conn.execute(
+                update(tickets)
+                .where(and_(tickets.c.id == tid, tickets.c.status.in_(_STEADY)))
+                .values(updated_at=now)
+                .returning(*tickets.c)
+            )
+        ).first()
+        if row is None:
+            return None
+        ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(messages)
+        meta = {"flags": sorted(inbound.flags)} if inbound.flags else {}
+        at = inbound.received_at if inbound.received_at <= now else now
+        mid = (
+            await conn.execute(
+                ins.values(
+                    ticket_id=tid, direction=Direction.IN.value, author=Author.CUSTOMER.value, text=inbound.text,
+                    html=inbound.html, channel=inbound.channel, created_at=at, provider_id=inbound.provider_id,
+                    attachments=[asdict(a) for a in inbound.attachments], automatic=False, meta=meta,
+                    raw=inbound.raw or None, edits=[],
+                )
+                .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+                .returning(messages.c.id)
+            )
+        ).scalar()
+        if mid is None:
+            raise _Redelivered()
+        msg = Message(
+            id=mid, ticket_id=tid, direction=Direction.IN, author=Author.CUSTOMER, text=inbound.text,
+            channel=inbound.channel, created_at=at, delivery=None, provider_id=inbound.provider_id,
+            html=inbound.html, attachments=inbound.attachments,
+        )
+        return _Stored(Accepted(mid, tid, ids[0]), records.ticket(row), False, msg)
+
     async def _store(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored:
+        fast = await self._fast(conn, inbound, now)
+        if fast is not None:
+            return fast
         dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
         if dup is not None:
             return _Stored(dup)
@@ -155,6 +227,8 @@ class Intake:
             raw=inbound.raw or None,
         )
         ticket = await ticket_store.get_ticket(conn, ticket.id)
+        self._remember(inbound, cid, iid, ticket)
+        self._profiled.add(cid)
         return _Stored(Accepted(msg.id, ticket.id, cid), ticket, ticket is not None and new, msg)
 
     async def _apply_edit(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
@@ -241,9 +315,7 @@ class Intake:
                 repeat_contact=repeat or parent is not None,
             )
         )
-        if route.assignee_id is not None:
-            status = Status.ASSIGNED
-        elif self.bot_enabled(inbound.channel) and not inbound.flags & {"bounce", "auto_reply", "spam_report"}:
+        if self.bot_enabled(inbound.channel) and not inbound.flags & {"bounce", "auto_reply", "spam_report"}:
             status = Status.BOT
         else:
             status = Status.QUEUED
@@ -261,7 +333,7 @@ class Intake:
                     kind=route.kind,
                     channel=inbound.channel,
                     language=route.language,
-                    assignee_id=route.assignee_id,
+                    assignee_id=None,  # assignment checks presence and capacity: see `on_ticket_opened`
                     subject=(inbound.subject or inbound.text.strip().split("\n", 1)[0])[:200] or None,
                     tags=list(route.tags),
                     created_at=now,
@@ -276,7 +348,11 @@ class Intake:
             )
         ).scalar_one()
         await ticket_store.add_traces(conn, tid, now, (("opened", f"{inbound.channel} message"), *route.trace))
-        return await ticket_store.get_ticket(conn, tid)
+        ticket = await ticket_store.get_ticket(conn, tid)
+        # Plug-ins act inside the same transaction (SLA jobs, auto-assignment), so a crash leaves all or nothing.
+        for hook in self.on_ticket_opened:
+            ticket = await hook(conn, ticket, route) or ticket
+        return ticket
 
     async def _continue(self, conn: Any, t: Ticket, inbound: Inbound, now: datetime, why: str, iid: int) -> None:
         values: dict[str, Any] = {"updated_at": now}

@@ -22,6 +22,7 @@ class RouteRequest:
     tags: tuple[str, ...] = ()
     account_manager_id: int | None = None
     repeat_contact: bool = False  # the customer has another unresolved ticket
+    kind_hint: str | None = None  # set by a channel that knows (the callback form asks for a call)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,13 @@ class RouteResult:
     first_response_due: datetime | None
     resolution_due: datetime | None
     tags: tuple[str, ...] = ()
-    assignee_id: int | None = None
+    assignee_id: int | None = None  # a preferred assignee (account manager); the assigner checks presence/capacity
     trace: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (what, why)
+    first_response_warn_at: datetime | None = None
+    resolution_warn_at: datetime | None = None
+    auto_assign: bool = False
+    sla_policy: str = "normal"
+    complaint: bool = False
 
 
 class Router(Protocol):

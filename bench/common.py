@@ -1,0 +1,104 @@
+"""Shared bench helpers: free ports, a hub subprocess with a temporary config, percentiles, RSS."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))], 3)
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine() -> dict[str, Any]:
+    return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(terse=True)}
+
+
+class HubProcess:
+    """`hub serve` in a subprocess on a free port with the given config overrides."""
+
+    def __init__(self, overrides: dict[str, Any], workdir: str | None = None, port: int | None = None) -> None:
+        self.dir = workdir or tempfile.mkdtemp(prefix="hub-bench-")
+        self.port = port or free_port()
+        cfg = {
+            "server": {"host": "127.0.0.1", "port": self.port},
+            "database": {"url": f"sqlite+aiosqlite:///{self.dir}/hub.db"},
+            "channels": {"webchat": {"enabled": True}},
+            "rate_limits": {"enabled": False},
+            "bot": {"enabled": False},
+        }
+        for k, v in overrides.items():
+            cfg[k] = {**cfg.get(k, {}), **v} if isinstance(v, dict) and isinstance(cfg.get(k), dict) else v
+        self.config_path = Path(self.dir) / "config.yaml"
+        self.config_path.write_text(yaml.safe_dump(cfg))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *extra: str) -> "HubProcess":
+        env = dict(os.environ, HUB_LOG_LEVEL="WARNING")
+        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--config", str(self.config_path), "serve", *extra], cwd=ROOT, env=env)
+        deadline = time.time() + 60
+        import urllib.request
+
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("hub did not become healthy")
+
+    def add_agent(self, email: str, password: str, role: str = "agent") -> None:
+        subprocess.run([sys.executable, "-m", "hub.cli", "--config", str(self.config_path), "agent", "add", email.split("@")[0],
+                        "--email", email, "--password", password, "--role", role], cwd=ROOT, check=True, capture_output=True)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def emit(result: dict[str, Any]) -> None:
+    print(json.dumps(result, indent=2, ensure_ascii=False))

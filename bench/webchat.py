@@ -1,0 +1,205 @@
+"""Web chat load: N customers chatting while an agent replies, against a bare aiohttp WebSocket echo baseline.
+
+    python bench/webchat.py [--customers 100 1000] [--seconds 10]
+
+Prints JSON: customer messages/s stored (acked), p50/p99 customer-message -> agent-socket event, p50/p99
+agent-reply -> customer-socket, the hub's peak RSS and CPU per message, and the echo baseline's round trips/s.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.common import HubProcess, cpu_seconds, emit, free_port, machine, pct, peak_rss_mb  # noqa: E402
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover
+    uvloop = None
+
+
+def _echo_server(port: int) -> None:
+    if uvloop:
+        uvloop.install()
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=False)
+        await ws.prepare(request)
+        async for msg in ws:
+            await ws.send_str(msg.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+async def echo_baseline(clients: int, seconds: float) -> dict[str, Any]:
+    port = free_port()
+    proc = multiprocessing.Process(target=_echo_server, args=(port,), daemon=True)
+    proc.start()
+    await asyncio.sleep(1.0)
+    count = 0
+    stop = time.perf_counter() + seconds
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal count
+        async with session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+            while time.perf_counter() < stop:
+                await ws.send_str('{"type":"message","client_id":"x","text":"hello"}')
+                await ws.receive()
+                count += 1
+
+    async with aiohttp.ClientSession() as session:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        elapsed = time.perf_counter() - t0
+    proc.terminate()
+    proc.join()
+    return {"clients": clients, "round_trips_per_s": round(count / elapsed)}
+
+
+async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every: float) -> dict[str, Any]:
+    url = hub.url
+    to_agent: list[float] = []
+    to_customer: list[float] = []
+    sent_at: dict[str, float] = {}
+    reply_sent: dict[str, float] = {}
+    acked = 0
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        async with session.post(f"{url}/api/auth/login", json={"email": "bench@example.com", "password": "bench-password"}) as r:
+            token = (await r.json())["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        agent_ws = await session.ws_connect(f"{url}/ws/agent?token={token}", max_msg_size=0)
+        tickets: dict[int, int] = {}  # customer index -> ticket id
+
+        async def agent_listener() -> None:
+            async for msg in agent_ws:
+                ev = msg.json()
+                if ev.get("type") == "message.created" and ev["message"]["author"] == "customer":
+                    t = sent_at.pop(ev["message"]["text"], None)
+                    if t is not None:
+                        to_agent.append((time.perf_counter() - t) * 1000)
+
+        listener = asyncio.create_task(agent_listener())
+        sockets = []
+        for i in range(customers):
+            ws = await session.ws_connect(f"{url}/ws/chat")
+            await ws.send_json({"type": "hello", "name": f"customer {i}"})
+            await ws.receive_json()
+            sockets.append(ws)
+        running = True
+        t_start = time.perf_counter()
+        deadline = t_start + seconds
+
+        async def customer(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+            nonlocal acked
+            n = 0
+            while running and time.perf_counter() < deadline:
+                n += 1
+                text = f"c{i}-m{n} สวัสดี where is my order?"
+                sent_at[text] = time.perf_counter()
+                await ws.send_json({"type": "message", "client_id": f"{i}-{n}", "text": text})
+                while True:
+                    frame = await ws.receive_json()
+                    if frame["type"] == "ack":
+                        acked += 1
+                        tickets.setdefault(i, frame["ticket_id"])
+                        break
+                    if frame["type"] == "message":
+                        t = reply_sent.pop(frame["text"], None)
+                        if t is not None:
+                            to_customer.append((time.perf_counter() - t) * 1000)
+
+        async def replier() -> None:
+            k = 0
+            while time.perf_counter() < deadline - 0.5:
+                await asyncio.sleep(reply_every)
+                if not tickets:
+                    continue
+                k += 1
+                i = k % len(tickets)
+                idx = list(tickets)[i]
+                text = f"reply {k} to {idx}"
+                reply_sent[text] = time.perf_counter()
+                async with session.post(f"{url}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
+                    await r.read()
+
+        cpu0 = cpu_seconds(hub.proc.pid)
+        await asyncio.gather(*(customer(i, ws) for i, ws in enumerate(sockets)), replier())
+        elapsed = time.perf_counter() - t_start
+        cpu = cpu_seconds(hub.proc.pid) - cpu0
+        running = False
+        # Collect replies that arrive after the load stops (customers no longer read while idle).
+        async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
+            try:
+                while True:
+                    frame = await ws.receive_json(timeout=1.0)
+                    t = reply_sent.pop(frame.get("text"), None)
+                    if t is not None:
+                        to_customer.append((time.perf_counter() - t) * 1000)
+            except (asyncio.TimeoutError, TypeError, ValueError):
+                return
+
+        await asyncio.gather(*(drain(ws) for ws in sockets))
+        listener.cancel()
+        for ws in sockets:
+            await ws.close()
+        await agent_ws.close()
+    return {
+        "customers": customers,
+        "seconds": round(elapsed, 2),
+        "messages_stored": acked,
+        "messages_per_s": round(acked / elapsed),
+        "customer_to_agent_ms": {"p50": pct(to_agent, 50), "p99": pct(to_agent, 99), "n": len(to_agent)},
+        "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
+        "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
+        "hub_peak_rss_mb": peak_rss_mb(hub.proc.pid),
+    }
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--customers", type=int, nargs="+", default=[100, 1000])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--reply-every", type=float, default=0.02, help="seconds between agent replies")
+    ap.add_argument("--database-url", default=None, help="e.g. postgresql+asyncpg://postgres@127.0.0.1/bench")
+    ap.add_argument("--redis-url", default=None)
+    args = ap.parse_args()
+    result: dict[str, Any] = {"bench": "webchat", "machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    result["baseline_echo"] = await echo_baseline(200, min(args.seconds, 5))
+    runs = []
+    for n in args.customers:
+        overrides: dict[str, Any] = {}
+        if args.database_url:
+            overrides["database"] = {"url": args.database_url}
+        if args.redis_url:
+            overrides["redis"] = {"url": args.redis_url}
+        hub = HubProcess(overrides)
+        hub.add_agent("bench@example.com", "bench-password")
+        hub.start()
+        try:
+            runs.append(await hub_load(hub, n, args.seconds, args.reply_every))
+        finally:
+            hub.stop()
+    result["runs"] = runs
+    base = result["baseline_echo"]["round_trips_per_s"]
+    for r in runs:
+        r["ratio_to_echo"] = round(r["messages_per_s"] / base, 3) if base else None
+    emit(result)
+
+
+if __name__ == "__main__":
+    if uvloop:
+        uvloop.install()
+    asyncio.run(main())
