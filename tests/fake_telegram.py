@@ -48,7 +48,7 @@ class FakeTelegram:
         self.enqueued_at: dict[int, float] = {}  # update_id -> perf_counter when it became available
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent: list[dict[str, Any]] = []  # accepted sendMessage calls, with the message_id given
-        self.failures: dict[str, list[web.Response | Callable[[], web.Response]]] = {}
+        self.failures: dict[str, list[list[Any]]] = {}  # method -> [[calls to serve first, error factory], ...]
         self.blocked: set[int] = set()
         self.files: dict[str, bytes] = {}
         self.webhook: dict[str, Any] = {"url": ""}
@@ -123,13 +123,13 @@ class FakeTelegram:
         return int(u["update_id"])
 
     def fail(self, method: str, status: int, description: str | None = None, *, retry_after: int | None = None,
-             times: int = 1) -> None:
-        """The next `times` calls of `method` get this error instead of being served."""
+             times: int = 1, after: int = 0) -> None:
+        """After `after` more calls are served, the next `times` calls of `method` get this error."""
         params = {"retry_after": retry_after} if retry_after is not None else {}
         text = description or {429: f"Too Many Requests: retry after {retry_after}", 403: "Forbidden: bot was blocked by the user",
                                500: "Internal Server Error", 502: "Bad Gateway"}.get(status, "Bad Request")
-        for _ in range(times):
-            self.failures.setdefault(method, []).append(lambda: _err(status, text, **params))
+        for i in range(times):
+            self.failures.setdefault(method, []).append([after if i == 0 else 0, lambda: _err(status, text, **params)])
 
     def add_file(self, file_id: str, data: bytes) -> None:
         self.files[file_id] = data
@@ -179,7 +179,10 @@ class FakeTelegram:
             self.calls.append((method, params))
         queued = self.failures.get(method)
         if queued:
-            return queued.pop(0)()
+            if queued[0][0] > 0:
+                queued[0][0] -= 1
+            else:
+                return queued.pop(0)[1]()
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _err(404, "Not Found")
