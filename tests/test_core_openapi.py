@@ -11,7 +11,8 @@ from tests.hubtest import hub_config
 
 
 def test_every_route_is_described(sqlite_url: str) -> None:
-    config = hub_config(sqlite_url, channels={"webchat": {"enabled": True}})
+    config = hub_config(sqlite_url, channels={"webchat": {"enabled": True}, "callback": {"enabled": True}},
+                        departments=[{"name": "support", "default": True}, {"name": "callbacks"}])
     app = build_app(config)
     spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
     described = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops if method in ("get", "post", "put", "patch", "delete")}
