@@ -44,7 +44,7 @@ class FakeTelegram:
     def __init__(self, token: str = TOKEN, username: str = USERNAME) -> None:
         self.token, self.username = token, username
         self.bot_id = int(token.split(":")[0])
-        self.pending: list[dict[str, Any]] = []  # unconfirmed updates, in id order
+        self.pending: dict[int, dict[str, Any]] = {}  # unconfirmed updates by id, kept in id order
         self.enqueued_at: dict[int, float] = {}  # update_id -> perf_counter when it became available
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent: list[dict[str, Any]] = []  # accepted sendMessage calls, with the message_id given
@@ -60,7 +60,8 @@ class FakeTelegram:
         self._message_ids = itertools.count(90_000)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
-        self._pusher: asyncio.Task[None] | None = None
+        self._pushers: list[asyncio.Task[None]] = []
+        self._outq: asyncio.Queue[int] = asyncio.Queue()
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
 
@@ -78,9 +79,9 @@ class FakeTelegram:
         return self
 
     async def close(self) -> None:
-        if self._pusher:
-            self._pusher.cancel()
-            await asyncio.gather(self._pusher, return_exceptions=True)
+        for t in self._pushers:
+            t.cancel()
+        await asyncio.gather(*self._pushers, return_exceptions=True)
         if self._session:
             await self._session.close()
         if self._runner:
@@ -116,9 +117,14 @@ class FakeTelegram:
             u["update_id"] = next(self._ids)
         else:
             self._ids = itertools.count(max(next(self._ids), u["update_id"] + 1))
-        self.pending.append(u)
-        self.pending.sort(key=lambda x: x["update_id"])
-        self.enqueued_at[u["update_id"]] = time.perf_counter()
+        uid = int(u["update_id"])
+        if self.pending and uid < next(reversed(self.pending)):
+            self.pending = dict(sorted({**self.pending, uid: u}.items()))
+        else:
+            self.pending[uid] = u
+        self.enqueued_at[uid] = time.perf_counter()
+        if self.webhook["url"]:
+            self._outq.put_nowait(uid)
         self._changed.set()
         return int(u["update_id"])
 
@@ -200,7 +206,8 @@ class FakeTelegram:
         limit = min(int(p.get("limit") or 100), 100, self.max_batch)
         timeout = float(p.get("timeout") or 0)
         if offset:
-            self.pending = [u for u in self.pending if u["update_id"] >= offset]  # earlier ones are confirmed
+            while self.pending and next(iter(self.pending)) < offset:  # earlier ones are confirmed
+                del self.pending[next(iter(self.pending))]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.pending and loop.time() < deadline:
@@ -209,7 +216,7 @@ class FakeTelegram:
                 await asyncio.wait_for(self._changed.wait(), deadline - loop.time())
             except TimeoutError:
                 break
-        return _ok(self.pending[:limit])
+        return _ok(list(itertools.islice(self.pending.values(), limit)))
 
     async def _m_setWebhook(self, p: dict[str, Any]) -> web.Response:
         url = str(p.get("url") or "")
@@ -217,8 +224,11 @@ class FakeTelegram:
             return _err(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook = {"url": url, "secret_token": p.get("secret_token"), "allowed_updates": p.get("allowed_updates"),
                         "max_connections": int(p.get("max_connections") or 40)}
-        if url and self._pusher is None:
-            self._pusher = asyncio.create_task(self._push_forever())
+        if url:
+            for uid in self.pending:
+                self._outq.put_nowait(uid)
+            while len(self._pushers) < self.webhook["max_connections"]:
+                self._pushers.append(asyncio.create_task(self._push_forever()))
         self._changed.set()
         return _ok(True)
 
@@ -311,39 +321,18 @@ class FakeTelegram:
         return status
 
     async def _push_forever(self) -> None:
-        """Like Telegram: each pending update is POSTed (up to max_connections at once) until it gets a 2xx."""
-        inflight: set[int] = set()
-        tasks: set[asyncio.Task[None]] = set()
-
-        async def deliver(u: dict[str, Any], gate: asyncio.Semaphore) -> None:
-            async with gate:
-                status = await self._post(u, self.webhook.get("secret_token"))
+        """One of max_connections senders: like Telegram, each update is POSTed until it gets a 2xx answer."""
+        while True:
+            uid = await self._outq.get()
+            update = self.pending.get(uid)
+            if update is None or not self.webhook["url"]:
+                continue  # confirmed meanwhile, or the webhook was removed (getUpdates serves it now)
+            status = await self._post(update, self.webhook.get("secret_token"))
             if 200 <= status < 300:
-                self.pending = [x for x in self.pending if x["update_id"] != u["update_id"]]
+                self.pending.pop(uid, None)
             else:
                 await asyncio.sleep(0.05)
-            inflight.discard(u["update_id"])
-            self._changed.set()
-
-        gate = asyncio.Semaphore(self.webhook.get("max_connections", 40))
-        try:
-            while True:
-                if not self.webhook["url"]:
-                    self._changed.clear()
-                    await self._changed.wait()
-                    continue
-                for u in list(self.pending):
-                    if u["update_id"] not in inflight:
-                        inflight.add(u["update_id"])
-                        t = asyncio.create_task(deliver(u, gate))
-                        tasks.add(t)
-                        t.add_done_callback(tasks.discard)
-                self._changed.clear()
-                await self._changed.wait()
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+                self._outq.put_nowait(uid)
 
 
 def user(uid: int, first: str = "Somchai", last: str | None = None, username: str | None = None, lang: str = "en") -> dict[str, Any]:

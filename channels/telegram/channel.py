@@ -74,6 +74,7 @@ class TelegramChannel:
         self.connected = asyncio.Event()
         self._ctx: ChannelContext | None = None
         self._task: asyncio.Task[None] | None = None
+        self.poller: Poller | None = None
         self._seen = _Recent()
         # outbox id -> (parts already sent, provider id of the last): a retried long reply resumes, never repeats.
         self._progress: OrderedDict[int, tuple[int, str]] = OrderedDict()
@@ -119,9 +120,9 @@ class TelegramChannel:
             await _retrying("webhook registration", self.ensure_webhook)
             return
         await _retrying("webhook removal", self._drop_webhook)
-        poller = Poller(self.bot, self._ctx.checkpoints, self.handle, self.config, key=f"offset:{self.me.id}",
-                        on_conflict=self._drop_webhook)
-        await self._ctx.singleton.run(f"telegram:{self.me.id}", poller.run)
+        self.poller = Poller(self.bot, self._ctx.checkpoints, self.handle, self.config, key=f"offset:{self.me.id}",
+                             on_conflict=self._drop_webhook)
+        await self._ctx.singleton.run(f"telegram:{self.me.id}", self.poller.run)
 
     def webhook_url(self) -> str:
         assert self._ctx is not None and self._ctx.public_url
