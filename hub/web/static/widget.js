@@ -321,6 +321,7 @@
     const text = ui.input.value;
     if (!text.trim()) return;
     send(text);
+    lastTyping = 0; // the next keystroke starts a new typing spell
     ui.input.value = "";
     ui.input.focus();
   }

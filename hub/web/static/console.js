@@ -1,0 +1,241 @@
+// Agent console entry: login, the app shell (tabs, presence, language, notifications) and live event routing.
+import { h } from "./dom.js";
+import { makeApi, Live } from "./api.js";
+import { t, lang, setLang, LANGS } from "./i18n.js";
+import { Queue } from "./queue.js";
+import { TicketView } from "./ticket.js";
+import { Callbacks } from "./callbacks.js";
+
+const TOKEN = "hubconsole.token";
+const PRESENCE = "hubconsole.presence";
+const MUTED = "hubconsole.muted";
+const root = document.getElementById("app");
+
+const app = {
+  token: localStorage.getItem(TOKEN),
+  me: null,
+  agents: new Map(),
+  live: null,
+  assignee: new Map(), // ticket id -> assignee id last seen: tells a new assignment from a repeat
+  selfClaims: new Set(), // tickets this agent claimed here: no alert for its own action
+  unseen: new Set(), // newly assigned to me and not opened yet
+  departments: new Set(),
+};
+app.api = makeApi(() => app.token, () => logout());
+app.agentName = (id) => (id == null ? "" : app.agents.get(id)?.name || "#" + id);
+app.remember = (tk) => { if (tk?.department) app.departments.add(tk.department); };
+
+document.documentElement.lang = lang();
+document.documentElement.dir = lang() === "fa" ? "rtl" : "ltr";
+
+function loginView() {
+  const email = h("input", { id: "login-email", type: "email", autocomplete: "username", required: true });
+  const password = h("input", { id: "login-password", type: "password", autocomplete: "current-password", required: true });
+  const error = h("p", { class: "error", role: "alert" });
+  const submit = h("button", { type: "submit", class: "primary", text: t("login.submit") });
+  const form = h("form", { class: "login", onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    submit.disabled = true;
+    try {
+      const r = await app.api("POST", "/api/auth/login", { email: email.value, password: password.value });
+      app.token = r.token;
+      localStorage.setItem(TOKEN, r.token);
+      unlockAudio();
+      await start();
+    } catch (err) {
+      error.textContent = err.status === 401 ? t("login.wrong") : err.message;
+    } finally {
+      submit.disabled = false;
+    }
+  } },
+  h("h1", { text: t("app.title") }), langPicker(),
+  h("label", { for: "login-email", text: t("login.email") }), email,
+  h("label", { for: "login-password", text: t("login.password") }), password, error, submit);
+  setTimeout(() => email.focus());
+  return h("main", { class: "login-page" }, form);
+}
+
+function langPicker() {
+  const sel = h("select", { id: "lang", "aria-label": t("app.language"), onchange: () => { setLang(sel.value); location.reload(); } },
+    Object.entries(LANGS).map(([v, n]) => h("option", { value: v, lang: v, text: n })));
+  sel.value = lang();
+  return sel;
+}
+
+function logout() {
+  if (app.token) app.api("POST", "/api/auth/logout").catch(() => {});
+  app.token = null;
+  localStorage.removeItem(TOKEN);
+  app.live?.stop();
+  app.live = null;
+  root.replaceChildren(loginView());
+}
+
+async function start() {
+  try {
+    app.me = await app.api("GET", "/api/me");
+    const agents = await app.api("GET", "/api/agents");
+    for (const a of agents.items) { app.agents.set(a.id, a); for (const d of a.departments || []) app.departments.add(d); }
+  } catch (err) {
+    if (err.status === 401) return logout();
+    root.replaceChildren(h("p", { class: "error", role: "alert", text: err.message }));
+    return;
+  }
+  app.queue = new Queue(app, { open: (id) => { location.hash = "#/ticket/" + id; } });
+  app.ticket = new TicketView(app);
+  app.callbacks = new Callbacks(app);
+  root.replaceChildren(shell());
+  app.live = new Live(app.token, { onEvent, onState, onOpen: resync, onRejected: () => app.api("GET", "/api/me").catch(() => {}) });
+  app.live.start();
+  await app.queue.load();
+  route();
+}
+
+function shell() {
+  app.liveState = h("span", { class: "live offline", role: "status", text: t("live.offline") });
+  app.queueBadge = h("span", { class: "badge", hidden: true });
+  app.cbBadge = h("span", { class: "badge", hidden: true });
+  app.tabQueue = h("a", { href: "#/", class: "tab" }, t("tab.queue"), " ", app.queueBadge);
+  app.tabCallbacks = h("a", { href: "#/callbacks", class: "tab" }, t("tab.callbacks"), " ", app.cbBadge);
+  const presence = h("select", { id: "presence", onchange: () => {
+    localStorage.setItem(PRESENCE, presence.value);
+    app.live?.send({ type: "presence", status: presence.value });
+  } }, ["online", "away"].map((s) => h("option", { value: s, text: t("presence." + s) })));
+  presence.value = localStorage.getItem(PRESENCE) || "online";
+  app.presence = presence;
+  const mute = h("input", { id: "mute", type: "checkbox", onchange: () => localStorage.setItem(MUTED, mute.checked ? "1" : "") });
+  mute.checked = !!localStorage.getItem(MUTED);
+  app.mainPane = h("div", { class: "panes" }, app.queue.el, app.ticket.el);
+  return h("div", { class: "shell" },
+    h("header", { class: "topbar" },
+      h("h1", { text: t("app.title") }),
+      h("nav", { "aria-label": t("app.sections") }, app.tabQueue, app.tabCallbacks),
+      h("div", { class: "spacer" }),
+      app.liveState,
+      h("label", { for: "presence", class: "inline" }, t("presence.label")), presence,
+      h("label", { class: "inline" }, mute, " ", t("app.mute")),
+      langPicker(),
+      h("bdi", { class: "me", text: app.me.name }),
+      h("button", { type: "button", class: "secondary", onclick: logout, text: t("app.logout") })),
+    h("main", { id: "main" }, app.mainPane, app.callbacks.el));
+}
+
+function route() {
+  const m = location.hash.match(/^#\/(ticket|callbacks)(?:\/(\d+))?/);
+  const tab = m && m[1] === "callbacks" ? "callbacks" : "queue";
+  app.mainPane.hidden = tab !== "queue";
+  app.callbacks.el.hidden = tab !== "callbacks";
+  app.tabQueue.setAttribute("aria-current", tab === "queue" ? "page" : "false");
+  app.tabCallbacks.setAttribute("aria-current", tab === "callbacks" ? "page" : "false");
+  if (tab === "callbacks") app.callbacks.load();
+  if (m && m[1] === "ticket" && m[2]) {
+    const id = Number(m[2]);
+    app.unseen.delete(id);
+    renderBadges();
+    app.ticket.open(id);
+    app.queue.select(id);
+  } else if (tab === "queue") {
+    app.ticket.close();
+    app.queue.select(null);
+  }
+}
+window.addEventListener("hashchange", () => { if (app.me) route(); });
+
+function onState(s) {
+  app.liveState.className = "live " + s;
+  app.liveState.textContent = t("live." + s);
+}
+
+function resync() {
+  // Events missed while the socket was down: reload what is on screen, and restore the chosen presence.
+  const p = app.presence?.value;
+  if (p && p !== "online") app.live.send({ type: "presence", status: p });
+  if (app.queue.loaded) app.queue.load();
+  if (app.ticket.id) app.ticket.open(app.ticket.id, true);
+}
+
+function noticeAssignment(tk) {
+  if (!tk || !app.me) return;
+  const before = app.assignee.get(tk.id);
+  app.assignee.set(tk.id, tk.assignee_id);
+  if (tk.assignee_id !== app.me.id || before === app.me.id) return;
+  if (app.selfClaims.has(tk.id)) return;
+  if (app.ticket.id === tk.id && document.visibilityState === "visible") return;
+  app.unseen.add(tk.id);
+  renderBadges();
+  beep();
+}
+
+function renderBadges() {
+  const n = app.unseen.size;
+  app.queueBadge.hidden = n === 0;
+  app.queueBadge.textContent = String(n);
+  app.queueBadge.setAttribute("aria-label", t("notify.assigned", { n }));
+  document.title = (n ? "(" + n + ") " : "") + t("app.title");
+}
+app.setCallbackBadge = (n) => {
+  app.cbBadge.hidden = !n;
+  app.cbBadge.textContent = String(n);
+  app.cbBadge.setAttribute("aria-label", t("callbacks.dueCount", { n }));
+};
+
+function onEvent(f) {
+  switch (f.type) {
+    case "ticket.created":
+    case "ticket.updated":
+      app.remember(f.ticket);
+      noticeAssignment(f.ticket);
+      app.queue.upsert(f.ticket);
+      app.ticket.onTicket(f.ticket);
+      break;
+    case "message.created":
+      if (f.ticket) { app.remember(f.ticket); noticeAssignment(f.ticket); app.queue.upsert(f.ticket); app.ticket.onTicket(f.ticket); }
+      app.ticket.onMessage(f.message);
+      break;
+    case "message.updated":
+      app.ticket.onMessage(f.message);
+      break;
+    case "note.created":
+      app.ticket.onNote(f.note);
+      break;
+    case "typing":
+      app.ticket.onTyping(f);
+      break;
+    case "agent.presence": {
+      const a = app.agents.get(f.agent_id);
+      if (a) a.presence = f.status;
+      break;
+    }
+    default:
+      if (String(f.type).startsWith("callback.")) {
+        app.callbacks.onEvent(f);
+        if (f.type === "callback.due") beep();
+      }
+  }
+}
+
+// ---- sound: a short WebAudio beep; browsers allow audio only after a user gesture, hence unlockAudio -------
+let audio = null;
+function unlockAudio() {
+  try { audio ||= new AudioContext(); audio.resume?.(); } catch { audio = null; }
+}
+document.addEventListener("pointerdown", unlockAudio, { once: true });
+document.addEventListener("keydown", unlockAudio, { once: true });
+function beep() {
+  app.beeps = (app.beeps || 0) + 1;
+  document.body.dataset.beeps = String(app.beeps);
+  if (localStorage.getItem(MUTED) || !audio) return;
+  try {
+    const o = audio.createOscillator(), g = audio.createGain(), now = audio.currentTime;
+    o.frequency.value = 880;
+    g.gain.setValueAtTime(0.0001, now);
+    g.gain.exponentialRampToValueAtTime(0.2, now + 0.02);
+    g.gain.exponentialRampToValueAtTime(0.0001, now + 0.35);
+    o.connect(g).connect(audio.destination);
+    o.start(now);
+    o.stop(now + 0.4);
+  } catch { /* no audio device */ }
+}
+
+if (app.token) start(); else root.replaceChildren(loginView());
