@@ -1,0 +1,200 @@
+"""Email: customers write to the support address (read over IMAP), agents answer by SMTP.
+
+Each mail becomes an `Inbound` whose provider id is its Message-ID, so a re-fetched mail changes nothing; replies
+carry Message-IDs on the hub's domain that the hub stores, so the customer's answer threads back to its ticket.
+Auto-replies, bounces and spam reports are flagged so nothing automatic answers them, bounces mark the address as
+failing, and automatic mail per address is capped.  The registry builds this channel with `build(raw)`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from channels.base import Capabilities, ChannelContext, PermanentError
+from channels.email.config import EmailConfig
+from channels.email.imap import Connection, Fetched, ImapError, Mailbox
+from channels.email.parse import RAW_PART, ParsedMail, broken_mail, find_part, parse_bytes, parse_mail, part_bytes
+from channels.email.quote import strip_reply
+from channels.email.smtp import Sender, compose
+from hub.domain import Attachment, Identity, Inbound, Outbound, SendResult
+from hub.errors import Invalid, NotFoundError, TooLarge, Unavailable
+
+log = logging.getLogger("hub.channels.email")
+NAME = "email"
+NOISE = frozenset({"auto_reply", "bounce", "spam_report"})
+POISON_TRIES = 3  # a mail whose storing fails this often is stored in its raw form instead
+
+
+def to_inbound(p: ParsedMail, *, ref_prefix: str, received: datetime | None = None) -> Inbound:
+    """A parsed mail as the hub's `Inbound`.  Pure, so fixtures can be fed straight in."""
+    text = strip_reply(p.text) if p.text and not p.noise.flags else p.text
+    raw: dict[str, Any] = {"display": p.sender, "message_id": p.message_id}
+    if text != p.text:
+        raw["full_text"] = p.text  # what the quote stripper cut, for agents who need the history
+    if p.noise.flags:
+        raw["noise"] = {"reason": p.noise.reason, "failed": list(p.noise.failed)}
+    if p.synthetic_id:
+        raw["synthetic_id"] = True
+    if p.broken:
+        raw["unreadable"] = p.broken
+    atts = tuple(
+        Attachment(a.name, a.content_type, a.size, f"{ref_prefix}:{a.path}" if a.kept and ref_prefix else "", a.inline)
+        for a in p.attachments
+    )
+    if not text.strip():
+        text = "(no text)" if not atts else "(attachments only)"
+    now = datetime.now(timezone.utc)
+    when = received or p.date or now
+    return Inbound(
+        channel=NAME,
+        provider_id=p.message_id,
+        sender=Identity(NAME, p.sender),
+        text=text,
+        received_at=min(when, now),
+        sender_name=p.sender_name or None,
+        sender_lang=p.language,
+        subject=p.subject or None,
+        html=p.html,
+        attachments=atts,
+        thread_refs=p.thread_refs,
+        ticket_hint=p.ticket_hint,
+        flags=p.noise.flags,
+        raw=raw,
+    )
+
+
+class EmailChannel:
+    name = NAME
+
+    def __init__(self, config: EmailConfig) -> None:
+        self.config = config
+        self.capabilities = Capabilities(conversational=False, html=True, buttons=False, typing=False, max_text=1_000_000)
+        self.user = config.imap.user or config.address
+        self.sender = Sender(config)
+        self._ctx: ChannelContext | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.mailbox: Mailbox | None = None
+        self._automatic: dict[str, deque[float]] = {}  # address -> send times of automatic mail in the last hour
+        self._quiet: dict[str, float] = {}  # address -> monotonic time of its last auto-reply or bounce
+        self._failures: dict[tuple[int, int], int] = {}
+
+    @property
+    def checkpoint_key(self) -> str:
+        return f"imap:{self.user}/{self.config.imap.folder}"
+
+    async def start(self, ctx: ChannelContext) -> None:
+        self._ctx = ctx
+        self.mailbox = Mailbox(
+            self.config.imap, self.user, self._handle,
+            load=lambda: ctx.checkpoints.get(self.checkpoint_key),
+            save=lambda v: ctx.checkpoints.set(self.checkpoint_key, v),
+        )
+        mailbox = self.mailbox
+        name = f"email:{self.config.address}/{self.config.imap.folder}"
+        self._task = asyncio.create_task(ctx.singleton.run(name, mailbox.run), name=name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.sender.close()
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        return []
+
+    async def _handle(self, item: Fetched, uidvalidity: int) -> None:
+        assert self._ctx is not None
+        prefix = f"imap:{uidvalidity}:{item.uid}"
+        key = (uidvalidity, item.uid)
+        if len(item.raw) > 4 * 1024 * 1024:  # a big mail parses for a while: keep the event loop responsive
+            parsed = await asyncio.to_thread(parse_mail, item.raw, own_address=self.config.address, max_attachment=self.config.max_attachment)
+        else:
+            parsed = parse_mail(item.raw, own_address=self.config.address, max_attachment=self.config.max_attachment)
+        if self._failures.get(key, 0) >= POISON_TRIES:
+            parsed = broken_mail(item.raw, "storing the parsed mail failed repeatedly")
+        inbound = to_inbound(parsed, ref_prefix=prefix, received=item.internal_date)
+        try:
+            accepted = await self._ctx.deliver(inbound)
+        except Exception:
+            self._failures[key] = self._failures.get(key, 0) + 1
+            raise
+        self._failures.pop(key, None)
+        if parsed.noise.flags & {"auto_reply", "bounce"}:
+            self._quiet[parsed.sender] = time.monotonic()
+        if "bounce" in parsed.noise.flags and not accepted.duplicate:
+            for address in parsed.noise.failed:
+                if address != self.config.address.lower():
+                    self._quiet[address] = time.monotonic()
+                    await self._ctx.mark_unreachable(Identity(NAME, address), f"mail bounced: {parsed.noise.reason}"[:300])
+        log.info("email %s from %s -> ticket %s%s", parsed.message_id, parsed.sender, accepted.ticket_id,
+                 " (duplicate)" if accepted.duplicate else "")
+
+    async def send(self, out: Outbound) -> SendResult:
+        to = out.recipient.external_id.strip().lower()
+        slot = self._reserve_automatic(to) if out.automatic else None
+        try:
+            msg = compose(self.config, out)
+            await self.sender.send(msg, out.recipient.external_id.strip())
+        except BaseException:
+            if slot is not None:  # a mail that did not go out does not count against the cap
+                self._automatic[to].remove(slot)
+            raise
+        return SendResult(provider_id=str(msg["Message-ID"]))
+
+    def _reserve_automatic(self, to: str) -> float:
+        """Counts an automatic mail against the hourly cap before sending, so concurrent sends cannot overshoot it."""
+        now = time.monotonic()
+        quiet = self._quiet.get(to)
+        if quiet is not None and now - quiet < self.config.auto_quiet:
+            raise PermanentError("not sent: the address answered automatically or bounced recently (mail loop protection)")
+        sent = self._automatic.setdefault(to, deque())
+        while sent and now - sent[0] > 3600:
+            sent.popleft()
+        if len(sent) >= self.config.auto_reply_cap_per_hour:
+            raise PermanentError(f"not sent: {self.config.auto_reply_cap_per_hour} automatic mails per hour to this address already")
+        sent.append(now)
+        return now
+
+    async def fetch_attachment(self, ref: str, max_bytes: int) -> bytes:
+        """Bytes of an attachment, read from the IMAP server when an agent opens it: ref "imap:<uidvalidity>:<uid>:<path>"."""
+        parts = ref.split(":", 3)
+        if len(parts) != 4 or parts[0] != "imap" or not parts[1].isdigit() or not parts[2].isdigit():
+            raise Invalid(f"not an email attachment reference: {ref[:80]!r}")
+        uidvalidity, uid, path = int(parts[1]), int(parts[2]), parts[3]
+        cfg = self.config.imap
+        conn = Connection(cfg, self.user)
+        try:
+            await conn.open()
+            current, _ = await conn.select(cfg.folder)
+            fetched = await conn.fetch([uid]) if current == uidvalidity else []
+        except ImapError as exc:
+            raise Unavailable(f"the mail server did not return the attachment: {exc}") from None
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise Unavailable(f"the mail server cannot be reached: {exc or type(exc).__name__}") from None
+        finally:
+            await conn.close()
+        raw = next((f.raw for f in fetched if f.uid == uid), None)
+        if raw is None:
+            raise NotFoundError("the mail is no longer in the folder it was read from")
+        if path == RAW_PART:
+            data = raw
+        else:
+            part = find_part(parse_bytes(raw), path)
+            if part is None:
+                raise NotFoundError("the attachment is not in the mail any more")
+            data = part_bytes(part)
+        if len(data) > max_bytes:
+            raise TooLarge(f"attachment is {len(data)} bytes; the limit is {max_bytes}")
+        return data
+
+
+def build(raw: dict[str, Any]) -> EmailChannel:
+    return EmailChannel(EmailConfig.model_validate(raw))
