@@ -10,7 +10,7 @@ import html
 import logging
 import re
 from email.message import EmailMessage
-from email.policy import SMTPUTF8
+from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from datetime import datetime, timezone
 
@@ -21,7 +21,7 @@ from channels.email.config import EmailConfig
 from hub.domain import Outbound
 
 log = logging.getLogger("hub.channels.email.smtp")
-_POLICY = SMTPUTF8.clone(linesep="\r\n", max_line_length=78)
+_POLICY = SMTP.clone(max_line_length=78)  # headers RFC 2047-encoded: no relay needs SMTPUTF8
 _PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|fw|fwd|tr|wg|ตอบกลับ|پاسخ|رد)\s*(?:\[\d+\])?\s*[:：]\s*)+", re.I)
 _TOKEN = re.compile(r"\s*\[#\d+\]")
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+$")
