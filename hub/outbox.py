@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -28,7 +28,6 @@ from hub.store.db import Database
 from hub.store.schema import agents, messages, outbox, tickets
 
 log = logging.getLogger("hub.outbox")
-LOCK = timedelta(seconds=60)  # longer than any single send; an expired lock means the sender died
 
 
 class Outbox:
@@ -39,6 +38,7 @@ class Outbox:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._limit = asyncio.Semaphore(64)
+        self.lock = timedelta(seconds=config.lock_timeout)
 
     def kick(self, outbox_id: int) -> None:
         """Try a freshly committed row at once, in this process (the sweeper is the safety net)."""
@@ -71,6 +71,8 @@ class Outbox:
 
     async def sweep(self, limit: int = 100) -> int:
         now = self.clock.now()
+        if not self.db.is_sqlite:
+            return await self._sweep_locked(now, limit)
         async with self.db.read() as conn:
             ids = (
                 await conn.execute(
@@ -89,6 +91,26 @@ class Outbox:
         await asyncio.gather(*(self.attempt(i) for i in ids))
         return len(ids)
 
+    async def _sweep_locked(self, now: datetime, limit: int) -> int:
+        """PostgreSQL: lock and claim a batch in one statement; rows another sweeper holds are skipped, not waited on."""
+        due = and_(
+            outbox.c.state == "pending",
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
+        )
+        batch = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+        async with self.db.write() as conn:
+            ids = (
+                await conn.execute(
+                    update(outbox)
+                    .where(and_(outbox.c.id.in_(batch.scalar_subquery()), due))
+                    .values(locked_until=now + self.lock, attempts=outbox.c.attempts + 1)
+                    .returning(outbox.c.id)
+                )
+            ).scalars().all()
+        await asyncio.gather(*(self.attempt(i, claimed=True) for i in ids))
+        return len(ids)
+
     async def _claim(self, outbox_id: int) -> bool:
         now = self.clock.now()
         async with self.db.write() as conn:
@@ -102,7 +124,7 @@ class Outbox:
                         or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
                     )
                 )
-                .values(locked_until=now + LOCK, attempts=outbox.c.attempts + 1)
+                .values(locked_until=now + self.lock, attempts=outbox.c.attempts + 1)
             )
             return res.rowcount == 1
 
@@ -141,9 +163,9 @@ class Outbox:
         )
         return out, row.attempts, to[2]
 
-    async def attempt(self, outbox_id: int) -> None:
+    async def attempt(self, outbox_id: int, *, claimed: bool = False) -> None:
         async with self._limit:
-            if not await self._claim(outbox_id):
+            if not claimed and not await self._claim(outbox_id):
                 return
             error: SendError | None = None
             out: Outbound | None = None

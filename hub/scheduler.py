@@ -1,10 +1,10 @@
 """Jobs that fall due (SLA warnings and breaches, callback reminders and retries, follow-ups), kept in the database.
 
 A job has a unique key, so scheduling the same thing twice replaces it instead of doubling it.  Each tick claims
-due jobs with a conditional UPDATE and an expiring lock, so several processes may tick at once without firing a job
-twice, and a job claimed by a process that died is picked up again when its lock expires.  Handlers must be
-idempotent on their own state (a reminder checks that it was not already sent) because a crash between a handler's
-commit and the job's completion re-runs it.
+due jobs with an expiring lock (on PostgreSQL under row locks with SKIP LOCKED, on SQLite with a conditional
+UPDATE), so every process ticks at once without firing a job twice, and a job claimed by a process that died is
+picked up again when its lock expires.  Handlers must be idempotent on their own state (a reminder checks that it
+was not already sent) because a crash between a handler's commit and the job's completion re-runs it.
 """
 from __future__ import annotations
 
@@ -103,27 +103,48 @@ class Scheduler:
     async def tick(self, limit: int = 500) -> int:
         """Fire what is due now; returns how many jobs ran."""
         now = self.clock.now()
+        due = and_(jobs.c.state == "pending", jobs.c.due_at <= now, or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now))
+        if not self.db.is_sqlite:
+            return await self._tick_locked(now, due, limit)
         async with self.db.read() as conn:
-            due = (
-                await conn.execute(
-                    select(jobs)
-                    .where(and_(jobs.c.state == "pending", jobs.c.due_at <= now, or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now)))
-                    .order_by(jobs.c.due_at)
-                    .limit(limit)
-                )
-            ).all()
+            rows = (await conn.execute(select(jobs).where(due).order_by(jobs.c.due_at).limit(limit))).all()
         ran = 0
-        for row in due:
-            if await self._claim(row.id, now):
+        for row in rows:
+            if await self._claim(row, now):
                 await self._run(Job(row.id, row.kind, row.key, row.due_at, row.payload or {}, row.attempts + 1))
                 ran += 1
         return ran
 
-    async def _claim(self, job_id: int, now: datetime) -> bool:
+    async def _tick_locked(self, now: datetime, due: Any, limit: int, batch: int = 10) -> int:
+        """PostgreSQL: claim small batches under row locks (SKIP LOCKED), so processes share the due jobs and a
+        claimed batch runs well within its lock."""
+        ran = 0
+        while ran < limit:
+            pick = select(jobs.c.id).where(due).order_by(jobs.c.due_at).limit(min(batch, limit - ran)).with_for_update(skip_locked=True)
+            async with self.db.write() as conn:
+                rows = (
+                    await conn.execute(
+                        update(jobs)
+                        .where(and_(jobs.c.id.in_(pick.scalar_subquery()), due))
+                        .values(locked_until=now + LOCK, attempts=jobs.c.attempts + 1)
+                        .returning(*jobs.c)
+                    )
+                ).all()
+            if not rows:
+                break
+            for row in sorted(rows, key=lambda r: r.due_at):
+                await self._run(Job(row.id, row.kind, row.key, row.due_at, row.payload or {}, row.attempts))
+                ran += 1
+        return ran
+
+    async def _claim(self, row: Any, now: datetime) -> bool:
+        # The row must still be the one we read: a job retried or rescheduled since then (a later due_at, reset
+        # attempts) is not due for this tick and must not fire early with a stale payload.
         async with self.db.write() as conn:
             res = await conn.execute(
                 update(jobs)
-                .where(and_(jobs.c.id == job_id, jobs.c.state == "pending", or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now)))
+                .where(and_(jobs.c.id == row.id, jobs.c.state == "pending", jobs.c.due_at == row.due_at, jobs.c.attempts == row.attempts,
+                            or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now)))
                 .values(locked_until=now + LOCK, attempts=jobs.c.attempts + 1)
             )
             return res.rowcount == 1
