@@ -25,6 +25,12 @@ OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Statu
 class Actions:
     def __init__(self, db: Database, events: Events, outbox: Outbox, config: Config, clock: Clock) -> None:
         self.db, self.events, self.outbox, self.config, self.clock = db, events, outbox, config, clock
+        # async fn(conn, ticket, values, now), run just before a change is written, in its transaction (SLA jobs)
+        self.on_change: list[Any] = []
+
+    async def _changing(self, conn: Any, t: Ticket, values: dict[str, Any], now: Any) -> None:
+        for hook in self.on_change:
+            await hook(conn, t, values, now)
 
     async def _ticket(self, conn: Any, ticket_id: int) -> Ticket:
         try:
@@ -81,6 +87,7 @@ class Actions:
                     values["resolved_at"] = None
             if t.first_response_at is None:
                 values["first_response_at"] = now
+            await self._changing(conn, t, values, now)
             await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now, **values))
             msg, oid = await self._outgoing(conn, t, Author.AGENT, text, now, agent_id=agent.id)
             if "assignee_id" in values:
@@ -123,12 +130,14 @@ class Actions:
         buttons: Sequence[Button] = (),
         meta: dict[str, Any] | None = None,
         state: dict[str, Any] | None = None,
+        values: dict[str, Any] | None = None,
     ) -> Message | None:
         """A bot answer or system notice, sent only while the ticket is still in one of `only_if`.  The status
         check and the insert share one transaction, so after a handoff commits no bot message can follow it."""
         now = self.clock.now()
         async with self.db.write() as conn:
             extra: dict[str, Any] = {"bot_state": state} if state is not None else {}
+            extra.update(values or {})  # other bot columns (bot_misses, last_notice_at), under the same check
             if not await store.set_status(conn, ticket_id, [s.value for s in only_if], now, **extra):
                 return None
             t = await store.get_ticket(conn, ticket_id)
@@ -137,11 +146,13 @@ class Actions:
         await self.events.message(msg, t)
         return msg
 
-    async def handoff(self, ticket_id: int, reason: str, state: dict[str, Any] | None = None) -> bool:
+    async def handoff(self, ticket_id: int, reason: str, state: dict[str, Any] | None = None,
+                      values: dict[str, Any] | None = None) -> bool:
         """Bot -> queue, atomically: returns False when the ticket had already left the bot."""
         now = self.clock.now()
         async with self.db.write() as conn:
             extra: dict[str, Any] = {"bot_state": state} if state is not None else {}
+            extra.update(values or {})
             if not await store.set_status(conn, ticket_id, [Status.BOT.value], now, status=Status.QUEUED.value, **extra):
                 return False
             await store.add_trace(conn, ticket_id, now, "handoff", reason)
@@ -179,6 +190,7 @@ class Actions:
                 values = {"assignee_id": agent_id, "status": Status.ASSIGNED.value}
                 why = f"to agent {row.name} (#{agent_id}) by {agent.name}"
             machine.check(t.status, values["status"])
+            await self._changing(conn, t, values, now)
             await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now, **values))
             await store.add_trace(conn, ticket_id, now, "transferred", why)
         return await self._updated(ticket_id)
@@ -205,6 +217,7 @@ class Actions:
                 values["resolved_at"] = None
                 if wanted is Status.QUEUED and t.assignee_id is not None and t.status is Status.RESOLVED:
                     values["status"] = Status.ASSIGNED.value
+            await self._changing(conn, t, values, now)
             if not await store.set_status(conn, ticket_id, [t.status.value], now, **values):
                 raise ConflictError(f"ticket {ticket_id} changed meanwhile; try again")
             who = f" by {agent.name}" if agent else ""

@@ -63,9 +63,12 @@ class Intake:
         self.db, self.events, self.config, self.router, self.clock = db, events, config, router, clock
         self.conversational = conversational
         self.bot_enabled = bot_enabled
+        self.reopen_to_bot: Callable[[str], bool] = lambda channel: False  # bot.reopen_to_bot, set by the hub
         self.responder: Responder = NoResponder()
         # async fn(conn, ticket, route) -> Ticket | None, run in the transaction that opened the ticket
         self.on_ticket_opened: list[Callable[[Any, Ticket, RouteResult], Awaitable[Ticket | None]]] = []
+        # async fn(conn, ticket, values, now) before a customer message changes an existing ticket (SLA pause)
+        self.on_ticket_change: list[Callable[[Any, Ticket, dict[str, Any], datetime], Awaitable[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         # Hot-path caches.  An identity never changes owner, so (channel, external id) -> (customer, identity) is
         # safe to keep; the current ticket is only a hint that the fast path re-checks in its UPDATE.
@@ -361,8 +364,13 @@ class Intake:
             values["sla_paused_at"] = None
         elif t.status is Status.RESOLVED:
             values["status"] = Status.ASSIGNED.value if t.assignee_id else Status.QUEUED.value
+            if not t.assignee_id and self.reopen_to_bot(inbound.channel):  # an owned ticket goes back to its agent
+                values.update(status=Status.BOT.value, bot_misses=0, bot_state={})
             values["resolved_at"] = None
             await ticket_store.add_trace(conn, t.id, now, "reopened", f"customer wrote again: {why}")
         elif not self.conversational(inbound.channel) and why:
             await ticket_store.add_trace(conn, t.id, now, "thread", why)
+        if "status" in values:
+            for hook in self.on_ticket_change:
+                await hook(conn, t, values, now)
         await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values))

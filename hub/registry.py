@@ -57,6 +57,26 @@ def build_router(config: Config) -> Any:
     return HubRouter(config, validate_routing(config.routing, config))
 
 
+def build_responder(hub: Any) -> Any:
+    """The FAQ bot as the hub's Responder (hub.assistant), or None when the bot is off or not installed."""
+    try:
+        from bots.config import BotConfig
+        from bots.kb import KnowledgeBaseError
+        from hub.assistant import Assistant
+    except ImportError:
+        return None
+    try:
+        cfg = BotConfig.model_validate(hub.config.bot or {})
+    except ValidationError as exc:
+        raise ConfigError(format_error(exc, "bot")) from None
+    if not cfg.enabled:
+        return None
+    try:
+        return Assistant(hub, cfg)
+    except KnowledgeBaseError as exc:
+        raise ConfigError(f"bot.knowledge_base: {exc}") from None
+
+
 def check_plugins(config: Config) -> None:
     """Validate every plug-in section, naming the key of the first problem."""
     build_channels(config)

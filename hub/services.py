@@ -18,6 +18,8 @@ from hub.domain import Identity, Status
 from hub.events import Events
 from hub.intake import Intake
 from hub.actions import Actions
+from hub.assignment import Assigner
+from hub.sla import SlaJobs
 from hub.lease import LocalSingleton, RedisSingleton
 from hub.outbox import Outbox
 from hub.scheduler import Scheduler
@@ -59,9 +61,21 @@ class Hub:
         )
         self.actions = Actions(self.db, self.events, self.outbox, config, self.clock)
         self.scheduler = Scheduler(self.db, self.clock, interval=config.scheduler_interval)
+        self.sla = SlaJobs(self)
+        self.assigner = Assigner(self)
+        self.sla.register(self.scheduler)
+        # Assign first: the SLA jobs are the same whoever takes the ticket.
+        self.intake.on_ticket_opened += [self.assigner.on_ticket_opened, self.sla.on_ticket_opened]
+        self.intake.on_ticket_change.append(self.sla.before_change)
+        self.actions.on_change.append(self.sla.before_change)
         self.extras: dict[str, Any] = {}  # per-channel collaborators (the web chat host), set by the web app
-        self.workers: list[Any] = []  # started after channels, stopped before them (bot, scheduler)
+        self.workers: list[Any] = [self.assigner]  # started after channels, stopped before them (bot, scheduler)
         self.bot_channels: frozenset[str] = frozenset()
+        self.assistant = registry.build_responder(self)
+        if self.assistant is not None:
+            self.intake.responder, self.bot_channels = self.assistant, self.assistant.channels
+            self.intake.reopen_to_bot = self.assistant.reopen_to_bot
+            self.workers.append(self.assistant.reloader)
 
     def _conversational(self, channel: str) -> bool:
         ch = self.channels.get(channel)

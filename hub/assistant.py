@@ -1,0 +1,318 @@
+"""The FAQ bot inside the running hub: the `Responder` that applies bots.policy to each stored customer message.
+
+For every committed customer message (hub.intake spawns `on_customer_message` after the commit) it loads the
+ticket and its customer, asks `bots.policy.decide` what to do and applies the decision through `hub.actions`:
+an answer is posted only while the ticket is still `bot` (the status check shares the insert's transaction), a
+handoff is one conditional UPDATE `bot -> queued`, so no bot message can follow a handoff even when several
+messages of one ticket are handled at once or by several processes.  Within one process the messages of a ticket
+are also handled one at a time, in arrival order, so the bot's memory (misses, the answer awaiting feedback) is
+read and written in order.
+
+While a ticket waits in the queue, a customer who writes again gets at most one status notice per
+`bot.notice_interval`: queue position, expected wait, or outside business hours when agents are back and the
+offer of a callback.  `KnowledgeBaseReloader` is the hub worker that picks up edits of faq.yaml.
+
+Imports hub's own modules, bots (the policy, matcher, knowledge base) and routing (complaint detection per
+message, business calendars) when it is installed.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import statistics
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, or_, select, update
+
+from bots.config import BotConfig
+from bots.kb import KnowledgeBaseHolder
+from bots.matcher import Matcher
+from bots.normalize import detect_language
+from bots.policy import NEVER_ANSWER_FLAGS, Action, Decision, QueueState, Turn, decide, queue_notice
+from bots import texts
+from hub.domain import Accepted, Author, Inbound, Status
+from hub.store.schema import customers, tickets
+
+if TYPE_CHECKING:
+    from hub.services import Hub
+
+log = logging.getLogger("hub.assistant")
+
+__all__ = ["Assistant", "KnowledgeBaseReloader", "bot_channels"]
+
+_WAIT_SAMPLES = 50  # recent first responses that estimate the expected wait
+_WAIT_WINDOW = timedelta(days=7)
+
+
+def bot_channels(cfg: BotConfig, hub: Hub) -> frozenset[str]:
+    """Channels whose new tickets start with the bot.  A channel that is not a conversation (a callback request,
+    a form) gets the bot only as an acknowledgement channel, since there is no one to answer "did this help?"."""
+    out = set()
+    for name, ch in hub.channels.items():
+        if cfg.enabled_for(name) and (ch.capabilities.conversational or name in cfg.ack_only_channels):
+            out.add(name)
+    return frozenset(out)
+
+
+class KnowledgeBaseReloader:
+    """A hub worker: checks the knowledge base file every `interval` seconds and swaps in a new version."""
+
+    def __init__(self, holder: KnowledgeBaseHolder[Matcher], interval: float) -> None:
+        self.holder, self.interval = holder, max(interval, 0.01)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="kb-reload")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def reload(self, force: bool = False) -> bool:
+        # Building the index of a large knowledge base takes a while: keep it off the event loop.
+        return await asyncio.to_thread(self.holder.reload, force)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.reload()
+            except Exception:  # a bug in building must not end the reloading for good
+                log.exception("knowledge base reload failed")
+
+
+class Assistant:
+    """The hub's `Responder` (hub.ports): the FAQ bot applied to every stored customer message."""
+
+    def __init__(self, hub: Hub, cfg: BotConfig) -> None:
+        self.hub, self.cfg = hub, cfg
+        path = cfg.knowledge_base
+        if not os.path.isabs(path):
+            path = os.path.join(hub.config.base_dir, path)
+        self.holder: KnowledgeBaseHolder[Matcher] = KnowledgeBaseHolder(
+            path, build=functools.partial(Matcher, threshold=cfg.threshold)
+        )
+        self.reloader = KnowledgeBaseReloader(self.holder, cfg.reload_interval)
+        self.channels = bot_channels(cfg, hub)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    def reopen_to_bot(self, channel: str) -> bool:
+        return self.cfg.enabled and self.cfg.reopen_to_bot and channel in self.channels
+
+    # --- the Responder ----------------------------------------------------------------------------------------------
+
+    async def on_customer_message(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> None:
+        if accepted.duplicate:
+            return
+        tid = accepted.ticket_id
+        lock = self._locks.setdefault(tid, asyncio.Lock())
+        self._waiting[tid] = self._waiting.get(tid, 0) + 1
+        try:
+            async with lock:
+                await self._handle(tid, inbound, new_ticket)
+        except Exception:  # the message is stored; a failing bot must never lose it or break intake
+            log.exception("bot failed on ticket %s (channel %s)", tid, inbound.channel)
+        finally:
+            self._waiting[tid] -= 1
+            if not self._waiting[tid]:
+                del self._waiting[tid], self._locks[tid]
+
+    async def _load(self, tid: int) -> Any:
+        async with self.hub.db.read() as conn:
+            return (
+                await conn.execute(
+                    select(tickets, customers.c.tier, customers.c.account_manager_id,
+                           customers.c.language.label("customer_language"))
+                    .join(customers, customers.c.id == tickets.c.customer_id)
+                    .where(tickets.c.id == tid)
+                )
+            ).first()
+
+    async def _handle(self, tid: int, inbound: Inbound, new_ticket: bool) -> None:
+        row = await self._load(tid)
+        if row is None:
+            return
+        status = Status(row.status)
+        state: dict[str, Any] = dict(row.bot_state or {})
+        lang = self._language(inbound, row, state)
+        if status is Status.QUEUED:
+            if row.channel in self.channels and row.channel not in self.cfg.ack_only_channels \
+                    and not inbound.flags & NEVER_ANSWER_FLAGS:
+                await self._maybe_notice(row, lang)
+            return
+        if status is not Status.BOT:
+            return
+        channel = self.hub.channels.get(row.channel)
+        payload = inbound.raw.get("payload") if "button" in inbound.flags and isinstance(inbound.raw, dict) else None
+        turn = Turn(
+            status=status,
+            channel=row.channel,
+            text=inbound.text,
+            channel_has_buttons=bool(channel and channel.capabilities.buttons),
+            lang=lang,
+            flags=inbound.flags,
+            button_payload=payload if isinstance(payload, str) else None,
+            is_complaint=self._complaint(row, inbound, new_ticket, lang, payload),
+            customer_tier=row.tier,
+            has_account_manager=row.account_manager_id is not None,
+            bot_misses=row.bot_misses or 0,
+            email_ack_sent=bool(state.get("email_ack_sent")),
+            awaiting_feedback=state.get("awaiting_feedback"),
+        )
+        matcher = self.holder.index
+        decision = decide(turn, matcher, self.cfg)
+        log.debug("bot ticket %s: %s (%s)", tid, decision.action.value, decision.reason)
+        if decision.action is Action.ANSWER:
+            await self._answer(row, decision, state)
+        elif decision.action is Action.HANDOFF:
+            await self._handoff(row, decision, state, matcher)
+
+    def _language(self, inbound: Inbound, row: Any, state: Mapping[str, Any]) -> str:
+        """The language of this message; a message without letters ("?", "12345") or a button press keeps the
+        conversation's language."""
+        detected = detect_language(inbound.text) if "button" not in inbound.flags else "und"
+        if detected in texts.LANGS or detected == "ar":
+            return "fa" if detected == "ar" else detected
+        for lang in (state.get("lang"), row.language, inbound.sender_lang, row.customer_language):
+            if lang in texts.LANGS:
+                return str(lang)
+        return "en"
+
+    @staticmethod
+    def _complaint(row: Any, inbound: Inbound, new_ticket: bool, lang: str, payload: Any) -> bool:
+        if new_ticket:
+            return row.kind == "complaint"  # routing classified the opening message already
+        if payload or "button" in inbound.flags or not inbound.text.strip():
+            return False
+        try:
+            from routing.classify import classify
+        except ImportError:  # an installation without routing: only the opening message is classified
+            return False
+        return classify(inbound.text, language_hint=lang).is_complaint
+
+    # --- applying decisions -----------------------------------------------------------------------------------------
+
+    async def _answer(self, row: Any, d: Decision, state: dict[str, Any]) -> None:
+        state.update(lang=d.lang, awaiting_feedback=d.awaiting_feedback)
+        if d.entry_id:
+            state["last_entry"] = d.entry_id
+        meta = {"bot": {"reason": d.reason, "entry": d.entry_id, "confidence": d.confidence}}
+        msg = await self.hub.actions.post_automatic(
+            row.id, Author.BOT, d.text or "", only_if=(Status.BOT,), buttons=d.buttons, meta=meta, state=state,
+            values={"bot_misses": d.misses},
+        )
+        if msg is None:
+            log.info("bot answer on ticket %s dropped: the ticket left the bot meanwhile", row.id)
+
+    async def _handoff(self, row: Any, d: Decision, state: dict[str, Any], matcher: Matcher) -> None:
+        ack_only = row.channel in self.cfg.ack_only_channels
+        state.update(lang=d.lang, awaiting_feedback=None)
+        if ack_only and d.automatic and d.text:
+            state["email_ack_sent"] = True
+        values: dict[str, Any] = {"bot_misses": d.misses}
+        reason = d.reason
+        dept = self._topic_department(row, state, matcher)
+        if dept:
+            values["department"] = dept
+            reason = f"{reason}; to department {dept} (topic {state.get('last_entry')})"
+        if not await self.hub.actions.handoff(row.id, reason, state=state, values=values):
+            return  # an agent took it meanwhile: the agent speaks now, not the bot
+        if not d.text:
+            return
+        text, extra = d.text, {}
+        if not ack_only:  # the first status notice rides along with the handoff message
+            now = self.hub.clock.now()
+            notice = queue_notice(await self._queue_state(row, now, d.lang, None, dept or row.department), self.cfg)
+            if notice.action is Action.NOTICE and notice.text:
+                text, extra = f"{text}\n\n{self._with_link(notice.text, d.lang)}", {"last_notice_at": now}
+        await self.hub.actions.post_automatic(
+            row.id, Author.SYSTEM, text, only_if=(Status.QUEUED,), meta={"bot": {"reason": d.reason}}, values=extra,
+        )
+
+    def _topic_department(self, row: Any, state: Mapping[str, Any], matcher: Matcher) -> str | None:
+        """The department of the topic the customer was asking about, when the answer did not settle it."""
+        entry = matcher.kb.get(str(state.get("last_entry") or ""))
+        if entry is None or not entry.department or entry.department == row.department or row.kind == "complaint":
+            return None
+        return entry.department if self.hub.config.department(entry.department) is not None else None
+
+    # --- queue status notices ---------------------------------------------------------------------------------------
+
+    async def _maybe_notice(self, row: Any, lang: str) -> None:
+        now = self.hub.clock.now()
+        interval = timedelta(seconds=self.cfg.notice_interval)
+        if row.last_notice_at is not None and now - row.last_notice_at < interval:
+            return
+        d = queue_notice(await self._queue_state(row, now, lang, row.last_notice_at, row.department), self.cfg)
+        if d.action is not Action.NOTICE or not d.text:
+            return
+        # Claim the slot with a conditional UPDATE, so two processes (or a restart) never send two in one interval.
+        async with self.hub.db.write() as conn:
+            claimed = await conn.execute(
+                update(tickets)
+                .where(and_(tickets.c.id == row.id, tickets.c.status == Status.QUEUED.value,
+                            or_(tickets.c.last_notice_at.is_(None), tickets.c.last_notice_at <= now - interval)))
+                .values(last_notice_at=now)
+            )
+        if claimed.rowcount != 1:
+            return
+        await self.hub.actions.post_automatic(
+            row.id, Author.SYSTEM, self._with_link(d.text, d.lang), only_if=(Status.QUEUED,),
+            meta={"bot": {"reason": d.reason}},
+        )
+
+    async def _queue_state(self, row: Any, now: datetime, lang: str, last: datetime | None,
+                           department: str | None) -> QueueState:
+        dept_col = tickets.c.department
+        same_dept = dept_col.is_(None) if department is None else dept_col == department
+        earlier = or_(tickets.c.created_at < row.created_at, and_(tickets.c.created_at == row.created_at,
+                                                                  tickets.c.id < row.id))
+        async with self.hub.db.read() as conn:
+            ahead = (
+                await conn.execute(
+                    select(tickets.c.id).where(and_(tickets.c.status == Status.QUEUED.value, same_dept, earlier))
+                )
+            ).all()
+            waits = (
+                await conn.execute(
+                    select(tickets.c.created_at, tickets.c.first_response_at)
+                    .where(and_(same_dept, tickets.c.first_response_at.is_not(None),
+                                tickets.c.created_at >= now - _WAIT_WINDOW))
+                    .order_by(tickets.c.created_at.desc())
+                    .limit(_WAIT_SAMPLES)
+                )
+            ).all()
+        samples = [(w.first_response_at - w.created_at).total_seconds() for w in waits]
+        expected = timedelta(seconds=statistics.median(samples)) if len(samples) >= 3 else None
+        open_now, next_opening = True, None
+        try:
+            from routing import calendar_for
+
+            cal = calendar_for(self.hub.config, department)
+            open_now = cal.is_open(now)
+            if not open_now:
+                next_opening = cal.next_open(now).astimezone(cal.zone)
+        except ImportError:
+            pass
+        except ValueError as exc:  # a calendar that never opens: say nothing about hours
+            log.warning("business hours for %s: %s", department, exc)
+        return QueueState(
+            status=Status.QUEUED, now=now, last_notice_at=last, position=len(ahead) + 1, expected_wait=expected,
+            open_now=open_now, next_opening=next_opening, lang=lang, callback_enabled="callback" in self.hub.channels,
+        )
+
+    def _with_link(self, text: str, lang: str) -> str:
+        """Point the callback offer at the page where the customer picks a time."""
+        offer = texts.t("callback_offer", lang)
+        if offer not in text:
+            return text
+        base = (self.hub.config.server.public_url or "").rstrip("/")
+        return text.replace(offer, f"{offer} {base}/callback")
