@@ -68,7 +68,9 @@ async def echo_baseline(clients: int, seconds: float) -> dict[str, Any]:
     return {"clients": clients, "round_trips_per_s": round(count / elapsed)}
 
 
-async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every: float) -> dict[str, Any]:
+async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every: float, rate: float | None = None) -> dict[str, Any]:
+    """Closed loop (each customer sends its next message on the ack: the ceiling) or, with `rate`, open loop at
+    `rate` messages/s spread over all customers (latency at a sustained load)."""
     url = hub.url
     to_agent: list[float] = []
     to_customer: list[float] = []
@@ -98,14 +100,37 @@ async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every:
             await ws.send_json({"type": "hello", "name": f"customer {i}"})
             await ws.receive_json()
             sockets.append(ws)
+        # Warm-up, untimed: each customer opens its conversation (ticket creation, routing, SLA jobs) first, so
+        # the timed window measures connected customers chatting; the opening rate is reported on its own.
+        t_open = time.perf_counter()
+
+        async def open_conversation(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+            await ws.send_json({"type": "message", "client_id": f"{i}-0", "text": f"hello from customer {i}"})
+            while (frame := await ws.receive_json())["type"] != "ack":
+                pass
+            tickets.setdefault(i, frame["ticket_id"])
+
+        if not tickets:
+            await asyncio.gather(*(open_conversation(i, ws) for i, ws in enumerate(sockets)))
+        opened_per_s = round(customers / (time.perf_counter() - t_open))
+        sent_at.clear()
+        to_agent.clear()
         running = True
         t_start = time.perf_counter()
         deadline = t_start + seconds
 
+        interval = customers / rate if rate else 0.0
+
         async def customer(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
             nonlocal acked
             n = 0
+            next_at = t_start + (interval * i / customers if interval else 0.0)
             while running and time.perf_counter() < deadline:
+                if interval:
+                    delay = next_at - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    next_at += interval
                 n += 1
                 text = f"c{i}-m{n} สวัสดี where is my order?"
                 sent_at[text] = time.perf_counter()
@@ -157,9 +182,11 @@ async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every:
             await ws.close()
         await agent_ws.close()
     return {
+        "mode": f"open loop at {rate:g} msg/s" if rate else "closed loop (ceiling)",
         "customers": customers,
         "seconds": round(elapsed, 2),
         "messages_stored": acked,
+        "new_conversations_per_s": opened_per_s,
         "messages_per_s": round(acked / elapsed),
         "customer_to_agent_ms": {"p50": pct(to_agent, 50), "p99": pct(to_agent, 99), "n": len(to_agent)},
         "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
@@ -173,6 +200,7 @@ async def main() -> None:
     ap.add_argument("--customers", type=int, nargs="+", default=[100, 1000])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--reply-every", type=float, default=0.02, help="seconds between agent replies")
+    ap.add_argument("--rate", type=float, nargs="*", default=[1000.0], help="open-loop offered rates (msg/s); the closed loop always runs")
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+asyncpg://postgres@127.0.0.1/bench")
     ap.add_argument("--redis-url", default=None)
     args = ap.parse_args()
@@ -190,6 +218,8 @@ async def main() -> None:
         hub.start()
         try:
             runs.append(await hub_load(hub, n, args.seconds, args.reply_every))
+            for rate in args.rate:
+                runs.append(await hub_load(hub, n, args.seconds, args.reply_every, rate))
         finally:
             hub.stop()
     result["runs"] = runs

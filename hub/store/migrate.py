@@ -23,5 +23,4 @@ def alembic_config(url: str | None = None, connection: Any = None) -> AlembicCon
 
 
 async def migrate(db: Database, revision: str = "head") -> None:
-    async with db.engine.begin() as conn:
-        await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(connection=sync_conn), revision))
+    await db.run_sync(lambda sync_conn: command.upgrade(alembic_config(connection=sync_conn), revision))
