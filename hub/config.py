@@ -165,6 +165,7 @@ class OutboxConfig(Strict):
     backoff_base: float = Field(2.0, gt=0, description="seconds; doubles per attempt")
     backoff_max: float = Field(600.0, gt=0)
     sweep_interval: float = Field(1.0, gt=0)
+    lock_timeout: float = Field(60.0, gt=0, description="seconds a claimed row stays locked; longer than any send")
 
 
 class AuthConfig(Strict):
