@@ -324,3 +324,82 @@ async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise TimeoutError("condition not reached")
         await asyncio.sleep(0.02)
+
+
+async def test_telegram_gets_answers_with_inline_buttons_and_a_press_hands_off(sqlite_url: str) -> None:
+    from tests.fake_telegram import FakeTelegram, load, telegram_hub, text_update
+
+    chat_id = 6120987654
+    async with FakeTelegram() as fake, telegram_hub(sqlite_url, fake, hub={"bot": {"enabled": True, "knowledge_base": FAQ}}) as h:
+        fake.push(text_update(chat_id, 11, QUESTIONS["fa"][0], first="Nasrin", lang="fa"))
+        await fake.wait_for(lambda: fake.sent)
+        answer = fake.sent[-1]
+        entry = h.hub.assistant.holder.kb.get(QUESTIONS["fa"][1])
+        assert answer["text"].startswith(entry.answer("fa"))
+        keys = [k for row in answer["reply_markup"]["inline_keyboard"] for k in row]
+        assert [k["callback_data"] for k in keys][:2] == [f"helpful:yes:{entry.id}", f"helpful:no:{entry.id}"]
+
+        press = load("callback_query")
+        press["callback_query"]["from"] = {"id": chat_id, "is_bot": False, "first_name": "Nasrin", "language_code": "fa"}
+        press["callback_query"]["message"] = {"message_id": answer["message_id"], "chat": {"id": chat_id, "type": "private"},
+                                              "date": 1767225600, "text": answer["text"], "reply_markup": answer["reply_markup"]}
+        press["callback_query"]["data"] = f"helpful:no:{entry.id}"
+        fake.push(press)
+        await fake.wait_for(lambda: len(fake.sent) >= 2)
+        assert HANDOFF_TEXT["fa"] in fake.sent[-1]["text"] and "reply_markup" not in fake.sent[-1]
+        await h.settle()
+        async with h.hub.db.read() as conn:
+            tid = (await conn.execute(select(messages.c.ticket_id).where(messages.c.channel == "telegram"))).scalar()
+        t = await ticket(h, int(tid))
+        assert t["status"] == "queued" and [m["author"] for m in t["messages"]] == ["customer", "bot", "customer", "system"]
+
+
+class RecordingMail:
+    """A mail-like channel that records what the hub sends (the real one is tested against Dovecot/aiosmtpd)."""
+
+    name = "email"
+
+    def __init__(self) -> None:
+        from channels.base import Capabilities
+
+        self.capabilities = Capabilities(conversational=False, html=True)
+        self.sent: list[Any] = []
+
+    async def start(self, ctx: Any) -> None:
+        return None
+
+    async def send(self, out: Any) -> Any:
+        from hub.domain import SendResult
+
+        self.sent.append(out)
+        return SendResult(provider_id=f"<sent-{out.message_id}@example.com>")
+
+    async def stop(self) -> None:
+        return None
+
+    def routes(self) -> list[Any]:
+        return []
+
+
+def mail(n: int, text: str, *, refs: tuple[str, ...] = (), flags: frozenset[str] = frozenset()) -> Any:
+    from hub.domain import Identity, Inbound
+
+    return Inbound(channel="email", provider_id=f"<m{n}@example.org>", sender=Identity("email", "ann@example.org"),
+                   text=text, received_at=datetime.now(timezone.utc), subject="Question", thread_refs=refs, flags=flags)
+
+
+async def test_email_gets_one_automatic_acknowledgement_then_agents(sqlite_url: str) -> None:
+    box = RecordingMail()
+    async with running_hub(bot_config(sqlite_url), channels={"email": box}) as h:
+        first = await h.hub.intake.deliver(mail(1, "Hello, how long does delivery take to Chiang Mai?"))
+        await h.settle()
+        assert len(box.sent) == 1 and box.sent[0].automatic and box.sent[0].author.value == "system"
+        assert "automatic reply" in box.sent[0].text
+        assert h.hub.assistant.holder.kb.get("delivery_time").answer("en") in box.sent[0].text  # a likely answer
+        again = await h.hub.intake.deliver(mail(2, "And what does shipping cost?", refs=("<m1@example.org>",)))
+        assert again.ticket_id == first.ticket_id
+        await h.hub.intake.deliver(mail(3, "Out of office until Monday", flags=frozenset({"auto_reply"})))
+        await h.settle()
+        assert len(box.sent) == 1
+        t = await ticket(h, first.ticket_id)
+        assert t["status"] == "queued" and any("email channel" in e["why"] for e in t["trace"] if e["what"] == "handoff")
