@@ -6,8 +6,7 @@ from typing import Any
 from tests.browser import Tab, browser, hub_for, open_page  # noqa: F401  (browser is a fixture)
 from tests.hubtest import RunningHub, hub_config
 
-HANDOFF = {"en": "I want to talk to a person", "th": "ขอคุยกับพนักงาน", "fa": "می‌خواهم با اپراتور صحบت کنم"}
-HANDOFF["fa"] = "می‌خواهم با اپراتور صحبت کنم"
+HANDOFF = {"en": "I want to talk to a person", "th": "ขอคุยกับพนักงาน", "fa": "می‌خواهم با اپراتور صحبت کنم"}
 
 
 async def console_login(browser: Any, h: RunningHub, email: str, *, lang: str | None = None) -> Tab:
@@ -65,12 +64,7 @@ async def test_customer_and_agent_work_a_ticket_live(browser: Any, sqlite_url: s
 
         await a.fill("#reply-text", "Your parcel left the warehouse today.")
         await a.click("button.send-reply")
-        try:
-            await a.locator(".timeline .msg.dir-out .delivery.sent").wait_for()
-        except Exception:
-            await agent.shot("debug-sent")
-            print(agent.errors, await a.locator(".ticket .error").all_text_contents())
-            raise
+        await a.locator(".timeline .msg.dir-out .delivery.sent").wait_for()
         await c.locator(".msg.from-agent .text", has_text="Your parcel left the warehouse today.").wait_for()
         await a.fill("#reply-text", "VIP customer, be gentle")
         await a.click(".note-btn")

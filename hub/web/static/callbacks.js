@@ -7,8 +7,8 @@ const OUTCOMES = ["reached", "no_answer", "wrong_number", "reschedule"];
 export class Callbacks {
   constructor(app) {
     this.app = app;
-    this.due = h("ul", { class: "callback-list", "aria-live": "polite" });
-    this.upcoming = h("ul", { class: "callback-list" });
+    this.due = h("ul", { id: "cb-due", class: "callback-list", "aria-live": "polite" });
+    this.upcoming = h("ul", { id: "cb-upcoming", class: "callback-list" });
     this.error = h("p", { class: "error", role: "alert" });
     this.el = h("section", { class: "callbacks", hidden: true, "aria-labelledby": "cb-title" },
       h("h2", { id: "cb-title", text: t("tab.callbacks") }), this.error,
@@ -20,7 +20,7 @@ export class Callbacks {
   async load() {
     try {
       const [due, upcoming] = await Promise.all([
-        this.app.api("GET", "/api/callbacks?status=due&limit=100"),
+        this.app.api("GET", "/api/callbacks?status=due,claimed&limit=100"),
         this.app.api("GET", "/api/callbacks?status=scheduled&limit=100"),
       ]);
       this.error.textContent = "";
@@ -53,19 +53,22 @@ export class Callbacks {
       if (o === "reschedule") {
         if (!when.value) { error.textContent = t("callbacks.pickTime"); when.focus(); return; }
         const s = new Date(when.value);
-        body.new_window = { start: s.toISOString(), end: new Date(s.getTime() + (end - start || 1800000)).toISOString() };
+        body.new_window = { window_start: s.toISOString(), window_end: new Date(s.getTime() + (end - start || 1800000)).toISOString() };
       }
       await this.post(`/api/callbacks/${c.id}/outcome`, body, error);
     } });
     return h("li", { class: "callback" + (due ? " due" : ""), "data-id": c.id },
       h("div", { class: "cb-main" },
-        h("strong", {}, h("bdi", { dir: "ltr", text: c.phone })), c.name ? [" — ", bdi(c.name)] : null,
-        h("span", { class: "chip", text: t("callbacks.status." + c.status, {}, c.status) })),
+        h("strong", {}, h("bdi", { dir: "ltr", class: "phone", text: c.phone })),
+        h("span", { class: "chip", text: t("callbacks.status." + c.status, {}, c.status) }),
+        c.assignee_id != null ? h("span", { class: "chip assignee" }, bdi(this.app.agentName(c.assignee_id))) : null,
+        c.lang ? h("span", { class: "chip", text: c.lang }) : null),
       h("div", { class: "muted" },
         local.format(start), " – ", new Intl.DateTimeFormat(lang(), { timeStyle: "short" }).format(end),
         c.tz ? [" · ", t("callbacks.theirTime", { time: theirs.format(start), tz: c.tz })] : null,
         " · ", fmtRelative(start - Date.now(), lang()),
         c.attempts ? " · " + t("callbacks.attempts", { n: c.attempts }) : ""),
+      c.note ? h("p", { class: "text note-text", dir: "auto", text: c.note }) : null,
       c.topic ? h("p", { class: "text", dir: "auto", text: c.topic }) : null,
       c.ticket_id ? h("a", { href: "#/ticket/" + c.ticket_id, text: t("callbacks.ticket", { id: c.ticket_id }) }) : null,
       h("div", { class: "actions" },

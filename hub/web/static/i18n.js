@@ -40,7 +40,7 @@ const en = {
   "callbacks.newTime": "New time", "callbacks.pickTime": "Pick the new time first.", "callbacks.theirTime": "{time} for them ({tz})",
   "callbacks.attempts": "{n} attempts", "callbacks.ticket": "Ticket #{id}", "callbacks.dueCount": "{n} callbacks due",
   "callbacks.status.scheduled": "Scheduled", "callbacks.status.due": "Due", "callbacks.status.claimed": "Claimed",
-  "callbacks.status.done": "Done", "callbacks.status.failed": "Failed",
+  "callbacks.status.done": "Done", "callbacks.status.cancelled": "Cancelled", "callbacks.status.unreachable": "Unreachable",
   "outcome.reached": "Reached", "outcome.no_answer": "No answer", "outcome.wrong_number": "Wrong number", "outcome.reschedule": "Reschedule",
 };
 
@@ -81,7 +81,7 @@ const th = {
   "callbacks.newTime": "เวลาใหม่", "callbacks.pickTime": "เลือกเวลาใหม่ก่อน", "callbacks.theirTime": "{time} ตามเวลาลูกค้า ({tz})",
   "callbacks.attempts": "โทรแล้ว {n} ครั้ง", "callbacks.ticket": "ทิกเก็ต #{id}", "callbacks.dueCount": "ถึงเวลาโทร {n} รายการ",
   "callbacks.status.scheduled": "นัดไว้", "callbacks.status.due": "ถึงเวลา", "callbacks.status.claimed": "มีผู้รับแล้ว",
-  "callbacks.status.done": "เสร็จแล้ว", "callbacks.status.failed": "ไม่สำเร็จ",
+  "callbacks.status.done": "เสร็จแล้ว", "callbacks.status.cancelled": "ยกเลิกแล้ว", "callbacks.status.unreachable": "ติดต่อไม่ได้",
   "outcome.reached": "ติดต่อได้", "outcome.no_answer": "ไม่รับสาย", "outcome.wrong_number": "เบอร์ผิด", "outcome.reschedule": "เลื่อนนัด",
 };
 
@@ -122,7 +122,7 @@ const fa = {
   "callbacks.newTime": "زمان جدید", "callbacks.pickTime": "اول زمان جدید را انتخاب کنید.", "callbacks.theirTime": "{time} به وقت مشتری ({tz})",
   "callbacks.attempts": "{n} بار تلاش", "callbacks.ticket": "تیکت #{id}", "callbacks.dueCount": "{n} تماس موعد رسیده",
   "callbacks.status.scheduled": "زمان‌بندی‌شده", "callbacks.status.due": "موعد رسیده", "callbacks.status.claimed": "برداشته‌شده",
-  "callbacks.status.done": "انجام‌شده", "callbacks.status.failed": "ناموفق",
+  "callbacks.status.done": "انجام‌شده", "callbacks.status.cancelled": "لغوشده", "callbacks.status.unreachable": "در دسترس نیست",
   "outcome.reached": "صحبت شد", "outcome.no_answer": "پاسخ نداد", "outcome.wrong_number": "شماره اشتباه", "outcome.reschedule": "زمان دیگر",
 };
 

@@ -21,7 +21,7 @@
       sending: "Sending…", delivered: "Delivered", failed: "Not sent", retry: "Retry",
       typing: "Agent is typing…", connecting: "Connecting…", online: "Connected",
       offline: "Offline — reconnecting in {s} s", offlineNow: "You are offline. Messages will be sent when the connection is back.",
-      phone: "Phone number", date: "Day", slot: "Time ({tz})", topic: "What is it about? (optional)",
+      cbname: "Your name", phone: "Phone number (with country code)", date: "Day", slot: "Time ({tz})", topic: "What is it about? (optional)",
       book: "Book the call", cancel: "Cancel", noSlots: "No free times on this day", loadingSlots: "Loading times…",
       booked: "We will call {phone} on {when}.", cbUnavailable: "Callbacks are not available right now.",
       newMessages: "{n} new messages",
@@ -34,7 +34,7 @@
       sending: "กำลังส่ง…", delivered: "ส่งแล้ว", failed: "ส่งไม่สำเร็จ", retry: "ลองอีกครั้ง",
       typing: "พนักงานกำลังพิมพ์…", connecting: "กำลังเชื่อมต่อ…", online: "เชื่อมต่อแล้ว",
       offline: "ออฟไลน์ — จะเชื่อมต่อใหม่ใน {s} วินาที", offlineNow: "คุณออฟไลน์อยู่ ข้อความจะถูกส่งเมื่อกลับมาออนไลน์",
-      phone: "หมายเลขโทรศัพท์", date: "วัน", slot: "เวลา ({tz})", topic: "เรื่องที่ต้องการคุย (ไม่บังคับ)",
+      cbname: "ชื่อของคุณ", phone: "หมายเลขโทรศัพท์", date: "วัน", slot: "เวลา ({tz})", topic: "เรื่องที่ต้องการคุย (ไม่บังคับ)",
       book: "นัดเวลาโทร", cancel: "ยกเลิก", noSlots: "ไม่มีเวลาว่างในวันนี้", loadingSlots: "กำลังโหลดเวลา…",
       booked: "เราจะโทรหา {phone} เวลา {when}", cbUnavailable: "ขณะนี้ยังไม่มีบริการโทรกลับ",
       newMessages: "ข้อความใหม่ {n} ข้อความ",
@@ -47,7 +47,7 @@
       sending: "در حال ارسال…", delivered: "رسید", failed: "ارسال نشد", retry: "تلاش دوباره",
       typing: "اپراتور در حال نوشتن است…", connecting: "در حال اتصال…", online: "متصل",
       offline: "آفلاین — اتصال دوباره تا {s} ثانیه دیگر", offlineNow: "شما آفلاین هستید. پیام‌ها پس از اتصال فرستاده می‌شوند.",
-      phone: "شماره تلفن", date: "روز", slot: "ساعت ({tz})", topic: "موضوع (اختیاری)",
+      cbname: "نام شما", phone: "شماره تلفن (با کد کشور)", date: "روز", slot: "ساعت ({tz})", topic: "موضوع (اختیاری)",
       book: "ثبت تماس", cancel: "انصراف", noSlots: "در این روز زمان آزادی نیست", loadingSlots: "در حال بارگذاری زمان‌ها…",
       booked: "با {phone} در {when} تماس می‌گیریم.", cbUnavailable: "درخواست تماس در حال حاضر در دسترس نیست.",
       newMessages: "{n} پیام تازه",
@@ -135,15 +135,17 @@
 
   function buildCallbackForm() {
     const f = h("form", { class: "callback-form", hidden: true, onsubmit: bookCallback });
+    f.cbname = h("input", { id: "hubchat-cbname", name: "name", autocomplete: "name", required: true, maxlength: 200, dir: "auto" });
     f.phone = h("input", { id: "hubchat-phone", name: "phone", type: "tel", autocomplete: "tel", required: true, maxlength: 40, dir: "ltr" });
     f.date = h("input", { id: "hubchat-date", name: "date", type: "date", required: true, onchange: loadSlots });
-    f.slot = h("select", { id: "hubchat-slot", name: "slot", required: true });
+    // Not `f.slot`: that is every element's slot attribute.
+    f.slotSelect = h("select", { id: "hubchat-slot", name: "slot", required: true });
     f.topic = h("input", { id: "hubchat-topic", name: "topic", maxlength: 500, dir: "auto" });
     f.error = h("p", { class: "error", role: "alert" });
-    f.labels = ["phone", "date", "slot", "topic"].map((n) => h("label", { for: "hubchat-" + n, "data-key": n }));
+    f.labels = ["cbname", "phone", "date", "slot", "topic"].map((n) => h("label", { for: "hubchat-" + n, "data-key": n }));
     f.book = h("button", { type: "submit", class: "primary" });
     f.cancel = h("button", { type: "button", class: "secondary", onclick: () => showCallback(false) });
-    f.append(f.labels[0], f.phone, f.labels[1], f.date, f.labels[2], f.slot, f.labels[3], f.topic, f.error, h("div", { class: "row" }, f.book, f.cancel));
+    f.append(f.labels[0], f.cbname, f.labels[1], f.phone, f.labels[2], f.date, f.labels[3], f.slotSelect, f.labels[4], f.topic, f.error, h("div", { class: "row" }, f.book, f.cancel));
     return f;
   }
 
@@ -372,9 +374,12 @@
     ui.compose.hidden = open;
     if (open) {
       if (!f.date.value) { const d = new Date(); f.date.value = localDate(d); f.date.min = localDate(d); }
+      if (!f.cbname.value) f.cbname.value = ui.name.value;
       f.error.textContent = "";
+      // One key per opened form: a double submit or a retried request books once.
+      f.requestId = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
       loadSlots();
-      f.phone.focus();
+      (f.cbname.value ? f.phone : f.cbname).focus();
     } else {
       ui.cbBtn.focus();
     }
@@ -388,7 +393,7 @@
   }
   async function loadSlots() {
     const f = ui.callback;
-    f.slot.replaceChildren(h("option", { value: "", text: t("loadingSlots") }));
+    f.slotSelect.replaceChildren(h("option", { value: "", text: t("loadingSlots") }));
     f.error.textContent = "";
     try {
       const r = await fetch(ORIGIN + "/api/callbacks/slots?date=" + encodeURIComponent(f.date.value) + "&tz=" + encodeURIComponent(TZ));
@@ -399,27 +404,32 @@
       slots = [];
       f.error.textContent = err instanceof TypeError ? t("cbUnavailable") : String(err.message || err);
     }
-    const free = slots.filter((s) => s.available !== false);
-    f.slot.replaceChildren(...(free.length ? [] : [h("option", { value: "", text: t("noSlots") })]),
-      ...slots.map((s, i) => h("option", { value: String(i), disabled: s.available === false, text: slotLabel(s) })));
-    const first = slots.findIndex((s) => s.available !== false);
-    if (first >= 0) f.slot.value = String(first);
+    const free = slots.filter(isFree);
+    f.slotSelect.replaceChildren(...(free.length ? [] : [h("option", { value: "", text: t("noSlots") })]),
+      ...slots.map((s, i) => h("option", { value: String(i), disabled: !isFree(s), text: slotLabel(s) })));
+    const first = slots.findIndex(isFree);
+    if (first >= 0) f.slotSelect.value = String(first);
   }
+  // `available` is the number of free places (or a flag); a slot without the field is offered.
+  const isFree = (s) => s.available == null || s.available === true || Number(s.available) > 0;
   async function errorText(r) {
     try { const b = await r.json(); return (b.error && (b.error.detail || b.error.code)) || String(r.status); } catch { return String(r.status); }
   }
   async function bookCallback(e) {
     e.preventDefault();
-    const f = ui.callback, s = slots[Number(f.slot.value)];
-    if (!s || f.slot.value === "") { f.error.textContent = t("noSlots"); return; }
-    const body = { name: ui.name.value.trim() || null, phone: f.phone.value.trim(), window_start: s.start, window_end: s.end, tz: TZ, lang };
+    const f = ui.callback, s = slots[Number(f.slotSelect.value)];
+    if (!s || f.slotSelect.value === "") { f.error.textContent = t("noSlots"); return; }
+    const body = { name: f.cbname.value.trim(), phone: f.phone.value.trim(), window_start: s.start, window_end: s.end, tz: TZ, lang, request_id: f.requestId };
     if (f.topic.value.trim()) body.topic = f.topic.value.trim();
     const tok = store.get("token");
     if (tok) body.visitor_token = tok;
     f.book.disabled = true;
     try {
       const r = await fetch(ORIGIN + "/api/callbacks", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-      if (!r.ok) throw new Error(r.status === 404 ? t("cbUnavailable") : await errorText(r));
+      if (!r.ok) {
+        if (r.status === 409) loadSlots(); // the slot filled up meanwhile: offer what is left
+        throw new Error(r.status === 404 ? t("cbUnavailable") : await errorText(r));
+      }
       const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZone: TZ }).format(new Date(s.start));
       addMessage({ author: "system", text: t("booked", { phone: body.phone, when }), created_at: new Date().toISOString() }, false);
       f.phone.value = f.topic.value = "";
