@@ -42,6 +42,10 @@ class Tab:
     page: Any
     errors: list[str] = field(default_factory=list)
 
+    def unexpected(self, *allowed: str) -> list[str]:
+        """Errors other than those mentioning one of `allowed` (e.g. a URL the test knows answers 404)."""
+        return [e for e in self.errors if not any(a in e for a in allowed)]
+
     async def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
@@ -74,7 +78,7 @@ async def open_page(browser: Any, url: str, *, locale: str = "en-US", timezone_i
     page = await context.new_page()
     tab = Tab(page)
     page.on("pageerror", lambda exc: tab.errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: tab.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("console", lambda msg: tab.errors.append(f"console: {msg.text} at {msg.location.get('url', '')}") if msg.type == "error" else None)
     await page.goto(url)
     return tab
 

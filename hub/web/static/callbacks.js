@@ -19,16 +19,18 @@ export class Callbacks {
 
   async load() {
     try {
-      const [due, upcoming] = await Promise.all([
-        this.app.api("GET", "/api/callbacks?status=due,claimed&limit=100"),
-        this.app.api("GET", "/api/callbacks?status=scheduled&limit=100"),
-      ]);
+      const page = await this.app.api("GET", "/api/callbacks?status=due,claimed,scheduled&limit=200");
+      // Due now: what the scheduler marked due, plus anything whose window has opened; the rest is upcoming.
+      const now = Date.now();
+      const isDue = (c) => c.status === "due" || new Date(c.window_start).getTime() <= now;
+      const due = page.items.filter(isDue), upcoming = page.items.filter((c) => !isDue(c));
       this.error.textContent = "";
-      this.draw(this.due, due.items, true);
-      this.draw(this.upcoming, upcoming.items, false);
-      this.app.setCallbackBadge(due.items.length);
+      this.draw(this.due, due, true);
+      this.draw(this.upcoming, upcoming, false);
+      this.app.setCallbackBadge(due.filter((c) => c.assignee_id == null || c.assignee_id === this.app.me.id).length);
     } catch (err) {
       this.error.textContent = err.status === 404 ? t("callbacks.unavailable") : err.message;
+      if (err.status === 404) this.app.tabCallbacks.hidden = true; // this hub runs without the callback channel
     }
   }
 
@@ -72,7 +74,7 @@ export class Callbacks {
       c.topic ? h("p", { class: "text", dir: "auto", text: c.topic }) : null,
       c.ticket_id ? h("a", { href: "#/ticket/" + c.ticket_id, text: t("callbacks.ticket", { id: c.ticket_id }) }) : null,
       h("div", { class: "actions" },
-        h("button", { type: "button", class: "secondary", "data-action": "claim", text: t("action.claim"), onclick: () => this.post(`/api/callbacks/${c.id}/claim`, undefined, error) }),
+        c.assignee_id == null ? h("button", { type: "button", class: "secondary", "data-action": "claim", text: t("action.claim"), onclick: () => this.post(`/api/callbacks/${c.id}/claim`, undefined, error) }) : null,
         OUTCOMES.map(outcome), note, when, error));
   }
 

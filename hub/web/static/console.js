@@ -90,6 +90,7 @@ async function start() {
   app.live.start();
   await app.queue.load();
   route();
+  app.callbacks.load(); // fills the tab's due badge
 }
 
 function shell() {

@@ -123,7 +123,7 @@ export class TicketView {
       h("optgroup", { label: t("filter.department") }, [...this.app.departments].sort().map((d) => h("option", { value: "d:" + d, text: d }))),
       h("optgroup", { label: t("ticket.agents") }, [...this.app.agents.values()].filter((a) => a.id !== me.id)
         .map((a) => h("option", { value: "a:" + a.id, text: a.name + (a.presence ? " (" + t("presence." + a.presence) + ")" : "") }))));
-    const transfer = h("button", { type: "button", class: "secondary", text: t("action.transfer"), onclick: () => {
+    const transfer = h("button", { type: "button", class: "secondary", "data-action": "transfer", text: t("action.transfer"), onclick: () => {
       const v = target.value;
       if (!v) return target.focus();
       this.action("transfer", v.startsWith("d:") ? { department: v.slice(2) } : { agent_id: Number(v.slice(2)) });
