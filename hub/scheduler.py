@@ -111,7 +111,7 @@ class Scheduler:
         ran = 0
         for row in rows:
             if await self._claim(row, now):
-                await self._run(Job(row.id, row.kind, row.key, row.due_at, row.payload or {}, row.attempts + 1))
+                await self._run(Job(row.id, row.kind, row.key, row.due_at, row.payload or {}, row.attempts + 1), now + LOCK)
                 ran += 1
         return ran
 
@@ -133,7 +133,7 @@ class Scheduler:
             if not rows:
                 break
             for row in sorted(rows, key=lambda r: r.due_at):
-                await self._run(Job(row.id, row.kind, row.key, row.due_at, row.payload or {}, row.attempts))
+                await self._run(Job(row.id, row.kind, row.key, row.due_at, row.payload or {}, row.attempts), now + LOCK)
                 ran += 1
         return ran
 
@@ -149,7 +149,7 @@ class Scheduler:
             )
             return res.rowcount == 1
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, locked_until: datetime) -> None:
         handler = self.handlers.get(job.kind)
         error: str | None = None
         if handler is None:
@@ -161,6 +161,7 @@ class Scheduler:
                 log.exception("job %s (%s) failed", job.key, job.kind)
                 error = repr(exc)[:1000]
         now = self.clock.now()
+        ours = and_(jobs.c.id == job.id, jobs.c.locked_until == locked_until)  # not a claim another process took since
         async with self.db.write() as conn:
             if error is None:
                 # Only complete the job we ran: a handler may have rescheduled the same key for later.
@@ -168,9 +169,10 @@ class Scheduler:
                     update(jobs).where(and_(jobs.c.id == job.id, jobs.c.due_at == job.due_at, jobs.c.attempts == job.attempts))
                     .values(state="done", done_at=now, locked_until=None)
                 )
-                await conn.execute(update(jobs).where(and_(jobs.c.id == job.id, jobs.c.state == "pending")).values(locked_until=None))
+                # Release only our own claim: once rescheduled, the row may already be claimed by another process.
+                await conn.execute(update(jobs).where(and_(ours, jobs.c.state == "pending")).values(locked_until=None))
             elif job.attempts >= self.max_attempts:
-                await conn.execute(update(jobs).where(jobs.c.id == job.id).values(state="failed", last_error=error, locked_until=None))
+                await conn.execute(update(jobs).where(ours).values(state="failed", last_error=error, locked_until=None))
             else:
                 retry = now + timedelta(seconds=min(2 ** job.attempts, 300))
-                await conn.execute(update(jobs).where(jobs.c.id == job.id).values(due_at=retry, last_error=error, locked_until=None))
+                await conn.execute(update(jobs).where(ours).values(due_at=retry, last_error=error, locked_until=None))
