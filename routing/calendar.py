@@ -19,6 +19,7 @@ UTC = timezone.utc
 _ZERO = timedelta(0)
 # A calendar with no open hour in this many days is treated as never open (all days holidays, empty week).
 _SEARCH_DAYS = 800
+_MAX_MERGE = timedelta(days=7)
 
 
 class ClosedCalendarError(ValueError):
@@ -99,7 +100,8 @@ class BusinessCalendar:
                     yield pending
                 raise ClosedCalendarError(f"calendar {self.hours.tz} has no open hours in {_SEARCH_DAYS} days")
             for a, b in spans:
-                if pending and a <= pending[1]:
+                # Merge touching spans, but not without end: a desk open round the clock would never yield.
+                if pending and a <= pending[1] and pending[1] - pending[0] < _MAX_MERGE:
                     pending = (pending[0], max(pending[1], b))
                     continue
                 if pending and pending[1] > since:
