@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.bus import AGENTS
@@ -164,8 +164,10 @@ class Assigner:
     async def _candidates(
         self, conn: AsyncConnection, department: str | None, manager: int | None, only_manager: bool
     ) -> tuple[list[AgentLoad], dict[int, datetime]]:
+        # The manager is a candidate even when away, so the trace can say why someone else got the ticket.
+        present = agents.c.presence == "online" if manager is None else or_(agents.c.presence == "online", agents.c.id == manager)
         rows = (await conn.execute(
-            select(agents.c.id, agents.c.departments).where(and_(agents.c.active.is_(True), agents.c.presence == "online"))
+            select(agents.c.id, agents.c.departments).where(and_(agents.c.active.is_(True), present))
         )).all()
         ids = sorted(
             r.id for r in rows
