@@ -93,6 +93,7 @@ default_internal_user = {internal}
 default_login_user = {login}
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
+mail_fsync = never
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {passwd}
