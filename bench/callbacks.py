@@ -9,15 +9,20 @@ and fires them (reminder, due, overdue handlers, each its own transaction).  The
 """
 from __future__ import annotations
 
+import os
+import sys
+
+# Run as a script, this directory comes first on sys.path; replace it with the repo root so bench/email.py and the
+# like never shadow the standard library.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 import argparse
 import asyncio
 import json
 import logging
-import os
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -26,9 +31,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, or_, select
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from hub.callbacks.api import SERVICE  # noqa: E402
-from hub.callbacks.values import ACTIVE  # noqa: E402
 from hub.clock import FrozenClock  # noqa: E402
 from hub.config import from_mapping  # noqa: E402
 from hub.services import Hub  # noqa: E402
@@ -136,9 +138,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             a = datetime.combine(d, datetime.min.time(), tzinfo=z)
             async with hub.db.read() as conn:
                 (await conn.execute(
-                    select(callbacks.c.slot_start, func.count())
-                    .where(and_(callbacks.c.slot_start >= a, callbacks.c.slot_start < a + timedelta(days=1), callbacks.c.status.in_(ACTIVE)))
-                    .group_by(callbacks.c.slot_start)
+                    select(callbacks.c.slot_start, callbacks.c.status, func.count())
+                    .where(and_(callbacks.c.slot_start >= a, callbacks.c.slot_start < a + timedelta(days=1)))
+                    .group_by(callbacks.c.slot_start, callbacks.c.status)
                 )).all()
         base_slot_s = time.perf_counter() - t0
     finally:

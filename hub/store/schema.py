@@ -239,6 +239,7 @@ callbacks = Table(
     Column("request_key", String(100)),  # the booking's idempotency key (a resubmitted form books once)
     Index("ix_callbacks_status_window", "status", "window_start"),
     Index("ix_callbacks_request_key", "request_key", unique=True),
+    Index("ix_callbacks_slot_status", "slot_start", "status"),  # capacity counts read the index alone
 )
 
 checkpoints = Table(

@@ -21,10 +21,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("manage_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("request_key", sa.String(length=100), nullable=True))
         batch_op.create_index("ix_callbacks_request_key", ["request_key"], unique=True)
+        batch_op.create_index("ix_callbacks_slot_status", ["slot_start", "status"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
+        batch_op.drop_index("ix_callbacks_slot_status")
         batch_op.drop_index("ix_callbacks_request_key")
         batch_op.drop_column("request_key")
         batch_op.drop_column("manage_hash")
