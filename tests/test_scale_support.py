@@ -56,6 +56,7 @@ class Node:
         self.log_path = self.dir / "hub.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.serving = False  # answered /healthz since its last start (clients pick such a process, as a balancer would)
 
     @property
     def url(self) -> str:
@@ -66,6 +67,7 @@ class Node:
         return self.proc is not None and self.proc.poll() is None
 
     def spawn(self) -> None:
+        self.serving = False
         env = dict(os.environ, HUB_LOG_LEVEL=os.environ.get("HUB_SCALE_LOG_LEVEL", "WARNING"))
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
@@ -89,6 +91,7 @@ class Node:
                 try:
                     async with s.get(self.url + "/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
                         if r.status == 200:
+                            self.serving = True
                             return
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     pass
@@ -97,6 +100,7 @@ class Node:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, exactly like a crash or the OOM killer."""
+        self.serving = False
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
