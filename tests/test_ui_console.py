@@ -58,7 +58,7 @@ async def test_canned_reply_and_alert_for_a_newly_assigned_ticket(browser: Any, 
         await a.select_option("#canned", label="ขออภัย (th)")
         assert await a.input_value("#reply-text") == "ขออภัยในความล่าช้าค่ะ จะตรวจสอบให้ทันที"
         await a.click("button.send-reply")
-        await a.locator(".timeline .msg.dir-out .delivery.sent").wait_for()
+        await a.locator(".timeline .msg.from-agent .delivery.sent").wait_for()
         assert (await chat.expect("message"))["text"] == "ขออภัยในความล่าช้าค่ะ จะตรวจสอบให้ทันที"
 
         # Ana hands the ticket to Bea: Bea's console shows a badge and plays the alert, without a reload.

@@ -1,11 +1,13 @@
 """The widget and the console together in headless Chromium: a customer chats, an agent answers live."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.browser import Tab, browser, hub_for, open_page  # noqa: F401  (browser is a fixture)
 from tests.hubtest import RunningHub, hub_config
 
+FAQ = Path(__file__).resolve().parent.parent / "faq.yaml"
 HANDOFF = {"en": "I want to talk to a person", "th": "ขอคุยกับพนักงาน", "fa": "می‌خواهم با اپراتور صحبت کنم"}
 
 
@@ -31,8 +33,8 @@ async def say(tab: Tab, text: str) -> None:
 
 
 async def test_customer_and_agent_work_a_ticket_live(browser: Any, sqlite_url: str) -> None:
-    # The FAQ bot is not wired into the hub yet, so the customer goes straight to the queue (no bot answer).
-    async with hub_for(browser, hub_config(sqlite_url)) as h:
+    config = hub_config(sqlite_url, bot={"enabled": True, "knowledge_base": str(FAQ)})
+    async with hub_for(browser, config) as h:
         await h.add_agent("ana@example.com", name="Ana")
         agent = await console_login(browser, h, "ana@example.com")
         await agent.page.locator(".queue .muted", has_text="No tickets").wait_for()
@@ -40,7 +42,10 @@ async def test_customer_and_agent_work_a_ticket_live(browser: Any, sqlite_url: s
         customer = await open_page(browser, h.url + "/chat")
         c = customer.page
         await c.locator(".status.online").wait_for()
-        await say(customer, "Where is my order 1234?")
+        await say(customer, "What are your opening hours?")
+        # The bot answers from the knowledge base, then the customer asks for a person.
+        await c.locator(".msg.from-bot .text", has_text="9:00").first.wait_for()
+        await customer.shot("widget-bot-answer")
         await c.click("button.talk")
         await c.locator(".msg.from-customer .text", has_text=HANDOFF["en"]).wait_for()
         await c.locator(".msg.from-customer .state.delivered").nth(1).wait_for()
@@ -51,7 +56,10 @@ async def test_customer_and_agent_work_a_ticket_live(browser: Any, sqlite_url: s
         await row.first.wait_for()
         assert await row.count() == 1
         await row.first.locator("a").click()
-        await a.locator(".timeline .msg .text", has_text="Where is my order 1234?").wait_for()
+        await a.locator(".timeline .msg .text", has_text="What are your opening hours?").wait_for()
+        # The bot's part and the reason it handed over are on the ticket.
+        await a.locator(".timeline .msg.from-bot").first.wait_for()
+        await a.locator(".ticket-head .handoff").wait_for()
         await a.click("button[data-action=claim]")
         await a.locator(".ticket-head .chip.status-assigned").wait_for()
 
@@ -64,7 +72,7 @@ async def test_customer_and_agent_work_a_ticket_live(browser: Any, sqlite_url: s
 
         await a.fill("#reply-text", "Your parcel left the warehouse today.")
         await a.click("button.send-reply")
-        await a.locator(".timeline .msg.dir-out .delivery.sent").wait_for()
+        await a.locator(".timeline .msg.from-agent .delivery.sent").wait_for()
         await c.locator(".msg.from-agent .text", has_text="Your parcel left the warehouse today.").wait_for()
         await a.fill("#reply-text", "VIP customer, be gentle")
         await a.click(".note-btn")
@@ -77,7 +85,7 @@ async def test_customer_and_agent_work_a_ticket_live(browser: Any, sqlite_url: s
         await c.locator(".msg.from-agent .text", has_text="Your parcel left the warehouse today.").wait_for()
         assert await c.locator(".msg.from-customer").count() == 2
         await a.reload()
-        await a.locator(".timeline .msg.dir-out .delivery.sent").wait_for()
+        await a.locator(".timeline .msg.from-agent .delivery.sent").wait_for()
         await a.locator(".timeline .note").wait_for()
         assert await a.locator("#login-email").count() == 0
         assert await a.locator(".ticket-list li a[aria-current=true]").count() == 1
