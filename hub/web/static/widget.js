@@ -179,6 +179,8 @@
     lang = l;
     if (chosen) store.set("lang", l);
     applyLang();
+    // The language travels in the hello frame (it picks the bot's and the agents' language): greet again.
+    if (chosen && ws) { const old = ws; ws = null; old.onclose = null; old.close(); connect(); }
   }
 
   // ---- state and socket ---------------------------------------------------------------------------------
