@@ -210,7 +210,7 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
         server.stop()
 
 
-async def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.05) -> Any:
+async def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
     """Poll an async or plain predicate until it returns something truthy."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -51,7 +51,7 @@ class Recorder:
     def parsed(self, i: int = -1) -> EmailMessage:
         return BytesParser(policy=policy.default).parsebytes(self.messages[i][2])  # type: ignore[return-value]
 
-    async def wait(self, count: int, timeout: float = 15.0) -> None:
+    async def wait(self, count: int, timeout: float = 30.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while len(self.messages) < count:
             if asyncio.get_running_loop().time() > deadline:

@@ -141,13 +141,13 @@ class EmailChannel:
         to = out.recipient.external_id.strip().lower()
         slot = self._reserve_automatic(to) if out.automatic else None
         try:
-            msg = compose(self.config, out)
-            await self.sender.send(msg, out.recipient.external_id.strip())
+            mail = compose(self.config, out)
+            await self.sender.send(mail.data, out.recipient.external_id.strip())
         except BaseException:
             if slot is not None:  # a mail that did not go out does not count against the cap
                 self._automatic[to].remove(slot)
             raise
-        return SendResult(provider_id=str(msg["Message-ID"]))
+        return SendResult(provider_id=mail.message_id)
 
     def _reserve_automatic(self, to: str) -> float:
         """Counts an automatic mail against the hourly cap before sending, so concurrent sends cannot overshoot it."""

@@ -9,10 +9,13 @@ import asyncio
 import html
 import logging
 import re
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, make_msgid
 
 import aiosmtplib
 
@@ -21,7 +24,7 @@ from channels.email.config import EmailConfig
 from hub.domain import Outbound
 
 log = logging.getLogger("hub.channels.email.smtp")
-_POLICY = SMTP.clone(max_line_length=78)  # headers RFC 2047-encoded: no relay needs SMTPUTF8
+_POLICY = compat32.clone(linesep="\r\n")
 _PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|fw|fwd|tr|wg|ตอบกลับ|پاسخ|رد)\s*(?:\[\d+\])?\s*[:：]\s*)+", re.I)
 _TOKEN = re.compile(r"\s*\[#\d+\]")
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+$")
@@ -38,36 +41,50 @@ def _message_ids(refs: tuple[str, ...]) -> list[str]:
     return [r for r in refs if r.startswith("<") and r.endswith(">") and "@" in r and not any(c in r for c in " \r\n")]
 
 
-def compose(cfg: EmailConfig, out: Outbound) -> EmailMessage:
+@dataclass(frozen=True, slots=True)
+class Composed:
+    message_id: str
+    data: bytes  # the flattened mail, CRLF line ends, every header 7-bit (RFC 2047)
+
+
+def _header_text(value: str) -> str | Header:
+    value = value.replace("\r", " ").replace("\n", " ")
+    return value if value.isascii() else Header(value, "utf-8", header_name="Subject")
+
+
+def compose(cfg: EmailConfig, out: Outbound) -> Composed:
+    """The reply as bytes.  Built with the compat32 MIME classes: header objects of the newer API cost more than the
+    whole SMTP exchange, and nothing here needs them."""
     to = out.recipient.external_id.strip()
     if not _ADDRESS.match(to) or len(to) > 320:
         raise PermanentError(f"not a deliverable email address: {to[:80]!r}")
-    msg = EmailMessage(policy=_POLICY)
+    msg = MIMEMultipart("alternative")
     sender = f"{out.author_name} via {cfg.display_name}" if out.author_name else cfg.display_name
-    msg["From"] = formataddr((sender.replace("\r", " ").replace("\n", " ")[:200], cfg.address))
+    msg["From"] = formataddr((sender.replace("\r", " ").replace("\n", " ")[:200], cfg.address), charset="utf-8")
     msg["To"] = to
-    msg["Subject"] = reply_subject(out.subject, out.ticket_id)
+    msg["Subject"] = _header_text(reply_subject(out.subject, out.ticket_id))
     msg["Date"] = format_datetime(out.created_at or datetime.now(timezone.utc))
-    msg["Message-ID"] = make_msgid(idstring=f"t{out.ticket_id}.m{out.message_id}", domain=cfg.domain)
+    message_id = make_msgid(idstring=f"t{out.ticket_id}.m{out.message_id}", domain=cfg.domain)
+    msg["Message-ID"] = message_id
     ids = _message_ids(out.thread_refs)
     if ids:
         msg["In-Reply-To"] = ids[-1]
         # Keep the first (thread root) and the latest ones: clients thread on either, headers stay short.
         refs = ids if len(ids) <= 10 else [ids[0], *ids[-9:]]
-        msg["References"] = " ".join(refs)
+        msg["References"] = "\r\n ".join(refs)
     if out.automatic:
         msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer this
         msg["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies to it
         msg["Precedence"] = "auto_reply"
     text = out.text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable" if text.isascii() else "base64")
     body = html.escape(text).replace("\n", "<br>\n")
-    msg.add_alternative(
+    page = (
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>"
-        f"<div dir=\"auto\" style=\"font-family:sans-serif;white-space:pre-wrap\">{body}</div></body></html>",
-        subtype="html", charset="utf-8", cte="base64",
+        f"<div dir=\"auto\" style=\"font-family:sans-serif;white-space:pre-wrap\">{body}</div></body></html>"
     )
-    return msg
+    msg.attach(MIMEText(text, "plain", "us-ascii" if text.isascii() else "utf-8"))
+    msg.attach(MIMEText(page, "html", "utf-8"))
+    return Composed(message_id, msg.as_bytes(policy=_POLICY))
 
 
 class Sender:
@@ -92,7 +109,7 @@ class Sender:
             local_hostname=self.cfg.domain,
         )
 
-    async def send(self, msg: EmailMessage, recipient: str) -> None:
+    async def send(self, data: bytes, recipient: str) -> None:
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             if client is not None and not client.is_connected:
@@ -104,7 +121,7 @@ class Sender:
                 except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
                     raise _classify(exc) from None
             try:
-                errors, _ = await client.send_message(msg, sender=self.cfg.address, recipients=[recipient])
+                errors, _ = await client.sendmail(self.cfg.address, [recipient], data)
             except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
                 await _discard(client)
                 raise _classify(exc) from None
