@@ -1,0 +1,276 @@
+"""Scale-out: the web chat load on 1 and 2 `hub serve` processes over PostgreSQL + Redis, beside one process on
+SQLite and a bare aiohttp echo server.
+
+    python bench/scale.py [--customers 200] [--seconds 10] [--postgres-url URL] [--redis-url URL]
+
+With 2 processes the customers are spread over both ports and each agent reply is posted to the process its
+customer is NOT connected to, so every reply crosses Redis.  Prints JSON: messages/s stored (acked), p50/p99
+latencies, hub CPU per message (all hub processes together), the CPU PostgreSQL and Redis spent per message, the
+load generator's own CPU, and a projection of messages/s per hub core from the measured CPU cost.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as a script, this directory comes first on sys.path; put the repo root there instead so that bench/email.py
+# never shadows the standard library's email package.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import argparse
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.common import HubProcess, cpu_seconds, emit, machine, pct, peak_rss_mb  # noqa: E402
+from bench.webchat import echo_baseline, hub_load, uvloop  # noqa: E402
+
+AGENT = ("bench@example.com", "bench-password")
+
+
+def _service_cpu(names: tuple[str, ...]) -> float:
+    """CPU seconds of every process whose command name starts with one of `names` (PostgreSQL backends, Redis)."""
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            comm = (d / "comm").read_text().strip()
+            if comm.startswith(names):
+                total += cpu_seconds(int(d.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class Meter:
+    """CPU of the database, Redis and this load generator over the timed window."""
+
+    def start(self) -> None:
+        self.pg0, self.redis0, self.me0 = _service_cpu(("postgres",)), _service_cpu(("redis-server",)), _self_cpu()
+
+    def stop(self) -> None:
+        self.pg = _service_cpu(("postgres",)) - self.pg0
+        self.redis = _service_cpu(("redis-server",)) - self.redis0
+        self.me = _self_cpu() - self.me0
+
+    def annotate(self, run: dict[str, Any]) -> dict[str, Any]:
+        n = max(run["messages_stored"], 1)
+        run["postgres_cpu_ms_per_message"] = round(self.pg * 1000 / n, 3)
+        run["redis_cpu_ms_per_message"] = round(self.redis * 1000 / n, 3)
+        run["load_generator_cpu_ms_per_message"] = round(self.me * 1000 / n, 3)
+        return run
+
+
+def _self_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+@asynccontextmanager
+async def pg_database(base: str) -> AsyncIterator[str]:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"hubbench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        yield url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+def start_cluster(n: int, overrides: dict[str, Any]) -> list[HubProcess]:
+    hubs = [HubProcess(overrides) for _ in range(n)]
+    hubs[0].add_agent(*AGENT)  # migrates the shared database once
+    for h in hubs:
+        h.start()
+    return hubs
+
+
+async def cluster_load(hubs: list[HubProcess], customers: int, seconds: float, reply_every: float, meter: Meter) -> dict[str, Any]:
+    """hub_load's measurements over several processes: customer i on hubs[i % n], its replies posted to the next one."""
+    n = len(hubs)
+    to_agent: list[float] = []
+    to_customer: list[float] = []
+    sent_at: dict[str, float] = {}
+    reply_sent: dict[str, float] = {}
+    acked = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        async with session.post(f"{hubs[0].url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
+            token = (await r.json())["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        agent_ws = await session.ws_connect(f"{hubs[0].url}/ws/agent?token={token}", max_msg_size=0)
+
+        async def agent_listener() -> None:
+            async for msg in agent_ws:
+                ev = msg.json()
+                if ev.get("type") == "message.created" and ev["message"]["author"] == "customer":
+                    t = sent_at.pop(ev["message"]["text"], None)
+                    if t is not None:
+                        to_agent.append((time.perf_counter() - t) * 1000)
+
+        listener = asyncio.create_task(agent_listener())
+        sockets = []
+        for i in range(customers):
+            ws = await session.ws_connect(f"{hubs[i % n].url}/ws/chat")
+            await ws.send_json({"type": "hello", "name": f"customer {i}"})
+            await ws.receive_json()
+            sockets.append(ws)
+        tickets: dict[int, int] = {}
+
+        async def open_conversation(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+            # Untimed warm-up, as in bench/webchat.py: ticket creation is measured apart from chatting.
+            await ws.send_json({"type": "message", "client_id": f"{i}-0", "text": f"hello from customer {i}"})
+            while (frame := await ws.receive_json())["type"] != "ack":
+                pass
+            tickets[i] = frame["ticket_id"]
+
+        t_open = time.perf_counter()
+        await asyncio.gather(*(open_conversation(i, ws) for i, ws in enumerate(sockets)))
+        opened_per_s = round(customers / (time.perf_counter() - t_open))
+        await asyncio.sleep(0.5)
+        sent_at.clear()
+        to_agent.clear()
+        meter.start()
+        t_start = time.perf_counter()
+        deadline = t_start + seconds
+
+        def seen(frame: dict[str, Any]) -> None:
+            t = reply_sent.pop(frame.get("text"), None) if frame.get("type") == "message" else None
+            if t is not None:
+                to_customer.append((time.perf_counter() - t) * 1000)
+
+        async def customer(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+            nonlocal acked
+            k = 0
+            while time.perf_counter() < deadline:
+                k += 1
+                text = f"c{i}-m{k} สวัสดี where is my order?"
+                sent_at[text] = time.perf_counter()
+                await ws.send_json({"type": "message", "client_id": f"{i}-{k}", "text": text})
+                while True:
+                    frame = await ws.receive_json()
+                    if frame["type"] == "ack":
+                        acked += 1
+                        tickets.setdefault(i, frame["ticket_id"])
+                        break
+                    seen(frame)
+
+        async def replier() -> None:
+            k = 0
+            while time.perf_counter() < deadline - 0.5:
+                await asyncio.sleep(reply_every)
+                if not tickets:
+                    continue
+                k += 1
+                idx = list(tickets)[k % len(tickets)]
+                text = f"reply {k} to {idx}"
+                reply_sent[text] = time.perf_counter()
+                other = hubs[(idx + 1) % n]  # never the customer's own process when n > 1
+                async with session.post(f"{other.url}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
+                    await r.read()
+
+        cpu0 = sum(cpu_seconds(h.proc.pid) for h in hubs if h.proc)
+        await asyncio.gather(*(customer(i, ws) for i, ws in enumerate(sockets)), replier())
+        elapsed = time.perf_counter() - t_start
+        cpu = sum(cpu_seconds(h.proc.pid) for h in hubs if h.proc) - cpu0
+        meter.stop()
+
+        async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
+            try:
+                while True:
+                    seen(await ws.receive_json(timeout=1.0))
+            except (asyncio.TimeoutError, TypeError, ValueError):
+                return
+
+        await asyncio.gather(*(drain(ws) for ws in sockets))
+        listener.cancel()
+        for ws in sockets:
+            await ws.close()
+        await agent_ws.close()
+    return {
+        "customers": customers,
+        "processes": n,
+        "seconds": round(elapsed, 2),
+        "new_conversations_per_s": opened_per_s,
+        "messages_stored": acked,
+        "messages_per_s": round(acked / elapsed),
+        "customer_to_agent_ms": {"p50": pct(to_agent, 50), "p99": pct(to_agent, 99), "n": len(to_agent)},
+        "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
+        "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
+        "hub_peak_rss_mb": [peak_rss_mb(h.proc.pid) for h in hubs if h.proc],
+    }
+
+
+async def run_postgres(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    async with pg_database(args.postgres_url) as db_url:
+        overrides = {"database": {"url": db_url}, "redis": {"url": args.redis_url, "prefix": f"hubbench:{uuid.uuid4().hex[:8]}:"}}
+        hubs = start_cluster(n, overrides)
+        try:
+            meter = Meter()
+            return meter.annotate(await cluster_load(hubs, args.customers, args.seconds, args.reply_every, meter))
+        finally:
+            for h in hubs:
+                h.stop()
+
+
+async def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
+    """The core benchmark's own measurement (bench/webchat.py hub_load), for the figure beside the cluster's."""
+    hub = HubProcess({})
+    hub.add_agent(*AGENT)
+    hub.start()
+    try:
+        return {**await hub_load(hub, args.customers, args.seconds, args.reply_every), "processes": 1}
+    finally:
+        hub.stop()
+
+
+def projection(run: dict[str, Any]) -> dict[str, Any]:
+    """Messages/s one more hub core buys, from the measured hub CPU per message; the database and Redis cost per
+    message says how many such cores one PostgreSQL core and one Redis core can feed."""
+    hub_ms = run["hub_cpu_ms_per_message"] or None
+    pg_ms = run.get("postgres_cpu_ms_per_message") or None
+    return {
+        "messages_per_s_per_hub_core": round(1000 / hub_ms) if hub_ms else None,
+        "messages_per_s_per_postgres_core": round(1000 / pg_ms) if pg_ms else None,
+        "hub_cores_per_postgres_core": round(pg_ms and hub_ms / pg_ms, 2) if pg_ms and hub_ms else None,
+    }
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--customers", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--reply-every", type=float, default=0.02, help="seconds between agent replies")
+    ap.add_argument("--postgres-url", default=os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    ap.add_argument("--redis-url", default=os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    args = ap.parse_args()
+    result: dict[str, Any] = {"bench": "scale", "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+                              "customers": args.customers, "seconds": args.seconds}
+    result["baseline_echo"] = await echo_baseline(200, min(args.seconds, 5))
+    result["sqlite_1_process"] = await run_sqlite(args)
+    result["postgres_redis_1_process"] = await run_postgres(1, args)
+    result["postgres_redis_2_processes"] = await run_postgres(2, args)
+    one, two = result["postgres_redis_1_process"], result["postgres_redis_2_processes"]
+    result["speedup_2_over_1"] = round(two["messages_per_s"] / one["messages_per_s"], 2) if one["messages_per_s"] else None
+    result["projection"] = projection(two)
+    emit(result)
+
+
+if __name__ == "__main__":
+    if uvloop:
+        uvloop.install()
+    asyncio.run(main())
