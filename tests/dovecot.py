@@ -45,7 +45,8 @@ class Dovecot:
     password: str = PASSWORD
     proc: subprocess.Popen[bytes] | None = None
     run_dir: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    tls: bool = False  # a self-signed certificate, STARTTLS on `port` and implicit TLS on `ssl_port`
+    ssl_port: int = 0
 
     @property
     def host(self) -> str:
@@ -78,6 +79,14 @@ class Dovecot:
         passwd = self.root / "passwd"
         passwd.write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
         os.chmod(passwd, 0o644)
+        ssl_conf = "ssl = no"
+        if self.tls:
+            self.ssl_port = self.ssl_port or free_port()
+            cert, key = self.root / "cert.pem", self.root / "key.pem"
+            if not cert.exists():
+                subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                                "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+            ssl_conf = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
         conf = self.root / "dovecot.conf"
         conf.write_text(f"""
 protocols = imap
@@ -86,7 +95,7 @@ base_dir = {self.run_dir}
 state_dir = {self.run_dir}/state
 instance_name = hubtest-{self.port}
 log_path = {self.root}/dovecot.log
-ssl = no
+{ssl_conf}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal}
@@ -112,7 +121,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.ssl_port}
   }}
 }}
 service anvil {{

@@ -266,3 +266,43 @@ async def test_attachments_fetched_on_demand_and_unreadable_mail_kept(sqlite_url
         assert "could not be read" in m["text"] and m["attachments"][0]["name"] == "message.eml"
         async with h.session.get(f"{h.url}/api/tickets/{other['id']}/messages/{m['id']}/attachments/0", headers=headers) as r:
             assert r.status == 200 and b"this is not a mail at all" in await r.read()  # Dovecot turns NUL into 0x80
+
+
+async def test_tls_starttls_move_to_processed_folder_and_reconnect(sqlite_url: str, tmp_path: Any, smtpd: Smtpd) -> None:
+    import shutil
+
+    from tests.services import binary, need
+
+    exe = binary("dovecot", "/usr/sbin")
+    need("dovecot and openssl", exe is not None and shutil.which("openssl") is not None)
+    d = Dovecot(tmp_path / "tls-dovecot", exe or "", tls=True)
+    d.start()
+    try:
+        await d.create("Done")
+        imap = {"ssl": True, "port": d.ssl_port, "verify_tls": False, "processed_folder": "Done", "backoff_max": 0.5}
+        cfg = hub_config(sqlite_url, channels={"email": email_channel(d, smtpd.port, imap=imap)})
+        async with running_hub(cfg) as h:
+            await d.append(fixture("thai_utf8.eml"))
+            await wait_messages(h, 1)
+            await wait_until(lambda: _count(d, "Done", 1))
+            assert await d.flags("INBOX") == {}
+            # The server goes away and comes back: the channel reconnects by itself.
+            d.stop()
+            d.start()
+            await d.append(fixture("persian_utf8.eml"))
+            await wait_messages(h, 2)
+        starttls = {"starttls": True, "verify_tls": False}
+        cfg = hub_config(sqlite_url, channels={"email": email_channel(d, smtpd.port, imap=starttls)})
+        async with running_hub(cfg) as h:
+            await d.append(fixture("no_charset.eml"))
+            await wait_messages(h, 3)
+            await wait_until(lambda: _seen(d))
+    finally:
+        d.stop()
+
+
+def _count(d: Dovecot, folder: str, n: int) -> Any:
+    async def check() -> bool:
+        return len(await d.flags(folder)) >= n
+
+    return check()
