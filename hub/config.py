@@ -61,6 +61,7 @@ class ServerConfig(Strict):
     max_attachment: int = Field(20 * 1_048_576, gt=0, description="largest attachment fetched for agents, bytes")
     static_dir: str | None = None
     workers: int = Field(1, ge=1)
+    trusted_proxies: list[str] = Field([], description="reverse proxy addresses whose X-Forwarded-For names the client")
 
 
 class DatabaseConfig(Strict):

@@ -56,7 +56,15 @@ async def read_form_or_json(request: web.Request) -> dict[str, Any]:
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    remote = request.remote or "unknown"
+    trusted = request.app[HUB].config.server.trusted_proxies
+    if remote not in trusted:
+        return remote  # a client talking to us directly cannot choose its address by sending the header
+    # Behind the proxy every request comes from the proxy: the client is the last hop the proxies did not add.
+    hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",") if h.strip()]
+    while hops and hops[-1] in trusted:
+        hops.pop()
+    return hops[-1] if hops else remote
 
 
 async def limit(request: web.Request, scope: str, key: str, per_minute: int) -> None:
