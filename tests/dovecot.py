@@ -16,8 +16,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -234,4 +234,4 @@ async def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.
         await asyncio.sleep(interval)
 
 
-__all__ = ["Dovecot", "dovecot", "wait_until", "free_port", "USER", "PASSWORD", "AsyncIterator"]
+__all__ = ["Dovecot", "dovecot", "wait_until", "free_port", "USER", "PASSWORD"]

@@ -29,7 +29,8 @@ class ImapConfig(BaseModel):
     # With no checkpoint yet: "unseen" takes the unread mail only (a mailbox with years of history must not flood the
     # queue), "all" takes everything in the folder.
     initial: str = "unseen"
-    batch: int = Field(default=200, ge=1, le=5000)
+    # Mails per UID FETCH; aioimaplib parses a response line by line recursively, so a batch must stay modest.
+    batch: int = Field(default=100, ge=1, le=200)
     backoff_max: float = Field(default=60.0, gt=0)
 
     @field_validator("initial")

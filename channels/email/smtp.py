@@ -9,6 +9,7 @@ import asyncio
 import html
 import logging
 import re
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.header import Header
@@ -97,8 +98,6 @@ class Sender:
 
     def _client(self) -> aiosmtplib.SMTP:
         s = self.cfg.smtp
-        import ssl
-
         ctx = ssl.create_default_context()
         if not s.verify_tls:
             ctx.check_hostname = False
