@@ -93,3 +93,26 @@ async def hub_for(browser: Any, config: Config, **kw: Any) -> AsyncIterator[Runn
         finally:
             for context in list(browser.contexts):
                 await context.close()
+
+
+async def console_login(browser: Any, h: RunningHub, email: str, *, lang: str | None = None) -> Tab:
+    """An agent logged in to /console in a context of its own, with the live socket up."""
+    tab = await open_page(browser, h.url + "/console")
+    page = tab.page
+    if lang:
+        await page.select_option("#lang", lang)  # the console reloads in that language
+        await page.locator(f"html[lang={lang}]").wait_for(state="attached")
+    await page.fill("#login-email", email)
+    await page.fill("#login-password", "secret-pass-1")
+    await page.press("#login-password", "Enter")
+    await page.locator(".live.online").wait_for()
+    return tab
+
+
+async def say(tab: Tab, text: str) -> None:
+    """The customer sends `text` from the widget and waits for the server's ack to show."""
+    page = tab.page
+    before = await page.locator(".msg.from-customer").count()
+    await page.fill("#hubchat-input", text)
+    await page.press("#hubchat-input", "Enter")
+    await page.locator(".msg.from-customer .state.delivered").nth(before).wait_for()

@@ -8,9 +8,8 @@ from playwright.async_api import expect
 from sqlalchemy import update
 
 from hub.store.schema import tickets
-from tests.browser import browser, hub_for, open_page  # noqa: F401  (browser is a fixture)
+from tests.browser import browser, console_login, hub_for, open_page, say  # noqa: F401  (browser is a fixture)
 from tests.hubtest import hub_config
-from tests.test_ui_flow import console_login
 
 NO_CALLBACKS = "/api/callbacks"  # these hubs run without the callback channel: the console's probe gets a 404
 

@@ -4,32 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.browser import Tab, browser, hub_for, open_page  # noqa: F401  (browser is a fixture)
-from tests.hubtest import RunningHub, hub_config
+from tests.browser import browser, console_login, hub_for, open_page, say  # noqa: F401  (browser is a fixture)
+from tests.hubtest import hub_config
 
 FAQ = Path(__file__).resolve().parent.parent / "faq.yaml"
 HANDOFF = {"en": "I want to talk to a person", "th": "ขอคุยกับพนักงาน", "fa": "می‌خواهم با اپراتور صحبت کنم"}
-
-
-async def console_login(browser: Any, h: RunningHub, email: str, *, lang: str | None = None) -> Tab:
-    tab = await open_page(browser, h.url + "/console")
-    page = tab.page
-    if lang:
-        await page.select_option("#lang", lang)
-        await page.wait_for_load_state()
-    await page.fill("#login-email", email)
-    await page.fill("#login-password", "secret-pass-1")
-    await page.press("#login-password", "Enter")
-    await page.locator(".live.online").wait_for()
-    return tab
-
-
-async def say(tab: Tab, text: str) -> None:
-    page = tab.page
-    before = await page.locator(".msg.from-customer").count()
-    await page.fill("#hubchat-input", text)
-    await page.press("#hubchat-input", "Enter")
-    await page.locator(".msg.from-customer .state.delivered").nth(before).wait_for()
 
 
 async def test_customer_and_agent_work_a_ticket_live(browser: Any, sqlite_url: str) -> None:

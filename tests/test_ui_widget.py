@@ -11,9 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from hub.domain import Author, Button, Status
-from tests.browser import browser, hub_for, open_page  # noqa: F401  (browser is a fixture)
+from tests.browser import browser, console_login, hub_for, open_page, say  # noqa: F401  (browser is a fixture)
 from tests.hubtest import hub_config
-from tests.test_ui_flow import console_login, say
 
 
 async def test_embedded_on_another_origin_with_keyboard_only(browser: Any, sqlite_url: str) -> None:
