@@ -1,8 +1,10 @@
-"""The agent console: canned replies (API and UI), assignment alerts, filters, SLA highlighting, presence."""
+"""The agent console: canned replies (API and UI), assignment alerts, filters, SLA highlighting, presence,
+failed deliveries, and labels on every control."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
 from sqlalchemy import update
@@ -128,3 +130,60 @@ async def test_filters_breached_sla_and_presence(browser: Any, sqlite_url: str) 
         else:
             raise AssertionError("presence did not reach the server")
         assert not tab.unexpected(NO_CALLBACKS), tab.errors
+
+
+UNLABELLED = """() => {
+  const roots = [document, ...[...document.querySelectorAll('*')].map(e => e.shadowRoot).filter(Boolean)];
+  const bad = [];
+  for (const root of roots) {
+    for (const el of root.querySelectorAll('input, select, textarea, button')) {
+      if (el.type === 'hidden' || el.closest('[hidden]')) continue;
+      const label = el.getAttribute('aria-label') || (el.labels && [...el.labels].map(l => l.textContent).join('').trim())
+        || (el.tagName === 'BUTTON' && el.textContent.trim()) || el.closest('label')?.textContent.trim();
+      if (!label) bad.push(el.outerHTML.slice(0, 80));
+    }
+  }
+  return bad;
+}"""
+
+
+async def test_failed_delivery_shows_its_reason_and_every_control_is_labelled(browser: Any, sqlite_url: str) -> None:
+    config = hub_config(
+        sqlite_url,
+        channels={"webchat": {"enabled": True}, "callback": {"enabled": True}},
+        departments=[{"name": "support", "default": True}, {"name": "callbacks"}],
+    )
+    async with hub_for(browser, config) as h:
+        await h.add_agent("ana@example.com", name="Ana", departments=["callbacks"])
+        # A phone-only callback request: its ticket has no written channel, so a reply cannot be delivered.
+        _, slots = await h.api("GET", "/api/callbacks/slots?date=" + _weekday_ahead() + "&tz=Asia/Bangkok")
+        slot = next(s for s in slots["items"] if s.get("available"))
+        status, booked = await h.api("POST", "/api/callbacks", json={"name": "Nok", "phone": "+66 81 234 5678", "slot": slot["start"], "tz": "Asia/Bangkok"})
+        assert status == 201, booked
+        tab = await console_login(browser, h, "ana@example.com")
+        p = tab.page
+        assert await p.evaluate(UNLABELLED) == []
+        await p.goto(f"{h.url}/console#/ticket/{booked['ticket_id']}")
+        await p.locator(".ticket-head").wait_for()
+        if await p.locator("button[data-action=claim]").count():
+            await p.click("button[data-action=claim]")
+            await p.locator(".ticket-head .chip.status-assigned").wait_for()
+        await p.fill("#reply-text", "We tried to call you")
+        await p.click("button.send-reply")
+        failed = p.locator(".timeline .msg.from-agent .delivery.failed")
+        await failed.wait_for()
+        assert "phone call" in (await failed.text_content() or "")
+        assert await p.evaluate(UNLABELLED) == []
+        await tab.shot("console-delivery-failed")
+
+        chat = await open_page(browser, h.url + "/chat")
+        await chat.page.click("button.callback")
+        await chat.page.locator("#hubchat-phone").wait_for()
+        assert await chat.page.evaluate(UNLABELLED) == []
+
+
+def _weekday_ahead() -> str:
+    day = datetime.now(ZoneInfo("Asia/Bangkok")).date() + timedelta(days=3)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day.isoformat()
