@@ -12,6 +12,13 @@ Plus matcher latency (p50/p99 of one `match()` call, featurisation included) aga
 """
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
+# Run as a script, bench/ comes first on sys.path, where email.py and telegram.py would hide the real packages.
+_sys.path[0] = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+
+
 import argparse
 import json
 import os
@@ -25,7 +32,6 @@ from types import MappingProxyType
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 from bots.kb import Entry, KnowledgeBase, load  # noqa: E402
 from bots.matcher import Matcher  # noqa: E402

@@ -8,6 +8,13 @@ no normalisation, negation, intensifiers, anger signals or thresholds), measured
 """
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
+# Run as a script, bench/ comes first on sys.path, where email.py and telegram.py would hide the real packages.
+_sys.path[0] = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+
+
 import argparse
 import json
 import sys
@@ -15,7 +22,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml  # noqa: E402
 

@@ -7,6 +7,13 @@ agent-reply -> customer-socket, the hub's peak RSS and CPU per message, and the 
 """
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
+# Run as a script, bench/ comes first on sys.path, where email.py and telegram.py would hide the real packages.
+_sys.path[0] = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+
+
 import argparse
 import asyncio
 import multiprocessing
@@ -18,7 +25,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import HubProcess, cpu_seconds, emit, free_port, machine, pct, peak_rss_mb  # noqa: E402
 
 try:
