@@ -199,3 +199,16 @@ async def test_summary_report(hub) -> None:
     assert rep["resolution_seconds"]["median"] is not None
     status, body = await hub.api("GET", "/api/reports/summary?since=yesterday", sup)
     assert status == 422 and body["error"]["field"] == "since"
+
+
+async def test_public_endpoints_answer_allowed_origins_only(sqlite_url: str) -> None:
+    async with running_hub(hub_config(sqlite_url, server={"allowed_origins": ["https://shop.example"]})) as h:
+        async with h.session.options(f"{h.url}/contact", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}) as r:
+            assert r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+        async with h.session.post(f"{h.url}/contact", json={"email": "a@b.co", "message": "hi"}, headers={"Origin": "https://shop.example"}) as r:
+            assert r.status == 201 and r.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+        async with h.session.post(f"{h.url}/contact", json={"email": "a@b.co", "message": "hi"}, headers={"Origin": "https://evil.example"}) as r:
+            assert "Access-Control-Allow-Origin" not in r.headers
+        # Agent endpoints never answer cross-origin.
+        async with h.session.get(f"{h.url}/api/tickets", headers={"Origin": "https://shop.example"}) as r:
+            assert "Access-Control-Allow-Origin" not in r.headers

@@ -90,7 +90,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     hub = hub or Hub(config)
     app = web.Application(
         client_max_size=config.server.max_body,
-        middlewares=[middleware.headers, middleware.errors, middleware.metrics],
+        middlewares=[middleware.cors(config.server.allowed_origins), middleware.headers, middleware.errors, middleware.metrics],
     )
     app[HUB] = hub
     if "webchat" in hub.channels:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -39,6 +40,31 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 def _wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/") or request.path == "/contact" and request.content_type == "application/json" or request.path.startswith("/telegram/")
+
+
+# Customer endpoints a widget on another site may call; agent endpoints never answer cross-origin.
+_PUBLIC_CORS = ("/api/callbacks", "/contact")
+
+
+def cors(allowed_origins: list[str]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """CORS for the public customer endpoints, for origins listed in `server.allowed_origins` ("*" for any)."""
+    allowed = {o.rstrip("/") for o in allowed_origins}
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin", "").rstrip("/")
+        public = request.path.startswith(_PUBLIC_CORS) and not request.path.endswith("/claim") and "/outcome" not in request.path
+        if not origin or not public or not ("*" in allowed or origin in allowed):
+            return await handler(request)
+        headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        if request.method == "OPTIONS":
+            headers.update({"Access-Control-Allow-Methods": "GET, POST", "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"})
+            return web.Response(status=204, headers=headers)
+        resp = await handler(request)
+        resp.headers.update(headers)
+        return resp
+
+    return middleware
 
 
 @web.middleware
