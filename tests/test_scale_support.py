@@ -122,11 +122,10 @@ class Node:
 
 
 async def start_all(nodes: list[Node]) -> None:
-    """The first applies migrations alone (as `hub serve --workers N` does), then the rest start together."""
-    await nodes[0].start()
-    for n in nodes[1:]:
+    """All at once on a fresh database, as a process manager starts them at boot: they migrate concurrently."""
+    for n in nodes:
         n.spawn()
-    await asyncio.gather(*(n.ready() for n in nodes[1:]))
+    await asyncio.gather(*(n.ready() for n in nodes))
 
 
 def stop_all(nodes: list[Node]) -> None:

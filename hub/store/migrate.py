@@ -6,6 +6,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy import text
 
 from hub.store.db import Database
 
@@ -22,5 +23,15 @@ def alembic_config(url: str | None = None, connection: Any = None) -> AlembicCon
     return cfg
 
 
+MIGRATE_LOCK = 0x48554221  # pg_advisory_xact_lock key: one migrating process at a time
+
+
 async def migrate(db: Database, revision: str = "head") -> None:
-    await db.run_sync(lambda sync_conn: command.upgrade(alembic_config(connection=sync_conn), revision))
+    def upgrade(sync_conn: Any) -> None:
+        if sync_conn.dialect.name == "postgresql":
+            # Several processes starting together on a fresh database would all create the same tables; the others
+            # wait here, then find the schema at head and do nothing.
+            sync_conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
+        command.upgrade(alembic_config(connection=sync_conn), revision)
+
+    await db.run_sync(upgrade)
