@@ -35,18 +35,19 @@ AGENT = ("bench@example.com", "bench-password")
 
 
 def _service_cpu(names: tuple[str, ...]) -> float:
-    """CPU seconds of every process whose command name starts with one of `names` (PostgreSQL backends, Redis)."""
-    total = 0.0
+    """CPU seconds of every process whose command name starts with one of `names`, plus what their exited children
+    used (PostgreSQL backends come and go with the hubs' connection pools; the postmaster reaps them)."""
+    total = 0
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
-            comm = (d / "comm").read_text().strip()
-            if comm.startswith(names):
-                total += cpu_seconds(int(d.name))
+            if (d / "comm").read_text().strip().startswith(names):
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Meter:
