@@ -233,9 +233,8 @@ class SlaJobs:
                 values["department"] = action.department
                 if row.assignee_id is not None and not await _member(conn, row.assignee_id, action.department):
                     values.update(assignee_id=None, status=Status.QUEUED.value)
-                terms = await self._terms(conn, t)
-                others = tuple(x for x in TARGETS if x != target and (x != "first_response" or row.first_response_at is None))
-                await self._move(conn, t, terms, row.department, action.department, now, others, values)
+                # The same bookkeeping as any move: deadlines on the new hours, a pause ended by the requeue.
+                await self.before_change(conn, t, values, now)
             if not await ticket_store.set_status(conn, row.id, [row.status], now, **values):
                 raise RuntimeError(f"ticket {row.id} changed during the breach; retrying")
             await ticket_store.add_trace(conn, row.id, now, "escalated", action.why)
