@@ -1,6 +1,6 @@
-"""Crash safety: SIGKILL hub processes at random moments while customers chat, post the contact form and write on
-Telegram and an agent replies; restart them; then every acknowledged message is stored exactly once and every reply
-is delivered exactly once.  Also: with PostgreSQL cut away, requests fail with 503 and nothing acknowledged is lost.
+"""Crash safety: SIGKILL hub processes at random moments while customers chat, post the contact form, write on
+Telegram and send mail (a real Dovecot) and an agent replies (web chat, Telegram, SMTP to a real aiosmtpd); restart
+them; then every acknowledged message is stored exactly once and every reply is delivered exactly once.  Also: with PostgreSQL cut away, requests fail with 503 and nothing acknowledged is lost.
 
 Clients behave like the real ones: the widget resends an unacknowledged message with the same client_id, the form
 keeps its submission_id, Telegram redelivers until the offset moves, and an agent counts a reply as sent only when
@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import os
 import random
+import re
 import time
 import uuid
 from collections import Counter
@@ -22,7 +23,9 @@ import aiohttp
 
 from sqlalchemy.engine import make_url
 
+from tests.dovecot import Dovecot, dovecot  # noqa: F401  (fixture)
 from tests.fake_telegram import FakeTelegram, text_update
+from tests.mailtest import Smtpd, email_channel, smtpd  # noqa: F401  (fixture)
 from tests.test_scale_support import Node, Sql, TcpProxy, add_agent, cluster_config, login, start_all, stop_all, until
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
@@ -38,6 +41,7 @@ class World:
     chat_acked: set[str] = field(default_factory=set)
     forms: dict[str, str] = field(default_factory=dict)  # submission id -> message
     telegram: list[str] = field(default_factory=list)
+    mails: list[str] = field(default_factory=list)  # body texts appended to the IMAP mailbox
     replies_acked: list[tuple[int, str]] = field(default_factory=list)  # (ticket id, text)
     replies_unknown: list[tuple[int, str]] = field(default_factory=list)
     chat_tickets: dict[int, str] = field(default_factory=dict)  # ticket id -> visitor token
@@ -130,20 +134,33 @@ async def telegram_users(w: World, fake: FakeTelegram) -> None:
         await asyncio.sleep(w.rng.uniform(0.05, 0.25))
 
 
+async def mail_senders(w: World, imap: Dovecot) -> None:
+    k = 0
+    while w.running:
+        k += 1
+        text = f"email {k}: my parcel is late"
+        raw = (f"From: Mail User <mailer{k % 3}@example.net>\r\nTo: support@example.com\r\nSubject: parcel {k}\r\n"
+               f"Message-ID: <crash-{k}-{uuid.uuid4().hex[:8]}@example.net>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n"
+               f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n").encode()
+        await imap.append(raw)
+        w.mails.append(text)
+        await asyncio.sleep(w.rng.uniform(0.1, 0.3))
+
+
 async def agent(w: World, session: aiohttp.ClientSession, sql: Sql, token: str) -> None:
     k = 0
     headers = {"Authorization": f"Bearer {token}"}
     while w.running:
         await asyncio.sleep(w.rng.uniform(0.1, 0.3))
         try:
-            rows = await sql.rows("SELECT id FROM tickets WHERE channel IN ('webchat', 'telegram')")
+            rows = await sql.rows("SELECT id FROM tickets WHERE channel IN ('webchat', 'telegram', 'email')")
         except Exception:
             continue
         if not rows:
             continue
         k += 1
         ticket_id = w.rng.choice(rows).id
-        text = f"agent reply {k}"
+        text = f"agent reply #{k}#"
         try:
             async with session.post(f"{w.alive().url}/api/tickets/{ticket_id}/reply", json={"text": text}, headers=headers, timeout=TIMEOUT) as r:
                 (w.replies_acked if r.status == 201 else w.replies_unknown).append((ticket_id, text))
@@ -151,11 +168,14 @@ async def agent(w: World, session: aiohttp.ClientSession, sql: Sql, token: str) 
             w.replies_unknown.append((ticket_id, text))  # may or may not be stored; an agent would look, not resend
 
 
-async def test_kill_9_during_inbound_stream_loses_and_doubles_nothing(pg_url: str, redis_test_url: str, redis_prefix: str) -> None:
+async def test_kill_9_during_inbound_stream_loses_and_doubles_nothing(
+    pg_url: str, redis_test_url: str, redis_prefix: str, dovecot: Dovecot, smtpd: Smtpd  # noqa: F811
+) -> None:
     seed = int(os.environ.get("HUB_CRASH_SEED") or time.time())
     rng = random.Random(seed)
     async with FakeTelegram() as fake, aiohttp.ClientSession() as session:
-        cfg = cluster_config(pg_url, redis_test_url, redis_prefix, channels={"telegram": fake.channel_config()})
+        channels = {"telegram": fake.channel_config(), "email": email_channel(dovecot, smtpd.port)}
+        cfg = cluster_config(pg_url, redis_test_url, redis_prefix, channels=channels)
         nodes = [Node(cfg, "a"), Node(cfg, "b")]
         sql = Sql(pg_url)
         w = World(nodes, rng)
@@ -164,7 +184,8 @@ async def test_kill_9_during_inbound_stream_loses_and_doubles_nothing(pg_url: st
             await add_agent(nodes[0], "agent@example.com")
             token = await login(session, nodes[0], "agent@example.com")
             load = [asyncio.create_task(c) for c in (
-                *(customer(w, session, i) for i in range(4)), contact_form(w, session), telegram_users(w, fake), agent(w, session, sql, token),
+                *(customer(w, session, i) for i in range(4)), contact_form(w, session), telegram_users(w, fake), mail_senders(w, dovecot),
+                agent(w, session, sql, token),
             )]
             kill = asyncio.create_task(killer(w, min_kills=3))
             await asyncio.sleep(12)
@@ -178,12 +199,14 @@ async def test_kill_9_during_inbound_stream_loses_and_doubles_nothing(pg_url: st
             # Everything the providers handed over ends up stored, once.
             await until(lambda: _count(sql, "SELECT count(*) FROM messages WHERE channel = 'telegram' AND direction = 'in'", len(w.telegram)),
                         timeout=30, what=f"all {len(w.telegram)} Telegram updates stored (seed {seed})")
+            await until(lambda: _count(sql, "SELECT count(*) FROM messages WHERE channel = 'email' AND direction = 'in'", len(w.mails) + len(w.forms)),
+                        timeout=30, what=f"all {len(w.mails)} mails stored (seed {seed})")
             await until(lambda: _count(sql, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, exact=True),
                         timeout=30, what=f"every outbox row delivered (seed {seed})")
             assert w.kills >= 3
-            await _check(w, sql, fake, session, seed)
+            await _check(w, sql, fake, smtpd, session, seed)
             print(f"crash test (seed {seed}): {w.kills} kills; {len(w.chat_acked)} chat messages, {len(w.forms)} forms, "
-                  f"{len(w.telegram)} Telegram updates, {len(w.replies_acked)} replies acknowledged, {len(w.replies_unknown)} unanswered")
+                  f"{len(w.telegram)} Telegram updates, {len(w.mails)} mails, {len(w.replies_acked)} replies acknowledged, {len(w.replies_unknown)} unanswered")
         finally:
             w.running = False
             stop_all(nodes)
@@ -195,7 +218,7 @@ async def _count(sql: Sql, query: str, n: int, exact: bool = False) -> bool:
     return got == n if exact else got >= n
 
 
-async def _check(w: World, sql: Sql, fake: FakeTelegram, session: aiohttp.ClientSession, seed: int) -> None:
+async def _check(w: World, sql: Sql, fake: FakeTelegram, smtp: Smtpd, session: aiohttp.ClientSession, seed: int) -> None:
     why = f"(seed {seed}, {w.kills} kills)"
     inbound = Counter(r.text for r in await sql.rows("SELECT text FROM messages WHERE direction = 'in'"))
     doubled = {t: c for t, c in inbound.items() if c > 1}
@@ -208,6 +231,9 @@ async def _check(w: World, sql: Sql, fake: FakeTelegram, session: aiohttp.Client
     assert subs == Counter({f"contact:{s}": 1 for s in w.forms}), why
     # Telegram: each update once, none lost across poller takeovers.
     assert all(inbound[t] == 1 for t in w.telegram) and len(w.telegram) > 0, why
+    # Email: each mail once, none lost across mailbox takeovers (the body may come back with its line ending trimmed).
+    mail_texts = Counter(r.text.strip() for r in await sql.rows("SELECT text FROM messages WHERE channel = 'email' AND direction = 'in'"))
+    assert all(mail_texts[t] == 1 for t in w.mails) and len(w.mails) > 0, (why, mail_texts)
 
     # Replies: each one the API acknowledged is stored once and sent; an unanswered request stored at most once.
     outbound = {r.text: r for r in await sql.rows(
@@ -225,6 +251,14 @@ async def _check(w: World, sql: Sql, fake: FakeTelegram, session: aiohttp.Client
         if r.channel == "telegram":
             assert sent[text] >= 1, f"{text} never reached Telegram {why}"
             assert sent[text] == 1 or r.attempts > 1, f"{text} sent {sent[text]} times on one attempt {why}"
+    mailed = Counter()
+    for i in range(len(smtp.recorder.messages)):
+        body = smtp.recorder.parsed(i).get_body(preferencelist=("plain",))
+        mailed.update(re.findall(r"agent reply #\d+#", body.get_content() if body is not None else ""))
+    for text, r in outbound.items():
+        if r.channel == "email":
+            assert mailed[text] >= 1, f"{text} never mailed {why}"
+            assert mailed[text] == 1 or r.attempts > 1, f"{text} mailed {mailed[text]} times on one attempt {why}"
     # Web chat replies: every one is in its customer's history (live frames may be missed while a socket is down).
     for ticket_id, token in w.chat_tickets.items():
         async with session.ws_connect(f"{w.nodes[0].url}/ws/chat") as ws:
