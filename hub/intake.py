@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,10 @@ OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Statu
 _STEADY = (Status.BOT.value, Status.QUEUED.value, Status.ASSIGNED.value)
 
 
+# Built once, executed with parameters: compiled a single time instead of per new ticket.
+_INSERT_TICKET = insert(tickets).returning(*tickets.c)
+
+
 class _Redelivered(Exception):
     """The fast path found the provider id already stored: roll back and report the first copy."""
 
@@ -46,6 +50,7 @@ class _Stored:
     new_ticket: bool = False
     message: Any = None
     edited: bool = False
+    remember: tuple[int, int] | None = None  # (customer, identity) to cache once the transaction committed
 
 
 class Intake:
@@ -88,6 +93,8 @@ class Intake:
             if dup is None:
                 raise
             return dup
+        if stored.remember is not None:  # only after commit: a rolled-back id must never be cached
+            self._remember(inbound, *stored.remember, stored.ticket)
         if stored.accepted.duplicate:
             return stored.accepted
         if stored.ticket is not None:
@@ -137,6 +144,7 @@ class Intake:
             self._current.clear()
             self._profiled.clear()
         self._idents[(inbound.sender.channel, inbound.sender.external_id)] = (cid, iid)
+        self._profiled.add(cid)
         if ticket is not None and ticket.channel == inbound.channel:
             self._current[(cid, inbound.channel)] = ticket.id
 
@@ -154,7 +162,7 @@ class Intake:
         row = (
             await conn.execute(
                 update(tickets)
-                .where(and_(tickets.c.id == tid, tickets.c.status.in_(_STEADY)))
+                .where(and_(tickets.c.id == tid, tickets.c.customer_id == ids[0], tickets.c.status.in_(_STEADY)))
                 .values(updated_at=now)
                 .returning(*tickets.c)
             )
@@ -213,7 +221,7 @@ class Intake:
             if why:
                 await ticket_store.add_trace(conn, ticket.id, now, "thread", why)
         else:
-            await self._continue(conn, ticket, inbound, now, why, iid)
+            ticket = await self._continue(conn, ticket, inbound, now, why, iid)
         meta = {k: v for k, v in (("subject", inbound.subject), ("refs", list(inbound.thread_refs)), ("flags", sorted(inbound.flags))) if v}
         msg = await ticket_store.insert_message(
             conn,
@@ -229,10 +237,7 @@ class Intake:
             meta=meta,
             raw=inbound.raw or None,
         )
-        ticket = await ticket_store.get_ticket(conn, ticket.id)
-        self._remember(inbound, cid, iid, ticket)
-        self._profiled.add(cid)
-        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, ticket is not None and new, msg)
+        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=(cid, iid))
 
     async def _apply_edit(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
         row = (
@@ -303,8 +308,17 @@ class Intake:
     async def _open_ticket(
         self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime, parent: int | None
     ) -> Ticket:
-        cust = (await conn.execute(select(customers).where(customers.c.id == cid))).one()
-        repeat = (await ticket_store.count_open(conn, cid)) > 0
+        open_count = (
+            select(func.count()).select_from(tickets)
+            .where(and_(tickets.c.customer_id == cid, tickets.c.status.in_(OPEN))).scalar_subquery()
+        )
+        cust = (
+            await conn.execute(
+                select(customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id, open_count.label("open"))
+                .where(customers.c.id == cid)
+            )
+        ).one()
+        repeat = cust.open > 0
         route = self.router.route(
             RouteRequest(
                 text=inbound.text,
@@ -322,12 +336,10 @@ class Intake:
             status = Status.BOT
         else:
             status = Status.QUEUED
-        from sqlalchemy import insert
-
-        tid = (
+        row = (
             await conn.execute(
-                insert(tickets)
-                .values(
+                _INSERT_TICKET,
+                dict(
                     customer_id=cid,
                     identity_id=iid,
                     status=status.value,
@@ -346,18 +358,17 @@ class Intake:
                     breached=[],
                     bot_state={},
                     parent_id=parent,
-                )
-                .returning(tickets.c.id)
+                ),
             )
-        ).scalar_one()
-        await ticket_store.add_traces(conn, tid, now, (("opened", f"{inbound.channel} message"), *route.trace))
-        ticket = await ticket_store.get_ticket(conn, tid)
+        ).one()
+        ticket = records.ticket(row)
+        await ticket_store.add_traces(conn, ticket.id, now, (("opened", f"{inbound.channel} message"), *route.trace))
         # Plug-ins act inside the same transaction (SLA jobs, auto-assignment), so a crash leaves all or nothing.
         for hook in self.on_ticket_opened:
             ticket = await hook(conn, ticket, route) or ticket
         return ticket
 
-    async def _continue(self, conn: Any, t: Ticket, inbound: Inbound, now: datetime, why: str, iid: int) -> None:
+    async def _continue(self, conn: Any, t: Ticket, inbound: Inbound, now: datetime, why: str, iid: int) -> Ticket:
         values: dict[str, Any] = {"updated_at": now}
         if t.status is Status.PENDING:
             values["status"] = Status.ASSIGNED.value if t.assignee_id else Status.QUEUED.value
@@ -373,4 +384,5 @@ class Intake:
         if "status" in values:
             for hook in self.on_ticket_change:
                 await hook(conn, t, values, now)
-        await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values))
+        row = (await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values).returning(*tickets.c))).one()
+        return records.ticket(row)

@@ -41,16 +41,27 @@ class Job:
 JobHandler = Callable[[Job], Awaitable[None]]
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """The job upsert, built once per dialect and executed with parameters (compiled once, not per call)."""
+    if dialect not in _UPSERTS:
+        ins = (sqlite_insert if dialect == "sqlite" else pg_insert)(jobs)
+        _UPSERTS[dialect] = ins.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"kind": ins.excluded.kind, "due_at": ins.excluded.due_at, "payload": ins.excluded.payload,
+                  "state": "pending", "attempts": 0, "locked_until": None, "last_error": None, "done_at": None},
+        )
+    return _UPSERTS[dialect]
+
+
 async def schedule(conn: AsyncConnection, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
     """Create or move the job with this key (inside the caller's transaction)."""
-    ins = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(jobs)
-    stmt = ins.values(kind=kind, key=key, due_at=due_at, payload=payload or {}, state="pending", attempts=0)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["key"],
-        set_={"kind": stmt.excluded.kind, "due_at": stmt.excluded.due_at, "payload": stmt.excluded.payload,
-              "state": "pending", "attempts": 0, "locked_until": None, "last_error": None, "done_at": None},
+    await conn.execute(
+        _upsert(conn.dialect.name),
+        {"kind": kind, "key": key, "due_at": due_at, "payload": payload or {}, "state": "pending", "attempts": 0},
     )
-    await conn.execute(stmt)
 
 
 async def cancel(conn: AsyncConnection, key: str) -> None:

@@ -5,11 +5,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Identity
 from hub.store.schema import customers, identities
+
+# Built once, executed with parameters (compiled a single time).
+_INSERT_CUSTOMER = insert(customers).returning(customers.c.id)
+_INSERT_IDENTITY_PG = pg_insert(identities).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(identities.c.id)
+_INSERT_IDENTITY_SQLITE = sqlite_insert(identities).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(identities.c.id)
 
 
 async def find_identity(conn: AsyncConnection, ident: Identity) -> Any:
@@ -45,19 +51,23 @@ async def resolve(
             if fill:
                 await conn.execute(update(customers).where(customers.c.id == row.customer_id).values(**fill))
         return row.customer_id, row.id
-    cid = (
-        await conn.execute(
-            insert(customers)
-            .values(name=(name or None) and name[:300], language=language and language[:10], tier="standard", tags=[], created_at=at)
-            .returning(customers.c.id)
-        )
-    ).scalar_one()
-    iid = await add_identity(conn, cid, ident, at, display=display)
-    owner = (await conn.execute(select(identities.c.customer_id).where(identities.c.id == iid))).scalar_one()
-    if owner != cid:  # another process created this customer first: use theirs, drop ours
+    params = dict(name=(name or None) and name[:300], language=language and language[:10], tier="standard", tags=[], created_at=at)
+    cid = (await conn.execute(_INSERT_CUSTOMER, params)).scalar_one()
+    iid = await _insert_identity(conn, cid, ident, at, display)
+    if iid is None:  # another process created this customer a moment ago: use theirs, drop ours
         await conn.execute(delete(customers).where(customers.c.id == cid))
-        cid = owner
+        row = await find_identity(conn, ident)
+        assert row is not None
+        return row.customer_id, row.id
     return cid, iid
+
+
+async def _insert_identity(conn: AsyncConnection, customer_id: int, ident: Identity, at: datetime, display: str | None) -> int | None:
+    """Insert unless (channel, external id) exists; None when it does.  ON CONFLICT keeps the transaction usable
+    on PostgreSQL without a savepoint."""
+    stmt = _INSERT_IDENTITY_PG if conn.dialect.name == "postgresql" else _INSERT_IDENTITY_SQLITE
+    params = dict(customer_id=customer_id, channel=ident.channel, external_id=ident.external_id, display=display, created_at=at)
+    return (await conn.execute(stmt, params)).scalar()
 
 
 async def lock_customer(conn: AsyncConnection, customer_id: int) -> None:
@@ -72,28 +82,12 @@ async def add_identity(
 ) -> int:
     """Attach an identity to a customer; when another customer already has it, that one keeps it (merging
     customers is an agent's decision, not an automatic one)."""
-    existing = await find_identity(conn, ident)
-    if existing is not None:
-        return existing.id
-    try:
-        async with conn.begin_nested():
-            return (
-                await conn.execute(
-                    insert(identities)
-                    .values(
-                        customer_id=customer_id,
-                        channel=ident.channel,
-                        external_id=ident.external_id,
-                        display=display,
-                        created_at=at,
-                    )
-                    .returning(identities.c.id)
-                )
-            ).scalar_one()
-    except IntegrityError:  # a concurrent first contact from the same address (another process)
+    iid = await _insert_identity(conn, customer_id, ident, at, display)
+    if iid is None:
         row = await find_identity(conn, ident)
         assert row is not None
         return row.id
+    return iid
 
 
 async def mark_unreachable(conn: AsyncConnection, ident: Identity, reason: str | None) -> None:

@@ -14,6 +14,12 @@ from hub.store import records
 from hub.store.schema import identities, messages, notes, outbox, tickets, trace
 
 
+# Built once and executed with parameters: SQLAlchemy then compiles each of them a single time.
+_INSERT_MESSAGE = insert(messages).returning(messages.c.id)
+_INSERT_OUTBOX = insert(outbox).returning(outbox.c.id)
+_INSERT_TRACE = insert(trace)
+
+
 class NotFound(Exception):
     pass
 
@@ -30,12 +36,12 @@ async def get_ticket(conn: AsyncConnection, ticket_id: int) -> Ticket:
 
 
 async def add_trace(conn: AsyncConnection, ticket_id: int, at: datetime, what: str, why: str) -> None:
-    await conn.execute(insert(trace).values(ticket_id=ticket_id, at=at, what=what, why=why))
+    await conn.execute(_INSERT_TRACE, dict(ticket_id=ticket_id, at=at, what=what, why=why))
 
 
 async def add_traces(conn: AsyncConnection, ticket_id: int, at: datetime, items: Sequence[tuple[str, str]]) -> None:
     if items:
-        await conn.execute(insert(trace), [dict(ticket_id=ticket_id, at=at, what=w, why=y) for w, y in items])
+        await conn.execute(_INSERT_TRACE, [dict(ticket_id=ticket_id, at=at, what=w, why=y) for w, y in items])
 
 
 async def insert_message(
@@ -72,7 +78,7 @@ async def insert_message(
         meta=meta or {},
         raw=raw,
     )
-    mid = (await conn.execute(insert(messages).values(**values).returning(messages.c.id))).scalar_one()
+    mid = (await conn.execute(_INSERT_MESSAGE, values)).scalar_one()
     return Message(
         id=mid,
         ticket_id=ticket_id,
@@ -91,13 +97,8 @@ async def insert_message(
 
 async def enqueue_outbound(conn: AsyncConnection, message_id: int, channel: str, at: datetime) -> int:
     """The outbox row is written in the same transaction as its message: a reply is never stored unsent."""
-    return (
-        await conn.execute(
-            insert(outbox)
-            .values(message_id=message_id, channel=channel, state="pending", attempts=0, next_attempt_at=at, created_at=at)
-            .returning(outbox.c.id)
-        )
-    ).scalar_one()
+    params = dict(message_id=message_id, channel=channel, state="pending", attempts=0, next_attempt_at=at, created_at=at)
+    return (await conn.execute(_INSERT_OUTBOX, params)).scalar_one()
 
 
 async def ticket_messages(conn: AsyncConnection, ticket_id: int, limit: int = 500) -> list[Message]:
