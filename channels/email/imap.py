@@ -297,6 +297,8 @@ class Mailbox:
                 mode = ""
                 await self.save(Cursor(uidvalidity, last).dump())
             self.ready.set()
+            if uids:
+                continue  # mail that arrived while these were handled was announced outside IDLE: look again first
             if use_idle:
                 self.idle_active = True
                 await conn.wait_for_mail(cfg.idle_renew)
