@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from channels.base import Capabilities, ChannelContext, PermanentError
 from hub.domain import Identity, Inbound, Outbound, SendResult
+from hub.sockets import enqueue, pump
 
 log = logging.getLogger("hub.channels.webchat")
 NAME = "webchat"
@@ -119,7 +120,7 @@ class WebchatChannel:
         self._sockets.add(ws)
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
         unsubscribe: Callable[[], None] | None = None
-        pump: asyncio.Task[None] | None = None
+        pumping: asyncio.Task[None] | None = None
         visitor: str | None = None
         hello: dict[str, Any] = {}
         try:
@@ -143,8 +144,8 @@ class WebchatChannel:
                         await _error(ws, "hello_first", "send a hello frame first")
                         continue
                     visitor, hello = await self._hello(ws, host, frame)
-                    unsubscribe = host.bus.subscribe(topic(visitor), _enqueue(queue))
-                    pump = asyncio.create_task(_pump(ws, queue))
+                    unsubscribe = host.bus.subscribe(topic(visitor), enqueue(queue))
+                    pumping = asyncio.create_task(pump(ws, queue))
                 elif kind == "message":
                     await self._message(ws, host, ctx, visitor, hello, frame)
                 elif kind == "typing":
@@ -157,8 +158,8 @@ class WebchatChannel:
             self._sockets.discard(ws)
             if unsubscribe:
                 unsubscribe()
-            if pump:
-                pump.cancel()
+            if pumping:
+                pumping.cancel()
         return ws
 
     async def _hello(self, ws: web.WebSocketResponse, host: WebchatHost, frame: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -226,25 +227,6 @@ class WebchatChannel:
             await _error(ws, "unavailable", "the message could not be stored; please resend", client_id=client_id)
             return
         await ws.send_json({"type": "ack", "client_id": client_id, "message_id": accepted.message_id, "ticket_id": accepted.ticket_id})
-
-
-def _enqueue(queue: asyncio.Queue[dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
-    def put(event: dict[str, Any]) -> None:
-        try:
-            queue.put_nowait(event)
-        except asyncio.QueueFull:  # a stalled client: it reloads history on reconnect
-            pass
-
-    return put
-
-
-async def _pump(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any]]) -> None:
-    while not ws.closed:
-        event = await queue.get()
-        try:
-            await ws.send_json(event)
-        except (ConnectionResetError, RuntimeError):
-            return
 
 
 async def _error(ws: web.WebSocketResponse, code: str, detail: str, **extra: Any) -> None:

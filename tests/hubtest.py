@@ -130,3 +130,18 @@ async def running_hub(config: Config, *, clock: Clock | None = None, channels: d
     finally:
         await session.close()
         await server.close()
+
+
+async def agent_socket(h: RunningHub, headers: dict[str, str]) -> aiohttp.ClientWebSocketResponse:
+    """An agent's live socket, past its hello frame."""
+    ws = await h.session.ws_connect(f"{h.url}/ws/agent?token={headers['Authorization'][7:]}")
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+    return ws
+
+
+async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The next event of `kind` on an agent socket, skipping the others."""
+    while True:
+        ev = await ws.receive_json(timeout=timeout)
+        if ev.get("type") == kind:
+            return ev

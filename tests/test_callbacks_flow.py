@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub.clock import FrozenClock
 from hub.store.schema import callbacks, messages
-from tests.hubtest import RunningHub, running_hub
+from tests.hubtest import RunningHub, agent_socket, next_event, running_hub
 from tests.test_callbacks_helpers import MONDAY_7AM_BKK, booking, callback_config
 
 QUIET = {"scheduler_interval": 3600}  # the test ticks the scheduler itself
@@ -26,19 +26,6 @@ async def system_texts(h: RunningHub, ticket_id: int) -> list[str]:
 async def tick(h: RunningHub) -> None:
     await h.hub.scheduler.tick()
     await h.settle()
-
-
-async def agent_socket(h: RunningHub, headers: dict[str, str]) -> Any:
-    ws = await h.session.ws_connect(f"{h.url}/ws/agent?token={headers['Authorization'][7:]}")
-    assert (await ws.receive_json(timeout=5))["type"] == "hello"
-    return ws
-
-
-async def next_event(ws: Any, kind: str) -> dict[str, Any]:
-    while True:
-        ev = await ws.receive_json(timeout=5)
-        if ev.get("type") == kind:
-            return ev
 
 
 async def test_web_chat_confirmation_reminder_due_and_retries(sqlite_url: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from hub.clock import FrozenClock
 from hub.config import Config
 from hub.store.schema import agents, jobs, tickets
-from tests.hubtest import RunningHub, hub_config, running_hub
+from tests.hubtest import RunningHub, agent_socket, hub_config, next_event, running_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
@@ -69,19 +69,6 @@ async def get(h: RunningHub, headers: dict[str, str], tid: int) -> dict[str, Any
 async def row(h: RunningHub, tid: int) -> Any:
     async with h.hub.db.read() as conn:
         return (await conn.execute(select(tickets).where(tickets.c.id == tid))).one()
-
-
-async def socket(h: RunningHub, headers: dict[str, str]) -> Any:
-    ws = await h.session.ws_connect(f"{h.url}/ws/agent?token={headers['Authorization'][7:]}")
-    assert (await ws.receive_json(timeout=5))["type"] == "hello"
-    return ws
-
-
-async def next_event(ws: Any, kind: str) -> dict[str, Any]:
-    while True:
-        ev = await ws.receive_json(timeout=5)
-        if ev.get("type") == kind:
-            return ev
 
 
 async def tick(h: RunningHub) -> int:
@@ -160,7 +147,7 @@ async def test_warning_then_breach_escalates_and_notifies_supervisors(db_url: st
         await h.add_agent("other-lead@example.com", role="supervisor", departments=["billing"])
         async with h.hub.db.read() as conn:
             lead = (await conn.execute(select(agents.c.id).where(agents.c.email == "lead@example.com"))).scalar_one()
-        ws = await socket(h, sup)
+        ws = await agent_socket(h, sup)
         tid = await open_ticket(h, COMPLAINTS["en"], "en")
         clock.at = at(1, 10, 11)
         assert await tick(h) == 0  # nothing due yet

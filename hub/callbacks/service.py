@@ -27,6 +27,7 @@ from hub.callbacks.slots import Slot, SlotGrid
 from hub.callbacks.texts import say
 from hub.callbacks.values import human, local, mask, parse_time, phone_e164, zone
 from hub.domain import Accepted, Identity, Inbound, Message, Status
+from hub.validation import text_field
 from hub.errors import ConflictError, Invalid
 from hub.store import tickets as ticket_store
 from hub.store.schema import callbacks, messages, tickets
@@ -80,16 +81,7 @@ def token_hash(token: str) -> str:
 
 
 def _text(data: dict[str, Any], name: str, limit: int, required: bool = False) -> str | None:
-    v = data.get(name)
-    if v is None or (isinstance(v, str) and not v.strip()):
-        if required:
-            raise Invalid(f"{name} is required", field=name)
-        return None
-    if not isinstance(v, str):
-        raise Invalid(f"{name} must be a string", field=name)
-    if len(v) > limit:
-        raise Invalid(f"{name} is longer than {limit} characters", field=name)
-    return v.replace("\x00", "").strip()
+    return text_field(data, name, limit, required=required, strip=True)
 
 
 class CallbackService:

@@ -13,6 +13,7 @@ from hub.bus import AGENTS
 from hub.errors import Unauthorized
 from hub.metrics import SOCKETS
 from hub.services import HUB
+from hub.sockets import enqueue, pump
 from hub.store.schema import agents
 from hub.web.http import current_agent
 
@@ -31,15 +32,8 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=65536)
     await ws.prepare(request)
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=5000)
-
-    def put(event: dict[str, Any]) -> None:
-        try:
-            queue.put_nowait(event)
-        except asyncio.QueueFull:  # a stalled console resynchronises from the REST API
-            pass
-
-    unsubscribe = hub.bus.subscribe(AGENTS, put)
-    pump = asyncio.create_task(_pump(ws, queue))
+    unsubscribe = hub.bus.subscribe(AGENTS, enqueue(queue))
+    pumping = asyncio.create_task(pump(ws, queue))
     SOCKETS.labels("agent").inc()
     await _presence(request, agent.id, "online")
     await ws.send_json({"type": "hello", "agent": {"id": agent.id, "name": agent.name, "role": agent.role.value}})
@@ -65,7 +59,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
                 await ws.send_json({"type": "error", "code": "unknown_type", "detail": "unknown frame type"})
     finally:
         unsubscribe()
-        pump.cancel()
+        pumping.cancel()
         SOCKETS.labels("agent").dec()
         await _presence(request, agent.id, "offline")
     return ws
@@ -79,12 +73,3 @@ async def _presence(request: web.Request, agent_id: int, status: str) -> None:
         await hub.bus.publish(AGENTS, {"type": "agent.presence", "agent_id": agent_id, "status": status})
     except Exception as exc:  # presence is advisory: a hiccup must not drop the socket
         log.warning("presence update failed: %s", exc)
-
-
-async def _pump(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any]]) -> None:
-    while not ws.closed:
-        event = await queue.get()
-        try:
-            await ws.send_json(event)
-        except (ConnectionResetError, RuntimeError):
-            return

@@ -12,6 +12,7 @@ from hub.domain import Agent, Role
 from hub.errors import Forbidden, HubError, Invalid, RateLimited, TooLarge, Unauthorized
 from hub.metrics import RATE_LIMITED
 from hub.services import HUB
+from hub.validation import text_field  # noqa: F401  (handlers import it from here)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AGENT_KEY: web.RequestKey[Agent] = web.RequestKey("agent", Agent)
@@ -115,16 +116,3 @@ def int_arg(request: web.Request, name: str) -> int:
         return int(request.match_info[name])
     except (KeyError, ValueError):
         raise Invalid(f"{name} must be an integer", field=name) from None
-
-
-def text_field(data: dict[str, Any], name: str, max_len: int, required: bool = True) -> str | None:
-    v = data.get(name)
-    if v is None or (isinstance(v, str) and not v.strip()):
-        if required:
-            raise Invalid(f"{name} is required", field=name)
-        return None
-    if not isinstance(v, str):
-        raise Invalid(f"{name} must be a string", field=name)
-    if len(v) > max_len:
-        raise Invalid(f"{name} is longer than {max_len} characters", field=name)
-    return v.replace("\x00", "")
