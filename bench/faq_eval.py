@@ -25,7 +25,6 @@ import os
 import random
 import re
 import statistics
-import sys
 import time
 from types import MappingProxyType
 

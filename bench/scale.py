@@ -26,12 +26,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 
-from bench.common import HubProcess, cpu_seconds, emit, machine, pct, peak_rss_mb  # noqa: E402
-from bench.webchat import echo_baseline, hub_load, uvloop  # noqa: E402
+from bench.common import HubProcess, emit, machine  # noqa: E402
+from bench.webchat import AGENT, echo_baseline, hub_load, uvloop  # noqa: E402
 
-AGENT = ("bench@example.com", "bench-password")
 
 
 def _service_cpu(names: tuple[str, ...]) -> float:
@@ -101,128 +99,13 @@ def start_cluster(n: int, overrides: dict[str, Any]) -> list[HubProcess]:
     return hubs
 
 
-async def cluster_load(hubs: list[HubProcess], customers: int, seconds: float, reply_every: float, meter: Meter) -> dict[str, Any]:
-    """hub_load's measurements over several processes: customer i on hubs[i % n], its replies posted to the next one."""
-    n = len(hubs)
-    to_agent: list[float] = []
-    to_customer: list[float] = []
-    sent_at: dict[str, float] = {}
-    reply_sent: dict[str, float] = {}
-    acked = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        async with session.post(f"{hubs[0].url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
-            token = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        agent_ws = await session.ws_connect(f"{hubs[0].url}/ws/agent?token={token}", max_msg_size=0)
-
-        async def agent_listener() -> None:
-            async for msg in agent_ws:
-                ev = msg.json()
-                if ev.get("type") == "message.created" and ev["message"]["author"] == "customer":
-                    t = sent_at.pop(ev["message"]["text"], None)
-                    if t is not None:
-                        to_agent.append((time.perf_counter() - t) * 1000)
-
-        listener = asyncio.create_task(agent_listener())
-        sockets = []
-        for i in range(customers):
-            ws = await session.ws_connect(f"{hubs[i % n].url}/ws/chat")
-            await ws.send_json({"type": "hello", "name": f"customer {i}"})
-            await ws.receive_json()
-            sockets.append(ws)
-        tickets: dict[int, int] = {}
-
-        async def open_conversation(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
-            # Untimed warm-up, as in bench/webchat.py: ticket creation is measured apart from chatting.
-            await ws.send_json({"type": "message", "client_id": f"{i}-0", "text": f"hello from customer {i}"})
-            while (frame := await ws.receive_json())["type"] != "ack":
-                pass
-            tickets[i] = frame["ticket_id"]
-
-        t_open = time.perf_counter()
-        await asyncio.gather(*(open_conversation(i, ws) for i, ws in enumerate(sockets)))
-        opened_per_s = round(customers / (time.perf_counter() - t_open))
-        await asyncio.sleep(0.5)
-        sent_at.clear()
-        to_agent.clear()
-        meter.start()
-        t_start = time.perf_counter()
-        deadline = t_start + seconds
-
-        def seen(frame: dict[str, Any]) -> None:
-            t = reply_sent.pop(frame.get("text"), None) if frame.get("type") == "message" else None
-            if t is not None:
-                to_customer.append((time.perf_counter() - t) * 1000)
-
-        async def customer(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
-            nonlocal acked
-            k = 0
-            while time.perf_counter() < deadline:
-                k += 1
-                text = f"c{i}-m{k} สวัสดี where is my order?"
-                sent_at[text] = time.perf_counter()
-                await ws.send_json({"type": "message", "client_id": f"{i}-{k}", "text": text})
-                while True:
-                    frame = await ws.receive_json()
-                    if frame["type"] == "ack":
-                        acked += 1
-                        tickets.setdefault(i, frame["ticket_id"])
-                        break
-                    seen(frame)
-
-        async def replier() -> None:
-            k = 0
-            while time.perf_counter() < deadline - 0.5:
-                await asyncio.sleep(reply_every)
-                if not tickets:
-                    continue
-                k += 1
-                idx = list(tickets)[k % len(tickets)]
-                text = f"reply {k} to {idx}"
-                reply_sent[text] = time.perf_counter()
-                other = hubs[(idx + 1) % n]  # never the customer's own process when n > 1
-                async with session.post(f"{other.url}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
-                    await r.read()
-
-        cpu0 = sum(cpu_seconds(h.proc.pid) for h in hubs if h.proc)
-        await asyncio.gather(*(customer(i, ws) for i, ws in enumerate(sockets)), replier())
-        elapsed = time.perf_counter() - t_start
-        cpu = sum(cpu_seconds(h.proc.pid) for h in hubs if h.proc) - cpu0
-        meter.stop()
-
-        async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
-            try:
-                while True:
-                    seen(await ws.receive_json(timeout=1.0))
-            except (asyncio.TimeoutError, TypeError, ValueError):
-                return
-
-        await asyncio.gather(*(drain(ws) for ws in sockets))
-        listener.cancel()
-        for ws in sockets:
-            await ws.close()
-        await agent_ws.close()
-    return {
-        "customers": customers,
-        "processes": n,
-        "seconds": round(elapsed, 2),
-        "new_conversations_per_s": opened_per_s,
-        "messages_stored": acked,
-        "messages_per_s": round(acked / elapsed),
-        "customer_to_agent_ms": {"p50": pct(to_agent, 50), "p99": pct(to_agent, 99), "n": len(to_agent)},
-        "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
-        "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
-        "hub_peak_rss_mb": [peak_rss_mb(h.proc.pid) for h in hubs if h.proc],
-    }
-
-
 async def run_postgres(n: int, args: argparse.Namespace) -> dict[str, Any]:
     async with pg_database(args.postgres_url) as db_url:
         overrides = {"database": {"url": db_url}, "redis": {"url": args.redis_url, "prefix": f"hubbench:{uuid.uuid4().hex[:8]}:"}}
         hubs = start_cluster(n, overrides)
         try:
             meter = Meter()
-            return meter.annotate(await cluster_load(hubs, args.customers, args.seconds, args.reply_every, meter))
+            return meter.annotate(await hub_load(hubs, args.customers, args.seconds, args.reply_every, meter=meter))
         finally:
             for h in hubs:
                 h.stop()
@@ -234,7 +117,7 @@ async def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     hub.add_agent(*AGENT)
     hub.start()
     try:
-        return {**await hub_load(hub, args.customers, args.seconds, args.reply_every), "processes": 1}
+        return {**await hub_load([hub], args.customers, args.seconds, args.reply_every), "processes": 1}
     finally:
         hub.stop()
 

@@ -17,8 +17,6 @@ _sys.path[0] = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 import argparse
 import asyncio
 import multiprocessing
-import os
-import sys
 import time
 from typing import Any
 
@@ -49,6 +47,9 @@ def _echo_server(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
+AGENT = ("bench@example.com", "bench-password")
+
+
 async def echo_baseline(clients: int, seconds: float) -> dict[str, Any]:
     port = free_port()
     proc = multiprocessing.Process(target=_echo_server, args=(port,), daemon=True)
@@ -74,22 +75,24 @@ async def echo_baseline(clients: int, seconds: float) -> dict[str, Any]:
     return {"clients": clients, "round_trips_per_s": round(count / elapsed)}
 
 
-async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every: float, rate: float | None = None) -> dict[str, Any]:
-    """Closed loop (each customer sends its next message on the ack: the ceiling) or, with `rate`, open loop at
-    `rate` messages/s spread over all customers (latency at a sustained load)."""
-    url = hub.url
+async def hub_load(
+    hubs: list[HubProcess], customers: int, seconds: float, reply_every: float, rate: float | None = None, meter: Any = None
+) -> dict[str, Any]:
+    """Customers chatting while an agent replies, over one or several hub processes: customer i talks to
+    hubs[i % n] and its replies are posted to the next process.  Closed loop (each customer sends its next message
+    on the ack: the ceiling) or, with `rate`, open loop at `rate` messages/s over all customers (latency at a
+    sustained load).  `meter` (start/stop) measures other processes over the timed window."""
+    n = len(hubs)
     to_agent: list[float] = []
     to_customer: list[float] = []
     sent_at: dict[str, float] = {}
     reply_sent: dict[str, float] = {}
     acked = 0
-    conn = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=conn) as session:
-        async with session.post(f"{url}/api/auth/login", json={"email": "bench@example.com", "password": "bench-password"}) as r:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        async with session.post(f"{hubs[0].url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
             token = (await r.json())["token"]
         headers = {"Authorization": f"Bearer {token}"}
-        agent_ws = await session.ws_connect(f"{url}/ws/agent?token={token}", max_msg_size=0)
-        tickets: dict[int, int] = {}  # customer index -> ticket id
+        agent_ws = await session.ws_connect(f"{hubs[0].url}/ws/agent?token={token}", max_msg_size=0)
 
         async def agent_listener() -> None:
             async for msg in agent_ws:
@@ -102,55 +105,57 @@ async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every:
         listener = asyncio.create_task(agent_listener())
         sockets = []
         for i in range(customers):
-            ws = await session.ws_connect(f"{url}/ws/chat")
+            ws = await session.ws_connect(f"{hubs[i % n].url}/ws/chat")
             await ws.send_json({"type": "hello", "name": f"customer {i}"})
             await ws.receive_json()
             sockets.append(ws)
-        # Warm-up, untimed: each customer opens its conversation (ticket creation, routing, SLA jobs) first, so
-        # the timed window measures connected customers chatting; the opening rate is reported on its own.
-        t_open = time.perf_counter()
+        tickets: dict[int, int] = {}
 
         async def open_conversation(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+            # Untimed warm-up: ticket creation (routing, SLA jobs) is measured apart from connected customers chatting.
             await ws.send_json({"type": "message", "client_id": f"{i}-0", "text": f"hello from customer {i}"})
             while (frame := await ws.receive_json())["type"] != "ack":
                 pass
-            tickets.setdefault(i, frame["ticket_id"])
+            tickets[i] = frame["ticket_id"]
 
-        if not tickets:
-            await asyncio.gather(*(open_conversation(i, ws) for i, ws in enumerate(sockets)))
+        t_open = time.perf_counter()
+        await asyncio.gather(*(open_conversation(i, ws) for i, ws in enumerate(sockets)))
         opened_per_s = round(customers / (time.perf_counter() - t_open))
+        await asyncio.sleep(0.5)
         sent_at.clear()
         to_agent.clear()
-        running = True
+        if meter:
+            meter.start()
         t_start = time.perf_counter()
         deadline = t_start + seconds
+
+        def seen(frame: dict[str, Any]) -> None:
+            t = reply_sent.pop(frame.get("text"), None) if frame.get("type") == "message" else None
+            if t is not None:
+                to_customer.append((time.perf_counter() - t) * 1000)
 
         interval = customers / rate if rate else 0.0
 
         async def customer(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
             nonlocal acked
-            n = 0
-            next_at = t_start + (interval * i / customers if interval else 0.0)
-            while running and time.perf_counter() < deadline:
+            k = 0
+            next_at = t_start + interval * i / customers
+            while time.perf_counter() < deadline:
                 if interval:
-                    delay = next_at - time.perf_counter()
-                    if delay > 0:
+                    if (delay := next_at - time.perf_counter()) > 0:
                         await asyncio.sleep(delay)
                     next_at += interval
-                n += 1
-                text = f"c{i}-m{n} สวัสดี where is my order?"
+                k += 1
+                text = f"c{i}-m{k} สวัสดี where is my order?"
                 sent_at[text] = time.perf_counter()
-                await ws.send_json({"type": "message", "client_id": f"{i}-{n}", "text": text})
+                await ws.send_json({"type": "message", "client_id": f"{i}-{k}", "text": text})
                 while True:
                     frame = await ws.receive_json()
                     if frame["type"] == "ack":
                         acked += 1
                         tickets.setdefault(i, frame["ticket_id"])
                         break
-                    if frame["type"] == "message":
-                        t = reply_sent.pop(frame["text"], None)
-                        if t is not None:
-                            to_customer.append((time.perf_counter() - t) * 1000)
+                    seen(frame)
 
         async def replier() -> None:
             k = 0
@@ -159,26 +164,24 @@ async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every:
                 if not tickets:
                     continue
                 k += 1
-                i = k % len(tickets)
-                idx = list(tickets)[i]
+                idx = list(tickets)[k % len(tickets)]
                 text = f"reply {k} to {idx}"
                 reply_sent[text] = time.perf_counter()
-                async with session.post(f"{url}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
+                other = hubs[(idx + 1) % n]  # never the customer's own process when n > 1
+                async with session.post(f"{other.url}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
                     await r.read()
 
-        cpu0 = cpu_seconds(hub.proc.pid)
+        cpu0 = sum(cpu_seconds(h.proc.pid) for h in hubs if h.proc)
         await asyncio.gather(*(customer(i, ws) for i, ws in enumerate(sockets)), replier())
         elapsed = time.perf_counter() - t_start
-        cpu = cpu_seconds(hub.proc.pid) - cpu0
-        running = False
-        # Collect replies that arrive after the load stops (customers no longer read while idle).
+        cpu = sum(cpu_seconds(h.proc.pid) for h in hubs if h.proc) - cpu0
+        if meter:
+            meter.stop()
+
         async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
             try:
                 while True:
-                    frame = await ws.receive_json(timeout=1.0)
-                    t = reply_sent.pop(frame.get("text"), None)
-                    if t is not None:
-                        to_customer.append((time.perf_counter() - t) * 1000)
+                    seen(await ws.receive_json(timeout=1.0))
             except (asyncio.TimeoutError, TypeError, ValueError):
                 return
 
@@ -190,14 +193,15 @@ async def hub_load(hub: HubProcess, customers: int, seconds: float, reply_every:
     return {
         "mode": f"open loop at {rate:g} msg/s" if rate else "closed loop (ceiling)",
         "customers": customers,
+        "processes": n,
         "seconds": round(elapsed, 2),
-        "messages_stored": acked,
         "new_conversations_per_s": opened_per_s,
+        "messages_stored": acked,
         "messages_per_s": round(acked / elapsed),
         "customer_to_agent_ms": {"p50": pct(to_agent, 50), "p99": pct(to_agent, 99), "n": len(to_agent)},
         "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
         "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
-        "hub_peak_rss_mb": peak_rss_mb(hub.proc.pid),
+        "hub_peak_rss_mb": [peak_rss_mb(h.proc.pid) for h in hubs if h.proc],
     }
 
 
@@ -220,12 +224,12 @@ async def main() -> None:
         if args.redis_url:
             overrides["redis"] = {"url": args.redis_url}
         hub = HubProcess(overrides)
-        hub.add_agent("bench@example.com", "bench-password")
+        hub.add_agent(*AGENT)
         hub.start()
         try:
-            runs.append(await hub_load(hub, n, args.seconds, args.reply_every))
+            runs.append(await hub_load([hub], n, args.seconds, args.reply_every))
             for rate in args.rate:
-                runs.append(await hub_load(hub, n, args.seconds, args.reply_every, rate))
+                runs.append(await hub_load([hub], n, args.seconds, args.reply_every, rate))
         finally:
             hub.stop()
     result["runs"] = runs

@@ -12,7 +12,7 @@ from hub import status as machine
 from hub.clock import Clock
 from hub.config import Config
 from hub.domain import Agent, Author, Button, Direction, Message, Role, Status, Ticket
-from hub.errors import ConflictError, Forbidden, Invalid, NotFoundError
+from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.events import Events
 from hub.outbox import Outbox
 from hub.store import tickets as store
