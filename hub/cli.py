@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "sub_config", None):
         args.config = args.sub_config
     logging.basicConfig(level=os.environ.get("HUB_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step is noise at every start
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check}
     try:
         if args.cmd == "agent":

@@ -41,6 +41,7 @@ def message_json(m: Message) -> dict[str, Any]:
         "direction": m.direction.value,
         "author": m.author.value,
         "text": m.text,
+        "html": m.html,  # the original HTML body (email), as data: never rendered by the hub
         "channel": m.channel,
         "created_at": iso(m.created_at),
         "delivery": m.delivery.value if m.delivery else None,
