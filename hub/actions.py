@@ -93,7 +93,7 @@ class Actions:
             if "assignee_id" in values:
                 await store.add_trace(conn, ticket_id, now, "claimed", f"by {agent.name} (#{agent.id}) on reply")
             t = await store.get_ticket(conn, ticket_id)
-        self.outbox.kick(oid)
+        self.outbox.kick(oid, claimed=True)
         await self.events.message(msg, t)
         return msg
 
@@ -117,7 +117,7 @@ class Actions:
             conn, ticket_id=t.id, direction=Direction.OUT, author=author, text=text, channel=t.channel, at=now,
             agent_id=agent_id, automatic=automatic, delivery="pending", meta=meta,
         )
-        oid = await store.enqueue_outbound(conn, msg.id, t.channel, now)
+        oid = await store.enqueue_outbound(conn, msg.id, t.channel, now, claimed_until=now + self.outbox.lock)
         return msg, oid
 
     async def post_automatic(
@@ -142,7 +142,7 @@ class Actions:
                 return None
             t = await store.get_ticket(conn, ticket_id)
             msg, oid = await self._outgoing(conn, t, author, text, now, buttons=buttons, automatic=True, meta=meta)
-        self.outbox.kick(oid)
+        self.outbox.kick(oid, claimed=True)
         await self.events.message(msg, t)
         return msg
 

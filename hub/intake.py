@@ -22,6 +22,7 @@ from hub.clock import Clock
 from hub.config import Config
 from hub.domain import Accepted, Author, Direction, Inbound, Message, Status, Ticket
 from hub.events import Events
+from hub.metrics import DUPLICATES, INBOUND
 from hub.ports import NoResponder, Responder, RouteRequest, RouteResult, Router
 from hub.store import customers as customer_store
 from hub.store import records
@@ -51,6 +52,7 @@ class _Stored:
     message: Any = None
     edited: bool = False
     remember: tuple[int, int] | None = None  # (customer, identity) to cache once the transaction committed
+    moved: bool = False  # the message changed the ticket's status (reopened it, ended `pending`)
 
 
 class Intake:
@@ -92,19 +94,23 @@ class Intake:
                 dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
             if dup is None:
                 raise
+            DUPLICATES.labels(inbound.channel).inc()
             return dup
         if stored.remember is not None:  # only after commit: a rolled-back id must never be cached
             self._remember(inbound, *stored.remember, stored.ticket)
         if stored.accepted.duplicate:
+            DUPLICATES.labels(inbound.channel).inc()
             return stored.accepted
+        INBOUND.labels(inbound.channel).inc()
         if stored.ticket is not None:
             if stored.new_ticket:
                 await self.events.ticket("ticket.created", stored.ticket)
             if stored.message is not None:
                 await self.events.message(stored.message, stored.ticket)
-            if not stored.edited and not stored.new_ticket:
+            # message.created already carries the ticket; a separate update only when the status moved.
+            if stored.moved:
                 await self.events.ticket("ticket.updated", stored.ticket)
-            if not stored.edited:
+            if not stored.edited and not isinstance(self.responder, NoResponder):
                 self._spawn(self.responder.on_customer_message(stored.accepted, inbound, stored.new_ticket))
         return stored.accepted
 
@@ -216,6 +222,7 @@ class Intake:
         for extra in inbound.extra_identities:
             await customer_store.add_identity(conn, cid, extra, now)
         ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, now)
+        before = ticket.status if ticket is not None else None
         if ticket is None:
             ticket = await self._open_ticket(conn, inbound, cid, iid, now, parent)
             if why:
@@ -237,7 +244,8 @@ class Intake:
             meta=meta,
             raw=inbound.raw or None,
         )
-        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=(cid, iid))
+        moved = before is not None and before != ticket.status
+        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=(cid, iid), moved=moved)
 
     async def _apply_edit(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
         row = (

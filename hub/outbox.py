@@ -40,9 +40,10 @@ class Outbox:
         self._limit = asyncio.Semaphore(64)
         self.lock = timedelta(seconds=config.lock_timeout)
 
-    def kick(self, outbox_id: int) -> None:
-        """Try a freshly committed row at once, in this process (the sweeper is the safety net)."""
-        task = asyncio.create_task(self.attempt(outbox_id))
+    def kick(self, outbox_id: int, *, claimed: bool = False) -> None:
+        """Try a freshly committed row at once, in this process (the sweeper is the safety net).  `claimed`: the
+        row was written already claimed by this process (see `enqueue_outbound`)."""
+        task = asyncio.create_task(self.attempt(outbox_id, claimed=claimed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

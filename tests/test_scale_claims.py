@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from channels.base import Capabilities
 from hub.bus import LocalBus
@@ -103,7 +103,7 @@ async def _make_outbox_rows(url: str) -> None:
     """ROWS agent replies committed with their outbox rows and nobody sending them yet."""
     async with running_hub(hub_config(url, rate_limits={"enabled": False})) as h:
         await h.hub.outbox.stop()
-        h.hub.outbox.kick = lambda oid: None  # type: ignore[method-assign]
+        h.hub.outbox.kick = lambda oid, claimed=False: None  # type: ignore[method-assign]
         headers = await h.agent()
         tickets = []
         for i in range(12):
@@ -112,6 +112,10 @@ async def _make_outbox_rows(url: str) -> None:
         for k in range(ROWS):
             status, _ = await h.api("POST", f"/api/tickets/{tickets[k % len(tickets)]}/reply", headers, json={"text": f"reply {k}"})
             assert status == 201
+        # Replies are written claimed by the process that commits them; release the claims, as after that process
+        # died and its lock expired, so the senders below race over unclaimed rows.
+        async with h.hub.db.write() as conn:
+            await conn.execute(update(outbox).values(locked_until=None, attempts=0))
 
 
 async def _check_outbox(url: str, record: str) -> None:

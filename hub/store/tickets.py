@@ -95,9 +95,16 @@ async def insert_message(
     )
 
 
-async def enqueue_outbound(conn: AsyncConnection, message_id: int, channel: str, at: datetime) -> int:
-    """The outbox row is written in the same transaction as its message: a reply is never stored unsent."""
-    params = dict(message_id=message_id, channel=channel, state="pending", attempts=0, next_attempt_at=at, created_at=at)
+async def enqueue_outbound(
+    conn: AsyncConnection, message_id: int, channel: str, at: datetime, claimed_until: datetime | None = None
+) -> int:
+    """The outbox row is written in the same transaction as its message: a reply is never stored unsent.
+    `claimed_until` writes it already claimed by this process, which sends it right after commit (one write
+    transaction fewer per reply); if this process dies first, the claim expires and a sweeper sends it."""
+    params = dict(
+        message_id=message_id, channel=channel, state="pending", attempts=1 if claimed_until else 0,
+        next_attempt_at=at, created_at=at, locked_until=claimed_until,
+    )
     return (await conn.execute(_INSERT_OUTBOX, params)).scalar_one()
 
 
