@@ -13,11 +13,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached: requests answer 503 and nothing is acknowledged."""
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 class _Nested:
@@ -146,5 +142,3 @@ class Database:
         else:
             await self.engine.dispose()
 
-
-Conn = AsyncConnection | SyncConnection

@@ -259,7 +259,10 @@ async def update_customer(request: web.Request) -> web.Response:
             raise Invalid("tags must be a list of strings", field="tags")
         values["tags"] = data["tags"][:50]
     if "account_manager_id" in data:
-        values["account_manager_id"] = data["account_manager_id"]
+        am = data["account_manager_id"]
+        if am is not None and (not isinstance(am, int) or isinstance(am, bool)):
+            raise Invalid("account_manager_id must be an agent id or null", field="account_manager_id")
+        values["account_manager_id"] = am
     if "name" in data:
         values["name"] = text_field(data, "name", 300)
     async with hub.db.write() as conn:
