@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import and_, or_, select
 
 from hub.callbacks import store
+from hub.callbacks.forticket import book_for_ticket
 from hub.callbacks.service import CallbackService
 from hub.callbacks.values import ACTIVE, FINAL, zone
 from hub.callbacks.work import CallbackWork
@@ -56,6 +57,16 @@ async def book(request: web.Request) -> web.Response:
     svc = request.app[SERVICE]
     req = svc.parse(await read_json(request))
     booked = await svc.book(req)
+    return web.json_response(booked_json(svc, booked), status=200 if booked.duplicate else 201)
+
+
+@routes.post("/api/tickets/{id}/callback")
+@requires()
+async def book_for_customer(request: web.Request) -> web.Response:
+    """An agent books a callback for the ticket's customer, confirmed on the ticket's own channel."""
+    svc = request.app[SERVICE]
+    data = await read_json(request)
+    booked = await book_for_ticket(svc, int_arg(request, "id"), request[AGENT_KEY], data)
     return web.json_response(booked_json(svc, booked), status=200 if booked.duplicate else 201)
 
 

@@ -48,6 +48,7 @@ class Origin:
     channel: str
     sender: Identity
     thread_refs: tuple[str, ...] = ()
+    ticket_hint: int | None = None  # the ticket an agent booked from: the request joins it
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +251,7 @@ class CallbackService:
             sender_lang=req.lang,
             subject=f"Callback: {req.topic or req.name or mask(req.phone)}"[:200],
             thread_refs=origin.thread_refs,
+            ticket_hint=origin.ticket_hint,
             extra_identities=() if origin.sender == phone else (phone,),
             # Not a question for the FAQ bot: the booking itself is the answer.
             flags=frozenset({"callback_request"}),
