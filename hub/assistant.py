@@ -34,6 +34,7 @@ from bots.matcher import Matcher
 from bots.normalize import detect_language
 from bots.policy import NEVER_ANSWER_FLAGS, Action, Decision, QueueState, Turn, decide, queue_notice
 from bots import texts
+from hub.callbacks.offer import CallbackOffer
 from hub.domain import Accepted, Author, Inbound, Status
 from hub.store.schema import customers, tickets
 
@@ -101,6 +102,7 @@ class Assistant:
         )
         self.reloader = KnowledgeBaseReloader(self.holder, cfg.reload_interval)
         self.channels = bot_channels(cfg, hub)
+        self.offer = CallbackOffer(hub)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
@@ -143,6 +145,8 @@ class Assistant:
         status = Status(row.status)
         state: dict[str, Any] = dict(row.bot_state or {})
         lang = self._language(inbound, row, state)
+        if await self.offer.handle(row, inbound, new_ticket, lang):
+            return
         if status is Status.QUEUED:
             if row.channel in self.channels and row.channel not in self.cfg.ack_only_channels \
                     and not inbound.flags & NEVER_ANSWER_FLAGS:

@@ -2,23 +2,30 @@
 and the reminder reach the customer on their own channel, through a fake Bot API and a real aiosmtpd."""
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from hub.callbacks.texts import TEXTS
 from hub.clock import FrozenClock
 from hub.config import Config
 from tests.dovecot import Dovecot, dovecot, wait_until  # noqa: F401  (fixture)
-from tests.fake_telegram import FakeTelegram, load, text_update, wait_stored
+from hub.store.schema import callbacks
+from tests.fake_telegram import USERNAME, FakeTelegram, load, text_update, user, wait_stored
 from tests.hubtest import RunningHub, hub_config, running_hub
 from tests.mailtest import Smtpd, email_channel, fixture, smtpd  # noqa: F401  (fixture)
 from tests.test_callbacks_helpers import MONDAY_7AM_BKK, WEEKDAYS_9_18
 
 SOMCHAI = 7012345678  # tests/data/telegram/contact.json: he shares his own contact, +66 81 234 5678
+FAQ = str(Path(__file__).resolve().parents[1] / "faq.yaml")
 QUIET = {"scheduler_interval": 3600}  # the test ticks the scheduler itself
 
 
-def config(db_url: str, channels: dict[str, Any]) -> Config:
+def config(db_url: str, channels: dict[str, Any], **over: Any) -> Config:
     cb = {"enabled": True, "slot_minutes": 30, "calls_per_agent_per_slot": 1, "agents_on_shift": 1,
           "reminder_before": "15m", "retry_delay": "30m", "max_attempts": 3}
     return hub_config(
@@ -26,15 +33,15 @@ def config(db_url: str, channels: dict[str, Any]) -> Config:
         channels={**channels, "callback": cb},
         business_hours={"tz": "Asia/Bangkok", "weekly": WEEKDAYS_9_18, "holidays": []},
         departments=[{"name": "support", "default": True}, {"name": "callbacks"}],
-        **QUIET,
+        **QUIET, **over,
     )
 
 
 @asynccontextmanager
-async def telegram_callbacks(db_url: str) -> AsyncIterator[tuple[FakeTelegram, RunningHub, FrozenClock]]:
+async def telegram_callbacks(db_url: str, **over: Any) -> AsyncIterator[tuple[FakeTelegram, RunningHub, FrozenClock]]:
     clock = FrozenClock(MONDAY_7AM_BKK)
     async with FakeTelegram() as fake:
-        async with running_hub(config(db_url, {"telegram": fake.channel_config()}), clock=clock) as h:
+        async with running_hub(config(db_url, {"telegram": fake.channel_config()}, **over), clock=clock) as h:
             yield fake, h, clock
 
 
@@ -147,3 +154,71 @@ async def test_email_customer_gets_threaded_auto_submitted_confirmation(sqlite_u
         assert "2027-03-01 14:00" in body and "15:00" in body and "Asia/Bangkok" in body
         assert f"/callback/{cb['id']}?t=" in body
         assert f"[#{tid}]" in str(mail["Subject"])
+
+
+def keyboard(m: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+def offers(fake: FakeTelegram, chat: int) -> list[dict[str, Any]]:
+    return [m for m in fake.sent if m["chat_id"] == chat and any(b["callback_data"].startswith("callback:") for b in keyboard(m))]
+
+
+def press(chat: int, message_id: int, data: str, qid: str) -> dict[str, Any]:
+    """A button press on one of the bot's messages, as Telegram sends it."""
+    bot = {"id": 123456, "is_bot": True, "first_name": "Acme Support", "username": USERNAME}
+    message = {"message_id": message_id, "from": bot, "chat": {"id": chat, "first_name": "C", "type": "private"},
+               "date": int(time.time()), "text": "Pick a time"}
+    return {"callback_query": {"id": qid, "from": user(chat), "message": message, "chat_instance": "1", "data": data}}
+
+
+def contact(chat: int, message_id: int, phone: str) -> dict[str, Any]:
+    u = text_update(chat, message_id, "")
+    del u["message"]["text"]
+    u["message"]["contact"] = {"phone_number": phone, "first_name": "C", "user_id": chat}
+    return u
+
+
+async def booked(h: RunningHub) -> list[Any]:
+    async with h.hub.db.read() as conn:
+        return list((await conn.execute(select(callbacks).order_by(callbacks.c.id))).all())
+
+
+async def test_telegram_customer_books_from_offered_buttons(sqlite_url: str) -> None:
+    anna = 5550001111
+    async with telegram_callbacks(sqlite_url, bot={"enabled": True, "knowledge_base": FAQ}) as (fake, h, _):
+        fake.push(text_update(SOMCHAI, 20, "/callback"))
+        await fake.wait_for(lambda: offers(fake, SOMCHAI))
+        [offer] = offers(fake, SOMCHAI)
+        buttons = keyboard(offer)
+        # Monday 07:00 in Bangkok: the first free slot is 09:00 (02:00 UTC), shown in the business zone.
+        assert buttons[0]["callback_data"] == "callback:2027-03-01T02:00:00+00:00" and "09:00" in buttons[0]["text"]
+        assert "Asia/Bangkok" in offer["text"] and len(buttons) == 5
+        # No phone number yet: the press asks for the contact and books nothing.
+        fake.push(press(SOMCHAI, offer["message_id"], buttons[0]["callback_data"], "q1"))
+        await fake.wait_for(lambda: any(m["text"] in TEXTS["need_contact"].values() for m in fake.sent))
+        await h.settle()
+        assert await booked(h) == []
+        fake.push(load("contact"))
+        await wait_stored(h, 3)
+        fake.push(press(SOMCHAI, offer["message_id"], buttons[0]["callback_data"], "q2"))
+        await fake.wait_for(lambda: sent_to(fake, SOMCHAI, "2027-03-01 09:00"))
+        await h.settle()
+        [cb] = await booked(h)
+        assert cb.phone == "+66812345678" and cb.tz == "Asia/Bangkok" and cb.status == "scheduled"
+        rows = await wait_stored(h, 3)
+        assert cb.ticket_id == rows[0].ticket_id  # the chat's own ticket
+        confirm = sent_to(fake, SOMCHAI, "2027-03-01 09:00")[-1]
+        assert "Asia/Bangkok" in confirm["text"] and not keyboard(confirm)
+        # The press delivered again (same callback id) books nothing more.
+        fake.push(press(SOMCHAI, offer["message_id"], buttons[0]["callback_data"], "q2"))
+        # Another customer presses the same (now full) slot: told so, with the slots still free.
+        fake.push(contact(anna, 5, "+66 89 765 4321"))
+        await wait_stored(h, 4)
+        fake.push(press(anna, 1, buttons[0]["callback_data"], "q3"))
+        await fake.wait_for(lambda: offers(fake, anna))
+        [taken] = offers(fake, anna)
+        assert taken["text"] in [t.format(tz="Asia/Bangkok") for t in TEXTS["taken"].values()]
+        assert keyboard(taken)[0]["callback_data"] == "callback:2027-03-01T02:30:00+00:00"
+        await h.settle()
+        assert len(await booked(h)) == 1
