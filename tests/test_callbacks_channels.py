@@ -222,3 +222,13 @@ async def test_telegram_customer_books_from_offered_buttons(sqlite_url: str) -> 
         assert keyboard(taken)[0]["callback_data"] == "callback:2027-03-01T02:30:00+00:00"
         await h.settle()
         assert len(await booked(h)) == 1
+
+
+async def test_telegram_message_routed_as_callback_gets_the_offer(sqlite_url: str) -> None:
+    async with telegram_callbacks(sqlite_url, bot={"enabled": True, "knowledge_base": FAQ}) as (fake, h, _):
+        fake.push(text_update(SOMCHAI, 30, "Please call me back tomorrow"))
+        await fake.wait_for(lambda: offers(fake, SOMCHAI))
+        [row] = await wait_stored(h, 1)
+        agent = await h.agent("a@example.com")
+        _, t = await h.api("GET", f"/api/tickets/{row.ticket_id}", agent)
+        assert t["kind"] == "callback" and await booked(h) == []
