@@ -16,6 +16,7 @@ import re
 import unicodedata
 
 from bots import thai
+from hub.text import ARABIC_TO_PERSIAN, DIGITS
 
 __all__ = ["detect_language", "normalize", "words", "strip_thai_tones", "stem_en", "stem_fa", "EN_STOPWORDS", "FA_STOPWORDS"]
 
@@ -77,9 +78,7 @@ def detect_language(text: str) -> str:
 # --- shared helpers ------------------------------------------------------------------------------------------------
 
 # Persian (U+06F0..) and Arabic-Indic (U+0660..) digits, Thai digits (U+0E50..) -> ASCII.
-_DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
-_DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
-_DIGITS.update({ord(c): str(i) for i, c in enumerate("๐๑๒๓๔๕๖๗๘๙")})
+_DIGITS = DIGITS
 
 _RUNS = re.compile(r"(.)\1{2,}")  # three or more of the same character: emphasis, not spelling
 _NON_WORD = re.compile(r"[^\w\u0E00-\u0E7F\u200c]+")  # keeps letters, digits, Thai marks and ZWNJ
@@ -96,17 +95,8 @@ def _common(text: str) -> str:
 
 _FA_MAP = str.maketrans(
     {
-        "ي": "ی",
-        "ى": "ی",
+        **ARABIC_TO_PERSIAN,
         "ئ": "ی",  # hamza seat spelled either way ("مسئول"/"مسيول") in everyday writing
-        "ك": "ک",
-        "ة": "ه",
-        "ۀ": "ه",
-        "أ": "ا",
-        "إ": "ا",
-        "آ": "ا",  # "آدرس"/"ادرس": customers drop the madda, so matching must too
-        "ٱ": "ا",
-        "ؤ": "و",
         "ـ": None,  # tatweel is decoration
         "\u200d": None,  # ZWJ
         "\u200c": None,  # ZWNJ joins: "می‌خواهم" == "میخواهم"

@@ -2,37 +2,23 @@
 
 The same function runs over customer text and over every lexicon/keyword entry, so both sides meet in one form:
 Arabic-script variants folded to their Persian letters, ZWNJ and diacritics removed, Persian/Arabic/Thai digits
-turned into ASCII, letters repeated for emphasis ("sooooo", "มากกกก") collapsed. Imports nothing from the hub.
+turned into ASCII, letters repeated for emphasis ("sooooo", "มากกกก") collapsed.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 
-# Arabic code points that Persian writes differently; Persian keyboards on phones often produce the Arabic ones.
+from hub.text import ARABIC_TO_PERSIAN, DIGITS
+
 _ARABIC_TO_PERSIAN = str.maketrans(
     {
-        "\u064a": "\u06cc",  # ي -> ی
-        "\u0649": "\u06cc",  # ى -> ی
-        "\u0643": "\u06a9",  # ك -> ک
-        "\u0629": "\u0647",  # ة -> ه
-        "\u06c0": "\u0647",  # ۀ -> ه
-        "\u0623": "\u0627",  # أ -> ا
-        "\u0625": "\u0627",  # إ -> ا
-        "\u0671": "\u0627",  # ٱ -> ا
-        "\u0622": "\u0627",  # آ -> ا (people type both; matching should not care)
-        "\u0624": "\u0648",  # ؤ -> و
+        **ARABIC_TO_PERSIAN,
         "\u2019": "'",  # ’ -> ' so "don’t" negates like "don't"
         "\u2018": "'",
     }
 )
-_DIGITS = str.maketrans(
-    {
-        **{chr(0x06F0 + i): str(i) for i in range(10)},  # Persian ۰-۹
-        **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic ٠-٩
-        **{chr(0x0E50 + i): str(i) for i in range(10)},  # Thai ๐-๙
-    }
-)
+_DIGITS = DIGITS
 # Harakat, superscript alef and tatweel carry no meaning for matching.
 _MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")
 # Zero-width and direction marks that copy-paste and RTL editors insert; ZWNJ joins Persian word parts.
