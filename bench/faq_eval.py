@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from bots.kb import Entry, KnowledgeBase, load  # noqa: E402
 from bots.matcher import Matcher  # noqa: E402
-from bots.normalize import normalize  # noqa: E402
+from nlp.normalize import normalize  # noqa: E402
 
 LANGS = ("en", "th", "fa")
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["BotConfig", "DEFAULT_HANDOFF_WORDS", "parse_duration"]
 
-# Phrases that mean "let me talk to a person".  Matched after normalisation (bots.normalize), as whole words in
+# Phrases that mean "let me talk to a person".  Matched after normalisation (nlp.normalize), as whole words in
 # en/fa and as substrings in Thai, which has no spaces.
 DEFAULT_HANDOFF_WORDS: dict[str, tuple[str, ...]] = {
     "en": ("human", "agent", "operator", "real person", "live person", "a person", "representative", "talk to someone",

@@ -12,7 +12,7 @@ Two kinds of terms, kept apart by a prefix so the matcher can weigh them:
   base uses only one of them.
 
 Numbers become one "w:#" term: an order number says "this is about an order" whatever its digits.
-Imports bots.normalize and bots.thai only.
+Imports the language layer (nlp.normalize, nlp.thai) only.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from importlib import resources
 
 import yaml
 
-from bots import thai
-from bots.normalize import EN_STOPWORDS, FA_STOPWORDS, normalize, stem_en, stem_fa, strip_thai_tones
+from nlp import thai
+from nlp.normalize import EN_STOPWORDS, FA_STOPWORDS, normalize, stem_en, stem_fa, strip_thai_tones
 
 __all__ = ["terms", "WORD", "CHAR"]
 

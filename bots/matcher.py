@@ -12,7 +12,7 @@ fitted when the index is built.  `match()` answers only when that probability re
 `bot.threshold`, default 0.6).
 
 Everything heavy happens in the constructor: postings are flat tuples, so a query costs its own featurisation plus
-one pass over the postings of its terms.  Imports bots.features, bots.kb, bots.normalize, bots.calibration.
+one pass over the postings of its terms.  Imports bots.features, bots.kb, bots.calibration and the language layer (nlp).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from bots.calibration import Calibration, background_for, fit_calibration
 from bots.features import CHAR, WORD, terms
 from bots.kb import Entry, KnowledgeBase
-from bots.normalize import detect_language
+from nlp.langid import language_of as detect_language
 
 __all__ = ["Match", "Matcher", "LanguageIndex", "build"]
 

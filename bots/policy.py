@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING
 
 from bots import texts
 from bots.config import BotConfig
-from bots.normalize import detect_language, normalize, strip_thai_tones
+from nlp.langid import language_of as detect_language
+from nlp.normalize import normalize, strip_thai_tones
 from hub.domain import Button, Status
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from sqlalchemy import and_, or_, select, update
 from bots.config import BotConfig
 from bots.kb import KnowledgeBaseHolder
 from bots.matcher import Matcher
-from bots.normalize import detect_language
+from nlp.langid import language_of as detect_language
 from bots.policy import NEVER_ANSWER_FLAGS, Action, Decision, QueueState, Turn, decide, queue_notice
 from bots import texts
 from hub.callbacks.offer import CallbackOffer

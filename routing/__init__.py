@@ -9,7 +9,7 @@ from routing.assign import AgentLoad, Assignment, choose_agent, pick_agent
 from routing.calendar import BusinessCalendar, ClosedCalendarError
 from routing.classify import Classification, classify
 from routing.config import RoutingConfig, validate_routing
-from routing.language import LanguageGuess, detect_language
+from nlp.langid import LanguageGuess, detect_language
 from routing.router import RouteContext, Router, RoutingDecision, TraceEntry
 from routing.sla import BreachAction, calendar_for, escalate, on_breach, resume_resolution_due, warn_time
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.domain import Kind
-from routing.language import LanguageGuess, detect_language
+from nlp.langid import LanguageGuess, detect_language
 from routing.lexicon import Entry, Lexicon, default_lexicons
-from routing.normalize import has_elongation, normalize
+from nlp.normalize import has_elongation, lexicon_form as normalize
 
 COMPLAINT_THRESHOLD = 1.0
 _CLAUSE = re.compile(r"[.!?؟,،;:\n()]")

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from routing.normalize import normalize
+from nlp.normalize import lexicon_form as normalize
 
 DATA_DIR = Path(__file__).parent / "data" / "lexicons"
 COMPLAINT_WEIGHTS = {"strong": 2.0, "medium": 1.0, "weak": 0.5}

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from routing.config import Rule
 from routing.lexicon import compile_entry
-from routing.normalize import normalize
+from nlp.normalize import lexicon_form as normalize
 
 
 @dataclass(frozen=True, slots=True)

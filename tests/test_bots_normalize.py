@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from bots import thai
+from nlp import thai
 from bots.features import terms
-from bots.normalize import detect_language, normalize, stem_en, stem_fa, strip_thai_tones, words
+from nlp.langid import language_of as detect_language
+from nlp.normalize import normalize, stem_en, stem_fa, strip_thai_tones, words
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def test_thai_tone_marks_can_be_stripped() -> None:
 
 
 def test_thai_segmentation_without_spaces_drops_particles() -> None:
-    assert thai.segment(normalize("ค่าส่งเท่าไหร่คะ", "th")) == ["ค่าส่ง", "เท่าไหร่"]
+    assert thai.segment(normalize("ค่าส่งเท่าไหร่คะ", "th")) == ["ค่า", "ส่ง", "เท่าไหร่"]
     assert thai.segment(normalize("ลืมรหัสผ่านครับ", "th")) == ["ลืม", "รหัสผ่าน"]
     # Unknown words survive as one piece instead of being lost.
     assert "".join(thai.segment("ฟหกดเสว")) == "ฟหกดเสว"

@@ -1,10 +1,10 @@
-"""Language detection and text normalisation (routing.language, routing.normalize)."""
+"""Language detection and text normalisation (nlp.langid, nlp.normalize)."""
 from __future__ import annotations
 
 import pytest
 
-from routing.language import detect_language
-from routing.normalize import normalize
+from nlp.langid import detect_language
+from nlp.normalize import lexicon_form as normalize
 
 
 @pytest.mark.parametrize(

@@ -1,79 +1,26 @@
-"""Language detection and language-aware text normalisation for the FAQ bot.
+"""Language-aware text normalisation, one module for the FAQ bot, routing and the learned models.
 
-Pure functions over strings; imports nothing from the rest of the project.
+Two forms of a text, for two kinds of matching; both fold the same script-level variants (hub.text), so a
+customer's "ك", "۴" or ZWNJ means the same everywhere:
 
-- `detect_language(text)` guesses the language from the script: Thai block -> "th", Arabic script -> "fa" or
-  "ar" (Persian-only letters decide), Latin -> "en", other scripts by block, "und" when there is no letter.
+- `lexicon_form(text, lang)` keeps punctuation and word order: lexicons, negation windows and clause splitting
+  (routing) need to see "not ... bad" and where a clause ends.  Elongated letters collapse, ZWNJ and Persian verb
+  prefixes join, Thai loses its spaces.
 - `normalize(text, lang)` returns a canonical form used for matching: Unicode compatibility forms folded,
   digits (Persian, Arabic-Indic, Thai) made ASCII, case folded, punctuation turned into spaces, repeated letters
   ("soooo", "มากกกก") collapsed, plus per-language rules described next to `_normalize_fa` / `_normalize_th`.
 - `words(text, lang)` splits normalised text into matching tokens: stopwords dropped, light stemming applied.
-  Thai has no spaces between words, so its tokens come from `bots.thai.segment`.
+  Thai has no spaces between words, so its tokens come from `nlp.thai.segment` (pythainlp's newmm dictionary).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from bots import thai
+from nlp import thai
 from hub.text import ARABIC_TO_PERSIAN, DIGITS
 
-__all__ = ["detect_language", "normalize", "words", "strip_thai_tones", "stem_en", "stem_fa", "EN_STOPWORDS", "FA_STOPWORDS"]
-
-# --- language detection ----------------------------------------------------------------------------------------
-
-_PERSIAN_ONLY = set("پچژگیکۀ")  # letters Arabic does not use (ی/ک are the Persian code points)
-_ARABIC_ONLY = set("ةيكىؤإأ")  # Arabic code points; Persian keyboards rarely produce them, but some do
-_ARABIC_WORDS = frozenset({"في", "من", "على", "هل", "هذا", "التي", "الذي", "عن", "إلى", "الى", "ما", "لا", "كيف"})
-_PERSIAN_WORDS = frozenset({"است", "را", "می", "چی", "چه", "کی", "من", "سفارش", "این", "با", "برای", "از"})
-
-
-def _script(ch: str) -> str:
-    o = ord(ch)
-    if 0x0E00 <= o <= 0x0E7F:
-        return "th"
-    if 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFDFF or 0xFE70 <= o <= 0xFEFF:
-        return "arab"
-    if 0x0400 <= o <= 0x04FF:
-        return "ru"
-    if 0x4E00 <= o <= 0x9FFF:
-        return "zh"
-    if 0x3040 <= o <= 0x30FF:
-        return "ja"
-    if 0xAC00 <= o <= 0xD7AF:
-        return "ko"
-    if ch.isalpha() and o < 0x0250:
-        return "latn"
-    return ""
-
-
-def detect_language(text: str) -> str:
-    """Return "th", "fa", "ar", "en" (any Latin script), "ru", "zh", "ja", "ko" or "und".
-
-    The majority script wins.  Arabic script is Persian unless it looks Arabic: Persian-only letters or Persian
-    function words count for "fa", Arabic-only letters and function words for "ar"; a tie is "fa" because the
-    customers this hub serves write Persian far more often, often on keyboards that emit Arabic ي/ك.
-    """
-    counts: dict[str, int] = {}
-    for ch in text:
-        s = _script(ch)
-        if s:
-            counts[s] = counts.get(s, 0) + 1
-    if not counts:
-        return "und"
-    best = max(counts, key=lambda k: counts[k])
-    if best == "latn":
-        return "en"
-    if best != "arab":
-        return best
-    fa = sum(1 for ch in text if ch in _PERSIAN_ONLY) * 2
-    ar = sum(1 for ch in text if ch == "ة") * 2
-    tokens = re.findall(r"[\u0600-\u06FF]+", text)
-    fa += sum(2 for t in tokens if t in _PERSIAN_WORDS)
-    ar += sum(2 for t in tokens if t in _ARABIC_WORDS or (t.startswith("ال") and len(t) > 3))
-    ar += sum(1 for ch in text if ch in _ARABIC_ONLY and ch != "ة") // 3  # weak: Persian keyboards emit them too
-    return "ar" if ar > fa else "fa"
-
+__all__ = ["fold", "lexicon_form", "has_elongation", "ARABIC_SCRIPT", "THAI_SCRIPT", "normalize", "words", "strip_thai_tones", "stem_en", "stem_fa", "EN_STOPWORDS", "FA_STOPWORDS"]
 
 # --- shared helpers ------------------------------------------------------------------------------------------------
 
@@ -226,3 +173,55 @@ def words(text: str, lang: str) -> list[str]:
     if lang in ("fa", "ar"):
         return [stem_fa(w)[0] for w in norm.split() if w not in FA_STOPWORDS]
     return [stem_en(w) for w in norm.split() if w not in EN_STOPWORDS]
+
+
+# --- the lexicon form (routing) ------------------------------------------------------------------------------
+
+_LEX_ARABIC = str.maketrans(
+    {
+        **ARABIC_TO_PERSIAN,
+        "\u2019": "'",  # ’ -> ' so "don’t" negates like "don't"
+        "\u2018": "'",
+    }
+)
+# Harakat, superscript alef and tatweel carry no meaning for matching.
+_LEX_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")
+# Zero-width and direction marks that copy-paste and RTL editors insert; ZWNJ joins Persian word parts.
+_LEX_INVISIBLE = re.compile("[\u200b\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# "می خواهم", "می‌خواهم" and "میخواهم" are one word; so are "سفارش ها" and "سفارش‌ها".
+_LEX_FA_PREFIX = re.compile(r"(?<!\w)(ن?می)\s+(?=\w)")
+_LEX_FA_SUFFIX = re.compile(r"(?<=\w)\s+(ها|های|هایی|هام|هاتون|تر|ترین)(?!\w)")
+# Three or more of the same letter is emphasis, not spelling (no word in en/th/fa needs it).
+_LEX_ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+_LEX_SPACES = re.compile(r"\s+")
+
+ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+THAI_SCRIPT = re.compile("[\u0e00-\u0e7f]")
+
+
+def fold(text: str) -> str:
+    """Script-level folding shared by all languages: compatibility forms, digits, Arabic variants, marks."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(DIGITS).translate(_LEX_ARABIC)
+    text = _LEX_MARKS.sub("", text)
+    return text
+
+
+def lexicon_form(text: str, lang: str | None = None) -> str:
+    """The lexicon form of `text` for language `lang` (en, th, fa; anything else gets the common steps)."""
+    text = fold(text).casefold()
+    if lang == "fa" or (lang is None and ARABIC_SCRIPT.search(text)):
+        text = _LEX_INVISIBLE.sub("", text)
+        text = _LEX_FA_PREFIX.sub(r"\1", text)
+        text = _LEX_FA_SUFFIX.sub(r"\1", text)
+    else:
+        text = _LEX_INVISIBLE.sub("", text)
+    text = _LEX_ELONGATED.sub(r"\1", text)
+    if lang == "th":
+        # Thai writes words without spaces and uses spaces loosely between phrases; matching ignores them.
+        return _LEX_SPACES.sub("", text)
+    return _LEX_SPACES.sub(" ", text).strip()
+
+
+def has_elongation(text: str) -> bool:
+    return bool(_LEX_ELONGATED.search(fold(text)))

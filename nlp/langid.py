@@ -1,9 +1,10 @@
-"""Language detection by script first, then vocabulary: th, fa, ar, en.
+"""Language identification by script first, then vocabulary: th, fa, ar, en (and other scripts by block).
 
 Script decides most cases (Thai and Arabic script are unambiguous against Latin). Within Arabic script, Persian
 and Arabic are told apart by letters only one of them uses (پ چ ژ گ vs ة and Arabic-only forms) and by function
 words. A caller's hint (widget `lang`, Telegram language_code, the customer's stored language) settles text that
-carries no letters at all, and an Arabic-script text with no distinguishing mark. Imports nothing from the hub.
+carries no letters at all, and an Arabic-script text with no distinguishing mark. The one detector of the project:
+routing, the FAQ bot and the learned models all ask it. Imports nothing from the hub.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import unicodedata
 
-from routing.normalize import ARABIC_SCRIPT, THAI_SCRIPT
+from nlp.normalize import ARABIC_SCRIPT, THAI_SCRIPT
 
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -53,12 +54,12 @@ class LanguageGuess:
 
 def detect_language(text: str, hint: str | None = None) -> LanguageGuess:
     """Detect the language of `text`; `hint` is used when the text itself cannot tell."""
-    # Not routing.normalize.fold: that folds ي/ك to Persian letters, which is the very evidence needed here.
+    # Not nlp.normalize.fold: that folds ي/ك to Persian letters, which is the very evidence needed here.
     folded = _MARKS.sub("", unicodedata.normalize("NFKC", text))
     thai = len(THAI_SCRIPT.findall(folded))
     arabic = len(ARABIC_SCRIPT.findall(folded))
     latin = len(_LATIN.findall(folded))
-    total = thai + arabic + latin
+    total = thai + arabic + latin + (_other_script(folded) or ("", 0))[1]
     hint = (hint or "").split("-")[0].split("_")[0].lower() or None
     if total == 0:
         return LanguageGuess(hint or "und", f"no letters; {'using hint ' + hint if hint else 'nothing to go on'}")
@@ -68,6 +69,9 @@ def detect_language(text: str, hint: str | None = None) -> LanguageGuess:
         return LanguageGuess("th", f"Thai script: {thai} of {total} letters")
     if arabic / total >= 0.3:
         return _persian_or_arabic(folded, arabic, total, hint)
+    other = _other_script(folded)
+    if other and other[1] > latin:
+        return LanguageGuess(other[0], f"{other[0]} script: {other[1]} letters")
     words = [w.lower() for w in _WORD.findall(folded)]
     english = sum(w in _ENGLISH_WORDS for w in words)
     if english:
@@ -80,15 +84,13 @@ def detect_language(text: str, hint: str | None = None) -> LanguageGuess:
 def _persian_or_arabic(folded: str, arabic: int, total: int, hint: str | None) -> LanguageGuess:
     letters_fa = sum(ch in _PERSIAN_LETTERS for ch in folded)
     letters_ar = sum(ch in _ARABIC_LETTERS for ch in folded)
-    # ي and ك alone are weak evidence: a Persian text typed on an Arabic keyboard is full of them.
-    weak_fa = sum(ch in "یک" for ch in folded)
-    weak_ar = sum(ch in "يكى" for ch in folded)
+    # ي and ك are no evidence either way: a Persian text typed on an Arabic keyboard is full of them.
     words = [_fold_word(w) for w in _WORD.findall(folded)]
     words_fa = sum(w in _PERSIAN_WORDS for w in words)
     words_ar = sum(w in _ARABIC_WORDS for w in words)
     al_prefix = sum(w.startswith("ال") and len(w) > 3 for w in words)
-    score_fa = 2.0 * letters_fa + 2.0 * words_fa + 0.2 * weak_fa
-    score_ar = 2.0 * letters_ar + 2.0 * words_ar + 0.5 * al_prefix + 0.2 * weak_ar
+    score_fa = 2.0 * letters_fa + 2.0 * words_fa
+    score_ar = 2.0 * letters_ar + 2.0 * words_ar + 0.5 * al_prefix
     detail = (
         f"Arabic script: {arabic} of {total} letters; Persian marks {letters_fa} letters/{words_fa} words,"
         f" Arabic marks {letters_ar} letters/{words_ar} words/{al_prefix} al- prefixes"
@@ -97,3 +99,18 @@ def _persian_or_arabic(folded: str, arabic: int, total: int, hint: str | None) -
         chosen = hint if hint in ("fa", "ar") else "fa"
         return LanguageGuess(chosen, f"{detail}; undecided, {'hint' if hint in ('fa', 'ar') else 'default'} {chosen}")
     return LanguageGuess("fa" if score_fa > score_ar else "ar", detail)
+
+
+_BLOCKS = (("ru", 0x0400, 0x04FF), ("zh", 0x4E00, 0x9FFF), ("ja", 0x3040, 0x30FF), ("ko", 0xAC00, 0xD7AF))
+
+
+def _other_script(text: str) -> tuple[str, int] | None:
+    """The most used of the other scripts a customer may write in (Cyrillic, Han, kana, Hangul), if any."""
+    counts = {code: sum(lo <= ord(ch) <= hi for ch in text) for code, lo, hi in _BLOCKS}
+    code = max(counts, key=lambda k: counts[k])
+    return (code, counts[code]) if counts[code] else None
+
+
+def language_of(text: str, hint: str | None = None) -> str:
+    """Just the code: "th", "fa", "ar", "en", "ru", "zh", "ja", "ko", a hint's language or "und"."""
+    return detect_language(text, hint).code
