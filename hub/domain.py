@@ -6,6 +6,7 @@ store returns `Ticket`/`Message` records.  No bare dicts cross a module boundary
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,6 +81,25 @@ class Attachment:
     inline: bool = False
 
 
+PROVIDER_ID_MAX = 500  # the width of messages.provider_id
+
+
+def provider_key(value: str) -> str:
+    """A provider id as it is stored and looked up.  Ids that would not fit the column (a hostile Message-ID) or
+    that PostgreSQL cannot take (NUL, lone surrogates) become a digest, so any id stores and still matches itself."""
+    if len(value) <= PROVIDER_ID_MAX and "\x00" not in value and (value.isascii() or _encodable(value)):
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One customer message as a channel adapter saw it, before it is stored."""
@@ -102,6 +122,15 @@ class Inbound:
     # Signals that must never get an automatic answer: "auto_reply", "bounce", "spam_report", "button".
     flags: frozenset[str] = frozenset()
     raw: dict[str, Any] = field(default_factory=dict)  # the provider event, kept for audit
+
+    def __post_init__(self) -> None:
+        # Every id that is stored or compared with stored ones goes through provider_key, whatever the channel.
+        set_ = object.__setattr__
+        set_(self, "provider_id", provider_key(self.provider_id))
+        if self.edit_of is not None:
+            set_(self, "edit_of", provider_key(self.edit_of))
+        if self.thread_refs:
+            set_(self, "thread_refs", tuple(provider_key(r) for r in self.thread_refs))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select, update
 from channels.base import Channel, PermanentError, RetryAfter, SendError, Unreachable
 from hub.clock import Clock
 from hub.config import OutboxConfig
-from hub.domain import Author, Button, Identity, Outbound
+from hub.domain import Author, Button, Identity, Outbound, provider_key
 from hub.events import Events
 from hub.metrics import DELIVERIES
 from hub.serialize import message_json
@@ -216,7 +216,7 @@ class Outbox:
     async def _finish(self, outbox_id: int, message_id: int, state: str, error: str | None, provider_id: str | None) -> None:
         msg_values: dict[str, Any] = {"delivery": state, "delivery_error": error and error[:1000]}
         if provider_id:
-            msg_values["provider_id"] = provider_id
+            msg_values["provider_id"] = provider_key(provider_id)
         async with self.db.write() as conn:
             await conn.execute(
                 update(outbox).where(outbox.c.id == outbox_id).values(state=state, locked_until=None, last_error=error and error[:1000])

@@ -89,8 +89,8 @@ def one_message_id(value: str | None) -> str | None:
     found = _MSGID.search(value)
     if found:
         return found.group(0)
-    token = value.strip().split()[0] if value.strip() else ""
-    return f"<{token[:500]}>" if token and "@" in token else None
+    token = value.strip().split()[0].strip("<>") if value.strip() else ""
+    return f"<{token}>" if token and "@" in token else None  # any length: the store keeps long ids as a digest
 
 
 def first_address(value: str | None) -> tuple[str, str]:

@@ -245,14 +245,15 @@ class Mailbox:
         self.cfg, self.user, self.handle, self.load, self.save = cfg, user, handle, load, save
         self.ready = asyncio.Event()  # set once a session has read the folder (tests and benchmarks wait on it)
         self.idle_active = False
+        self.progress = False  # this session acknowledged mail or caught up with the folder
 
     async def run(self) -> None:
         delay = 1.0
         while True:
             conn = Connection(self.cfg, self.user)
+            self.progress = False
             try:
                 await conn.open()
-                delay = 1.0
                 await self._session(conn)
             except asyncio.CancelledError:
                 raise
@@ -262,6 +263,10 @@ class Mailbox:
             finally:
                 self.idle_active = False
                 await conn.close()
+            # Only a session that got somewhere resets the pause: one that fails on the same mail every time
+            # backs off instead of hammering the server and the database once a second.
+            if self.progress:
+                delay = 1.0
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.cfg.backoff_max)
 
@@ -291,12 +296,14 @@ class Mailbox:
                 await conn.acknowledge(done, cfg.processed_folder, cfg.mark_seen)
                 last = max(last, *chunk)
                 await self.save(Cursor(uidvalidity, last).dump())
+                self.progress = True
             if mode:
                 # Mail older than this session that was not taken (seen, or re-read) is settled: go by UID from here.
                 last = max(last, uidnext - 1)
                 mode = ""
                 await self.save(Cursor(uidvalidity, last).dump())
             self.ready.set()
+            self.progress = True
             if uids:
                 continue  # mail that arrived while these were handled was announced outside IDLE: look again first
             if use_idle:
