@@ -15,9 +15,12 @@ from hub.config import Config, ConfigError
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from hub import logsafe
     from hub.registry import load_config
 
-    return load_config(args.config)
+    config = load_config(args.config)
+    logsafe.install(config.model_dump())  # from here on, this config's secrets are masked in every log line
+    return config
 
 
 def _use_uvloop() -> None:
@@ -148,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         args.config = args.sub_config
     logging.basicConfig(level=os.environ.get("HUB_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step is noise at every start
+    from hub import logsafe
+
+    logsafe.install()
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check}
     try:
         if args.cmd == "agent":
