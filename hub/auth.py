@@ -57,18 +57,30 @@ async def login(conn: AsyncConnection, email: str, password: str, now: datetime,
 
 
 async def authenticate(conn: AsyncConnection, token: str, now: datetime) -> Agent | None:
+    found = await session(conn, token, now)
+    return None if found is None else found[0]
+
+
+async def session(conn: AsyncConnection, token: str, now: datetime) -> tuple[Agent, datetime] | None:
+    """The agent a live token belongs to and when the token expires; None when it is unknown, expired, revoked
+    or its agent deactivated."""
     row = (
         await conn.execute(
-            select(agents)
+            select(agents, auth_tokens.c.expires_at.label("token_expires_at"))
             .join(auth_tokens, auth_tokens.c.agent_id == agents.c.id)
             .where(and_(auth_tokens.c.token_hash == token_hash(token), auth_tokens.c.expires_at > now, agents.c.active.is_(True)))
         )
     ).first()
-    return None if row is None else records.agent(row)
+    return None if row is None else (records.agent(row), row.token_expires_at)
 
 
 async def logout(conn: AsyncConnection, token: str) -> None:
     await conn.execute(delete(auth_tokens).where(auth_tokens.c.token_hash == token_hash(token)))
+
+
+async def revoke_agent(conn: AsyncConnection, agent_id: int) -> None:
+    """Every token of one agent (deactivation): its sessions end on every device."""
+    await conn.execute(delete(auth_tokens).where(auth_tokens.c.agent_id == agent_id))
 
 
 async def add_agent(

@@ -20,6 +20,9 @@ log = logging.getLogger("hub.bus")
 Handler = Callable[[dict[str, Any]], None]
 
 AGENTS = "agents"  # every queue event, for agent consoles
+# Ended sessions, {"token_hash"} on logout or {"agent_id"} on deactivation: every process closes the sockets they
+# opened.  Kept apart from AGENTS so consoles never see it.
+SESSIONS = "sessions"
 
 
 def chat_topic(customer_id: int) -> str:

@@ -171,8 +171,10 @@ class OutboxConfig(Strict):
 
 class AuthConfig(Strict):
     token_ttl: timedelta = timedelta(hours=12)
+    # How often an open agent socket looks at its token again (revocations normally arrive at once on the bus).
+    socket_recheck: timedelta = timedelta(seconds=60)
 
-    @field_validator("token_ttl", mode="before")
+    @field_validator("token_ttl", "socket_recheck", mode="before")
     @classmethod
     def _d(cls, v: Any) -> Any:
         return parse_duration(v)

@@ -60,4 +60,5 @@ def agent_json(a: Agent) -> dict[str, Any]:
         "role": a.role.value,
         "departments": list(a.departments),
         "capacity": a.capacity,
+        "active": a.active,
     }

@@ -7,6 +7,7 @@ from aiohttp import web
 from sqlalchemy import and_, exists, func, or_, select, update
 
 from hub import auth
+from hub.bus import SESSIONS
 from hub.domain import Role, Status
 from hub.errors import ConflictError, Invalid, NotFoundError, TooLarge, Unauthorized
 from hub.serialize import agent_json, message_json, ticket_json
@@ -14,7 +15,7 @@ from hub.services import HUB
 from hub.store import records
 from hub.store import tickets as store
 from hub.store.schema import agents, customers, identities, messages, tickets
-from hub.web.http import AGENT_KEY, int_arg, limit, read_json, requires, text_field, client_ip
+from hub.web.http import AGENT_KEY, bearer_token, client_ip, int_arg, limit, read_json, requires, text_field
 
 routes = web.RouteTableDef()
 FILTERS = ("status", "department", "assignee", "channel", "kind", "priority", "language")
@@ -41,9 +42,10 @@ async def login(request: web.Request) -> web.Response:
 @requires()
 async def logout(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    token = request.headers.get("Authorization", "")[7:].strip()
+    token = bearer_token(request) or ""
     async with hub.db.write() as conn:
         await auth.logout(conn, token)
+    await hub.bus.publish(SESSIONS, {"token_hash": auth.token_hash(token)})  # its open sockets close, everywhere
     return web.json_response({"ok": True})
 
 
@@ -314,3 +316,28 @@ async def create_agent(request: web.Request) -> web.Response:
     return web.json_response(agent_json(records.agent(row)), status=201)
 
 
+
+
+@routes.patch("/api/agents/{id}")
+@requires(Role.ADMIN)
+async def update_agent(request: web.Request) -> web.Response:
+    """Deactivate or reactivate an agent (admin).  Deactivation ends every session of the agent at once: its
+    tokens are deleted and its open sockets, on every process, are closed."""
+    hub = request.app[HUB]
+    aid = int_arg(request, "id")
+    data = await read_json(request)
+    active = data.get("active")
+    if not isinstance(active, bool):
+        raise Invalid("active must be true or false", field="active")
+    if aid == request[AGENT_KEY].id and not active:
+        raise ConflictError("an admin cannot deactivate themselves; ask another admin", field="active")
+    async with hub.db.write() as conn:
+        res = await conn.execute(update(agents).where(agents.c.id == aid).values(active=active))
+        if res.rowcount == 0:
+            raise NotFoundError(f"agent {aid} does not exist")
+        if not active:
+            await auth.revoke_agent(conn, aid)
+        row = (await conn.execute(select(agents).where(agents.c.id == aid))).one()
+    if not active:
+        await hub.bus.publish(SESSIONS, {"agent_id": aid})
+    return web.json_response(agent_json(records.agent(row)))

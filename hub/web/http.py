@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -74,23 +75,30 @@ async def limit(request: web.Request, scope: str, key: str, per_minute: int) -> 
         raise RateLimited("too many requests; slow down", retry_after=60)
 
 
-def _token(request: web.Request) -> str | None:
+def bearer_token(request: web.Request, *, allow_query: bool = False) -> str | None:
+    """The token of the Authorization header.  `?token=` is taken only where a browser cannot send headers (the
+    agent socket's handshake): in a URL it ends up in proxy and access logs, so no REST route accepts it."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.query.get("token")
+    return request.query.get("token") if allow_query else None
+
+
+async def current_session(request: web.Request, *, allow_query: bool = False) -> tuple[Agent, str, datetime]:
+    """(agent, token, token expiry) of the request's token; Unauthorized when there is none that is live."""
+    token = bearer_token(request, allow_query=allow_query)
+    if not token:
+        raise Unauthorized("a bearer token is required (Authorization: Bearer TOKEN)")
+    hub = request.app[HUB]
+    async with hub.db.read() as conn:
+        found = await auth.session(conn, token, hub.clock.now())
+    if found is None:
+        raise Unauthorized("the token is invalid or expired")
+    return found[0], token, found[1]
 
 
 async def current_agent(request: web.Request) -> Agent:
-    token = _token(request)
-    if not token:
-        raise Unauthorized("a bearer token is required")
-    hub = request.app[HUB]
-    async with hub.db.read() as conn:
-        agent = await auth.authenticate(conn, token, hub.clock.now())
-    if agent is None:
-        raise Unauthorized("the token is invalid or expired")
-    return agent
+    return (await current_session(request))[0]
 
 
 def requires(role: Role = Role.AGENT) -> Callable[[Handler], Handler]:

@@ -43,10 +43,11 @@ export class Live {
     let opened = false;
     ws.onopen = () => { opened = true; this.attempt = 0; this.onState("online"); this.onOpen(); };
     ws.onmessage = (ev) => { try { const f = JSON.parse(ev.data); if (f && typeof f === "object") this.onEvent(f); } catch { /* ignore */ } };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.onState("offline");
+      if (ev.code === 4401) { this.stopped = true; this.onRejected?.(); return; } // session ended: log in again
       if (!opened && this.attempt >= 2) this.onRejected?.(); // e.g. the token expired: let the page check
       const delay = Math.min(30000, 1000 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
       this.attempt = Math.min(this.attempt + 1, 6);
