@@ -160,3 +160,101 @@ def fit_calibration(index: Any, seed: int = 7) -> Calibration:
     ws = [w * total for w in ws]
     b = _fit(xs, ys, ws)
     return Calibration(bias=b[0], w_score=b[1], w_margin=b[2], w_gap=b[3], w_coverage=b[4])
+
+
+# --- the semantic index's gate ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """P(the top entry answers the message) from (top softmax probability, its margin over the runner-up, cosine
+    to the top entry's centroid, that cosine's margin over the next closest centroid)."""
+
+    beta: tuple[float, ...]
+
+    def confidence(self, p1: float, p_margin: float, cos1: float, cos_margin: float) -> float:
+        b = self.beta
+        z = b[0] + b[1] * p1 + b[2] * p_margin + b[3] * cos1 + b[4] * cos_margin
+        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+    @classmethod
+    def default(cls) -> Gate:
+        # Too small a knowledge base to replay: answer only a clear, close match.
+        return cls((-40.0, 4.0, 2.0, 40.0, 10.0))
+
+
+def gate_features(probs: Any, cosines: Any) -> list[tuple[tuple[float, float, float, float], int]]:
+    """Gate features and the top column for each row of softmax probabilities and centroid cosines."""
+    out = []
+    for p, c in zip(probs, cosines):
+        order = p.argsort()[::-1]
+        top = int(order[0])
+        p2 = float(p[order[1]]) if len(order) > 1 else 0.0
+        others = [float(c[i]) for i in range(len(c)) if i != top]
+        c2 = max(others) if others else 0.0
+        out.append(((float(p[top]), float(p[top]) - p2, float(c[top]), float(c[top]) - c2), top))
+    return out
+
+
+def fit_gate(vectors: Any, labels: Any, background: Any, train: Any, folds: int = 4, seed: int = 7,
+             hard_share: float = 0.3, query_share: float = 0.2, in_share: float = 0.5) -> Gate:
+    """Fit a `Gate` by replaying the knowledge base against itself.
+
+    Entries are dealt into `folds` groups.  For each group, a model is trained (`train(vectors, labels, entries)`)
+    on the other entries with most of their examples; the rest are in-scope questions (right when their own
+    entry comes first) and the held-out group's examples, plus the background chat, are out-of-scope questions,
+    which is what a customer's unanswerable question looks like: close to the topics, yet none of them.
+    """
+    import numpy as np
+
+    rng = random.Random(seed)
+    by_entry: dict[int, list[int]] = {}
+    for i, e in enumerate(labels):
+        by_entry.setdefault(int(e), []).append(i)
+    usable = [e for e, rows in by_entry.items() if len(rows) >= 2]
+    if len(usable) < 4 or len(labels) < 20:
+        return Gate.default()
+    rng.shuffle(usable)
+    groups = [usable[i::folds] for i in range(folds)]
+    xs: list[tuple[float, ...]] = []
+    ys: list[int] = []
+    scope: list[int] = []
+    for held in groups:
+        held_set = set(held)
+        kept = [e for e in by_entry if e not in held_set]
+        train_rows, query_rows = [], []
+        for e in kept:
+            rows = list(by_entry[e])
+            rng.shuffle(rows)
+            if len(rows) >= 2:
+                # Most of the entry stays in the model, as it will in service; the rest are the questions.
+                cut = max(1, len(rows) - max(1, round(len(rows) * query_share)))
+                train_rows += rows[:cut]
+                query_rows += rows[cut:]
+            else:
+                train_rows += rows
+        model = train(vectors[train_rows], labels[train_rows], tuple(sorted(kept)))
+        cols = model.entries
+        s = model.scores(vectors[query_rows])
+        for (x, top), r in zip(gate_features(s.probs, s.cosines), query_rows):
+            xs.append(x)
+            ys.append(int(cols[top] == int(labels[r])))
+            scope.append(1)
+        s = model.scores(vectors[[r for e in held for r in by_entry[e]]])
+        for x, _ in gate_features(s.probs, s.cosines):
+            xs.append(x)
+            ys.append(0)
+            scope.append(0)
+        if background is not None and len(background):
+            s = model.scores(background)
+            for x, _ in gate_features(s.probs, s.cosines):
+                xs.append(x)
+                ys.append(0)
+                scope.append(2)
+    n_in, n_hard, n_bg = scope.count(1), scope.count(0), scope.count(2)
+    if not n_in or not (n_hard or n_bg):
+        return Gate.default()
+    hard = hard_share if n_bg else 1.0
+    out_share = 1.0 - in_share
+    share = {1: in_share / n_in, 0: out_share * hard / max(n_hard, 1), 2: out_share * (1 - hard) / max(n_bg, 1)}
+    ws = [share[g] * len(xs) for g in scope]
+    return Gate(tuple(_fit(xs, ys, ws, l2=0.001)))

@@ -57,6 +57,9 @@ class BotConfig(BaseModel):
     # Channels where the bot answers once with an automatic acknowledgement and then leaves the ticket to agents.
     ack_only_channels: tuple[str, ...] = ("email",)
     max_misses: int = Field(2, ge=1)  # consecutive unanswered messages before handing off
+    # Below `threshold` but at least this confident: offer the closest entries ("Did you mean ...?") instead of a miss.
+    suggest_floor: float = Field(0.15, ge=0.0, le=1.0)
+    suggestions: int = Field(3, ge=1, le=5)
     ask_helpful: bool = True
     vip_tiers: tuple[str, ...] = ("vip", "key", "enterprise")
     reload_interval: float = 5.0  # how often a periodic task may call KnowledgeBaseHolder.reload()

@@ -13,6 +13,7 @@ File shape::
         tags: [delivery]             # optional
         answer: {en: "...", th: "...", fa: "..."}
         examples: {en: ["...", ...], th: [...], fa: [...]}
+        title: {en: "...", th: "..."}  # optional: the label when the bot asks "Did you mean ...?"
         buttons:                     # optional follow-ups shown under the answer
           - {label: {en: "...", th: "...", fa: "..."}, payload: "faq:shipping_cost"}
 """
@@ -52,6 +53,15 @@ class Entry:
     department: str | None = None
     tags: tuple[str, ...] = ()
     buttons: tuple[FollowUp, ...] = ()
+    titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def title(self, lang: str) -> str:
+        """A short label for "Did you mean ...?": the entry's title, else its first example, in `lang` if it can."""
+        if self.titles.get(lang):
+            return self.titles[lang]
+        if self.examples.get(lang):
+            return self.examples[lang][0]
+        return self.titles.get("en") or next((ex[0] for ex in self.examples.values() if ex), self.id)
 
     def answer(self, lang: str) -> str:
         """The answer in `lang`, else English, else any language the entry has."""
@@ -111,6 +121,7 @@ class _Entry(BaseModel):
     department: str | None = None
     tags: list[str] = []
     buttons: list[_Button] = []
+    title: dict[str, str] = {}  # optional short label per language, shown when the bot offers choices
 
     @field_validator("answer")
     @classmethod
@@ -201,6 +212,7 @@ def parse(text: str, source: str = "<string>") -> KnowledgeBase:
             department=e.department,
             tags=tuple(e.tags),
             buttons=tuple(FollowUp(MappingProxyType(dict(b.label)), b.payload) for b in e.buttons),
+            titles=MappingProxyType(dict(e.title)),
         )
         for e in model.entries
     )

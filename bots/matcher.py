@@ -11,6 +11,12 @@ The raw score is not a probability, and its scale differs by language and by kno
 fitted when the index is built.  `match()` answers only when that probability reaches the threshold (config
 `bot.threshold`, default 0.6).
 
+When the sentence encoder is installed (nlp.encoder), `ensure_semantic()` adds a meaning-based index over all
+languages at once (bots.semantic) with its own gate fitted on the knowledge base (bots.calibration.fit_gate);
+from then on it ranks and scores, and the lexical index above is the fallback.  It is built apart from the
+constructor because embedding a knowledge base the first time takes seconds: the hub builds it in a worker thread
+and keeps answering lexically meanwhile; embeddings are cached on disk (nlp.cache), so later starts are quick.
+
 Everything heavy happens in the constructor: postings are flat tuples, so a query costs its own featurisation plus
 one pass over the postings of its terms.  Imports bots.features, bots.kb, bots.calibration and the language layer (nlp).
 """
@@ -20,12 +26,21 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bots.calibration import Calibration, background_for, fit_calibration
+import hashlib
+import logging
+import threading
+
+import numpy as np
+
+from bots.calibration import Calibration, Gate, background_for, fit_calibration, fit_gate, gate_features
+from bots.semantic import EntryModel, train_entry_model
 from bots.features import CHAR, WORD, terms
 from bots.kb import Entry, KnowledgeBase
 from nlp.langid import language_of as detect_language
 
-__all__ = ["Match", "Matcher", "LanguageIndex", "build"]
+__all__ = ["Match", "Matcher", "LanguageIndex", "SemanticIndex", "build"]
+
+log = logging.getLogger("bots.matcher")
 
 Featurizer = Callable[[str, str], dict[str, float]]  # (text, lang) -> term counts; bots.features.terms by default
 
@@ -159,6 +174,58 @@ class LanguageIndex:
         return out
 
 
+@dataclass(frozen=True)
+class SemanticIndex:
+    model: EntryModel
+    gate: Gate
+    encoder: object  # nlp.encoder.Encoder
+
+
+def _fingerprint(kb: KnowledgeBase) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for e in kb.entries:
+        h.update(e.id.encode())
+        for lang in sorted(e.examples):
+            for t in e.examples[lang]:
+                h.update(b"\x00" + lang.encode() + b"\x01" + t.encode("utf-8"))
+    return h.hexdigest()
+
+
+_BUILT: dict[tuple[str, str], SemanticIndex | None] = {}
+
+
+def _semantic_for(fingerprint: str, kb: KnowledgeBase, encoder: object) -> SemanticIndex | None:
+    """Build once per knowledge-base content and encoder: several hubs in one process share it."""
+    key = (fingerprint, getattr(encoder, "name", ""))
+    if key not in _BUILT:
+        if len(_BUILT) >= 4:
+            _BUILT.pop(next(iter(_BUILT)))
+        _BUILT[key] = _build_semantic(fingerprint, kb, encoder)
+    return _BUILT[key]
+
+
+def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object) -> SemanticIndex | None:
+    from nlp.cache import embed_cached
+
+    texts: list[str] = []
+    labels: list[int] = []
+    for e, entry in enumerate(kb.entries):
+        for lang in sorted(entry.examples):
+            for t in entry.examples[lang]:
+                texts.append(t)
+                labels.append(e)
+    if len(set(labels)) < 2:
+        return None
+    vectors = embed_cached(encoder, texts, f"kb-{fingerprint[:16]}")  # type: ignore[arg-type]
+    background = [t for lang in ("en", "th", "fa") for t in background_for(lang)]
+    bg = embed_cached(encoder, background, "background") if background else None  # type: ignore[arg-type]
+    y = np.array(labels)
+    entries = tuple(sorted(set(labels)))
+    model = train_entry_model(vectors, y, entries)
+    gate = fit_gate(vectors, y, bg, train_entry_model)
+    return SemanticIndex(model, gate, encoder)
+
+
 class Matcher:
     """Answers "which entry, how sure" for a message; build one per knowledge base version."""
 
@@ -166,6 +233,8 @@ class Matcher:
                  featurize: Featurizer = terms) -> None:
         self.kb = kb
         self.threshold = threshold
+        self.semantic: SemanticIndex | None = None
+        self._semantic_lock = threading.Lock()
         self.indexes: dict[str, LanguageIndex] = {}
         self.calibrations: dict[str, Calibration] = {}
         for lang in sorted(kb.languages):
@@ -174,6 +243,10 @@ class Matcher:
             self.indexes[lang] = index
             self.calibrations[lang] = fit_calibration(index) if calibrate else Calibration.default()
 
+    def _index_lang(self, lang: str) -> str:
+        index = self._index_for(lang)
+        return index.lang if index is not None else lang
+
     def _index_for(self, lang: str) -> LanguageIndex | None:
         if lang in self.indexes:
             return self.indexes[lang]
@@ -181,9 +254,53 @@ class Matcher:
             return self.indexes.get("fa")
         return None
 
+    @property
+    def encoder(self) -> object | None:
+        """The sentence encoder in use, once the meaning-based index is built."""
+        return self.semantic.encoder if self.semantic is not None else None
+
+    def ensure_semantic(self) -> bool:
+        """Build the meaning-based index if the encoder is installed (seconds the first time); True when in use."""
+        if self.semantic is not None:
+            return True
+        from nlp.encoder import load_encoder
+
+        encoder = load_encoder()
+        if encoder is None:
+            return False
+        with self._semantic_lock:
+            if self.semantic is None:
+                try:
+                    self.semantic = _semantic_for(_fingerprint(self.kb), self.kb, encoder)
+                except Exception:  # the lexical index keeps answering; a broken encoder must not stop the bot
+                    log.exception("semantic index not built; answering with the lexical index")
+                    return False
+        return self.semantic is not None
+
+    def _rank_semantic(self, sem: SemanticIndex, text: str, lang: str, k: int) -> list[Match]:
+        vec = sem.encoder.embed([text])  # type: ignore[attr-defined]
+        s = sem.model.scores(vec)
+        (x, top), = gate_features(s.probs, s.cosines)
+        probs, cos = s.probs[0], s.cosines[0]
+        order = probs.argsort()[::-1][:k]
+        out: list[Match] = []
+        for pos, col in enumerate(order):
+            e = sem.model.entries[int(col)]
+            if pos == 0:
+                conf = sem.gate.confidence(*x)
+            else:
+                # A runner-up is judged by the same gate as if it were first (its own probability and cosine).
+                conf = sem.gate.confidence(float(probs[col]), 0.0, float(cos[col]), 0.0)
+            out.append(Match(self.kb.entries[e], conf, float(cos[col]), lang, float(probs[col] - probs[order[0]])
+                             if pos else x[1]))
+        return out
+
     def rank(self, text: str, lang: str | None = None, k: int = 3) -> list[Match]:
         """The k best entries with their confidences, best first; no threshold applied."""
         lang = lang or detect_language(text)
+        sem = self.semantic
+        if sem is not None and text.strip():
+            return self._rank_semantic(sem, text, lang if lang in self.indexes else (self._index_lang(lang)), k)
         index = self._index_for(lang)
         if index is None or not text.strip():
             return []

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bots import texts
+from bots import smalltalk, texts
 from bots.config import BotConfig
 from nlp.langid import language_of as detect_language
+from nlp.question import looks_like_question
 from nlp.normalize import normalize, strip_thai_tones
 from hub.domain import Button, Status
 
@@ -70,6 +71,7 @@ class Turn:
     bot_misses: int = 0  # consecutive messages the bot could not answer so far
     email_ack_sent: bool = False
     awaiting_feedback: str | None = None  # entry id of the answer the bot last asked "did this help?" about
+    suggested: tuple[str, ...] = ()  # entry ids the bot last offered as "Did you mean ...?", in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class Decision:
     misses: int = 0  # the ticket's new bot_misses
     awaiting_feedback: str | None = None  # store for the next Turn
     automatic: bool = False  # mark the outbound as automatic (email Auto-Submitted)
+    suggested: tuple[str, ...] = ()  # store for the next Turn: the entries offered as choices
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,34 @@ def _miss(turn: Turn, lang: str, config: BotConfig, why: str) -> Decision:
                     texts.t("rephrase", lang), lang=lang, misses=misses)
 
 
+_DIGIT_VALUE = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩๐๑๒๓๔๕๖๗๘๙", "012345678901234567890123456789")
+
+
+def _choice(text: str, n: int) -> int | None:
+    """0-based choice when the customer answers a numbered "Did you mean" list with a number ("2", "۲", "๒.")."""
+    key = text.strip().translate(_DIGIT_VALUE).strip(" .)-")
+    if key.isdigit() and 1 <= int(key) <= n:
+        return int(key) - 1
+    return None
+
+
+def _suggest(turn: Turn, matcher: Matcher, lang: str, config: BotConfig, ranked: Sequence, why: str) -> Decision:
+    """Between "confident" and "no idea": offer the closest entries.  Counts as a miss, so a customer who keeps
+    not finding the answer still reaches a person after `max_misses`."""
+    misses = turn.bot_misses + 1
+    if misses >= config.max_misses:
+        return _miss(turn, lang, config, why)
+    picks = [m.entry for m in ranked[: config.suggestions]]
+    titles = [e.title(lang) for e in picks]
+    buttons: tuple[Button, ...] = ()
+    if turn.channel_has_buttons:
+        buttons = tuple(Button(t[:60], f"faq:{e.id}") for t, e in zip(titles, picks)) + (
+            Button(texts.t("none_of_these", lang), "helpful:no"),)
+    text = texts.did_you_mean_text(lang, titles, bool(buttons))
+    return Decision(Action.ANSWER, f"suggested {', '.join(e.id for e in picks)} ({why})", text, buttons, lang,
+                    misses=misses, suggested=tuple(e.id for e in picks))
+
+
 def _handoff_reason(turn: Turn, lang: str, config: BotConfig) -> tuple[str | None, str]:
     """Why this message must go to a person regardless of what it asks (reason, text key), or (None, "")."""
     if not config.enabled_for(turn.channel):
@@ -228,6 +259,14 @@ def decide(turn: Turn, matcher: Matcher, config: BotConfig) -> Decision:
     reason, key = _handoff_reason(turn, lang, config)
     if turn.channel in config.ack_only_channels:
         return _email_ack(turn, matcher, lang, reason)
+    if reason == "complaint" and looks_like_question(turn.text, lang):
+        # "I want my money back, how does that work?": answer what the knowledge base knows, and watch: the answer
+        # asks whether it helped, and a "no" (or another complaint) hands off at once.
+        found = matcher.match(turn.text, lang)
+        if found is not None:
+            return _answer(found.entry.id, matcher, lang, turn, config,
+                           f"complaint-looking question answered from {found.entry.id} "
+                           f"(confidence {found.confidence:.2f}); watched", found.confidence)
     if reason:
         return _handoff(reason, lang, turn, key)
 
@@ -249,13 +288,25 @@ def decide(turn: Turn, matcher: Matcher, config: BotConfig) -> Decision:
             return Decision(Action.ANSWER, f"answer helped ({turn.awaiting_feedback})", texts.feedback_reply(lang),
                             lang=lang, misses=0)
 
+    if turn.suggested:
+        pick = _choice(turn.text, len(turn.suggested))
+        if pick is not None:
+            return _answer(turn.suggested[pick], matcher, lang, turn, config, f"chose suggestion {pick + 1}", None)
+
     if not turn.text.strip():
         return _miss(turn, lang, config, "no text")
-    found = matcher.match(turn.text, lang)
-    if found is None:
-        return _miss(turn, lang, config, "below threshold")
-    return _answer(found.entry.id, matcher, lang, turn, config,
-                   f"answered {found.entry.id} (confidence {found.confidence:.2f})", found.confidence)
+    small = smalltalk.recognise(turn.text, lang, matcher.encoder)
+    if small is not None:
+        return Decision(Action.ANSWER, f"small talk ({small.intent})", small.reply, lang=lang,
+                        misses=turn.bot_misses)
+    ranked = matcher.rank(turn.text, lang, k=max(config.suggestions, 1))
+    top = ranked[0] if ranked else None
+    if top is not None and top.confidence >= matcher.threshold:
+        return _answer(top.entry.id, matcher, lang, turn, config,
+                       f"answered {top.entry.id} (confidence {top.confidence:.2f})", top.confidence)
+    if top is not None and top.confidence >= config.suggest_floor:
+        return _suggest(turn, matcher, lang, config, ranked, f"best {top.entry.id} at {top.confidence:.2f}")
+    return _miss(turn, lang, config, "below threshold")
 
 
 def _email_ack(turn: Turn, matcher: Matcher, lang: str, reason: str | None) -> Decision:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-__all__ = ["t", "LANGS", "format_wait", "queue_notice_text", "email_ack_text", "feedback_reply"]
+__all__ = ["t", "LANGS", "format_wait", "queue_notice_text", "email_ack_text", "feedback_reply", "did_you_mean_text"]
 
 LANGS = ("en", "th", "fa")
 
@@ -21,6 +21,17 @@ _T: dict[str, dict[str, str]] = {
         "th": "คำตอบนี้ช่วยได้ไหมคะ ตอบ ใช่ หรือ ไม่ ได้เลยค่ะ",
         "fa": "آیا این پاسخ کمک کرد؟ لطفاً «بله» یا «نه» بنویسید.",
     },
+    "did_you_mean": {
+        "en": "I'm not quite sure what you mean. Did you mean one of these?",
+        "th": "ไม่แน่ใจว่าเข้าใจถูกไหมคะ หมายถึงเรื่องใดเรื่องหนึ่งต่อไปนี้หรือเปล่าคะ",
+        "fa": "مطمئن نیستم منظورتان را درست فهمیده باشم. منظورتان یکی از این‌هاست؟",
+    },
+    "did_you_mean_text": {
+        "en": "Reply with the number of your choice, or describe your question in other words.",
+        "th": "พิมพ์หมายเลขที่ต้องการ หรือพิมพ์คำถามใหม่อีกแบบได้เลยค่ะ",
+        "fa": "شماره گزینه را بفرستید یا سؤالتان را به شکل دیگری بنویسید.",
+    },
+    "none_of_these": {"en": "None of these", "th": "ไม่ใช่ทั้งหมด", "fa": "هیچ‌کدام"},
     "yes": {"en": "Yes, thanks", "th": "ใช่ ขอบคุณค่ะ", "fa": "بله، ممنون"},
     "no": {"en": "No, talk to a person", "th": "ไม่ใช่ ขอคุยกับเจ้าหน้าที่", "fa": "نه، با کارشناس صحبت کنم"},
     "glad": {
@@ -135,6 +146,19 @@ def email_ack_text(lang: str | None, answers: list[str]) -> str:
     if answers:
         lines += ["", t("email_ack_likely", lang), ""]
         lines += [f"- {a}" for a in answers]
+    return "\n".join(lines)
+
+
+def did_you_mean_text(lang: str | None, titles: list[str], with_buttons: bool) -> str:
+    """The question that offers the closest entries; without buttons the choices are numbered in the text."""
+    if with_buttons:
+        return t("did_you_mean", lang)
+    digits = _FA_DIGITS if _lang(lang) == "fa" else None
+    lines = [t("did_you_mean", lang), ""]
+    for i, title in enumerate(titles, 1):
+        n = str(i).translate(digits) if digits else str(i)
+        lines.append(f"{n}. {title}")
+    lines += ["", t("did_you_mean_text", lang)]
     return "\n".join(lines)
 
 

@@ -18,7 +18,6 @@ message, business calendars) when it is installed.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import statistics
@@ -36,6 +35,7 @@ from bots.policy import NEVER_ANSWER_FLAGS, Action, Decision, QueueState, Turn, 
 from bots import texts
 from hub.callbacks.offer import CallbackOffer
 from hub.domain import Accepted, Author, Inbound, Status
+from hub.escalation import Review
 from hub.store.schema import customers, tickets
 
 if TYPE_CHECKING:
@@ -65,10 +65,20 @@ class KnowledgeBaseReloader:
     def __init__(self, holder: KnowledgeBaseHolder[Matcher], interval: float) -> None:
         self.holder, self.interval = holder, max(interval, 0.01)
         self._task: asyncio.Task[None] | None = None
+        self.semantic_ready = asyncio.Event()
 
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="kb-reload")
+
+    async def _warm(self) -> None:
+        # The meaning-based index takes seconds the first time (embedding every example): build it off the event
+        # loop after start-up, answering with the lexical index meanwhile.  Later versions are built before the swap.
+        try:
+            await asyncio.to_thread(self.holder.index.ensure_semantic)
+        except Exception:
+            log.exception("semantic index not built")
+        self.semantic_ready.set()
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -81,6 +91,7 @@ class KnowledgeBaseReloader:
         return await asyncio.to_thread(self.holder.reload, force)
 
     async def _run(self) -> None:
+        await self._warm()
         while True:
             await asyncio.sleep(self.interval)
             try:
@@ -97,21 +108,26 @@ class Assistant:
         path = cfg.knowledge_base
         if not os.path.isabs(path):
             path = os.path.join(hub.config.base_dir, path)
-        self.holder: KnowledgeBaseHolder[Matcher] = KnowledgeBaseHolder(
-            path, build=functools.partial(Matcher, threshold=cfg.threshold)
-        )
+        self.holder: KnowledgeBaseHolder[Matcher] = KnowledgeBaseHolder(path, build=self._build_matcher)
         self.reloader = KnowledgeBaseReloader(self.holder, cfg.reload_interval)
         self.channels = bot_channels(cfg, hub)
         self.offer = CallbackOffer(hub)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
+    def _build_matcher(self, kb: Any) -> Matcher:
+        matcher = Matcher(kb, threshold=self.cfg.threshold)
+        if getattr(self, "reloader", None) is not None and self.reloader.semantic_ready.is_set():
+            matcher.ensure_semantic()  # a reload runs in a worker thread: swap in a complete index
+        return matcher
+
     def reopen_to_bot(self, channel: str) -> bool:
         return self.cfg.enabled and self.cfg.reopen_to_bot and channel in self.channels
 
     # --- the Responder ----------------------------------------------------------------------------------------------
 
-    async def on_customer_message(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> None:
+    async def on_customer_message(self, accepted: Accepted, inbound: Inbound, new_ticket: bool,
+                                  review: Review | None = None) -> None:
         if accepted.duplicate:
             return
         tid = accepted.ticket_id
@@ -119,7 +135,7 @@ class Assistant:
         self._waiting[tid] = self._waiting.get(tid, 0) + 1
         try:
             async with lock:
-                await self._handle(tid, inbound, new_ticket)
+                await self._handle(tid, inbound, new_ticket, review)
         except Exception:  # the message is stored; a failing bot must never lose it or break intake
             log.exception("bot failed on ticket %s (channel %s)", tid, inbound.channel)
         finally:
@@ -138,7 +154,7 @@ class Assistant:
                 )
             ).first()
 
-    async def _handle(self, tid: int, inbound: Inbound, new_ticket: bool) -> None:
+    async def _handle(self, tid: int, inbound: Inbound, new_ticket: bool, review: Review | None) -> None:
         row = await self._load(tid)
         if row is None:
             return
@@ -164,12 +180,13 @@ class Assistant:
             lang=lang,
             flags=inbound.flags,
             button_payload=payload if isinstance(payload, str) else None,
-            is_complaint=self._complaint(row, inbound, new_ticket, lang, payload),
+            is_complaint=self._complaint(row, inbound, new_ticket, review, payload),
             customer_tier=row.tier,
             has_account_manager=row.account_manager_id is not None,
             bot_misses=row.bot_misses or 0,
             email_ack_sent=bool(state.get("email_ack_sent")),
             awaiting_feedback=state.get("awaiting_feedback"),
+            suggested=tuple(str(x) for x in state.get("suggested") or ()),
         )
         matcher = self.holder.index
         decision = decide(turn, matcher, self.cfg)
@@ -191,21 +208,17 @@ class Assistant:
         return "en"
 
     @staticmethod
-    def _complaint(row: Any, inbound: Inbound, new_ticket: bool, lang: str, payload: Any) -> bool:
-        if new_ticket:
-            return row.kind == "complaint"  # routing classified the opening message already
+    def _complaint(row: Any, inbound: Inbound, new_ticket: bool, review: Review | None, payload: Any) -> bool:
         if payload or "button" in inbound.flags or not inbound.text.strip():
             return False
-        try:
-            from routing.classify import classify
-        except ImportError:  # an installation without routing: only the opening message is classified
-            return False
-        return classify(inbound.text, language_hint=lang).is_complaint
+        if review is not None:  # hub.escalation classified this very message
+            return review.message_complaint or (new_ticket and review.kind == "complaint")
+        return new_ticket and row.kind == "complaint"
 
     # --- applying decisions -----------------------------------------------------------------------------------------
 
     async def _answer(self, row: Any, d: Decision, state: dict[str, Any]) -> None:
-        state.update(lang=d.lang, awaiting_feedback=d.awaiting_feedback)
+        state.update(lang=d.lang, awaiting_feedback=d.awaiting_feedback, suggested=list(d.suggested))
         if d.entry_id:
             state["last_entry"] = d.entry_id
         meta = {"bot": {"reason": d.reason, "entry": d.entry_id, "confidence": d.confidence}}
@@ -218,7 +231,7 @@ class Assistant:
 
     async def _handoff(self, row: Any, d: Decision, state: dict[str, Any], matcher: Matcher) -> None:
         ack_only = row.channel in self.cfg.ack_only_channels
-        state.update(lang=d.lang, awaiting_feedback=None)
+        state.update(lang=d.lang, awaiting_feedback=None, suggested=[])
         if ack_only and d.automatic and d.text:
             state["email_ack_sent"] = True
         values: dict[str, Any] = {"bot_misses": d.misses}

@@ -338,6 +338,9 @@ class Intake:
                 tags=tuple(cust.tags or ()),
                 account_manager_id=cust.account_manager_id,
                 repeat_contact=repeat or parent is not None,
+                # Keywords only inside the transaction: the learned model runs after the commit (hub.escalation),
+                # so it never delays the acknowledgement.
+                detector="lexicon",
             )
         )
         if self.bot_enabled(inbound.channel) and not inbound.flags & {"bounce", "auto_reply", "spam_report"}:

@@ -23,6 +23,9 @@ class RouteRequest:
     account_manager_id: int | None = None
     repeat_contact: bool = False  # the customer has another unresolved ticket
     kind_hint: str | None = None  # set by a channel that knows (the callback form asks for a call)
+    # "lexicon": keywords only (the quick decision inside the intake transaction); "model:lexical": the learned
+    # model without the sentence encoder (under load); None: as configured.
+    detector: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class RouteResult:
     auto_assign: bool = False
     sla_policy: str = "normal"
     complaint: bool = False
+    complaint_probability: float | None = None
+    detector: str = ""
 
 
 class Router(Protocol):

@@ -19,6 +19,7 @@ from hub.events import Events
 from hub.intake import Intake
 from hub.actions import Actions
 from hub.assignment import Assigner
+from hub.escalation import Escalator, Responders
 from hub.sla import SlaJobs
 from hub.lease import LocalSingleton, RedisSingleton
 from hub.outbox import Outbox
@@ -72,8 +73,10 @@ class Hub:
         self.workers: list[Any] = [self.assigner]  # started after channels, stopped before them (bot, scheduler)
         self.bot_channels: frozenset[str] = frozenset()
         self.assistant = registry.build_responder(self)
+        self.escalator = Escalator(self)
+        self.intake.responder = Responders(self.escalator, self.assistant)
         if self.assistant is not None:
-            self.intake.responder, self.bot_channels = self.assistant, self.assistant.channels
+            self.bot_channels = self.assistant.channels
             self.intake.reopen_to_bot = self.assistant.reopen_to_bot
             self.workers.append(self.assistant.reloader)
 
@@ -109,6 +112,7 @@ class Hub:
         for w in reversed(self.workers):
             await w.stop()
         await self.intake.stop()
+        await self.escalator.stop()
         await self.outbox.stop()
         for ch in self.channels.values():
             try:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ import numpy as np
 from nlp import features
 from nlp.encoder import Encoder, load_encoder
 
-__all__ = ["Head", "Prediction", "TextModels", "DEFAULT_PATH", "load_models", "current_models"]
+__all__ = ["Head", "Prediction", "TextModels", "DEFAULT_PATH", "installed_path", "load_models", "current_models"]
 
 log = logging.getLogger("nlp.models")
 DEFAULT_PATH = Path(__file__).parent / "data" / "models.npz"
@@ -82,8 +84,9 @@ class TextModels:
         table = self.meta.get("thresholds", {}).get(variant or self.variant, {})
         return float(table.get(lang, table.get("*", 0.5)))
 
-    def predict(self, text: str, lang: str) -> Prediction:
-        variant = self.variant
+    def predict(self, text: str, lang: str, variant: str | None = None) -> Prediction:
+        """`variant`: "lexical" to skip the encoder (cheaper, for a backlog); None for the best available."""
+        variant = "lexical" if variant == "lexical" else self.variant
         vec = self.encoder.embed([text])[0] if variant == "full" and self.encoder is not None else None
         return self.predict_with(text, lang, vec, variant)
 
@@ -138,28 +141,56 @@ class TextModels:
         return cls(idf, heads, meta, encoder, version=str(meta.get("version", "")))
 
 
+def installed_path() -> Path:
+    """Where `hub nlp train` installs models retrained with the desk's labels (HUB_MODEL_DIR, else the cache)."""
+    env = os.environ.get("HUB_MODEL_DIR")
+    from nlp.cache import cache_dir
+
+    return (Path(env) if env else cache_dir() / "models") / "models.npz"
+
+
+def _active_path() -> Path:
+    p = installed_path()
+    return p if p.exists() else DEFAULT_PATH
+
+
+def _stamp(path: Path) -> tuple[str, int] | None:
+    try:
+        return str(path), path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 _current: TextModels | None = None
+_current_stamp: tuple[str, int] | None = None
+_checked = 0.0
 _current_lock = threading.Lock()
+RECHECK = 5.0  # seconds between looks at the model files: a retrained model is picked up without a restart
 
 
 def load_models(path: Path | None = None) -> TextModels | None:
-    """Load (and make current) the models at `path`; None when the file is missing or unreadable."""
-    global _current
-    path = path or DEFAULT_PATH
+    """Load (and make current) the models at `path` (default: the installed ones, else the shipped ones)."""
+    global _current, _current_stamp
+    path = path or _active_path()
     try:
         models = TextModels.load(path, load_encoder())
     except (OSError, KeyError, ValueError) as exc:
         log.warning("language models at %s not loaded (%s): keyword lexicons only", path, exc)
         return None
     with _current_lock:
-        _current = models
+        _current, _current_stamp = models, _stamp(path)
+    log.info("language models %s loaded from %s (%s variant)", models.version, path, models.variant)
     return models
 
 
 def current_models() -> TextModels | None:
-    """The models in use, loaded on first call (a reload through `load_models` swaps them for every user)."""
-    if _current is None:
-        with _current_lock:
-            pass
-        return load_models()
+    """The models in use; loaded on first call and reloaded when `hub nlp train` installs new ones."""
+    global _checked
+    now = time.monotonic()
+    if _current is not None and now - _checked < RECHECK:
+        return _current
+    _checked = now
+    path = _active_path()
+    if _current is None or _stamp(path) != _current_stamp:
+        return load_models(path) or _current
     return _current

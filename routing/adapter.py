@@ -25,6 +25,7 @@ class HubRouter:
                 account_manager_id=req.account_manager_id,
                 repeat_contact=req.repeat_contact,
                 kind_hint=Kind(req.kind_hint) if req.kind_hint else None,
+                detector=req.detector,
             )
         )
         return RouteResult(
@@ -42,4 +43,6 @@ class HubRouter:
             auto_assign=d.auto_assign,
             sla_policy=d.sla_policy,
             complaint=d.kind is Kind.COMPLAINT,
+            complaint_probability=d.classification.complaint_probability,
+            detector=d.classification.detector,
         )

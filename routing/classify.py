@@ -1,6 +1,13 @@
 """Message kind: question, complaint, sales lead, callback request or feedback, with the reasons.
 
-Complaint detection adds up evidence: lexicon entries weighted strong/medium/weak, negated ones dropped ("not
+The learned classifiers of the language layer (nlp.models, trained on real customers' messages) decide whether a
+message is a complaint and which kind it is.  The keyword lexicons below stay as one signal among others: their
+score adds `lexicon_weight` log-odds per point to the model's complaint estimate, so an operator's own entries
+(routing.lexicons) can push a message over the line, and they give explicit callback and sales cues ("call me
+back", "quote").  With `routing.complaint.detector: lexicon`, or when no model is installed, the lexicon alone
+decides, as follows.
+
+Complaint detection by lexicon adds up evidence: lexicon entries weighted strong/medium/weak, negated ones dropped ("not
 bad", "ไม่แย่", "بد نیست") and negated praise counted instead ("not happy", "ไม่พอใจ", "راضی نیستم"), entries in a
 conditional clause discounted ("if it arrives damaged..."), intensifiers, anger (shouting in capitals, "!!!",
 insults, angry emoji, stretched letters) and the customer's history (a second contact about an unresolved issue).
@@ -8,11 +15,13 @@ Imports hub.domain only.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.domain import Kind
+from nlp.models import Prediction, TextModels
 from nlp.langid import LanguageGuess, detect_language
 from routing.lexicon import Entry, Lexicon, default_lexicons
 from nlp.normalize import has_elongation, lexicon_form as normalize
@@ -36,6 +45,8 @@ class Classification:
     reasons: tuple[str, ...]  # one sentence per decision, for the ticket's routing trace
     scores: tuple[tuple[str, float], ...] = ()  # per kind, for reports and tuning
     language_reason: str = ""
+    complaint_probability: float | None = None  # from the learned model; None when the lexicon alone decided
+    detector: str = "lexicon"  # "model:full", "model:lexical" or "lexicon"
 
     @property
     def is_complaint(self) -> bool:
@@ -163,6 +174,9 @@ def classify(
     kind_hint: Kind | str | None = None,
     lexicons: Mapping[str, Lexicon] | None = None,
     threshold: float = COMPLAINT_THRESHOLD,
+    models: TextModels | None = None,
+    lexicon_weight: float = 0.5,
+    variant: str | None = None,
 ) -> Classification:
     """Classify one customer message. `repeat_contact`: the customer already has an unresolved ticket on this."""
     lexicons = lexicons if lexicons is not None else default_lexicons()
@@ -220,7 +234,14 @@ def classify(
         kind_scores["question"] += 1.0
     kind_scores["complaint"] = round(score, 3)
 
-    kind, why = _decide(kind_scores, threshold, kind_hint)
+    prob: float | None = None
+    detector = "lexicon"
+    if models is not None and text.strip():
+        pred = models.predict(text, guess.code if guess.code in ("th", "fa", "ar") else "en", variant)
+        prob, kind, why = _decide_model(pred, score, kind_scores, kind_hint, lexicon_weight)
+        detector = f"model:{pred.variant}"
+    else:
+        kind, why = _decide(kind_scores, threshold, kind_hint)
     reasons = [f"language {guess.code}: {guess.reason}", why]
     return Classification(
         kind=kind,
@@ -230,7 +251,33 @@ def classify(
         reasons=tuple(reasons),
         scores=tuple(sorted(kind_scores.items())),
         language_reason=guess.reason,
+        complaint_probability=prob,
+        detector=detector,
     )
+
+
+def _decide_model(pred: Prediction, lexicon_score: float, cues: Mapping[str, float], hint: Kind | str | None,
+                  lexicon_weight: float) -> tuple[float, Kind, str]:
+    """(complaint probability, kind, why) from the learned model with the lexicon as one signal."""
+    nudge = lexicon_weight * min(lexicon_score, 3.0)
+    z = pred.logit + nudge
+    prob = 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+    extra = f" incl. lexicon +{nudge:.2f}" if nudge else ""
+    if prob >= pred.threshold:
+        return prob, Kind.COMPLAINT, f"complaint: model p={prob:.2f}{extra} >= {pred.threshold:.2f} ({pred.variant})"
+    if hint:
+        return prob, Kind(hint), f"{Kind(hint).value}: given by the channel; complaint p={prob:.2f}"
+    # Explicit cues name what the customer asks for ("call me back", "a quote for 50 units"): they win over the
+    # model's guess between the calmer kinds, which has little callback data to learn from.
+    if cues["callback"] >= 1:
+        return prob, Kind.CALLBACK, f"callback: {cues['callback']:g} cue(s); complaint p={prob:.2f}"
+    if cues["sales"] >= 1:
+        return prob, Kind.SALES, f"sales: {cues['sales']:g} cue(s); complaint p={prob:.2f}"
+    calm = {k: v for k, v in pred.kind_probs.items() if k != "complaint"}
+    best = max(calm, key=lambda k: calm[k]) if calm else "question"
+    if best == "feedback" and cues["question"] >= 1:
+        best = "question"  # praise with a question mark is still a question to answer
+    return prob, Kind(best), f"{best}: model {calm.get(best, 0):.2f}; complaint p={prob:.2f} < {pred.threshold:.2f}"
 
 
 def _decide(scores: Mapping[str, float], threshold: float, hint: Kind | str | None) -> tuple[Kind, str]:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from hub.config import Config
 from hub.domain import Kind, Priority
+from nlp.models import TextModels, current_models
 from routing.calendar import BusinessCalendar, _aware
 from routing.classify import Classification, classify
 from routing.config import RoutingConfig
@@ -38,6 +39,7 @@ class RouteContext:
     account_manager_id: int | None = None
     repeat_contact: bool = False  # the customer has another unresolved ticket / writes again on this one
     kind_hint: Kind | None = None  # set by a channel that knows (the callback form asks for a call)
+    detector: str | None = None  # "lexicon", "model:lexical" or None (as configured); see hub.ports.RouteRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,12 @@ class Router:
         )
         self._global = BusinessCalendar(config.business_hours)
 
+    @property
+    def models(self) -> TextModels | None:
+        if self.routing.complaint.detector != "model":
+            return None
+        return current_models()
+
     def calendar(self, department: str | None) -> BusinessCalendar:
         return calendar_for(self.config, department)
 
@@ -84,6 +92,9 @@ class Router:
             kind_hint=ctx.kind_hint,
             lexicons=self.lexicons,
             threshold=self.routing.complaint.threshold,
+            models=None if ctx.detector == "lexicon" else self.models,
+            lexicon_weight=self.routing.complaint.lexicon_weight,
+            variant="lexical" if ctx.detector == "model:lexical" else None,
         )
 
     def route(self, ctx: RouteContext) -> RoutingDecision:

@@ -1,0 +1,221 @@
+"""Classification through the whole conversation: every customer message can raise its ticket to a complaint.
+
+Intake routes a new ticket on keywords alone inside its transaction (fast, so the acknowledgement never waits on a
+model).  After the commit, `Escalator.review` classifies each customer message with the learned model (nlp.models,
+through the router) and, when it is a complaint on a ticket that is not one yet, escalates the ticket:
+
+- kind `complaint`, priority raised to the complaint priority (never lowered), the complaint tags;
+- the department the rules give a complaint, while nobody owns the ticket yet;
+- first-response and resolution deadlines brought forward to the complaint SLA (never pushed back), SLA jobs
+  re-armed;
+- the reason in the ticket's trace, `ticket.updated` to agents and a `ticket.escalated` notice naming the
+  department's supervisors.
+
+A ticket's kind is never lowered by a later message: a complaint stays a complaint.  The first message of a new
+ticket may also move it between the calmer kinds (a question that the model reads as a sales lead).
+
+Messages are classified one batch at a time in a worker thread, so the event loop never runs the model; when a
+backlog builds up (more than `LEXICAL_BACKLOG` waiting), the backlog is classified without the sentence encoder,
+which keeps the delay bounded under load at a small cost in accuracy.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, select, update
+
+from hub.bus import AGENTS
+from hub.domain import Accepted, Inbound, Status
+from hub.ports import RouteRequest, RouteResult
+from hub.serialize import ticket_json
+from hub.store import tickets as ticket_store
+from hub.store.schema import customers, tickets
+
+if TYPE_CHECKING:
+    from hub.services import Hub
+
+log = logging.getLogger("hub.escalation")
+
+__all__ = ["Escalator", "Review", "Responders"]
+
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+LEXICAL_BACKLOG = 16
+BATCH = 32
+SKIP_FLAGS = frozenset({"bounce", "auto_reply", "spam_report", "button"})
+CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    kind: str  # the ticket's kind after the review
+    escalated: bool
+    probability: float | None
+    message_complaint: bool  # this message itself reads as a complaint
+
+
+class Escalator:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self._queue: asyncio.Queue[tuple[RouteRequest, asyncio.Future[RouteResult]]] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    # --- classifying in batches off the loop ----------------------------------------------------------------------
+
+    async def classify(self, req: RouteRequest) -> RouteResult:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain(), name="classify")
+        fut: asyncio.Future[RouteResult] = asyncio.get_running_loop().create_future()
+        await self._queue.put((req, fut))
+        return await fut
+
+    async def _drain(self) -> None:
+        assert self._queue is not None
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            lexical = self._queue.qsize() + len(batch) > LEXICAL_BACKLOG
+            try:
+                results = await asyncio.to_thread(self._route_all, [r for r, _ in batch], lexical)
+            except Exception as exc:  # a failing model must not leave callers waiting
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), res in zip(batch, results):
+                if not fut.done():
+                    fut.set_result(res)
+
+    def _route_all(self, reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
+        router = self.hub.router
+        out = []
+        for r in reqs:
+            if lexical and r.detector is None:
+                r = RouteRequest(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "detector": "model:lexical"})
+            out.append(router.route(r))
+        return out
+
+    async def stop(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
+    # --- the review -----------------------------------------------------------------------------------------------
+
+    async def review(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> Review | None:
+        """Classify one stored customer message and escalate its ticket when it is a complaint."""
+        if accepted.duplicate or accepted.ticket_id is None or not inbound.text.strip() or inbound.flags & SKIP_FLAGS:
+            return None
+        tid = accepted.ticket_id
+        async with self.hub.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(tickets, customers.c.tier, customers.c.tags.label("customer_tags"),
+                           customers.c.account_manager_id)
+                    .join(customers, customers.c.id == tickets.c.customer_id).where(tickets.c.id == tid)
+                )
+            ).first()
+        if row is None or row.status in CLOSED:
+            return None
+        now = self.hub.clock.now()
+        req = RouteRequest(
+            text=inbound.text, channel=row.channel, now=now, language_hint=row.language or inbound.sender_lang,
+            subject=inbound.subject if new_ticket else None, tier=row.tier, tags=tuple(row.customer_tags or ()),
+            account_manager_id=row.account_manager_id,
+        )
+        route = await self.classify(req)
+        p, said = route.complaint_probability, route.kind == "complaint"
+        if row.kind == "complaint":
+            return Review("complaint", False, p, said)  # never lowered, and nothing higher to raise it to
+        if said:
+            await self._escalate(row, route, inbound, now)
+            return Review("complaint", True, p, True)
+        if new_ticket and route.kind != row.kind and row.kind == "question":
+            await self._rekind(row, route, now)
+            return Review(route.kind, False, p, False)
+        return Review(row.kind, False, p, False)
+
+    async def _escalate(self, row: Any, route: RouteResult, inbound: Inbound, now: datetime) -> None:
+        values: dict[str, Any] = {"kind": "complaint"}
+        trace: list[tuple[str, str]] = []
+        prob = f"p={route.complaint_probability:.2f}" if route.complaint_probability is not None else route.detector
+        trace.append(("kind", f"raised to complaint by a customer message ({prob}, {route.detector}); "
+                              f"was {row.kind}"))
+        if PRIORITY_RANK.get(route.priority, 1) > PRIORITY_RANK.get(row.priority, 1):
+            values["priority"] = route.priority
+            trace.append(("priority", f"{route.priority}: complaint (was {row.priority})"))
+        tags = list(dict.fromkeys([*(row.tags or ()), *route.tags]))
+        if tags != list(row.tags or ()):
+            values["tags"] = tags
+        unowned = row.assignee_id is None and row.status in (Status.BOT.value, Status.QUEUED.value)
+        if unowned and route.department and route.department != row.department:
+            values["department"] = route.department
+            trace.append(("department", f"{route.department}: complaint routing (was {row.department})"))
+        for target in ("first_response", "resolution"):
+            due_new = getattr(route, f"{target}_due")
+            due_old = getattr(row, f"{target}_due")
+            if target == "first_response" and row.first_response_at is not None:
+                continue
+            if due_new is not None and (due_old is None or due_new < due_old):
+                values[f"{target}_due"] = due_new
+        if "first_response_due" in values or "resolution_due" in values:
+            trace.append(("sla", f"complaint SLA ({route.sla_policy}): deadlines brought forward"))
+        async with self.hub.db.write() as conn:
+            # Conditional on the kind, so two processes (or two messages) escalate once.
+            res = await conn.execute(
+                update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind != "complaint"))
+                .values(updated_at=now, **values)
+            )
+            if res.rowcount != 1:
+                return
+            t = await ticket_store.get_ticket(conn, row.id)
+            if "first_response_due" in values or "resolution_due" in values:
+                await self.hub.sla.on_ticket_opened(conn, t, route)
+            await ticket_store.add_traces(conn, row.id, now, trace)
+            supervisors = await self.hub.sla._supervisors(conn, {t.department or ""} - {""})
+        log.info("ticket %s raised to complaint (%s)", row.id, prob)
+        await self.hub.events.ticket("ticket.updated", t)
+        await self.hub.bus.publish(AGENTS, {"type": "ticket.escalated", "ticket": ticket_json(t),
+                                            "why": trace[0][1], "supervisors": supervisors})
+
+    async def _rekind(self, row: Any, route: RouteResult, now: datetime) -> None:
+        """The first message, read by the model: a calmer kind than the keywords guessed (or a sales lead)."""
+        values: dict[str, Any] = {"kind": route.kind}
+        trace = [("kind", f"{route.kind}: the model's reading of the first message (keywords said {row.kind})")]
+        if route.kind == "sales" and row.assignee_id is None and route.department != row.department:
+            values["department"] = route.department
+            trace.append(("department", f"{route.department}: sales lead"))
+        async with self.hub.db.write() as conn:
+            res = await conn.execute(
+                update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind == row.kind))
+                .values(updated_at=now, **values)
+            )
+            if res.rowcount != 1:
+                return
+            await ticket_store.add_traces(conn, row.id, now, trace)
+            t = await ticket_store.get_ticket(conn, row.id)
+        await self.hub.events.ticket("ticket.updated", t)
+
+
+class Responders:
+    """The intake's responder (hub.ports.Responder): the review first, then the bot, which sees its outcome."""
+
+    def __init__(self, escalator: Escalator, assistant: Any | None) -> None:
+        self.escalator, self.assistant = escalator, assistant
+
+    async def on_customer_message(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> None:
+        review = None
+        try:
+            review = await self.escalator.review(accepted, inbound, new_ticket)
+        except Exception:  # the message is stored; classification failing must not keep the bot from it
+            log.exception("review failed on ticket %s", accepted.ticket_id)
+        if self.assistant is not None:
+            await self.assistant.on_customer_message(accepted, inbound, new_ticket, review)
