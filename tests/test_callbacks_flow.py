@@ -32,6 +32,7 @@ async def test_web_chat_confirmation_reminder_due_and_retries(sqlite_url: str) -
     clock = FrozenClock(MONDAY_7AM_BKK)
     async with running_hub(callback_config(sqlite_url, **QUIET), clock=clock) as h:
         chat = await h.chat(lang="th")
+        await chat.say("โทรกลับได้ไหม")  # a booking joins a chat only once the visitor has written in it
         status, cb = await h.api("POST", "/api/callbacks", json=booking(visitor_token=chat.token, lang="th"))
         assert status == 201, cb
         confirm = await chat.expect("message", author="system")
@@ -144,6 +145,7 @@ async def test_restart_between_booking_and_due(sqlite_url: str) -> None:
     config = callback_config(sqlite_url, **QUIET)
     async with running_hub(config, clock=clock) as h:
         chat = await h.chat()
+        await chat.say("call me please")
         _, cb = await h.api("POST", "/api/callbacks", json=booking(visitor_token=chat.token))
         await chat.expect("message", author="system")
         clock.advance(hours=2, minutes=50)
@@ -162,6 +164,7 @@ async def test_restart_between_booking_and_due(sqlite_url: str) -> None:
     config2 = callback_config(sqlite_url.replace("hub.db", "hub2.db"), **QUIET)
     async with running_hub(config2, clock=clock2) as h3:
         chat = await h3.chat()
+        await chat.say("call me please")
         _, cb = await h3.api("POST", "/api/callbacks", json=booking(visitor_token=chat.token))
         await chat.close()
     clock2.advance(hours=3, minutes=5)

@@ -55,7 +55,12 @@ def booked_json(svc: CallbackService, booked: Any) -> dict[str, Any]:
 async def book(request: web.Request) -> web.Response:
     await public_limit(request)
     svc = request.app[SERVICE]
-    req = svc.parse(await read_json(request))
+    data = await read_json(request)
+    if request.content_type != "application/json":
+        # Only a JSON request carries a chat token: another site can post a plain form here without asking, but
+        # not JSON (the browser checks CORS first), so a foreign page cannot book into a visitor's chat.
+        data.pop("visitor_token", None)
+    req = svc.parse(data)
     booked = await svc.book(req)
     return web.json_response(booked_json(svc, booked), status=200 if booked.duplicate else 201)
 

@@ -81,13 +81,12 @@ async def _booking_form(request: web.Request, values: dict[str, str], error: str
         day = now.astimezone(tz).date()
     day = min(max(day, now.astimezone(tz).date()), (now + timedelta(days=svc.config.horizon_days)).astimezone(tz).date())
     items = await svc.day(day, tz)
-    v = {k: e(values.get(k, ""), quote=True) for k in ("name", "phone", "topic", "visitor_token", "lang")}
+    v = {k: e(values.get(k, ""), quote=True) for k in ("name", "phone", "topic", "lang")}
     body = (
         f"<h1>Ask us to call you</h1>{_error(error)}{_day_form('/callback', day, tz.key, {})}"
         '<form method="post" action="/callback">'
         f'<input type="hidden" name="submission_id" value="{uuid.uuid4().hex}">'
         f'<input type="hidden" name="tz" value="{e(tz.key, quote=True)}">'
-        f'<input type="hidden" name="visitor_token" value="{v["visitor_token"]}">'
         f'<input type="hidden" name="lang" value="{v["lang"]}">'
         f"{_slot_radios(svc, items, tz, values.get('slot', ''))}"
         f'<label>Name <input name="name" autocomplete="name" required maxlength="200" value="{v["name"]}"></label>'
@@ -109,7 +108,10 @@ async def submit(request: web.Request) -> web.Response:
     await public_limit(request)
     svc = request.app[SERVICE]
     data = await read_form_or_json(request)
-    values = {k: str(data.get(k, ""))[:500] for k in ("name", "phone", "topic", "tz", "slot", "visitor_token", "lang")}
+    # A chat visitor token is never taken from this page (a link or a form on another site could carry someone
+    # else's, and the booking would land in their chat); the widget books through /api/callbacks.
+    data.pop("visitor_token", None)
+    values = {k: str(data.get(k, ""))[:500] for k in ("name", "phone", "topic", "tz", "slot", "lang")}
     if values.get("slot"):
         values["date"] = values["slot"][:10]
     try:

@@ -212,7 +212,14 @@ class CallbackService:
             return prior
         phone = Identity("phone", req.phone)
         if origin is None:
-            origin = Origin("webchat", visitor_identity(req.visitor_token)) if req.visitor_token and "webchat" in self.hub.channels else Origin("callback", phone)
+            origin = Origin("callback", phone)
+            if req.visitor_token and "webchat" in self.hub.channels:
+                visitor = visitor_identity(req.visitor_token)
+                # Only a conversation that exists takes the booking: a token nobody has written with (one an
+                # attacker made up and handed to a victim) would otherwise open a chat the attacker can read.
+                async with self.db.read() as conn:
+                    if await ticket_store.identity_exists(conn, visitor.channel, visitor.external_id):
+                        origin = Origin("webchat", visitor)
         lock = self._locks.get(req.slot.start)
         if lock is None:
             lock = self._locks[req.slot.start] = asyncio.Lock()
@@ -238,7 +245,10 @@ class CallbackService:
 
     def _inbound(self, req: Request, origin: Origin, phone: Identity) -> Inbound:
         when = f"{human(req.window_start, req.tz)}-{human(req.window_end, req.tz)[11:]} ({req.tz})"
-        lines = [f"Callback request: please call {req.phone} between {when}."]
+        # A web chat's history is shown to whoever holds its token: the number is masked there (agents read it
+        # whole on the callback itself); other channels never serve their history back to the customer.
+        shown = mask(req.phone) if origin.channel == "webchat" else req.phone
+        lines = [f"Callback request: please call {shown} between {when}."]
         if req.topic:
             lines.append(f"Topic: {req.topic}")
         return Inbound(

@@ -187,3 +187,10 @@ async def count_open(conn: AsyncConnection, customer_id: int) -> int:
             )
         )
     ).scalar_one()
+
+
+async def identity_exists(conn: AsyncConnection, channel: str, external_id: str) -> bool:
+    row = await conn.execute(
+        select(identities.c.id).where(and_(identities.c.channel == channel, identities.c.external_id == external_id))
+    )
+    return row.first() is not None
