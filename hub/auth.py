@@ -39,12 +39,17 @@ def verify_password(password: str, stored: str) -> bool:
 _DUMMY = hash_password(secrets.token_urlsafe(12))
 
 
+def normal_email(email: str) -> str:
+    """The one form of an agent's email: stored, looked up and rate-limited on (so " A@x " is a@x everywhere)."""
+    return email.strip().lower()
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def login(conn: AsyncConnection, email: str, password: str, now: datetime, ttl: timedelta) -> tuple[str, Agent] | None:
-    row = (await conn.execute(select(agents).where(agents.c.email == email.strip().lower()))).first()
+    row = (await conn.execute(select(agents).where(agents.c.email == normal_email(email)))).first()
     if row is None or not row.active:
         verify_password(password, _DUMMY)
         return None
@@ -99,7 +104,7 @@ async def add_agent(
             insert(agents)
             .values(
                 name=name,
-                email=email.strip().lower(),
+                email=normal_email(email),
                 password_hash=hash_password(password),
                 role=Role(role).value,
                 departments=departments,

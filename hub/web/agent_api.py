@@ -25,11 +25,12 @@ FILTERS = ("status", "department", "assignee", "channel", "kind", "priority", "l
 async def login(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     data = await read_json(request)
-    email = text_field(data, "email", 320) or ""
+    # Normalised once, before the limit and the lookup: variants of one address share one budget.
+    email = auth.normal_email(text_field(data, "email", 320) or "")
     password = text_field(data, "password", 500) or ""
     rl = hub.config.rate_limits.login_per_minute
     await limit(request, "login-ip", client_ip(request), rl)
-    await limit(request, "login-email", email.lower(), rl)
+    await limit(request, "login-email", email, rl)
     async with hub.db.write() as conn:
         result = await auth.login(conn, email, password, hub.clock.now(), hub.config.auth.token_ttl)
     if result is None:
@@ -307,7 +308,7 @@ async def create_agent(request: web.Request) -> web.Response:
     if not isinstance(depts, list) or any(hub.config.department(d) is None for d in depts):
         raise Invalid("departments must list configured departments", field="departments")
     async with hub.db.write() as conn:
-        if (await conn.execute(select(agents.c.id).where(agents.c.email == email.lower()))).first():
+        if (await conn.execute(select(agents.c.id).where(agents.c.email == auth.normal_email(email)))).first():
 
 
             raise ConflictError("an agent with this email exists", field="email")
