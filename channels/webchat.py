@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -52,6 +53,38 @@ class WebchatHost:
     max_frame: int
     max_text: int
     on_typing: Callable[[str], Awaitable[None]]  # visitor hash; tells agents the customer is typing
+    frames_per_minute: int = 0  # every frame of one socket counts; 0 = unlimited (load tests)
+    typing_every: float = 3.0  # seconds: at most one typing event per visitor in this time
+
+
+class FrameBudget:
+    """A token bucket per socket: `per_minute` frames, refilled continuously.  A client that keeps sending past
+    it (one more budget's worth of refused frames) is disconnected."""
+
+    __slots__ = ("per_minute", "tokens", "at", "refused")
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.tokens = float(per_minute)
+        self.at = time.monotonic()
+        self.refused = 0
+
+    def take(self) -> bool:
+        if not self.per_minute:
+            return True
+        now = time.monotonic()
+        self.tokens = min(self.per_minute, self.tokens + (now - self.at) * self.per_minute / 60.0)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            self.refused = 0
+            return True
+        self.refused += 1
+        return False
+
+    @property
+    def abusive(self) -> bool:
+        return self.per_minute > 0 and self.refused > self.per_minute
 
 
 def visitor_hash(token: str) -> str:
@@ -71,6 +104,7 @@ class WebchatChannel:
         self._ctx: ChannelContext | None = None
         self._host: WebchatHost | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+        self._typed: dict[str, float] = {}  # visitor hash -> monotonic time of the last typing event passed on
 
     async def start(self, ctx: ChannelContext) -> None:
         self._ctx = ctx
@@ -123,10 +157,18 @@ class WebchatChannel:
         pumping: asyncio.Task[None] | None = None
         visitor: str | None = None
         hello: dict[str, Any] = {}
+        budget = FrameBudget(host.frames_per_minute)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR:
                     break
+                if not budget.take():  # counted before any work is done on the frame
+                    if budget.abusive:
+                        await ws.close(code=1008, message=b"too many frames")
+                        break
+                    if budget.refused == 1:
+                        await _error(ws, "rate_limited", "too many frames; wait a moment")
+                    continue
                 if msg.type != WSMsgType.TEXT:
                     await _error(ws, "bad_frame", "frames are JSON text")
                     continue
@@ -149,7 +191,8 @@ class WebchatChannel:
                 elif kind == "message":
                     await self._message(ws, host, ctx, visitor, hello, frame)
                 elif kind == "typing":
-                    await host.on_typing(visitor)
+                    if self._typing_due(visitor, host.typing_every):
+                        await host.on_typing(visitor)
                 elif kind == "hello":
                     await _error(ws, "already_greeted", "hello was already received")
                 else:
@@ -161,6 +204,16 @@ class WebchatChannel:
             if pumping:
                 pumping.cancel()
         return ws
+
+    def _typing_due(self, visitor: str, every: float) -> bool:
+        """One typing event per visitor per `every` seconds: each costs a read and a broadcast to every agent."""
+        now = time.monotonic()
+        if now - self._typed.get(visitor, -every) < every:
+            return False
+        if len(self._typed) > 50_000:  # forget visitors who stopped typing long ago
+            self._typed = {k: v for k, v in self._typed.items() if now - v < every}
+        self._typed[visitor] = now
+        return True
 
     async def _hello(self, ws: web.WebSocketResponse, host: WebchatHost, frame: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         token = frame.get("visitor_token")

@@ -149,6 +149,8 @@ class RateLimits(Strict):
     login_per_minute: int = Field(10, ge=1)
     public_per_minute: int = Field(60, ge=1, description="per IP on /contact, /api/callbacks and chat connects")
     chat_messages_per_minute: int = Field(60, ge=1, description="per visitor on the chat socket")
+    chat_frames_per_minute: int = Field(240, ge=1, description="every frame of one chat socket (typing included)")
+    chat_typing_interval: float = Field(3.0, ge=0, description="seconds between typing events passed on per visitor")
 
 
 class TicketsConfig(Strict):

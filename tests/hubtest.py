@@ -111,7 +111,8 @@ def hub_config(db_url: str, **over: Any) -> Config:
         "database": {"url": db_url},
         "channels": {"webchat": {"enabled": True}},
         "departments": [{"name": "support", "default": True}, {"name": "billing"}, {"name": "sales"}],
-        "rate_limits": {"enabled": True, "login_per_minute": 50, "public_per_minute": 1000, "chat_messages_per_minute": 1000},
+        "rate_limits": {"enabled": True, "login_per_minute": 50, "public_per_minute": 1000, "chat_messages_per_minute": 1000,
+                        "chat_frames_per_minute": 5000},
         "outbox": {"backoff_base": 0.05, "sweep_interval": 0.05, "max_attempts": 3},
         "bot": {"enabled": False},
     }

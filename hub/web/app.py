@@ -77,6 +77,8 @@ def _chat_host(hub: Hub) -> WebchatHost:
         max_frame=cfg.server.max_frame,
         max_text=cfg.server.max_text,
         on_typing=on_typing,
+        frames_per_minute=cfg.rate_limits.chat_frames_per_minute if cfg.rate_limits.enabled else 0,
+        typing_every=cfg.rate_limits.chat_typing_interval,
     )
 
 
