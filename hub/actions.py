@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from hub import labels
 from hub import status as machine
 from hub.clock import Clock
 from hub.config import Config
@@ -193,6 +194,9 @@ class Actions:
             await self._changing(conn, t, values, now)
             await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now, **values))
             await store.add_trace(conn, ticket_id, now, "transferred", why)
+            if department is not None and department != t.department:
+                await labels.record(conn, ticket_id=ticket_id, source="transferred", now=now, language=t.language,
+                                    department=department, agent_id=agent.id)
         return await self._updated(ticket_id)
 
     async def set_status(self, ticket_id: int, agent: Agent | None, wanted: Status, why: str) -> Ticket:

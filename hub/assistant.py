@@ -35,6 +35,7 @@ from bots.policy import NEVER_ANSWER_FLAGS, Action, Decision, QueueState, Turn, 
 from bots import texts
 from hub.callbacks.offer import CallbackOffer
 from hub.domain import Accepted, Author, Inbound, Status
+from hub import labels
 from hub.escalation import Review
 from hub.store.schema import customers, tickets
 
@@ -192,6 +193,8 @@ class Assistant:
         decision = decide(turn, matcher, self.cfg)
         log.debug("bot ticket %s: %s (%s)", tid, decision.action.value, decision.reason)
         if decision.action is Action.ANSWER:
+            if decision.entry_id:
+                state["last_question"] = inbound.text[:1000]
             await self._answer(row, decision, state)
         elif decision.action is Action.HANDOFF:
             await self._handoff(row, decision, state, matcher)
@@ -242,6 +245,11 @@ class Assistant:
             reason = f"{reason}; to department {dept} (topic {state.get('last_entry')})"
         if not await self.hub.actions.handoff(row.id, reason, state=state, values=values):
             return  # an agent took it meanwhile: the agent speaks now, not the bot
+        if d.reason.startswith("answer did not help") and state.get("last_question"):
+            async with self.hub.db.write() as conn:  # the entry was the wrong answer for these words
+                await labels.record(conn, ticket_id=row.id, source="not_helpful", now=self.hub.clock.now(),
+                                    text=str(state["last_question"]), language=d.lang,
+                                    entry=str(state.get("last_entry") or "") or None)
         if not d.text:
             return
         text, extra = d.text, {}

@@ -1,4 +1,4 @@
-"""`hub` command line: serve, migrate, agent add, check-config."""
+"""`hub` command line: serve, migrate, agent add, check-config, nlp train."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,7 @@ import subprocess
 import sys
 from typing import Any
 
+from hub import nlp_cli
 from hub.config import Config, ConfigError
 
 
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
     add.add_argument("--department", action="append")
     add.add_argument("--capacity", type=int, default=5)
+    nlp_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if getattr(args, "sub_config", None):
         args.config = args.sub_config
@@ -158,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "agent":
             return cmd_agent_add(args)
+        if args.cmd == "nlp":
+            return nlp_cli.cmd_nlp(args)
         return handlers[args.cmd](args)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)

@@ -42,7 +42,7 @@ def embed_cached(encoder: Encoder, texts: Sequence[str], name: str) -> np.ndarra
     keys = [_key(t) for t in texts]
     missing = [t for t, k in zip(texts, keys) if k not in known]
     if missing:
-        uniq = list(dict.fromkeys(missing))
+        uniq = sorted(dict.fromkeys(missing), key=len)  # batches of like lengths: the engine pads to the longest
         for i in range(0, len(uniq), 64):
             chunk = uniq[i:i + 64]
             for t, v in zip(chunk, encoder.embed(chunk)):

@@ -26,6 +26,9 @@ __all__ = ["Encoder", "E5Encoder", "load_encoder", "DEFAULT_ENCODER"]
 log = logging.getLogger("nlp.encoder")
 DEFAULT_ENCODER = "e5-small"
 _CACHE = 2048
+# The model reads at most 512 tokens; the opening of a long message says what it is about, and cutting it here
+# bounds the cost of one message (an email with a quoted thread would otherwise cost a hundred short ones).
+MAX_CHARS = 1000
 
 
 class Encoder(Protocol):
@@ -60,8 +63,9 @@ class E5Encoder:
                     out[i] = v
             if todo:
                 keys = list(todo)
+                clipped = [k[:MAX_CHARS] for k in keys]
                 # "query: " on both sides: e5's recipe for symmetric similarity (message vs example message).
-                vecs = self._model.query(keys if len(keys) > 1 else keys[0]).reshape(len(keys), self.dim)
+                vecs = self._model.query(clipped if len(keys) > 1 else clipped[0]).reshape(len(keys), self.dim)
                 for t, v in zip(keys, vecs):
                     for i in todo[t]:
                         out[i] = v

@@ -56,7 +56,9 @@ class EmbeddingCache:
     def embed(self, texts: Sequence[str], progress: bool = False, batch: int = 64) -> np.ndarray:
         if self.encoder is None:
             raise RuntimeError("no sentence encoder installed")
-        todo = list(dict.fromkeys(t for t in texts if self._key(t) not in self._index))
+        # Sorted by length: the engine pads a batch to its longest text, so one long post in a batch of short
+        # messages would cost as much as a batch of long posts.
+        todo = sorted(dict.fromkeys(t for t in texts if self._key(t) not in self._index), key=len)
         started = time.monotonic()
         for n, i in enumerate(range(0, len(todo), batch)):
             chunk = todo[i:i + batch]
@@ -162,14 +164,6 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-@dataclass
-class Report:
-    per_lang: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def score(self) -> float:
-        """One number to compare models: mean test recall at the dev-chosen thresholds, over languages."""
-        vals = [v["recall"] for v in self.per_lang.values() if "recall" in v]
-        return float(np.mean(vals)) if vals else 0.0
 
 
 def _fit_binary(X: Any, y: np.ndarray, w: np.ndarray, c: float) -> Any:
@@ -217,37 +211,125 @@ def build(examples: list[Example], encoder_name: str | None, embed: Any, *, c: f
         classes = [KIND_CLASSES[int(k)] for k in kmodel.classes_]
         heads[f"{variant}.kind"] = _split_head(kmodel.coef_, kmodel.intercept_, classes, dim, emb_scale)
         thresholds[variant] = {}
-        figures: dict[str, Any] = {}
-        for split in ("dev", "test"):
-            ds = sets[split]
-            Xs = _design(ds, full, emb_scale)
-            p = model.predict_proba(Xs)[:, 1]
-            yk = [e.kind for e in ds.examples]
-            kp = kmodel.predict(Xs)
-            for lang in sorted({e.lang for e in ds.examples}):
-                sel = np.array([e.lang == lang for e in ds.examples])
-                ys = np.array([e.complaint for e in ds.examples], dtype=int)[sel]
-                if split == "dev":
-                    th, _, _ = pick_threshold(ys, p[sel])
-                    thresholds[variant][lang] = round(th, 4)
-                th = thresholds[variant].get(lang, 0.5)
-                pred = p[sel] >= th
-                tp = int((pred & (ys == 1)).sum())
-                ksel = [i for i in np.flatnonzero(sel) if yk[i]]
-                figures.setdefault(split, {})[lang] = {
-                    "n": int(sel.sum()), "positives": int(ys.sum()),
-                    "precision": round(tp / max(int(pred.sum()), 1), 3), "recall": round(tp / max(int(ys.sum()), 1), 3),
-                    "auc": round(auc(ys, p[sel]), 3), "threshold": round(th, 4),
-                    "kind_accuracy": round(float(np.mean([KIND_CLASSES[0] if False else classes[int(np.flatnonzero(kmodel.classes_ == kp[i])[0])] == yk[i] for i in ksel])), 3) if ksel else None,
-                }
+        dev = sets["dev"]
+        p = model.predict_proba(_design(dev, full, emb_scale))[:, 1]
+        for lang in sorted({e.lang for e in dev.examples}):
+            sel = np.array([e.lang == lang for e in dev.examples])
+            ys = np.array([e.complaint for e in dev.examples], dtype=int)[sel]
+            if ys.sum() >= 5:
+                thresholds[variant][lang] = round(pick_threshold(ys, p[sel])[0], 4)
         thresholds[variant]["*"] = round(float(np.median(list(thresholds[variant].values()))), 4)
-        report[variant] = figures
     meta = {
         "version": time.strftime("%Y%m%d%H%M%S"),
         "encoder": encoder_name if embed else None,
         "thresholds": thresholds,
-        "figures": report,
         "training": {"examples": len(train), "c": c, "emb_scale": emb_scale,
                      "by_source": {s: sum(e.source == s for e in train) for s in sorted({e.source for e in train})}},
     }
-    return TextModels(idf, heads, meta), report
+    models = TextModels(idf, heads, meta)
+    test = sets["test"]
+    for variant in variants:
+        report[variant] = evaluate(models, test.examples, test.emb if variant == "full" else None, variant)
+    models.meta["figures"] = {"test": report}
+    return models, report
+
+
+def evaluate(models: Any, examples: Sequence[Example], vectors: np.ndarray | None, variant: str) -> dict[str, Any]:
+    """Complaint precision/recall/AUC at the models' own thresholds and kind accuracy, per language."""
+    out: dict[str, Any] = {}
+    preds = [models.predict_with(e.text, e.lang, None if vectors is None else vectors[i], variant)
+             for i, e in enumerate(examples)]
+    for lang in sorted({e.lang for e in examples}):
+        idx = [i for i, e in enumerate(examples) if e.lang == lang]
+        y = np.array([examples[i].complaint for i in idx], dtype=int)
+        p = np.array([preds[i].complaint for i in idx])
+        pred = np.array([preds[i].is_complaint for i in idx])
+        tp = int((pred & (y == 1)).sum())
+        kinds = [(preds[i].kind if not preds[i].is_complaint else "complaint", examples[i].kind) for i in idx
+                 if examples[i].kind]
+        out[lang] = {
+            "n": len(idx), "complaints": int(y.sum()),
+            "precision": round(tp / max(int(pred.sum()), 1), 3), "recall": round(tp / max(int(y.sum()), 1), 3),
+            "auc": round(auc(y, p), 3),
+            "kind_accuracy": round(float(np.mean([a == b for a, b in kinds])), 3) if kinds else None,
+        }
+    return out
+
+
+def score(figures: dict[str, Any]) -> float:
+    """One number to compare two models on the same examples: mean over languages of complaint F1 and kind
+    accuracy (equal parts)."""
+    vals = []
+    for f in figures.values():
+        pr, rc = f["precision"], f["recall"]
+        f1 = 2 * pr * rc / (pr + rc) if pr + rc else 0.0
+        vals.append(0.5 * f1 + 0.5 * (f["kind_accuracy"] if f["kind_accuracy"] is not None else f1))
+    return float(np.mean(vals)) if vals else 0.0
+
+
+# --- the command ----------------------------------------------------------------------------------------------------
+
+CORPUS_DIR = Path(__file__).parent / "corpus"
+TOLERANCE = 0.005  # a retrained model may score this much lower on the held-back part (noise), not more
+
+
+def train(data_dir: Path, extra: Sequence[Example], output: Path, *, current: Path | None = None,
+          force: bool = False, say: Any = print) -> dict[str, Any]:
+    """Retrain from the documented sources plus `extra` (desk labels); install at `output` unless worse.
+
+    The candidate and the model in use (`current`) are scored on the same held-back test examples (the sources'
+    test splits and a tenth of the desk labels); the candidate is installed only when it is not worse.
+    """
+    from nlp.cache import cache_dir
+    from nlp.models import TextModels
+
+    sums = corpus.verify(data_dir)
+    if not sums:
+        raise FileNotFoundError(f"no training sources under {data_dir} (see DATA.md)")
+    examples = corpus.load(data_dir, CORPUS_DIR) + list(extra)
+    encoder = load_encoder()
+    cache = EmbeddingCache(cache_dir() / "training", encoder) if encoder is not None else None
+    say(f"training on {sum(e.split == 'train' for e in examples)} examples "
+        f"({len(extra)} from the desk), encoder {encoder.name if encoder else 'none'}")
+    models, report = build(examples, encoder.name if encoder else None,
+                           (lambda texts: cache.embed(texts)) if cache else None)
+    models.meta["sources"] = sums
+    models.meta["desk_labels"] = len(extra)
+    variant = "full" if encoder is not None else "lexical"
+    test = [e for e in examples if e.split == "test"]
+    vecs = cache.embed([e.text for e in test]) if cache else None
+    new = score(evaluate(models, test, vecs if variant == "full" else None, variant))
+    old = None
+    if current is not None and current.exists():
+        try:
+            cur = TextModels.load(current, encoder)
+            if f"{variant}.complaint" in cur.heads:
+                old = score(evaluate(cur, test, vecs if variant == "full" else None, variant))
+        except (OSError, KeyError, ValueError) as exc:
+            say(f"the current models at {current} could not be read ({exc}); replacing them")
+    result: dict[str, Any] = {"score": round(new, 4), "current_score": None if old is None else round(old, 4),
+                              "figures": report, "thresholds": models.meta["thresholds"]}
+    if old is not None and new < old - TOLERANCE and not force:
+        result["installed"] = False
+        say(f"not installed: the new models score {new:.4f} on the held-back examples, the current ones {old:.4f}")
+        return result
+    models.save(output)
+    result["installed"] = True
+    say(f"installed at {output} (score {new:.4f}" + (f", was {old:.4f})" if old is not None else ")"))
+    return result
+
+
+def desk_examples(rows: Sequence[dict[str, Any]]) -> list[Example]:
+    """Labels from the desk (hub.labels) as training examples; a tenth held back for the comparison."""
+    from nlp.langid import language_of
+
+    out = []
+    for r in rows:
+        kind = r.get("kind")
+        if kind not in corpus.KINDS or not r.get("text"):
+            continue
+        text = str(r["text"])
+        lang = r.get("language") or language_of(text)
+        lang = "fa" if lang == "ar" else lang if lang in ("th", "fa") else "en"
+        out.append(Example(text, lang, kind, kind == "complaint", "desk", corpus.split_of(text)))
+    return out

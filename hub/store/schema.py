@@ -259,3 +259,20 @@ canned_replies = Table(
     Column("text", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# What agents and customers taught the language models while working: a corrected kind, a transfer, an answer that
+# did not help.  `hub nlp train` learns from these next to the shipped data (nlp.labels).
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("text", Text, nullable=False),
+    Column("language", String(10), nullable=True),
+    Column("kind", String(20), nullable=True),  # the right kind, when the label is about the kind
+    Column("department", String(100), nullable=True),
+    Column("entry", String(100), nullable=True),  # the FAQ entry an unhelpful answer came from
+    Column("source", String(40), nullable=False),  # kind_changed | transferred | not_helpful
+    Column("agent_id", Integer, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -15,7 +15,7 @@ from hub.serialize import message_json
 from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
 from hub.store.schema import identities, tickets
-from hub.web import agent_api, agent_ws, canned_api, middleware, public
+from hub.web import agent_api, agent_ws, canned_api, labels_api, middleware, public
 from hub.web.http import client_ip
 
 OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
@@ -108,6 +108,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.router.add_routes(agent_api.routes)
     app.router.add_routes(agent_ws.routes)
     app.router.add_routes(canned_api.routes)
+    app.router.add_routes(labels_api.routes)
     for ch in hub.channels.values():
         app.router.add_routes(ch.routes())
     for ext in EXTENSIONS:
