@@ -12,7 +12,7 @@ from hub.callbacks.forticket import book_for_ticket
 from hub.callbacks.service import CallbackService
 from hub.callbacks.values import ACTIVE, FINAL, zone
 from hub.callbacks.work import CallbackWork
-from hub.errors import Invalid, NotFoundError
+from hub.errors import Invalid, NotFoundError, RateLimited
 from hub.services import HUB
 from hub.store.schema import callbacks
 from hub.web.http import AGENT_KEY, client_ip, int_arg, limit, read_json, requires
@@ -25,6 +25,13 @@ routes = web.RouteTableDef()
 
 async def public_limit(request: web.Request) -> None:
     await limit(request, "callbacks", client_ip(request), request.app[HUB].config.rate_limits.public_per_minute)
+
+
+async def booking_limit(request: web.Request) -> None:
+    """Bookings per client IP per hour: far fewer than page views, each one holds a place an agent must call."""
+    hub = request.app[HUB]
+    if not await hub.limiter.hit(f"callback-book:{client_ip(request)}", request.app[SERVICE].config.bookings_per_hour, 3600):
+        raise RateLimited("too many bookings from this address; try again later", retry_after=3600)
 
 
 def parse_date(raw: str | None) -> date:
@@ -61,6 +68,7 @@ async def book(request: web.Request) -> web.Response:
         # not JSON (the browser checks CORS first), so a foreign page cannot book into a visitor's chat.
         data.pop("visitor_token", None)
     req = svc.parse(data)
+    await booking_limit(request)  # counts bookings, not typos: a request that fails validation costs nothing
     booked = await svc.book(req)
     return web.json_response(booked_json(svc, booked), status=200 if booked.duplicate else 201)
 

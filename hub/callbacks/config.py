@@ -21,6 +21,11 @@ class CallbackConfig(BaseModel):
     max_attempts: int = Field(3, ge=1, description="calls without an answer before the customer is unreachable")
     horizon_days: int = Field(14, ge=1, le=366)
     next_slots: int = Field(5, ge=1, le=50, description="free slots offered with a 409 when the asked one is full")
+    # One caller must not be able to take every slot: caps on customers' own bookings (agents booking for a
+    # customer are not capped) and a per-IP limit on the public booking endpoints.
+    max_active_per_phone: int = Field(2, ge=1, description="callbacks still to be made for one phone number")
+    max_active_per_customer: int = Field(3, ge=1, description="callbacks still to be made for one chat visitor or contact")
+    bookings_per_hour: int = Field(10, ge=1, description="bookings per client IP per hour on /api/callbacks and /callback")
 
     @field_validator("reminder_before", "retry_delay", mode="before")
     @classmethod

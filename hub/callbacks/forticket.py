@@ -72,7 +72,7 @@ async def parse_for_ticket(svc: CallbackService, ticket_id: int, data: dict[str,
 
 async def book_for_ticket(svc: CallbackService, ticket_id: int, agent: Agent, data: dict[str, Any]) -> Booked:
     req, origin = await parse_for_ticket(svc, ticket_id, data)
-    booked = await svc.book(req, origin)
+    booked = await svc.book(req, origin, by_agent=True)
     if not booked.duplicate:
         async with svc.db.write() as conn:
             await ticket_store.add_trace(conn, booked.callback["ticket_id"], svc.clock.now(), "callback",

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from hub.callbacks.api import SERVICE, WORK, parse_date, public_limit
+from hub.callbacks.api import SERVICE, WORK, booking_limit, parse_date, public_limit
 from hub.callbacks.service import CallbackService
 from hub.callbacks.values import human
 from hub.errors import HubError, NotFoundError
@@ -115,7 +115,9 @@ async def submit(request: web.Request) -> web.Response:
     if values.get("slot"):
         values["date"] = values["slot"][:10]
     try:
-        booked = await svc.book(svc.parse(data))
+        req = svc.parse(data)
+        await booking_limit(request)
+        booked = await svc.book(req)
     except HubError as exc:
         extra = ""
         if exc.status == 409:

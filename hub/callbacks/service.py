@@ -41,6 +41,10 @@ class SlotFull(ConflictError):
     code = "slot_full"
 
 
+class TooManyBookings(ConflictError):
+    code = "booking_limit"
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where the customer asked from: replies and notices go back there."""
@@ -206,8 +210,9 @@ class CallbackService:
             row = (await conn.execute(select(callbacks).where(callbacks.c.request_key == key))).first()
         return None if row is None else Booked(store.callback_json(row), None, duplicate=True)
 
-    async def book(self, req: Request, origin: Origin | None = None) -> Booked:
-        """Book within capacity; raises SlotFull (409, with the next free slots) when the slot is taken."""
+    async def book(self, req: Request, origin: Origin | None = None, *, by_agent: bool = False) -> Booked:
+        """Book within capacity; raises SlotFull (409, with the next free slots) when the slot is taken and, unless
+        an agent books, TooManyBookings (409) when the number or the customer already has enough booked."""
         if req.request_key and (prior := await self.by_request_key(req.request_key)):
             return prior
         phone = Identity("phone", req.phone)
@@ -220,6 +225,8 @@ class CallbackService:
                 async with self.db.read() as conn:
                     if await ticket_store.identity_exists(conn, visitor.channel, visitor.external_id):
                         origin = Origin("webchat", visitor)
+        if not by_agent:
+            await self._within_caps(req, origin)
         lock = self._locks.get(req.slot.start)
         if lock is None:
             lock = self._locks[req.slot.start] = asyncio.Lock()
@@ -242,6 +249,19 @@ class CallbackService:
         log.info("callback %s booked on ticket %s for %s via %s (%s)", row.id, row.ticket_id, row.window_start.isoformat(), origin.channel, mask(req.phone))
         await self._after(row.ticket_id, sent, {"type": "callback.created", "callback": cb})
         return Booked(cb, token)
+
+    async def _within_caps(self, req: Request, origin: Origin) -> None:
+        cfg = self.config
+        async with self.db.read() as conn:
+            by_phone = await store.active_for(conn, phone=req.phone)
+            by_customer = 0 if origin.channel == "callback" else await store.active_for(
+                conn, channel=origin.sender.channel, external_id=origin.sender.external_id)
+        if by_phone >= cfg.max_active_per_phone:
+            raise TooManyBookings(f"this number already has {by_phone} calls booked; change or cancel one with the "
+                                  "link in its confirmation", field="phone")
+        if by_customer >= cfg.max_active_per_customer:
+            raise TooManyBookings(f"you already have {by_customer} calls booked; change or cancel one with the link "
+                                  "in its confirmation", field="visitor_token")
 
     def _inbound(self, req: Request, origin: Origin, phone: Identity) -> Inbound:
         when = f"{human(req.window_start, req.tz)}-{human(req.window_end, req.tz)[11:]} ({req.tz})"

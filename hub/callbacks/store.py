@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub import scheduler
 from hub.domain import Author, Direction, Message
 from hub.store import tickets as ticket_store
-from hub.store.schema import agents, callbacks
+from hub.store.schema import agents, callbacks, identities
 from hub.callbacks.values import ACTIVE, local
 
 LOCK_NAMESPACE = 0x43424B  # first key of pg_advisory_xact_lock(int, int) for callback slots
@@ -86,6 +86,20 @@ async def booked_in(conn: AsyncConnection, slot_start: datetime) -> int:
                 and_(callbacks.c.slot_start == slot_start, callbacks.c.status.in_(ACTIVE))
             )
         )
+    ).scalar_one()
+
+
+async def active_for(conn: AsyncConnection, *, phone: str | None = None, channel: str | None = None,
+                     external_id: str | None = None) -> int:
+    """Callbacks still holding a place, booked for a phone number or by the customer behind an identity."""
+    if phone is not None:
+        where = callbacks.c.phone == phone
+    else:
+        owner = select(identities.c.customer_id).where(
+            and_(identities.c.channel == channel, identities.c.external_id == external_id)).scalar_subquery()
+        where = callbacks.c.customer_id == owner
+    return (
+        await conn.execute(select(func.count()).select_from(callbacks).where(and_(where, callbacks.c.status.in_(ACTIVE))))
     ).scalar_one()
 
 
