@@ -59,6 +59,8 @@ class Actions:
                 return t
             if t.assignee_id is not None and t.status.value in OPEN:
                 raise ConflictError(f"ticket {ticket_id} is already claimed", assignee_id=t.assignee_id)
+            # A resolved ticket still belongs to whoever resolved it: an agent cannot take it over by claiming.
+            self._may_touch(agent, t)
             machine.check(t.status, Status.ASSIGNED)
             ok = await store.set_status(
                 conn, ticket_id, [s for s in machine.allowed_from(Status.ASSIGNED) if s != "assigned"], now,
