@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from email.errors import MessageError
 from typing import Any
 
 from aiohttp import web
@@ -141,7 +142,10 @@ class EmailChannel:
         to = out.recipient.external_id.strip().lower()
         slot = self._reserve_automatic(to) if out.automatic else None
         try:
-            mail = compose(self.config, out)
+            try:
+                mail = compose(self.config, out)
+            except (MessageError, ValueError, UnicodeError) as exc:  # this mail cannot be built: retrying will not help
+                raise PermanentError(f"the reply cannot be written as a mail: {type(exc).__name__}: {exc}"[:500]) from None
             await self.sender.send(mail.data, out.recipient.external_id.strip())
         except BaseException:
             if slot is not None:  # a mail that did not go out does not count against the cap

@@ -31,9 +31,18 @@ _TOKEN = re.compile(r"\s*\[#\d+\]")
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+$")
 
 
+# Every control character and every character str.splitlines() breaks on (\x0b, \x0c, \x1c-\x1e, \x85, U+2028,
+# U+2029): the header code folds on those, so one left in a subject or name breaks the header block or injects a line.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_safe(value: str) -> str:
+    return _UNSAFE.sub(" ", value)
+
+
 def reply_subject(subject: str | None, ticket_id: int) -> str:
     """"Re: <subject> [#N]": one Re:, one token, however many rounds the thread has had."""
-    base = _TOKEN.sub("", _PREFIX.sub("", (subject or "").replace("\r", " ").replace("\n", " "))).strip()
+    base = _TOKEN.sub("", _PREFIX.sub("", header_safe(subject or ""))).strip()
     return f"Re: {base} [#{ticket_id}]" if base else f"Re: [#{ticket_id}]"
 
 
@@ -49,7 +58,7 @@ class Composed:
 
 
 def _header_text(value: str) -> str | Header:
-    value = value.replace("\r", " ").replace("\n", " ")
+    value = header_safe(value)
     return value if value.isascii() else Header(value, "utf-8", header_name="Subject")
 
 
@@ -61,7 +70,7 @@ def compose(cfg: EmailConfig, out: Outbound) -> Composed:
         raise PermanentError(f"not a deliverable email address: {to[:80]!r}")
     msg = MIMEMultipart("alternative")
     sender = f"{out.author_name} via {cfg.display_name}" if out.author_name else cfg.display_name
-    msg["From"] = formataddr((sender.replace("\r", " ").replace("\n", " ")[:200], cfg.address), charset="utf-8")
+    msg["From"] = formataddr((header_safe(sender)[:200], cfg.address), charset="utf-8")
     msg["To"] = to
     msg["Subject"] = _header_text(reply_subject(out.subject, out.ticket_id))
     msg["Date"] = format_datetime(out.created_at or datetime.now(timezone.utc))
