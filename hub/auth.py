@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Agent, Role
@@ -37,6 +37,20 @@ def verify_password(password: str, stored: str) -> bool:
 
 # A valid hash to check against when the email is unknown, so both answers take the same time.
 _DUMMY = hash_password(secrets.token_urlsafe(12))
+
+
+MIN_PASSWORD, MAX_PASSWORD = 8, 500
+
+
+def password_problem(password: str) -> str | None:
+    """The one password policy (API, command line and config alike): what is wrong with it, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"password must have at least {MIN_PASSWORD} characters"
+    if len(password) > MAX_PASSWORD:
+        return f"password must have at most {MAX_PASSWORD} characters"
+    if not password.strip():
+        return "password must not be only spaces"
+    return None
 
 
 def normal_email(email: str) -> str:
@@ -81,6 +95,12 @@ async def session(conn: AsyncConnection, token: str, now: datetime) -> tuple[Age
 
 async def logout(conn: AsyncConnection, token: str) -> None:
     await conn.execute(delete(auth_tokens).where(auth_tokens.c.token_hash == token_hash(token)))
+
+
+async def set_password(conn: AsyncConnection, agent_id: int, password: str) -> None:
+    """A new password ends every session of the agent."""
+    await conn.execute(update(agents).where(agents.c.id == agent_id).values(password_hash=hash_password(password)))
+    await revoke_agent(conn, agent_id)
 
 
 async def revoke_agent(conn: AsyncConnection, agent_id: int) -> None:

@@ -97,6 +97,11 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
         if config.department(d) is None:
             print(f"error: --department: unknown department {d!r} (configured: {', '.join(x.name for x in config.departments)})", file=sys.stderr)
             return 2
+    from hub.auth import normal_email, password_problem
+
+    if args.password is not None and (problem := password_problem(args.password)):
+        print(f"error: --password: {problem}", file=sys.stderr)
+        return 2
     password = args.password or secrets.token_urlsafe(12)
 
     async def run() -> int:
@@ -104,7 +109,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
         try:
             await migrate(db)
             async with db.write() as conn:
-                if (await conn.execute(select(agents.c.id).where(agents.c.email == args.email.lower()))).first():
+                if (await conn.execute(select(agents.c.id).where(agents.c.email == normal_email(args.email)))).first():
                     print(f"error: an agent with email {args.email} exists", file=sys.stderr)
                     return 1
                 aid = await add_agent(conn, name=args.name, email=args.email, password=password, role=args.role,
@@ -114,6 +119,41 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
         print(f"agent {aid} {args.email} ({args.role}) added")
         if not args.password:
             print(f"password: {password}")  # shown this once; only its hash is stored
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_agent_password(args: argparse.Namespace) -> int:
+    """Set an agent's password (generated and printed once when --password is not given); its sessions end."""
+    from sqlalchemy import select
+
+    from hub.auth import normal_email, password_problem, set_password
+    from hub.store.db import Database
+    from hub.store.migrate import migrate
+    from hub.store.schema import agents
+
+    config = _config(args)
+    if args.password is not None and (problem := password_problem(args.password)):
+        print(f"error: --password: {problem}", file=sys.stderr)
+        return 2
+    password = args.password or secrets.token_urlsafe(12)
+
+    async def run() -> int:
+        db = Database(config.database.url)
+        try:
+            await migrate(db)
+            async with db.write() as conn:
+                aid = (await conn.execute(select(agents.c.id).where(agents.c.email == normal_email(args.email)))).scalar()
+                if aid is None:
+                    print(f"error: no agent with email {args.email}", file=sys.stderr)
+                    return 1
+                await set_password(conn, aid, password)
+        finally:
+            await db.close()
+        print(f"password of agent {aid} {args.email} set; its sessions are ended")
+        if not args.password:
+            print(f"password: {password}")  # shown this once, on the terminal only; only its hash is stored
         return 0
 
     return asyncio.run(run())
@@ -147,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
     add.add_argument("--department", action="append")
     add.add_argument("--capacity", type=int, default=5)
+    pw = agent_sub.add_parser("password", help="set an agent's password (generated when --password is not given)")
+    pw.add_argument("--config", dest="sub_config")
+    pw.add_argument("email")
+    pw.add_argument("--password")
     nlp_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if getattr(args, "sub_config", None):
@@ -159,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check}
     try:
         if args.cmd == "agent":
-            return cmd_agent_add(args)
+            return cmd_agent_password(args) if args.agent_cmd == "password" else cmd_agent_add(args)
         if args.cmd == "nlp":
             return nlp_cli.cmd_nlp(args)
         return handlers[args.cmd](args)

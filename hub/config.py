@@ -138,10 +138,19 @@ def _default_sla() -> dict[str, SlaTarget]:
 class AgentSeed(Strict):
     name: str
     email: str
-    password: str | None = None
+    password: str | None = None  # without one the agent is created without a usable password: `hub agent password`
     role: Literal["agent", "supervisor", "admin"] = "agent"
     departments: list[str] = []
     capacity: int = Field(5, ge=1)
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, v: str | None) -> str | None:
+        from hub.auth import password_problem
+
+        if v is not None and (problem := password_problem(v)):
+            raise ValueError(problem)
+        return v
 
 
 class RateLimits(Strict):

@@ -10,7 +10,7 @@ from sqlalchemy import and_, select
 
 from channels.base import Channel, ChannelContext
 from hub import registry
-from hub.auth import add_agent
+from hub.auth import add_agent, normal_email
 from hub.bus import AGENTS, make_bus
 from hub.clock import Clock
 from hub.config import Config
@@ -126,21 +126,21 @@ class Hub:
         await self.db.close()
 
     async def seed_agents(self) -> None:
-        """Agents listed in config.yaml are created once (a missing password is generated and logged once)."""
+        """Agents listed in config.yaml are created once.  One without a password in the config gets a random one
+        that nobody is told (a password never goes to the log): an admin sets it with `hub agent password`."""
         if not self.config.agents:
             return
         async with self.db.write() as conn:
             for a in self.config.agents:
-                exists = (await conn.execute(select(agents.c.id).where(agents.c.email == a.email.lower()))).first()
+                exists = (await conn.execute(select(agents.c.id).where(agents.c.email == normal_email(a.email)))).first()
                 if exists:
                     continue
-                password = a.password or secrets.token_urlsafe(12)
                 await add_agent(
-                    conn, name=a.name, email=a.email, password=password, role=a.role,
+                    conn, name=a.name, email=a.email, password=a.password or secrets.token_urlsafe(32), role=a.role,
                     departments=a.departments, capacity=a.capacity, now=self.clock.now(),
                 )
                 if not a.password:
-                    log.warning("created agent %s with generated password %s", a.email, password)
+                    log.warning("created agent %s without a password; set one with: hub agent password %s", a.email, a.email)
 
     async def mark_unreachable(self, ident: Identity, reason: str) -> None:
         async with self.db.write() as conn:

@@ -302,8 +302,8 @@ async def create_agent(request: web.Request) -> web.Response:
         raise Invalid("role must be agent, supervisor or admin", field="role")
     if not email or "@" not in email:
         raise Invalid("email is not valid", field="email")
-    if password is None or len(password) < 8:
-        raise Invalid("password must have at least 8 characters", field="password")
+    if password is None or (problem := auth.password_problem(password)):
+        raise Invalid(problem if password is not None else "password is required", field="password")
     depts = data.get("departments", [])
     if not isinstance(depts, list) or any(hub.config.department(d) is None for d in depts):
         raise Invalid("departments must list configured departments", field="departments")
