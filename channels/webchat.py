@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,7 +23,9 @@ from pydantic import BaseModel, ConfigDict
 
 from channels.base import Capabilities, ChannelContext, PermanentError
 from hub.domain import Identity, Inbound, Outbound, SendResult
+from hub.errors import Invalid
 from hub.sockets import enqueue, pump
+from hub.validation import check_strings
 
 log = logging.getLogger("hub.channels.webchat")
 NAME = "webchat"
@@ -85,6 +88,28 @@ class FrameBudget:
     @property
     def abusive(self) -> bool:
         return self.per_minute > 0 and self.refused > self.per_minute
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def decode_frame(data: str) -> tuple[dict[str, Any] | None, tuple[str, str]]:
+    """A client frame as a JSON object, or None and the (code, detail) of the error frame to answer.  Never raises:
+    the socket stays open whatever a client sends."""
+    try:
+        frame = json.loads(data)
+    except RecursionError:
+        return None, ("bad_json", "frame nests too deeply")
+    except ValueError:
+        return None, ("bad_json", "frame is not valid JSON")
+    if not isinstance(frame, dict):
+        return None, ("bad_frame", "frame must be a JSON object")
+    if _SURROGATE_ESCAPE.search(data):  # lone surrogates cannot be stored or sent on
+        try:
+            check_strings(frame)
+        except (Invalid, RecursionError):
+            return None, ("bad_text", "frame holds text that is not valid Unicode")
+    return frame, ("", "")
 
 
 def visitor_hash(token: str) -> str:
@@ -172,13 +197,9 @@ class WebchatChannel:
                 if msg.type != WSMsgType.TEXT:
                     await _error(ws, "bad_frame", "frames are JSON text")
                     continue
-                try:
-                    frame = json.loads(msg.data)
-                except ValueError:
-                    await _error(ws, "bad_json", "frame is not valid JSON")
-                    continue
-                if not isinstance(frame, dict):
-                    await _error(ws, "bad_frame", "frame must be a JSON object")
+                frame, problem = decode_frame(msg.data)
+                if frame is None:
+                    await _error(ws, *problem)
                     continue
                 kind = frame.get("type")
                 if visitor is None:

@@ -14,6 +14,7 @@ from hub.callbacks.values import ACTIVE, FINAL, zone
 from hub.callbacks.work import CallbackWork
 from hub.errors import Invalid, NotFoundError, RateLimited
 from hub.services import HUB
+from hub.validation import id_value, year_in_range
 from hub.store.schema import callbacks
 from hub.web.http import AGENT_KEY, client_ip, int_arg, limit, read_json, requires
 
@@ -36,9 +37,11 @@ async def booking_limit(request: web.Request) -> None:
 
 def parse_date(raw: str | None) -> date:
     try:
-        return date.fromisoformat(raw or "")
+        day = date.fromisoformat(raw or "")
     except ValueError:
         raise Invalid("date must be YYYY-MM-DD", field="date") from None
+    year_in_range(day.year, "date")
+    return day
 
 
 @routes.get("/api/callbacks/slots")
@@ -121,6 +124,7 @@ async def queue(request: web.Request) -> web.Response:
             raise Invalid("due_before must be an ISO 8601 time with an offset", field="due_before") from None
         if before.tzinfo is None:
             raise Invalid("due_before needs a UTC offset", field="due_before")
+        year_in_range(before.year, "due_before")
         conds.append(callbacks.c.window_start <= before)
     try:
         lim = min(max(int(request.query.get("limit", "50")), 1), 200)
@@ -130,7 +134,9 @@ async def queue(request: web.Request) -> web.Response:
         try:
             us, cid = (int(x) for x in cur.split(".", 1))
             at = datetime.fromtimestamp(us / 1_000_000, timezone.utc)
-        except (ValueError, OverflowError):
+            year_in_range(at.year, "cursor")
+            id_value(cid, "cursor")
+        except (ValueError, OverflowError, OSError):
             raise Invalid("cursor is not valid", field="cursor") from None
         conds.append(or_(callbacks.c.window_start > at, and_(callbacks.c.window_start == at, callbacks.c.id > cid)))
     q = select(callbacks).order_by(callbacks.c.window_start, callbacks.c.id).limit(lim + 1)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from hub.errors import Invalid
+from hub.validation import year_in_range
 
 ACTIVE = ("scheduled", "due", "claimed")  # a callback that still holds its place in a slot
 FINAL = ("done", "cancelled", "unreachable")
@@ -54,6 +55,7 @@ def parse_time(raw: Any, tz: ZoneInfo, field: str) -> datetime:
         at = datetime.fromisoformat(raw.strip())
     except ValueError:
         raise Invalid(f"{field} must be an ISO 8601 time such as 2026-03-02T14:00:00+07:00", field=field) from None
+    year_in_range(at.year, field)  # before any arithmetic: 0001-01-01 or 9999-12-31 would overflow it
     if at.tzinfo is None:
         at = at.replace(tzinfo=tz)
     return at.astimezone(timezone.utc)

@@ -15,6 +15,7 @@ from hub.services import HUB
 from hub.store import records
 from hub.store import tickets as store
 from hub.store.schema import agents, customers, identities, messages, tickets
+from hub.validation import id_value
 from hub.web.http import AGENT_KEY, bearer_token, client_ip, int_arg, limit, read_json, requires, text_field
 
 routes = web.RouteTableDef()
@@ -62,10 +63,7 @@ def _page(request: web.Request) -> tuple[int, int | None]:
     except ValueError:
         raise Invalid("limit must be an integer", field="limit") from None
     cursor = request.query.get("cursor")
-    try:
-        return lim, int(cursor) if cursor else None
-    except ValueError:
-        raise Invalid("cursor is not valid", field="cursor") from None
+    return lim, id_value(cursor, "cursor") if cursor else None
 
 
 @routes.get("/api/tickets")
@@ -312,7 +310,7 @@ async def create_agent(request: web.Request) -> web.Response:
 
 
             raise ConflictError("an agent with this email exists", field="email")
-        aid = await auth.add_agent(conn, name=name or email, email=email, password=password, role=role, departments=depts, capacity=int(data.get("capacity", 5)), now=hub.clock.now())
+        aid = await auth.add_agent(conn, name=name or email, email=email, password=password, role=role, departments=depts, capacity=_capacity(data), now=hub.clock.now())
         row = (await conn.execute(select(agents).where(agents.c.id == aid))).one()
     return web.json_response(agent_json(records.agent(row)), status=201)
 
@@ -342,3 +340,10 @@ async def update_agent(request: web.Request) -> web.Response:
     if not active:
         await hub.bus.publish(SESSIONS, {"agent_id": aid})
     return web.json_response(agent_json(records.agent(row)))
+
+
+def _capacity(data: dict[str, Any]) -> int:
+    value = data.get("capacity", 5)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        raise Invalid("capacity must be an integer from 1 to 1000", field="capacity")
+    return value

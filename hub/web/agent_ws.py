@@ -55,8 +55,8 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
                 continue
             try:
                 frame = json.loads(msg.data)
-            except ValueError:
-                await ws.send_json({"type": "error", "code": "bad_json", "detail": "frame is not valid JSON"})
+            except (ValueError, RecursionError):
+                await ws.send_json({"type": "error", "code": "bad_json", "detail": "frame is not valid JSON or nests too deeply"})
                 continue
             if not isinstance(frame, dict):
                 continue

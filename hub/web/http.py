@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -13,9 +14,11 @@ from hub.domain import Agent, Role
 from hub.errors import Forbidden, HubError, Invalid, RateLimited, TooLarge, Unauthorized
 from hub.metrics import RATE_LIMITED
 from hub.services import HUB
+from hub.validation import check_strings, id_value
 from hub.validation import text_field  # noqa: F401  (handlers import it from here)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape of a UTF-16 surrogate: look closer
 AGENT_KEY: web.RequestKey[Agent] = web.RequestKey("agent", Agent)
 
 
@@ -38,12 +41,25 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise TooLarge(f"body is larger than {request.app[HUB].config.server.max_body} bytes") from None
     if not raw:
         return {}
+    return parse_json_object(raw, "body")
+
+
+def parse_json_object(raw: bytes | str, what: str) -> dict[str, Any]:
+    """A JSON object from a request body or a socket frame: 400 when it is not JSON or nests too deeply, 422 naming
+    the field when a string holds lone surrogates."""
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise HubError("body is not valid JSON") from None
+    except RecursionError:
+        raise HubError(f"{what} nests too deeply") from None
+    except ValueError:  # UnicodeDecodeError included
+        raise HubError(f"{what} is not valid JSON") from None
     if not isinstance(data, dict):
-        raise HubError("body must be a JSON object")
+        raise HubError(f"{what} must be a JSON object")
+    if _SURROGATE_ESCAPE.search(raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")):
+        try:
+            check_strings(data)
+        except RecursionError:
+            raise HubError(f"{what} nests too deeply") from None
     return data
 
 
@@ -120,7 +136,4 @@ def requires(role: Role = Role.AGENT) -> Callable[[Handler], Handler]:
 
 
 def int_arg(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except (KeyError, ValueError):
-        raise Invalid(f"{name} must be an integer", field=name) from None
+    return id_value(request.match_info.get(name), name)

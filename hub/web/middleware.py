@@ -36,6 +36,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         # The database (or another backing service) is gone: say so plainly; nothing was acknowledged.
         log.error("backing service unavailable on %s: %s", request.path, exc)
         return web.json_response(error_body("unavailable", "the service is temporarily unavailable; retry shortly"), status=503)
+    except Exception:
+        # A bug: the traceback goes to the log, never to the client.
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return web.json_response(error_body("internal", "unexpected error; it has been logged"), status=500)
 
 
 def _wants_json(request: web.Request) -> bool:

@@ -15,6 +15,7 @@ from hub.errors import Invalid
 from hub.metrics import REGISTRY
 from hub.reports import summary
 from hub.services import HUB
+from hub.validation import year_in_range
 from hub.web.http import client_ip, limit, read_form_or_json, requires, text_field
 
 routes = web.RouteTableDef()
@@ -57,6 +58,7 @@ async def report(request: web.Request) -> web.Response:
         raise Invalid("since must be an ISO 8601 time", field="since") from None
     if since.tzinfo is None:
         raise Invalid("since needs a UTC offset", field="since")
+    year_in_range(since.year, "since")
     return web.json_response(await summary(hub.db, since, now))
 
 
