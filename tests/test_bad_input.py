@@ -89,3 +89,23 @@ async def test_chat_socket_answers_bad_frames_and_stays_open(h: RunningHub) -> N
     assert (await chat.expect("error"))["code"] == "bad_text"
     ack = await chat.say("still here")
     assert ack["message_id"]
+
+
+async def test_cases_the_api_fuzzer_found(h: RunningHub) -> None:
+    """Kept from schemathesis runs (tests/test_fuzz_api.py)."""
+    agent = await h.agent("a@example.com", role="supervisor")
+    chat = await h.chat()
+    tid = (await chat.say("hello"))["ticket_id"]
+    status, body = await h.api("POST", f"/api/tickets/{tid}/transfer", agent, json={"agent_id": -7992496934417373069312})
+    assert status == 422 and body["error"]["field"] == "agent_id", body
+    status, body = await h.api("PATCH", f"/api/customers/{1}", agent, json={"account_manager_id": 2**64})
+    assert status == 422 and body["error"]["field"] == "account_manager_id", body
+    for path in ("/contact", "/callback", "/callback/1"):
+        async with h.session.post(h.url + path, data=b"name=&email=", headers={"Content-Type": "multipart/form-data"}) as r:
+            assert r.status == 400, (path, r.status)
+    ws = await h.session.ws_connect(f"{h.url}/ws/agent?token={agent['Authorization'][7:]}")
+    await ws.send_json({"type": "typing", "ticket_id": 2**70})
+    await ws.send_json({"type": "ping"})
+    while (await ws.receive_json(timeout=5))["type"] != "pong":
+        pass
+    await ws.close()

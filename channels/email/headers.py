@@ -26,7 +26,16 @@ def raw_header(msg: Message, name: str) -> str | None:
 
 
 def _to_bytes(value: str) -> bytes:
-    return value.encode("ascii", "surrogateescape") if not value.isascii() else value.encode("ascii")
+    """The bytes behind a header value: raw 8-bit bytes arrive as surrogate escapes from the parser, or as latin-1
+    characters from the unreadable-mail fallback, or (rarely) as real text."""
+    if value.isascii():
+        return value.encode("ascii")
+    for codec, errors in (("ascii", "surrogateescape"), ("latin-1", "strict")):
+        try:
+            return value.encode(codec, errors)
+        except UnicodeEncodeError:
+            continue
+    return value.encode("utf-8", "surrogatepass")
 
 
 def decode_words(value: str | None, hint: str | None = None) -> str:

@@ -163,8 +163,10 @@ async def transfer(request: web.Request) -> web.Response:
     dept, agent_id = data.get("department"), data.get("agent_id")
     if dept is not None and not isinstance(dept, str):
         raise Invalid("department must be a string", field="department")
-    if agent_id is not None and (not isinstance(agent_id, int) or isinstance(agent_id, bool)):
-        raise Invalid("agent_id must be an integer", field="agent_id")
+    if agent_id is not None:
+        if not isinstance(agent_id, int):
+            raise Invalid("agent_id must be an integer", field="agent_id")
+        agent_id = id_value(agent_id, "agent_id")
     t = await request.app[HUB].actions.transfer(int_arg(request, "id"), request[AGENT_KEY], dept, agent_id)
     return web.json_response(ticket_json(t))
 
@@ -263,6 +265,8 @@ async def update_customer(request: web.Request) -> web.Response:
         am = data["account_manager_id"]
         if am is not None and (not isinstance(am, int) or isinstance(am, bool)):
             raise Invalid("account_manager_id must be an agent id or null", field="account_manager_id")
+        if am is not None:
+            id_value(am, "account_manager_id")
         values["account_manager_id"] = am
     if "name" in data:
         values["name"] = text_field(data, "name", 300)

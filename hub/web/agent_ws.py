@@ -17,6 +17,7 @@ from hub.metrics import SOCKETS
 from hub.services import HUB
 from hub.sockets import enqueue, pump
 from hub.store.schema import agents
+from hub.validation import MAX_ID
 from hub.web.http import current_session
 
 log = logging.getLogger("hub.web.agent_ws")
@@ -61,7 +62,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
             if not isinstance(frame, dict):
                 continue
             kind = frame.get("type")
-            if kind == "typing" and isinstance(frame.get("ticket_id"), int):
+            if kind == "typing" and isinstance(frame.get("ticket_id"), int) and 0 < frame["ticket_id"] <= MAX_ID:
                 await hub.typing_to_customer(frame["ticket_id"])
             elif kind == "presence" and frame.get("status") in PRESENCE:
                 await _presence(request, agent.id, frame["status"])

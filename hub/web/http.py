@@ -70,7 +70,11 @@ async def read_form_or_json(request: web.Request) -> dict[str, Any]:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge:
         raise TooLarge(f"body is larger than {request.app[HUB].config.server.max_body} bytes") from None
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    except ValueError:  # e.g. multipart/form-data without a boundary
+        raise HubError("body is not a valid form") from None
+    data = {k: v for k, v in form.items() if isinstance(v, str)}
+    check_strings(data)  # percent-escapes can carry bytes that are not UTF-8
+    return data
 
 
 def client_ip(request: web.Request) -> str:
