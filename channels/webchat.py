@@ -211,6 +211,9 @@ class WebchatChannel:
                     pumping = asyncio.create_task(pump(ws, queue))
                 elif kind == "message":
                     await self._message(ws, host, ctx, visitor, hello, frame)
+                    # A sent message ends the typing spell (agents' consoles hide the indicator on it), so the next
+                    # keystroke is news again; messages have their own, tighter limit.
+                    self._typed.pop(visitor, None)
                 elif kind == "typing":
                     if self._typing_due(visitor, host.typing_every):
                         await host.on_typing(visitor)

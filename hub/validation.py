@@ -25,8 +25,8 @@ MAX_ID = 2**31 - 1  # ids are INTEGER columns: anything larger cannot exist and 
 MIN_YEAR, MAX_YEAR = 1970, 2999
 
 
-def id_value(raw: Any, field: str) -> int:
-    """A positive id from a path, query or body value; 422 naming the field otherwise."""
+def id_value(raw: Any, field: str, minimum: int = 1) -> int:
+    """An id (or an index, minimum 0) from a path, query or body value; 422 naming the field otherwise."""
     if isinstance(raw, bool):
         raise Invalid(f"{field} must be an integer", field=field)
     try:
@@ -35,8 +35,8 @@ def id_value(raw: Any, field: str) -> int:
         value = None
     if value is None:
         raise Invalid(f"{field} must be an integer", field=field)
-    if not 0 < value <= MAX_ID:
-        raise Invalid(f"{field} is out of range (1-{MAX_ID})", field=field)
+    if not minimum <= value <= MAX_ID:
+        raise Invalid(f"{field} is out of range ({minimum}-{MAX_ID})", field=field)
     return value
 
 

@@ -191,7 +191,7 @@ _status_route("/api/tickets/{id}/pending", Status.PENDING, "waiting on the custo
 async def attachment(request: web.Request) -> web.StreamResponse:
     """An attachment's bytes, fetched from the channel only when an agent opens it (with a size cap)."""
     hub = request.app[HUB]
-    tid, mid, idx = int_arg(request, "id"), int_arg(request, "mid"), int_arg(request, "index")
+    tid, mid, idx = int_arg(request, "id"), int_arg(request, "mid"), int_arg(request, "index", minimum=0)
     async with hub.db.read() as conn:
         row = (await conn.execute(select(messages).where(and_(messages.c.id == mid, messages.c.ticket_id == tid)))).first()
     if row is None:

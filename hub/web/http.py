@@ -139,5 +139,5 @@ def requires(role: Role = Role.AGENT) -> Callable[[Handler], Handler]:
     return wrap
 
 
-def int_arg(request: web.Request, name: str) -> int:
-    return id_value(request.match_info.get(name), name)
+def int_arg(request: web.Request, name: str, minimum: int = 1) -> int:
+    return id_value(request.match_info.get(name), name, minimum)
