@@ -196,13 +196,20 @@ def gate_features(probs: Any, cosines: Any) -> list[tuple[tuple[float, float, fl
 
 
 def fit_gate(vectors: Any, labels: Any, background: Any, train: Any, folds: int = 4, seed: int = 7,
-             hard_share: float = 0.3, query_share: float = 0.2, in_share: float = 0.5) -> Gate:
+             hard_share: float = 0.3, query_share: float = 0.2, in_share: float = 0.95) -> Gate:
     """Fit a `Gate` by replaying the knowledge base against itself.
 
     Entries are dealt into `folds` groups.  For each group, a model is trained (`train(vectors, labels, entries)`)
     on the other entries with most of their examples; the rest are in-scope questions (right when their own
     entry comes first) and the held-out group's examples, plus the background chat, are out-of-scope questions,
     which is what a customer's unanswerable question looks like: close to the topics, yet none of them.
+
+    The replay is harder than service on both sides (fewer examples per entry, out-of-scope questions drawn from
+    the knowledge base's own domain), so with even class weights the gate would turn down most answerable
+    questions.  `in_share` weighs the in-scope side (0.95, chosen on clinc150's dev split and checked on
+    banking77, truevoice and the Persian set): at the default threshold 0.6 the bot then answers about 80% of
+    answerable questions while turning down about 90% of out-of-scope ones.  `hard_share` is the part of the
+    out-of-scope weight given to held-out entries rather than the background chat.
     """
     import numpy as np
 

@@ -51,6 +51,9 @@ DEFAULT_WORD_SHARE = 0.55
 ANSWER_WEIGHT = 0.5  # answer words count half as much as example words in an entry's profile
 MIN_POSTING_WEIGHT = 0.005
 POSTINGS_CAP = 64
+FUSE = True
+AGREE_PENALTY = 0.5
+LEXICAL_VOTE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,22 +280,31 @@ class Matcher:
                     return False
         return self.semantic is not None
 
-    def _rank_semantic(self, sem: SemanticIndex, text: str, lang: str, k: int) -> list[Match]:
+    def _rank_semantic(self, sem: SemanticIndex, text: str, lang: str, k: int,
+                       lexical: list[Match] | None = None) -> list[Match]:
         vec = sem.encoder.embed([text])  # type: ignore[attr-defined]
         s = sem.model.scores(vec)
-        (x, top), = gate_features(s.probs, s.cosines)
         probs, cos = s.probs[0], s.cosines[0]
-        order = probs.argsort()[::-1][:k]
+        fused = probs.copy()
+        if lexical:
+            # The lexical reading as a second opinion on the order: its calibrated confidence, weighted.
+            col_of = {e: i for i, e in enumerate(sem.model.entries)}
+            pos_of = {entry.id: n for n, entry in enumerate(self.kb.entries)}
+            for m in lexical:
+                col = col_of.get(pos_of[m.entry.id])
+                if col is not None:
+                    fused[col] += LEXICAL_VOTE * m.confidence
+        order = fused.argsort()[::-1][:k]
         out: list[Match] = []
         for pos, col in enumerate(order):
             e = sem.model.entries[int(col)]
-            if pos == 0:
-                conf = sem.gate.confidence(*x)
-            else:
-                # A runner-up is judged by the same gate as if it were first (its own probability and cosine).
-                conf = sem.gate.confidence(float(probs[col]), 0.0, float(cos[col]), 0.0)
-            out.append(Match(self.kb.entries[e], conf, float(cos[col]), lang, float(probs[col] - probs[order[0]])
-                             if pos else x[1]))
+            others = np.delete(probs, col)
+            other_cos = np.delete(cos, col)
+            # Each candidate is judged by the gate as if it were first: its own probability and cosine, and their
+            # margins over the best of the rest.
+            x = (float(probs[col]), float(probs[col] - (others.max() if len(others) else 0.0)),
+                 float(cos[col]), float(cos[col] - (other_cos.max() if len(other_cos) else 0.0)))
+            out.append(Match(self.kb.entries[e], sem.gate.confidence(*x), float(cos[col]), lang, x[1]))
         return out
 
     def rank(self, text: str, lang: str | None = None, k: int = 3) -> list[Match]:
@@ -300,7 +312,25 @@ class Matcher:
         lang = lang or detect_language(text)
         sem = self.semantic
         if sem is not None and text.strip():
-            return self._rank_semantic(sem, text, lang if lang in self.indexes else (self._index_lang(lang)), k)
+            lexical = self._rank_lexical(text, lang, 5) if FUSE else []
+            ranked = self._rank_semantic(sem, text, lang if lang in self.indexes else self._index_lang(lang), k, lexical)
+            return self._agree(ranked, lexical[:1]) if FUSE else ranked
+        return self._rank_lexical(text, lang, k)
+
+    @staticmethod
+    def _agree(ranked: list[Match], lexical: list[Match]) -> list[Match]:
+        """Two independent readings: when the lexical index picks the same entry, the answer is surer (noisy-or);
+        when it is confident about another entry, less so."""
+        if not ranked or not lexical:
+            return ranked
+        top, lex = ranked[0], lexical[0]
+        if lex.entry.id == top.entry.id:
+            conf = 1.0 - (1.0 - top.confidence) * (1.0 - lex.confidence)
+        else:
+            conf = top.confidence * (1.0 - AGREE_PENALTY * lex.confidence)
+        return [Match(top.entry, conf, top.score, top.lang, top.margin), *ranked[1:]]
+
+    def _rank_lexical(self, text: str, lang: str, k: int) -> list[Match]:
         index = self._index_for(lang)
         if index is None or not text.strip():
             return []

@@ -274,7 +274,7 @@ TOLERANCE = 0.005  # a retrained model may score this much lower on the held-bac
 
 
 def train(data_dir: Path, extra: Sequence[Example], output: Path, *, current: Path | None = None,
-          force: bool = False, say: Any = print) -> dict[str, Any]:
+          force: bool = False, say: Any = print, check_sums: bool = True) -> dict[str, Any]:
     """Retrain from the documented sources plus `extra` (desk labels); install at `output` unless worse.
 
     The candidate and the model in use (`current`) are scored on the same held-back test examples (the sources'
@@ -283,8 +283,8 @@ def train(data_dir: Path, extra: Sequence[Example], output: Path, *, current: Pa
     from nlp.cache import cache_dir
     from nlp.models import TextModels
 
-    sums = corpus.verify(data_dir)
-    if not sums:
+    sums = corpus.verify(data_dir) if check_sums else {"unchecked": str(data_dir)}
+    if check_sums and not sums:
         raise FileNotFoundError(f"no training sources under {data_dir} (see DATA.md)")
     examples = corpus.load(data_dir, CORPUS_DIR) + list(extra)
     encoder = load_encoder()

