@@ -1,30 +1,15 @@
-"""Greetings, thanks and small talk (bots/data/smalltalk.yaml): recognised on the whole message and answered with
-a short friendly reply instead of a miss.
-
-Recognition is deliberately narrow: the message, once normalised and stripped of punctuation, emoji and a trailing
-name or politeness particle, must be one of the listed phrases (Thai compared without spaces and tone marks), or,
-when the sentence encoder is there, within a cosine of 0.92 of one while being short.  A greeting that carries a
-question ("hi, where is my order?") is a question and goes to the FAQ matcher.  Imports the language layer.
-"""
+"""The bot's reply to greetings, thanks and small talk (recognised by nlp.smalltalk), in the customer's language."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import numpy as np
 import yaml
 
-from nlp.normalize import normalize, strip_thai_tones
+from nlp.smalltalk import recognise as _recognise
 
-__all__ = ["SmallTalk", "recognise", "reply"]
-
-_MAX_WORDS = 6
-_MAX_CHARS = 40
-_MIN_COSINE = 0.92
-_TRAILING = {"en": ("please", "admin", "team", "guys", "there", "you", "again"),
-             "th": ("ค่ะ", "ครับ", "คะ", "จ้า", "นะ", "นะคะ", "นะครับ", "แอดมิน", "แอด"),
-             "fa": ("جان", "عزیز", "دوست", "ادمین", "پشتیبانی")}
+__all__ = ["SmallTalk", "recognise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,64 +19,14 @@ class SmallTalk:
 
 
 @lru_cache(maxsize=1)
-def _data() -> dict[str, dict]:
-    return yaml.safe_load(resources.files("bots").joinpath("data/smalltalk.yaml").read_text(encoding="utf-8"))
-
-
-def _key(text: str, lang: str) -> str:
-    norm = normalize(text, lang)
-    words = norm.split()
-    while len(words) > 1 and words[-1] in _TRAILING.get(lang, ()):
-        words.pop()
-    out = " ".join(words)
-    if lang == "th":
-        out = strip_thai_tones(out.replace(" ", ""))
-        for p in _TRAILING["th"]:
-            if out.endswith(strip_thai_tones(p)) and len(out) > len(p):
-                out = out[: -len(p)]
-                break
-    return out
-
-
-@lru_cache(maxsize=8)
-def _table(lang: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for intent, spec in _data().items():
-        for phrase in spec["examples"].get(lang, ()):
-            out[_key(str(phrase), lang)] = intent
-    return out
-
-
-@lru_cache(maxsize=2)
-def _vectors(encoder: object) -> tuple[np.ndarray, tuple[str, ...]]:
-    texts, intents = [], []
-    for intent, spec in _data().items():
-        for phrases in spec["examples"].values():
-            for p in phrases:
-                texts.append(str(p))
-                intents.append(intent)
-    return encoder.embed(texts), tuple(intents)  # type: ignore[attr-defined]
-
-
-def reply(intent: str, lang: str) -> str:
-    replies = _data()[intent]["reply"]
-    return replies.get(lang) or replies["en"]
+def _replies() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(resources.files("bots").joinpath("data/smalltalk_replies.yaml").read_text(encoding="utf-8"))
 
 
 def recognise(text: str, lang: str, encoder: object | None = None) -> SmallTalk | None:
-    """The small-talk intent of a whole short message, or None."""
-    stripped = text.strip()
-    if not stripped or len(stripped) > _MAX_CHARS or len(stripped.split()) > _MAX_WORDS:
+    intent = _recognise(text, lang, encoder)
+    if intent is None:
         return None
-    lg = lang if lang in ("en", "th", "fa") else ("fa" if lang == "ar" else "en")
-    key = _key(stripped, lg)
-    intent = _table(lg).get(key) if key else None
-    if intent is None and key and lg != "en":
-        intent = _table("en").get(_key(stripped, "en"))  # "hi" and "thanks" in a Thai or Persian chat
-    if intent is None and encoder is not None and key:
-        vecs, intents = _vectors(encoder)
-        sims = vecs @ encoder.embed([stripped])[0]  # type: ignore[attr-defined]
-        best = int(sims.argmax())
-        if float(sims[best]) >= _MIN_COSINE:
-            intent = intents[best]
-    return SmallTalk(intent, reply(intent, lg)) if intent else None
+    replies = _replies().get(intent) or {}
+    lg = lang if lang in replies else ("fa" if lang == "ar" and "fa" in replies else "en")
+    return SmallTalk(intent, replies.get(lg) or next(iter(replies.values()), ""))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from hub.domain import Kind
 from nlp.models import Prediction, TextModels
+from nlp.smalltalk import recognise as recognise_smalltalk
 from nlp.langid import LanguageGuess, detect_language
 from routing.lexicon import Entry, Lexicon, default_lexicons
 from nlp.normalize import has_elongation, lexicon_form as normalize
@@ -236,7 +237,13 @@ def classify(
 
     prob: float | None = None
     detector = "lexicon"
-    if models is not None and text.strip():
+    chat = recognise_smalltalk(text, guess.code) if not terms else None
+    if chat is not None:
+        # "hi", "thanks", "ok bye": too short for any model to read, and never a complaint.
+        kind = Kind.FEEDBACK if chat == "thanks" and not kind_hint else Kind(kind_hint) if kind_hint else Kind.QUESTION
+        why = f"{kind.value}: small talk ({chat}), not a complaint"
+        prob = 0.0 if models is not None else None
+    elif models is not None and text.strip():
         pred = models.predict(text, guess.code if guess.code in ("th", "fa", "ar") else "en", variant)
         prob, kind, why = _decide_model(pred, score, kind_scores, kind_hint, lexicon_weight)
         detector = f"model:{pred.variant}"

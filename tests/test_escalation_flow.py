@@ -1,0 +1,79 @@
+"""Classification through the whole conversation: a complaint after a greeting raises the ticket (kind, priority,
+SLA, trace, agents and supervisors told), later calm messages never lower it, and the report counts agree; an
+agent's kind correction is kept as a label."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.store.schema import labels
+from tests.hubtest import agent_socket, hub_config, next_event, running_hub
+
+ROUTING = {"complaint": {"priority": "high", "sla": {"first_response": "15m"}}}
+OPENERS = {"en": "hi", "th": "สวัสดีค่ะ", "fa": "سلام"}
+COMPLAINTS = {
+    "en": "My order never arrived, I was charged twice and nobody answers my emails. This is unacceptable!",
+    "th": "สั่งของไปสองอาทิตย์แล้วยังไม่ได้ของ โดนตัดเงินสองครั้ง โทรไปก็ไม่มีใครรับ แย่มากค่ะ",
+    "fa": "سفارشم دو هفته‌ست نرسیده، دو بار هم پول از حسابم کم شده و هیچکس جواب نمیده! واقعا افتضاحه",
+}
+
+
+async def _ticket(h: Any, headers: dict[str, str], tid: int) -> dict[str, Any]:
+    status, body = await h.api("GET", f"/api/tickets/{tid}", headers)
+    assert status == 200, body
+    return body
+
+
+@pytest.mark.parametrize("lang", ["en", "th", "fa"])
+async def test_a_complaint_after_a_greeting_raises_the_ticket(db_url: str, lang: str) -> None:
+    async with running_hub(hub_config(db_url, routing=ROUTING)) as h:
+        sup = await h.agent("sup@example.com", role="supervisor", departments=["support"])
+        ws = await agent_socket(h, sup)
+        chat = await h.chat(lang=lang)
+        await chat.say(OPENERS[lang])
+        await h.settle()
+        status, listing = await h.api("GET", "/api/tickets", sup)
+        tid = listing["items"][0]["id"]
+        before = await _ticket(h, sup, tid)
+        assert before["kind"] != "complaint" and before["priority"] == "normal", (lang, before)
+        await chat.say(COMPLAINTS[lang])
+        await h.settle()
+        event = await next_event(ws, "ticket.escalated")
+        assert event["ticket"]["id"] == tid and event["supervisors"], event
+        after = await _ticket(h, sup, tid)
+        assert after["kind"] == "complaint" and after["priority"] == "high", (lang, after)
+        assert after["first_response_due"] < before["first_response_due"]
+        whats = [(t["what"], t["why"]) for t in after["trace"]]
+        assert any(w == "kind" and "raised to complaint" in why for w, why in whats), whats
+        # A calm message later never lowers it.
+        await chat.say({"en": "ok thanks", "th": "โอเคค่ะ ขอบคุณ", "fa": "باشه ممنون"}[lang])
+        await h.settle()
+        assert (await _ticket(h, sup, tid))["kind"] == "complaint"
+        status, report = await h.api("GET", "/api/reports/summary", sup)
+        assert status == 200
+        assert report["by_kind"].get("complaint") == 1, report["by_kind"]
+        await ws.close()
+        await chat.close()
+
+
+async def test_agents_correct_the_kind_and_it_is_kept_as_a_label(sqlite_url: str) -> None:
+    async with running_hub(hub_config(sqlite_url, routing=ROUTING)) as h:
+        agent = await h.agent("a@example.com")
+        chat = await h.chat(lang="en")
+        await chat.say("Could you send me a quote for 200 units of the blue model?")
+        await h.settle()
+        tid = (await h.api("GET", "/api/tickets", agent))[1]["items"][0]["id"]
+        status, body = await h.api("POST", f"/api/tickets/{tid}/kind", agent, json={"kind": "complaint"})
+        assert status == 200 and body["kind"] == "complaint" and body["priority"] == "high", body
+        status, body = await h.api("POST", f"/api/tickets/{tid}/kind", agent, json={"kind": "angry"})
+        assert status == 422 and body["error"]["field"] == "kind"
+        status, body = await h.api("POST", f"/api/tickets/{tid}/kind", agent, json={"kind": "sales"})
+        assert status == 200 and body["kind"] == "sales"
+        async with h.hub.db.read() as conn:
+            rows = (await conn.execute(select(labels).order_by(labels.c.id))).all()
+        assert [(r.kind, r.source) for r in rows] == [("complaint", "kind_changed"), ("sales", "kind_changed")]
+        assert "200 units" in rows[0].text
+        trace = (await _ticket(h, agent, tid))["trace"]
+        assert any(t["what"] == "kind" and "set by a" in t["why"] for t in trace), trace
