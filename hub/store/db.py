@@ -3,6 +3,12 @@
 PostgreSQL goes through asyncpg.  SQLite runs the standard library driver on the event loop itself, behind a thin
 async facade: a statement on a WAL database with synchronous=NORMAL takes tens of microseconds, far less than the
 four thread hand-offs per statement that an async SQLite driver pays, and the hub serialises SQLite writers anyway.
+
+Because the driver runs on the loop, it must never wait inside SQLite: a busy handler that sleeps there would stop
+every socket and request of the process while another process (the CLI, a second `hub serve`, a backup tool) holds
+the write lock.  Writers therefore use connections without a busy timeout and wait for the lock with asyncio
+sleeps between attempts; readers never need the write lock in WAL mode and keep only a short busy timeout for the
+rare moments another connection holds the database exclusively (recovery, the first switch to WAL).
 """
 from __future__ import annotations
 
@@ -13,7 +19,23 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
+
+# How long a writer waits for another process's write lock before the write fails (the old busy timeout).
+WRITE_LOCK_WAIT = 30.0
+# Bounds the loop's stall on a read that meets an exclusive lock; WAL readers otherwise never wait.
+READ_BUSY_TIMEOUT = 0.1
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite refused because another connection holds a lock (SQLITE_BUSY / SQLITE_LOCKED)."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return "database is locked" in str(orig) or "database table is locked" in str(orig)
 
 
 class _Nested:
@@ -60,18 +82,25 @@ class SyncConnection:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False, write_lock_wait: float = WRITE_LOCK_WAIT) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._write_lock: asyncio.Lock | None = None
+        self.write_lock_wait = write_lock_wait
         if self.is_sqlite:
-            # busy timeout covers a second process (the CLI) writing while `hub serve` runs.
+            sqlite_url = parsed.set(drivername="sqlite+pysqlite")
             self.sync_engine: Engine = create_engine(
-                parsed.set(drivername="sqlite+pysqlite"), echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
+                sqlite_url, echo=echo, connect_args={"timeout": READ_BUSY_TIMEOUT, "check_same_thread": False}
             )
             self._sqlite_setup(self.sync_engine)
-            # One writer at a time: queueing them here keeps latency flat and never meets SQLITE_BUSY.
+            # Writers fail at once on a held lock (timeout 0) and wait in `_sqlite_write` with the loop free.  One
+            # connection is enough: the lock below already queues this process's writers.
+            self._write_engine: Engine = create_engine(
+                sqlite_url, echo=echo, pool_size=1, max_overflow=1, connect_args={"timeout": 0, "check_same_thread": False}
+            )
+            self._sqlite_setup(self._write_engine)
+            # One writer at a time: queueing them here keeps latency flat and never meets SQLITE_BUSY in-process.
             self._write_lock = asyncio.Lock()
         else:
             self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -100,6 +129,25 @@ class Database:
             with conn.begin():
                 yield SyncConnection(conn)
 
+    async def _begin_write(self) -> tuple[Connection, Any]:
+        """BEGIN IMMEDIATE without ever blocking the loop: on a lock held by another process, sleep and retry until
+        `write_lock_wait` has passed (then the busy error propagates, as the busy timeout's did)."""
+        delay, waited = 0.002, 0.0
+        while True:
+            conn: Connection | None = None
+            try:
+                # Connecting may meet the lock too (the first switch to WAL), so it is inside the retry.
+                conn = self._write_engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+                return conn, conn.begin()
+            except OperationalError as exc:
+                if conn is not None:
+                    conn.close()
+                if not is_busy(exc) or waited + delay > self.write_lock_wait:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.05)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Any]:
         if self.is_sqlite:
@@ -117,8 +165,9 @@ class Database:
                 yield aconn
             return
         async with self._write_lock:
-            with self._sqlite("IMMEDIATE") as conn:
-                yield conn
+            conn, tx = await self._begin_write()
+            with conn, tx:
+                yield SyncConnection(conn)
 
     async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
         """Run `fn(sync_connection)` in one transaction (migrations, schema comparison)."""
@@ -139,6 +188,7 @@ class Database:
     async def close(self) -> None:
         if self.is_sqlite:
             self.sync_engine.dispose()
+            self._write_engine.dispose()
         else:
             await self.engine.dispose()
 
