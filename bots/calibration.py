@@ -23,7 +23,10 @@ import yaml
 
 __all__ = ["Calibration", "background_for", "fit_calibration"]
 
-MAX_SAMPLES = 400  # replayed examples per language: enough for three weights, cheap for a big knowledge base
+MAX_SAMPLES = 400
+# Ridge on the gate's weights: a small knowledge base replays only a few dozen questions, which a free fit would
+# separate perfectly with huge weights (and then trust only near-copies of its examples).
+GATE_L2 = 0.001  # replayed examples per language: enough for three weights, cheap for a big knowledge base
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,4 +267,4 @@ def fit_gate(vectors: Any, labels: Any, background: Any, train: Any, folds: int 
     out_share = 1.0 - in_share
     share = {1: in_share / n_in, 0: out_share * hard / max(n_hard, 1), 2: out_share * (1 - hard) / max(n_bg, 1)}
     ws = [share[g] * len(xs) for g in scope]
-    return Gate(tuple(_fit(xs, ys, ws, l2=0.001)))
+    return Gate(tuple(_fit(xs, ys, ws, l2=GATE_L2)))

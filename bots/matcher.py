@@ -182,6 +182,8 @@ class SemanticIndex:
     model: EntryModel
     gate: Gate
     encoder: object  # nlp.encoder.Encoder
+    languages: frozenset[str]  # languages the examples are written in
+    mean_cosine: float  # an example's mean cosine to all centroids, averaged: where same-language questions sit
 
 
 def _fingerprint(kb: KnowledgeBase) -> str:
@@ -226,7 +228,9 @@ def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object) -> Sem
     entries = tuple(sorted(set(labels)))
     model = train_entry_model(vectors, y, entries)
     gate = fit_gate(vectors, y, bg, train_entry_model)
-    return SemanticIndex(model, gate, encoder)
+    mean_cosine = float((vectors @ model.centroids.T).mean())
+    languages = frozenset(lang for entry in kb.entries for lang, ex in entry.examples.items() if ex)
+    return SemanticIndex(model, gate, encoder, languages, mean_cosine)
 
 
 class Matcher:
@@ -285,6 +289,11 @@ class Matcher:
         vec = sem.encoder.embed([text])  # type: ignore[attr-defined]
         s = sem.model.scores(vec)
         probs, cos = s.probs[0], s.cosines[0]
+        if lang not in sem.languages:
+            # A question in a language the examples are not written in sits lower on every centroid at once (the
+            # encoder's space is shared, not identical): lift it back to where questions in the examples' own
+            # languages sit on average, so the gate judges it on the same scale.
+            cos = cos + max(0.0, sem.mean_cosine - float(cos.mean()))
         fused = probs.copy()
         if lexical:
             # The lexical reading as a second opinion on the order: its calibrated confidence, weighted.
