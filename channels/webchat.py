@@ -278,10 +278,13 @@ class WebchatChannel:
         if isinstance(payload, str) and payload:
             raw["payload"] = payload[:200]
             flags = frozenset({"button"})
-        extra = ()
+        # The hello's email is only what the visitor typed: an unverified address shown to agents, never an
+        # identity (anyone could type someone else's).  Sent with the socket's first stored message only, so the
+        # messages after it keep the intake's fast path.
+        claims: tuple[Identity, ...] = ()
         email = hello.get("email")
-        if email and "@" in email:
-            extra = (Identity("email", email.strip().lower()),)
+        if email and "@" in email and not hello.get("claimed"):
+            claims = (Identity("email", email.strip().lower()),)
         inbound = Inbound(
             channel=NAME,
             provider_id=f"{visitor[:32]}:{client_id}",
@@ -290,7 +293,7 @@ class WebchatChannel:
             received_at=datetime.now(timezone.utc),
             sender_name=hello.get("name"),
             sender_lang=hello.get("lang"),
-            extra_identities=extra,
+            claims=claims,
             flags=flags,
             raw=raw,
         )
@@ -303,6 +306,8 @@ class WebchatChannel:
             log.exception("storing a chat message failed")
             await _error(ws, "unavailable", "the message could not be stored; please resend", client_id=client_id)
             return
+        if claims:
+            hello["claimed"] = "1"
         await ws.send_json({"type": "ack", "client_id": client_id, "message_id": accepted.message_id, "ticket_id": accepted.ticket_id})
 
 

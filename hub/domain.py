@@ -118,7 +118,13 @@ class Inbound:
     thread_refs: tuple[str, ...] = ()
     ticket_hint: int | None = None  # a ticket number the customer quoted, e.g. "[#123]" in a subject
     edit_of: str | None = None  # provider id of the message this edits
-    extra_identities: tuple[Identity, ...] = ()  # e.g. a phone number shared from Telegram
+    extra_identities: tuple[Identity, ...] = ()  # proven by the channel, e.g. the sender's own Telegram contact
+    # Addresses the sender typed (chat hello email, callback phone): kept as unverified display data on the
+    # customer, never used to find one, so nobody can claim someone else's address.
+    claims: tuple[Identity, ...] = ()
+    # False when the channel cannot prove the sender owns `sender` (the contact form's email, the callback form's
+    # phone): the message never joins a customer who proved that address.
+    sender_verified: bool = True
     # Signals that must never get an automatic answer: "auto_reply", "bounce", "spam_report", "button".
     flags: frozenset[str] = frozenset()
     raw: dict[str, Any] = field(default_factory=dict)  # the provider event, kept for audit
@@ -204,6 +210,7 @@ class Ticket:
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     bot_misses: int = 0
+    identity_id: int | None = None  # the identity the customer wrote from, where replies go
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,10 +77,11 @@ class Intake:
         # async fn(conn, ticket, values, now) before a customer message changes an existing ticket (SLA pause)
         self.on_ticket_change: list[Callable[[Any, Ticket, dict[str, Any], datetime], Awaitable[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        # Hot-path caches.  An identity never changes owner, so (channel, external id) -> (customer, identity) is
-        # safe to keep; the current ticket is only a hint that the fast path re-checks in its UPDATE.
+        # Hot-path caches of verified senders: (channel, external id) -> (customer, identity), and the identity's
+        # current ticket.  Both are hints: the fast path's UPDATE re-checks the ticket's customer and identity, so
+        # a merge (the one thing that moves an identity to another customer) only sends it down the full path.
         self._idents: dict[tuple[str, str], tuple[int, int]] = {}
-        self._current: dict[tuple[int, str], int] = {}
+        self._current: dict[int, int] = {}
         self._profiled: set[int] = set()  # customers whose name/language no longer need filling
 
     async def deliver(self, inbound: Inbound) -> Accepted:
@@ -151,24 +152,25 @@ class Intake:
             self._profiled.clear()
         self._idents[(inbound.sender.channel, inbound.sender.external_id)] = (cid, iid)
         self._profiled.add(cid)
-        if ticket is not None and ticket.channel == inbound.channel:
-            self._current[(cid, inbound.channel)] = ticket.id
+        if ticket is not None and ticket.channel == inbound.channel and ticket.identity_id == iid:
+            self._current[iid] = ticket.id
 
     async def _fast(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
         """A known customer continuing an open ticket in a chat: two statements instead of eight.  Returns None
         when anything is unusual, and the caller takes the full path in the same transaction."""
-        if inbound.edit_of or inbound.extra_identities or inbound.thread_refs or inbound.ticket_hint is not None:
+        if inbound.edit_of or inbound.extra_identities or inbound.claims or inbound.thread_refs or inbound.ticket_hint is not None:
             return None
         ids = self._idents.get((inbound.sender.channel, inbound.sender.external_id))
         if ids is None or ((inbound.sender_name or inbound.sender_lang) and ids[0] not in self._profiled):
             return None
-        tid = self._current.get((ids[0], inbound.channel))
+        tid = self._current.get(ids[1])
         if tid is None or not self.conversational(inbound.channel):
             return None
         row = (
             await conn.execute(
                 update(tickets)
-                .where(and_(tickets.c.id == tid, tickets.c.customer_id == ids[0], tickets.c.status.in_(_STEADY)))
+                .where(and_(tickets.c.id == tid, tickets.c.customer_id == ids[0], tickets.c.identity_id == ids[1],
+                            tickets.c.status.in_(_STEADY)))
                 .values(updated_at=now)
                 .returning(*tickets.c)
             )
@@ -214,6 +216,7 @@ class Intake:
             conn,
             inbound.sender,
             now,
+            verified=inbound.sender_verified,
             name=inbound.sender_name,
             language=inbound.sender_lang,
             display=inbound.raw.get("display") if isinstance(inbound.raw, dict) else None,
@@ -221,7 +224,9 @@ class Intake:
         await customer_store.lock_customer(conn, cid)
         for extra in inbound.extra_identities:
             await customer_store.add_identity(conn, cid, extra, now)
-        ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, now)
+        for claim in inbound.claims:
+            await customer_store.add_identity(conn, cid, claim, now, verified=False)
+        ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, iid, now)
         before = ticket.status if ticket is not None else None
         if ticket is None:
             ticket = await self._open_ticket(conn, inbound, cid, iid, now, parent)
@@ -245,7 +250,8 @@ class Intake:
             raw=inbound.raw or None,
         )
         moved = before is not None and before != ticket.status
-        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=(cid, iid), moved=moved)
+        remember = (cid, iid) if inbound.sender_verified else None  # a form's address is no key to a customer
+        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=remember, moved=moved)
 
     async def _apply_edit(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
         row = (
@@ -269,7 +275,7 @@ class Intake:
         return _Stored(Accepted(row.id, row.ticket_id, row.customer_id), ticket, False, msg, edited=True)
 
     async def _find_ticket(
-        self, conn: Any, inbound: Inbound, cid: int, now: datetime
+        self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime
     ) -> tuple[Ticket | None, str, bool, int | None]:
         """(ticket to continue, why, new?, parent id for a follow-up)."""
         candidate: Ticket | None = None
@@ -294,10 +300,12 @@ class Intake:
             if row is not None:
                 candidate, why = records.ticket(row), f"quotes ticket #{inbound.ticket_hint}"
         if candidate is None and self.conversational(inbound.channel):
+            # The conversation of this very identity: after a merge a customer may have two chats on one channel,
+            # and each reply goes back to the identity its ticket was written from.
             row = (
                 await conn.execute(
                     select(tickets)
-                    .where(and_(tickets.c.customer_id == cid, tickets.c.channel == inbound.channel))
+                    .where(and_(tickets.c.customer_id == cid, tickets.c.channel == inbound.channel, tickets.c.identity_id == iid))
                     .order_by(tickets.c.id.desc())
                     .limit(1)
                 )

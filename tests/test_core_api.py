@@ -133,7 +133,8 @@ async def test_contact_form_json_and_html(hub) -> None:
     status, page = await hub.api("POST", "/contact", data={"email": "a@b.co", "message": ""})
     assert status == 422 and 'role="alert"' in page
     _, customer = await hub.api("GET", f"/api/customers/{lst['items'][0]['customer_id']}", a)
-    assert customer["identities"][0]["channel"] == "email"
+    # A form's address is where the answer goes, not a proven identity.
+    assert customer["identities"] == [] and customer["unverified"][0]["channel"] == "email"
 
 
 async def test_oversize_body_is_413(hub) -> None:
@@ -153,7 +154,8 @@ async def test_health_metrics_and_customer_view(hub) -> None:
     a = await hub.agent("a@example.com")
     _, t = await hub.api("GET", f"/api/tickets/{ack['ticket_id']}", a)
     _, c = await hub.api("GET", f"/api/customers/{t['customer_id']}", a)
-    assert {i["channel"] for i in c["identities"]} == {"webchat", "email"}
+    assert {i["channel"] for i in c["identities"]} == {"webchat"}  # the typed email is display data only
+    assert [(u["channel"], u["external_id"]) for u in c["unverified"]] == [("email", "nok@example.com")]
     assert all(i["external_id"] == "visitor" for i in c["identities"] if i["channel"] == "webchat")
     assert [x["id"] for x in c["tickets"]] == [ack["ticket_id"]]
 

@@ -24,12 +24,13 @@ log = logging.getLogger("hub.callbacks")
 
 
 async def customer_phone(conn: Any, customer_id: int) -> str | None:
-    """The newest phone identity of a customer (a Telegram shared contact, an earlier callback), in E.164."""
+    """A customer's phone in E.164: the newest proven one (a Telegram shared contact), else the newest they typed
+    (an earlier booking); the agent booking for them sees it in the confirmation."""
     row = (
         await conn.execute(
             select(identities.c.external_id)
             .where(and_(identities.c.customer_id == customer_id, identities.c.channel == "phone"))
-            .order_by(identities.c.id.desc())
+            .order_by(identities.c.verified.desc(), identities.c.id.desc())
             .limit(1)
         )
     ).first()

@@ -282,7 +282,10 @@ class CallbackService:
             subject=f"Callback: {req.topic or req.name or mask(req.phone)}"[:200],
             thread_refs=origin.thread_refs,
             ticket_hint=origin.ticket_hint,
-            extra_identities=() if origin.sender == phone else (phone,),
+            # A typed phone number proves nothing: on the callback form it is an unverified sender (never joining
+            # the customer who proved the number, e.g. by sharing it on Telegram), in a chat an unverified claim.
+            sender_verified=origin.sender != phone,
+            claims=() if origin.sender == phone else (phone,),
             # Not a question for the FAQ bot: the booking itself is the answer.
             flags=frozenset({"callback_request"}),
             raw={"callback": {"window_start": req.window_start.isoformat(), "window_end": req.window_end.isoformat(), "tz": req.tz}},

@@ -96,7 +96,8 @@ async def active_for(conn: AsyncConnection, *, phone: str | None = None, channel
         where = callbacks.c.phone == phone
     else:
         owner = select(identities.c.customer_id).where(
-            and_(identities.c.channel == channel, identities.c.external_id == external_id)).scalar_subquery()
+            and_(identities.c.channel == channel, identities.c.external_id == external_id, identities.c.verified)
+        ).scalar_subquery()
         where = callbacks.c.customer_id == owner
     return (
         await conn.execute(select(func.count()).select_from(callbacks).where(and_(where, callbacks.c.status.in_(ACTIVE))))

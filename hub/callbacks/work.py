@@ -113,7 +113,8 @@ class CallbackWork:
                 closing = ("resolved", f"callback {callback_id}: customer reached by {agent.name}")
             elif outcome == "wrong_number":
                 values["status"] = "done"
-                await customer_store.mark_unreachable(conn, Identity("phone", row.phone), "wrong number")
+                await customer_store.mark_unreachable(conn, Identity("phone", row.phone), "wrong number",
+                                                     customer_id=row.customer_id)
                 closing = ("closed", f"callback {callback_id}: wrong number ({agent.name})")
             elif outcome == "no_answer" and attempts >= self.config.max_attempts:
                 values["status"] = "unreachable"

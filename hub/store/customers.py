@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,18 +12,43 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.domain import Identity
 from hub.store.schema import customers, identities
 
-# Built once, executed with parameters (compiled a single time).
+# Built once, executed with parameters (compiled a single time).  Only verified identities are unique, so the
+# conflict target names the partial index's predicate.
 _INSERT_CUSTOMER = insert(customers).returning(customers.c.id)
-_INSERT_IDENTITY_PG = pg_insert(identities).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(identities.c.id)
-_INSERT_IDENTITY_SQLITE = sqlite_insert(identities).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(identities.c.id)
+_INSERT_IDENTITY = insert(identities).returning(identities.c.id)
+_INSERT_IDENTITY_PG = (
+    pg_insert(identities).on_conflict_do_nothing(index_elements=["channel", "external_id"], index_where=text("verified"))
+    .returning(identities.c.id)
+)
+_INSERT_IDENTITY_SQLITE = (
+    sqlite_insert(identities).on_conflict_do_nothing(index_elements=["channel", "external_id"], index_where=text("verified"))
+    .returning(identities.c.id)
+)
+_other = identities.alias("other")
+
+
+def _address(ident: Identity) -> Any:
+    return and_(identities.c.channel == ident.channel, identities.c.external_id == ident.external_id)
 
 
 async def find_identity(conn: AsyncConnection, ident: Identity) -> Any:
+    """The verified identity of this address, if someone proved it: the only kind that finds a customer."""
+    return (
+        await conn.execute(select(identities.c.id, identities.c.customer_id).where(and_(_address(ident), identities.c.verified)))
+    ).first()
+
+
+async def _unproven_record(conn: AsyncConnection, ident: Identity) -> Any:
+    """The oldest unverified row of this address on a customer nobody proved anything for: a record that exists only
+    through forms (contact form, callback form).  A customer with a chat, a Telegram chat or a mail is never one, so
+    an address claimed in a chat never draws anyone else's messages into that chat's record."""
+    proven = select(_other.c.id).where(and_(_other.c.customer_id == identities.c.customer_id, _other.c.verified))
     return (
         await conn.execute(
-            select(identities.c.id, identities.c.customer_id).where(
-                and_(identities.c.channel == ident.channel, identities.c.external_id == ident.external_id)
-            )
+            select(identities.c.id, identities.c.customer_id)
+            .where(and_(_address(ident), identities.c.verified.is_(False), ~proven.exists()))
+            .order_by(identities.c.id)
+            .limit(1)
         )
     ).first()
 
@@ -33,13 +58,22 @@ async def resolve(
     ident: Identity,
     at: datetime,
     *,
+    verified: bool = True,
     name: str | None = None,
     language: str | None = None,
     display: str | None = None,
 ) -> tuple[int, int]:
-    """(customer_id, identity_id) for an identity, creating the customer on first contact.  A known customer's
-    empty name and language are filled from what the channel tells (Telegram's profile, an email's From name)."""
-    row = await find_identity(conn, ident)
+    """(customer_id, identity_id) for a sender, creating the customer on first contact.  A known customer's empty
+    name and language are filled from what the channel tells (Telegram's profile, an email's From name).
+
+    A verified sender joins the customer who proved the address, else the form-only record of that address (a mail
+    from the address proves it: the row becomes verified), else a new customer.  An unverified sender (a form) never
+    joins a proven customer: it joins the form-only record of the address or starts one."""
+    row = await find_identity(conn, ident) if verified else None
+    if row is None:
+        row = await _unproven_record(conn, ident)
+        if row is not None and verified:
+            await conn.execute(update(identities).where(identities.c.id == row.id).values(verified=True))
     if row is not None:
         if name or language:
             cur = (await conn.execute(select(customers.c.name, customers.c.language).where(customers.c.id == row.customer_id))).one()
@@ -53,7 +87,7 @@ async def resolve(
         return row.customer_id, row.id
     params = dict(name=(name or None) and name[:300], language=language and language[:10], tier="standard", tags=[], created_at=at)
     cid = (await conn.execute(_INSERT_CUSTOMER, params)).scalar_one()
-    iid = await _insert_identity(conn, cid, ident, at, display)
+    iid = await _insert_identity(conn, cid, ident, at, display, verified=verified)
     if iid is None:  # another process created this customer a moment ago: use theirs, drop ours
         await conn.execute(delete(customers).where(customers.c.id == cid))
         row = await find_identity(conn, ident)
@@ -62,11 +96,16 @@ async def resolve(
     return cid, iid
 
 
-async def _insert_identity(conn: AsyncConnection, customer_id: int, ident: Identity, at: datetime, display: str | None) -> int | None:
-    """Insert unless (channel, external id) exists; None when it does.  ON CONFLICT keeps the transaction usable
-    on PostgreSQL without a savepoint."""
+async def _insert_identity(
+    conn: AsyncConnection, customer_id: int, ident: Identity, at: datetime, display: str | None, *, verified: bool = True
+) -> int | None:
+    """Insert; for a verified identity None when the address is already proven.  ON CONFLICT keeps the transaction
+    usable on PostgreSQL without a savepoint."""
+    params = dict(customer_id=customer_id, channel=ident.channel, external_id=ident.external_id, display=display,
+                  created_at=at, verified=verified)
+    if not verified:
+        return (await conn.execute(_INSERT_IDENTITY, params)).scalar_one()
     stmt = _INSERT_IDENTITY_PG if conn.dialect.name == "postgresql" else _INSERT_IDENTITY_SQLITE
-    params = dict(customer_id=customer_id, channel=ident.channel, external_id=ident.external_id, display=display, created_at=at)
     return (await conn.execute(stmt, params)).scalar()
 
 
@@ -78,21 +117,36 @@ async def lock_customer(conn: AsyncConnection, customer_id: int) -> None:
 
 
 async def add_identity(
-    conn: AsyncConnection, customer_id: int, ident: Identity, at: datetime, *, display: str | None = None
+    conn: AsyncConnection, customer_id: int, ident: Identity, at: datetime, *, display: str | None = None,
+    verified: bool = True,
 ) -> int:
-    """Attach an identity to a customer; when another customer already has it, that one keeps it (merging
-    customers is an agent's decision, not an automatic one)."""
-    iid = await _insert_identity(conn, customer_id, ident, at, display)
-    if iid is None:
+    """Attach an address to a customer.  Verified (the channel proved it): when another customer already proved it,
+    that one keeps it (merging customers is a supervisor's decision, not an automatic one); this customer's own
+    unverified row of it becomes verified.  Unverified (typed by the sender): a display row of this customer only."""
+    if verified and (row := await find_identity(conn, ident)) is not None:
+        return int(row.id)
+    own = (
+        await conn.execute(
+            select(identities.c.id, identities.c.verified)
+            .where(and_(_address(ident), identities.c.customer_id == customer_id))
+            .order_by(identities.c.verified.desc(), identities.c.id)
+            .limit(1)
+        )
+    ).first()
+    if own is not None:
+        if verified and not own.verified:
+            await conn.execute(update(identities).where(identities.c.id == own.id).values(verified=True))
+        return int(own.id)
+    iid = await _insert_identity(conn, customer_id, ident, at, display, verified=verified)
+    if iid is None:  # proven by another customer a moment ago
         row = await find_identity(conn, ident)
         assert row is not None
-        return row.id
+        return int(row.id)
     return iid
 
 
-async def mark_unreachable(conn: AsyncConnection, ident: Identity, reason: str | None) -> None:
-    await conn.execute(
-        update(identities)
-        .where(and_(identities.c.channel == ident.channel, identities.c.external_id == ident.external_id))
-        .values(unreachable=reason and reason[:500])
-    )
+async def mark_unreachable(conn: AsyncConnection, ident: Identity, reason: str | None, *, customer_id: int | None = None) -> None:
+    """Record why an address cannot be reached: on every customer holding it, or only on `customer_id` (a wrong
+    number given in one booking says nothing about the number's proven owner)."""
+    where = _address(ident) if customer_id is None else and_(_address(ident), identities.c.customer_id == customer_id)
+    await conn.execute(update(identities).where(where).values(unreachable=reason and reason[:500]))

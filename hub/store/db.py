@@ -129,7 +129,7 @@ class Database:
             with conn.begin():
                 yield SyncConnection(conn)
 
-    async def _begin_write(self) -> tuple[Connection, Any]:
+    async def _begin_write(self, *, foreign_keys: bool = True) -> tuple[Connection, Any]:
         """BEGIN IMMEDIATE without ever blocking the loop: on a lock held by another process, sleep and retry until
         `write_lock_wait` has passed (then the busy error propagates, as the busy timeout's did)."""
         delay, waited = 0.002, 0.0
@@ -138,9 +138,13 @@ class Database:
             try:
                 # Connecting may meet the lock too (the first switch to WAL), so it is inside the retry.
                 conn = self._write_engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+                if not foreign_keys:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
                 return conn, conn.begin()
             except OperationalError as exc:
                 if conn is not None:
+                    if not foreign_keys:  # pooled connections always have them on
+                        conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
                     conn.close()
                 if not is_busy(exc) or waited + delay > self.write_lock_wait:
                     raise
@@ -169,8 +173,27 @@ class Database:
             with conn, tx:
                 yield SyncConnection(conn)
 
-    async def run_sync(self, fn: Callable[[Connection], Any]) -> Any:
-        """Run `fn(sync_connection)` in one transaction (migrations, schema comparison)."""
+    async def run_sync(self, fn: Callable[[Connection], Any], *, foreign_keys: bool = True) -> Any:
+        """Run `fn(sync_connection)` in one transaction (migrations, schema comparison).
+
+        `foreign_keys=False` (SQLite, migrations): SQLite alters a table by copying it and dropping the original, and
+        with foreign keys on, that drop would run the ON DELETE actions of every referencing row (SET NULL, CASCADE).
+        The pragma only takes effect outside a transaction, so it is set before BEGIN; the references are checked
+        before the commit instead."""
+        if self.is_sqlite and not foreign_keys:
+            assert self._write_lock is not None
+            async with self._write_lock:
+                conn, tx = await self._begin_write(foreign_keys=False)
+                try:
+                    with tx:
+                        result = fn(conn)
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                        if broken is not None:
+                            raise RuntimeError(f"a migration broke a foreign key: {tuple(broken)}")
+                    return result
+                finally:
+                    conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                    conn.close()
         if self.is_sqlite:
             async with self.write() as conn:
                 return fn(conn.sync_connection)

@@ -34,4 +34,5 @@ async def migrate(db: Database, revision: str = "head") -> None:
             sync_conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
         command.upgrade(alembic_config(connection=sync_conn), revision)
 
-    await db.run_sync(upgrade)
+    # Foreign keys off on SQLite: a migration that copies a table must not fire ON DELETE on the rows pointing at it.
+    await db.run_sync(upgrade, foreign_keys=False)

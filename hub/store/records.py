@@ -29,6 +29,7 @@ def ticket(r: Any) -> Ticket:
         first_response_at=r.first_response_at,
         resolved_at=r.resolved_at,
         bot_misses=r.bot_misses,
+        identity_id=r.identity_id,
     )
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
+    true,
 )
 
 
@@ -98,7 +100,14 @@ identities = Table(
     Column("display", String(320)),  # what agents see (an email address, "@username"); the id may be a hash
     Column("unreachable", String(500)),  # why the last delivery could not reach it, if it could not
     Column("created_at", UtcDateTime, nullable=False),
-    UniqueConstraint("channel", "external_id", name="uq_identities_channel_external"),
+    # A verified identity is proven by its channel (the chat token, the Telegram chat, a mail from the address, the
+    # sender's own Telegram contact) and is unique.  An unverified one is an address someone typed (chat hello
+    # email, callback phone, contact form): display data of the customer who gave it, never used to find a
+    # customer, so several customers may hold the same one.
+    Column("verified", Boolean, nullable=False, default=True, server_default=true()),
+    Index("uq_identities_verified", "channel", "external_id", unique=True,
+          sqlite_where=text("verified"), postgresql_where=text("verified")),
+    Index("ix_identities_channel_external", "channel", "external_id"),
 )
 
 tickets = Table(

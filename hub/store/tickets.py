@@ -44,6 +44,12 @@ async def add_traces(conn: AsyncConnection, ticket_id: int, at: datetime, items:
         await conn.execute(_INSERT_TRACE, [dict(ticket_id=ticket_id, at=at, what=w, why=y) for w, y in items])
 
 
+async def add_traces_each(conn: AsyncConnection, ticket_ids: Sequence[int], at: datetime, what: str, why: str) -> None:
+    """One trace entry on each of several tickets."""
+    if ticket_ids:
+        await conn.execute(_INSERT_TRACE, [dict(ticket_id=t, at=at, what=what, why=why) for t in ticket_ids])
+
+
 async def insert_message(
     conn: AsyncConnection,
     *,
@@ -115,12 +121,18 @@ async def ticket_messages(conn: AsyncConnection, ticket_id: int, limit: int = 50
     return [records.message(r) for r in rows]
 
 
-async def customer_history(conn: AsyncConnection, customer_id: int, channel: str, limit: int = 200) -> list[Message]:
-    """A customer's messages on one channel across their tickets (what a returning chat visitor sees)."""
+async def customer_history(
+    conn: AsyncConnection, customer_id: int, channel: str, limit: int = 200, *, identity_id: int | None = None
+) -> list[Message]:
+    """A customer's messages on one channel across their tickets (what a returning chat visitor sees), only those
+    of tickets written from `identity_id` when given."""
+    where = and_(tickets.c.customer_id == customer_id, messages.c.channel == channel)
+    if identity_id is not None:
+        where = and_(where, tickets.c.identity_id == identity_id)
     rows = await conn.execute(
         select(messages)
         .join(tickets, tickets.c.id == messages.c.ticket_id)
-        .where(and_(tickets.c.customer_id == customer_id, messages.c.channel == channel))
+        .where(where)
         .order_by(messages.c.id.desc())
         .limit(limit)
     )

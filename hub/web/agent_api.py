@@ -1,4 +1,4 @@
-"""Agent-side REST API: login, the queue, ticket actions, customers, agents."""
+"""Agent-side REST API: login, the queue, ticket actions, agents (customers: hub.web.customers_api)."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,8 +14,9 @@ from hub.serialize import agent_json, message_json, ticket_json
 from hub.services import HUB
 from hub.store import records
 from hub.store import tickets as store
-from hub.store.schema import agents, customers, identities, messages, tickets
+from hub.store.schema import agents, identities, messages, tickets
 from hub.validation import id_value
+from hub.web.customers_api import unverified_json
 from hub.web.http import AGENT_KEY, bearer_token, client_ip, int_arg, limit, read_json, requires, text_field
 
 routes = web.RouteTableDef()
@@ -128,8 +129,14 @@ async def get_ticket(request: web.Request) -> web.Response:
         notes = await store.ticket_notes(conn, tid)
         trace = await store.ticket_trace(conn, tid)
         to = await store.recipient(conn, tid)
+        # What the customer typed but nothing proved (a chat hello's email, a form's address) is shown as such.
+        unverified = await unverified_json(conn, t.customer_id)
+        proven = None if t.identity_id is None else (
+            await conn.execute(select(identities.c.verified).where(identities.c.id == t.identity_id))).scalar()
     body = ticket_json(t, messages=[message_json(m) for m in msgs], notes=notes, trace=trace)
     body["recipient_unreachable"] = to[2] if to else None
+    body["recipient_verified"] = proven
+    body["unverified"] = unverified
     return web.json_response(body)
 
 
@@ -214,72 +221,6 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         content_type=att.content_type if "/" in att.content_type else "application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff"},
     )
-
-
-@routes.get("/api/customers/{id}")
-@requires()
-async def get_customer(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    cid = int_arg(request, "id")
-    async with hub.db.read() as conn:
-        row = (await conn.execute(select(customers).where(customers.c.id == cid))).first()
-        if row is None:
-            raise NotFoundError(f"customer {cid} does not exist")
-        idents = (await conn.execute(select(identities).where(identities.c.customer_id == cid).order_by(identities.c.id))).all()
-        ts = (await conn.execute(select(tickets).where(tickets.c.customer_id == cid).order_by(tickets.c.id.desc()))).all()
-    c = records.customer(row)
-    return web.json_response(
-        {
-            "id": c.id,
-            "name": c.name,
-            "language": c.language,
-            "tier": c.tier,
-            "tags": list(row.tags or ()),
-            "account_manager_id": c.account_manager_id,
-            "created_at": c.created_at.isoformat(),
-            "identities": [
-                # A web visitor's id is a token hash: agents see that a web identity exists, never the hash.
-                {"channel": i.channel, "external_id": i.external_id if i.channel != "webchat" else "visitor", "display": i.display, "unreachable": i.unreachable}
-                for i in idents
-            ],
-            "tickets": [ticket_json(records.ticket(t)) for t in ts],
-        }
-    )
-
-
-@routes.patch("/api/customers/{id}")
-@requires(Role.SUPERVISOR)
-async def update_customer(request: web.Request) -> web.Response:
-    """Tier, tags and the dedicated account manager (supervisors and admins)."""
-    hub = request.app[HUB]
-    cid = int_arg(request, "id")
-    data = await read_json(request)
-    values: dict[str, Any] = {}
-    if "tier" in data:
-        values["tier"] = text_field(data, "tier", 40)
-    if "tags" in data:
-        if not isinstance(data["tags"], list) or not all(isinstance(t, str) for t in data["tags"]):
-            raise Invalid("tags must be a list of strings", field="tags")
-        values["tags"] = data["tags"][:50]
-    if "account_manager_id" in data:
-        am = data["account_manager_id"]
-        if am is not None and (not isinstance(am, int) or isinstance(am, bool)):
-            raise Invalid("account_manager_id must be an agent id or null", field="account_manager_id")
-        if am is not None:
-            id_value(am, "account_manager_id")
-        values["account_manager_id"] = am
-    if "name" in data:
-        values["name"] = text_field(data, "name", 300)
-    async with hub.db.write() as conn:
-        if values.get("account_manager_id") is not None:
-            if not (await conn.execute(select(agents.c.id).where(agents.c.id == values["account_manager_id"]))).first():
-                raise Invalid("no such agent", field="account_manager_id")
-
-
-        res = await conn.execute(update(customers).where(customers.c.id == cid).values(**values)) if values else None
-        if res is not None and res.rowcount == 0:
-            raise NotFoundError(f"customer {cid} does not exist")
-    return await get_customer(request)
 
 
 @routes.get("/api/agents")

@@ -15,7 +15,7 @@ from hub.serialize import message_json
 from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
 from hub.store.schema import identities, tickets
-from hub.web import agent_api, agent_ws, canned_api, labels_api, middleware, public
+from hub.web import agent_api, agent_ws, canned_api, customers_api, labels_api, middleware, public
 from hub.web.http import client_ip
 
 OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
@@ -43,20 +43,24 @@ def _chat_host(hub: Hub) -> WebchatHost:
         async with hub.db.read() as conn:
             row = (
                 await conn.execute(
-                    select(identities.c.customer_id).where(and_(identities.c.channel == "webchat", identities.c.external_id == visitor))
+                    select(identities.c.id, identities.c.customer_id)
+                    .where(and_(identities.c.channel == "webchat", identities.c.external_id == visitor, identities.c.verified))
                 )
             ).first()
             if row is None:
                 return None
+            # Only this visitor's own conversations: after a supervisor merged two records, each chat token still
+            # sees only what was written from it.
             open_ticket = (
                 await conn.execute(
                     select(tickets.c.id)
-                    .where(and_(tickets.c.customer_id == row.customer_id, tickets.c.channel == "webchat", tickets.c.status.in_(OPEN)))
+                    .where(and_(tickets.c.customer_id == row.customer_id, tickets.c.identity_id == row.id,
+                                tickets.c.channel == "webchat", tickets.c.status.in_(OPEN)))
                     .order_by(tickets.c.id.desc())
                     .limit(1)
                 )
             ).scalar()
-            history = await ticket_store.customer_history(conn, row.customer_id, "webchat", history_limit)
+            history = await ticket_store.customer_history(conn, row.customer_id, "webchat", history_limit, identity_id=row.id)
         return row.customer_id, open_ticket, [_customer_view(m) for m in history]
 
     async def allow_message(visitor: str) -> bool:
@@ -106,6 +110,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_routes(public.routes)
     app.router.add_routes(agent_api.routes)
+    app.router.add_routes(customers_api.routes)
     app.router.add_routes(agent_ws.routes)
     app.router.add_routes(canned_api.routes)
     app.router.add_routes(labels_api.routes)

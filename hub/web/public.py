@@ -110,6 +110,9 @@ async def contact(request: web.Request) -> web.Response:
         channel="email",
         provider_id=provider_id,
         sender=Identity("email", email.lower()),
+        # Anyone can type any address into the form: the answer goes there, but the address proves nothing, so
+        # the message never joins the record of a customer who proved it (nor a chat that claimed it).
+        sender_verified=False,
         text=message,
         received_at=hub.clock.now(),
         sender_name=name,

@@ -197,6 +197,11 @@ export class TicketView {
       h("h4", { text: t("customer.identities") }),
       h("ul", { class: "identities" }, (c.identities || []).map((i) => h("li", { class: i.unreachable ? "unreachable" : "" },
         icon(i.channel, t("channel." + i.channel)), " ", bdi(i.display || i.external_id), i.unreachable ? " — " + t("customer.unreachable") : ""))),
+      // Addresses the customer only typed: shown so agents can use them, marked so nobody takes them as proven.
+      (c.unverified || []).length ? h("h4", { text: t("customer.unverified") }) : null,
+      (c.unverified || []).length ? h("ul", { class: "identities unverified" }, c.unverified.map((i) => h("li", {},
+        icon(i.channel, t("channel." + i.channel)), " ", bdi(i.display || i.external_id),
+        i.owner_id != null ? h("span", { class: "muted", text: " (#" + i.owner_id + ")" }) : null))) : null,
       h("h4", { text: t("customer.tickets") }),
       h("ul", { class: "history" }, (c.tickets || []).map((x) => h("li", {},
         h("a", { href: "#/ticket/" + x.id, "aria-current": String(x.id === this.id) }, icon(x.channel, t("channel." + x.channel)), " #" + x.id + " ",
