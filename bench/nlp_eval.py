@@ -17,6 +17,8 @@ faq (a knowledge base built the way a customer's own faq.yaml looks: 10 example 
   answered, top-1 of the ranking.
 latency: one message classified (model + lexicon) and matched, p50/p99, and the process's memory with everything
   loaded.
+serving (--sections serving): `hub serve` as shipped against a bare one: start-up time, peak memory, and the
+  message-stored -> classified latency (hub_classify_seconds) while chat customers send --rate messages/s.
 """
 from __future__ import annotations
 
@@ -230,11 +232,101 @@ def latency_section() -> dict:
             "variant": models.variant if models else None}
 
 
+def serving_section(rate: int, seconds: int) -> dict:
+    """`hub serve` as shipped (bot on, learned models, encoder if installed) against a bare one (no bot, keywords
+    only, no encoder): start-up time, memory, and message-stored -> classified latency at `rate` messages/s."""
+    import asyncio
+    import urllib.request
+
+    import aiohttp
+
+    from bench.common import HubProcess, peak_rss_mb
+
+    def boot(overrides: dict, env: dict) -> tuple[HubProcess, float]:
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            t0 = time.monotonic()
+            proc = HubProcess(overrides).start()
+            return proc, time.monotonic() - t0
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    async def load(url: str) -> int:
+        sent = 0
+        async with aiohttp.ClientSession() as s:
+            socks = []
+            for i in range(50):
+                ws = await s.ws_connect(url.replace("http", "ws") + "/ws/chat")
+                await ws.send_json({"type": "hello", "lang": "en"})
+                await ws.receive_json()
+                socks.append(ws)
+            texts = ["where is my parcel?", "ส่งของช้ามาก ไม่พอใจเลยค่ะ", "هزینه ارسال چقدره؟",
+                     "I was charged twice and nobody answers!!", "ขอบคุณค่ะ", "سفارشم خراب رسیده"]
+            start = time.monotonic()
+            while time.monotonic() - start < seconds:
+                tick = time.monotonic()
+                for _ in range(max(1, rate // 20)):
+                    ws = socks[sent % len(socks)]
+                    await ws.send_json({"type": "message", "client_id": f"m{sent}", "text": f"{texts[sent % 6]} {sent}"})
+                    sent += 1
+                await asyncio.sleep(max(0.0, 0.05 - (time.monotonic() - tick)))
+                for ws in socks:  # drain what the hub sent back, without waiting
+                    while True:
+                        try:
+                            await ws.receive(timeout=0.0001)
+                        except asyncio.TimeoutError:
+                            break
+            await asyncio.sleep(2.0)
+            for ws in socks:
+                await ws.close()
+        return sent
+
+    def histogram(url: str) -> dict:
+        text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+        buckets: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for line in text.splitlines():
+            if line.startswith("hub_classify_seconds_bucket"):
+                labels, value = line.split("} ")
+                variant = labels.split('variant="')[1].split('"')[0]
+                le = labels.split('le="')[1].split('"')[0]
+                buckets[variant].append((float("inf") if le == "+Inf" else float(le), float(value)))
+        out = {}
+        for variant, b in buckets.items():
+            b.sort()
+            total = b[-1][1]
+            q = lambda p: next((le for le, c in b if c >= p * total), None)  # noqa: E731
+            out[variant] = {"messages": int(total), "p50_le_ms": (q(0.5) or 0) * 1000, "p99_le_ms": (q(0.99) or 0) * 1000}
+        return out
+
+    bare, bare_boot = boot({"routing": {"complaint": {"detector": "lexicon"}}}, {"HUB_NLP_ENCODER": "none"})
+    try:
+        bare_rss = peak_rss_mb(bare.proc.pid)  # type: ignore[union-attr]
+    finally:
+        bare.stop()
+    full, full_boot = boot({"bot": {"enabled": True, "knowledge_base": str(ROOT / "faq.yaml")}}, {})
+    try:
+        sent = asyncio.run(load(full.url))
+        figures = histogram(full.url)
+        full_rss = peak_rss_mb(full.proc.pid)  # type: ignore[union-attr]
+    finally:
+        full.stop()
+    return {"rate_per_s": rate, "seconds": seconds, "sent": sent, "classify_latency_by_variant": figures,
+            "startup_s": {"bare": round(bare_boot, 2), "with_language": round(full_boot, 2)},
+            "peak_rss_mb": {"bare": bare_rss, "with_language_under_load": full_rss}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("HUB_NLP_DATA", str(ROOT.parent / "shared" / "data")))
     ap.add_argument("--sections", default="complaint,faq,latency")
     ap.add_argument("--quick", action="store_true", help="a sample of each set (a quick look, not for the record)")
+    ap.add_argument("--rate", type=int, default=500, help="serving section: customer messages per second")
+    ap.add_argument("--seconds", type=int, default=10)
     args = ap.parse_args()
     encoder_mod._CACHE = 200_000  # keep batch-embedded queries for the per-message calls that follow
     data = Path(args.data)
@@ -247,6 +339,8 @@ def main() -> None:
         result["complaint"] = complaint_section(data, args.quick)
     if "faq" in sections:
         result["faq"] = faq_section(data, args.quick)
+    if "serving" in sections:
+        result["serving"] = serving_section(args.rate, args.seconds)
     print(json.dumps(result, indent=1, ensure_ascii=False))
 
 

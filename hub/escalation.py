@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from sqlalchemy import and_, select, update
 
 from hub.bus import AGENTS
 from hub.domain import Accepted, Inbound, Status
+from hub.metrics import CLASSIFY, ESCALATIONS
 from hub.ports import RouteRequest, RouteResult
 from hub.serialize import ticket_json
 from hub.store import tickets as ticket_store
@@ -66,6 +68,12 @@ class Escalator:
     # --- classifying in batches off the loop ----------------------------------------------------------------------
 
     async def classify(self, req: RouteRequest) -> RouteResult:
+        started = time.monotonic()
+        res = await self._classify(req)
+        CLASSIFY.labels(res.detector or "none").observe(time.monotonic() - started)
+        return res
+
+    async def _classify(self, req: RouteRequest) -> RouteResult:
         if self._queue is None:
             self._queue = asyncio.Queue()
         if self._worker is None or self._worker.done():
@@ -95,6 +103,12 @@ class Escalator:
 
     def _route_all(self, reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
         router = self.hub.router
+        if not lexical and len(reqs) > 1:
+            from nlp.encoder import load_encoder
+
+            encoder = load_encoder()
+            if encoder is not None:  # one engine call for the batch; each message then finds its vector cached
+                encoder.embed([r.text for r in reqs])
         out = []
         for r in reqs:
             if lexical and r.detector is None:
@@ -181,6 +195,7 @@ class Escalator:
                 await self.hub.sla.on_ticket_opened(conn, t, route)
             await ticket_store.add_traces(conn, row.id, now, trace)
             supervisors = await self.hub.sla._supervisors(conn, {t.department or ""} - {""})
+        ESCALATIONS.inc()
         log.info("ticket %s raised to complaint (%s)", row.id, prob)
         await self.hub.events.ticket("ticket.updated", t)
         await self.hub.bus.publish(AGENTS, {"type": "ticket.escalated", "ticket": ticket_json(t),

@@ -11,3 +11,9 @@ DELIVERIES = Counter("hub_deliveries_total", "Outbound delivery attempts by outc
 HTTP = Histogram("hub_http_request_seconds", "HTTP request time", ["route", "status"], registry=REGISTRY)
 SOCKETS = Gauge("hub_websockets", "Open WebSockets", ["kind"], registry=REGISTRY)
 RATE_LIMITED = Counter("hub_rate_limited_total", "Requests refused by rate limits", ["scope"], registry=REGISTRY)
+CLASSIFY = Histogram(
+    "hub_classify_seconds", "Customer message stored -> classified (queue wait included), by model variant",
+    ["variant"], registry=REGISTRY,
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
+)
+ESCALATIONS = Counter("hub_escalations_total", "Tickets raised to complaint by a later message", registry=REGISTRY)

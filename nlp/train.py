@@ -218,7 +218,8 @@ def build(examples: list[Example], encoder_name: str | None, embed: Any, *, c: f
             ys = np.array([e.complaint for e in dev.examples], dtype=int)[sel]
             if ys.sum() >= 5:
                 thresholds[variant][lang] = round(pick_threshold(ys, p[sel])[0], 4)
-        thresholds[variant]["*"] = round(float(np.median(list(thresholds[variant].values()))), 4)
+        known = list(thresholds[variant].values())
+        thresholds[variant]["*"] = round(float(np.median(known)), 4) if known else 0.5
     meta = {
         "version": time.strftime("%Y%m%d%H%M%S"),
         "encoder": encoder_name if embed else None,

@@ -140,3 +140,19 @@ def test_without_the_encoder_everything_falls_back(monkeypatch: pytest.MonkeyPat
         assert models.variant == "lexical"
     finally:
         load_encoder.cache_clear()
+
+
+def test_installed_models_are_picked_up_without_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nlp import models as models_mod
+
+    monkeypatch.setenv("HUB_MODEL_DIR", str(tmp_path / "installed"))
+    monkeypatch.setattr(models_mod, "RECHECK", 0.0)
+    monkeypatch.setattr(models_mod, "_current", None)
+    shipped = models_mod.current_models()
+    assert shipped is not None and shipped.version == TextModels.load(ROOT / "nlp" / "data" / "models.npz").version
+    # `hub nlp train` installs a new version: the next call serves it.
+    retrained = build(corpus.load(_data(tmp_path)) + _english(), None, None)[0]
+    retrained.meta["version"] = "retrained"
+    retrained.version = "retrained"
+    retrained.save(models_mod.installed_path())
+    assert models_mod.current_models().version == "retrained"  # type: ignore[union-attr]
