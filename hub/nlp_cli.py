@@ -46,6 +46,13 @@ async def _labels(config_path: str | None) -> list[dict[str, Any]]:
         await db.close()
 
 
+def _lexicon_signal() -> Any:
+    """Routing's keyword lexicon score, served next to the model: training chooses its weight per language."""
+    from routing.classify import classify
+
+    return lambda text, lang: min(classify(text, language_hint=lang).complaint_score, 3.0)
+
+
 def cmd_nlp(args: argparse.Namespace) -> int:
     try:
         from nlp.models import DEFAULT_PATH, installed_path
@@ -60,7 +67,8 @@ def cmd_nlp(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else installed_path()
     current = output if output.exists() else DEFAULT_PATH
     try:
-        result = train(Path(args.data), desk_examples(rows), output, current=current, force=args.force)
+        result = train(Path(args.data), desk_examples(rows), output, current=current, force=args.force,
+                       signal=_lexicon_signal())
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}")
         return 2

@@ -56,7 +56,7 @@ class Prediction:
     kind: str  # most likely kind
     kind_probs: dict[str, float]
     variant: str  # "full" or "lexical"
-    logit: float  # complaint log-odds, for combining with other signals
+    logit: float  # complaint log-odds, the outside signal included
 
     @property
     def is_complaint(self) -> bool:
@@ -84,15 +84,22 @@ class TextModels:
         table = self.meta.get("thresholds", {}).get(variant or self.variant, {})
         return float(table.get(lang, table.get("*", 0.5)))
 
-    def predict(self, text: str, lang: str, variant: str | None = None) -> Prediction:
+    def predict(self, text: str, lang: str, variant: str | None = None, signal: float = 0.0) -> Prediction:
         """`variant`: "lexical" to skip the encoder (cheaper, for a backlog); None for the best available."""
         variant = "lexical" if variant == "lexical" else self.variant
         vec = self.encoder.embed([text])[0] if variant == "full" and self.encoder is not None else None
-        return self.predict_with(text, lang, vec, variant)
+        return self.predict_with(text, lang, vec, variant, signal)
 
-    def predict_with(self, text: str, lang: str, vec: np.ndarray | None, variant: str) -> Prediction:
+    def signal_weight(self, lang: str, variant: str | None = None) -> float:
+        """Log-odds per point of the outside signal (routing's lexicon score) for `lang`, as chosen on dev."""
+        table = self.meta.get("signal_weights", {}).get(variant or self.variant, {})
+        return float(table.get(lang, table.get("*", 0.0)))
+
+    def predict_with(self, text: str, lang: str, vec: np.ndarray | None, variant: str,
+                     signal: float = 0.0) -> Prediction:
+        """`signal`: the outside score the thresholds were chosen with (routing's lexicon points, capped)."""
         idx, val = features.tfidf(text, lang, self.idf)
-        z = float(self.heads[f"{variant}.complaint"].logits(vec, idx, val)[0])
+        z = float(self.heads[f"{variant}.complaint"].logits(vec, idx, val)[0]) + self.signal_weight(lang, variant) * signal
         kind_head = self.heads[f"{variant}.kind"]
         kz = kind_head.logits(vec, idx, val)
         kz = np.exp(kz - kz.max())

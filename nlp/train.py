@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,8 @@ class EmbeddingCache:
 # --- fitting ------------------------------------------------------------------------------------------------------
 
 KIND_CLASSES = corpus.KINDS
+SIGNAL_WEIGHTS = (0.0, 0.5, 1.0, 1.5)
+Signal = Callable[[str, str], float]
 MIN_PRECISION = 0.80  # the product's goal: recall as high as it goes while precision stays at or above this
 
 
@@ -179,10 +181,12 @@ def _fit_kind(X: Any, y: np.ndarray, w: np.ndarray, c: float) -> Any:
 
 
 def build(examples: list[Example], encoder_name: str | None, embed: Any, *, c: float = 4.0, emb_scale: float = 2.0,
-          source_weight: dict[str, float] | None = None) -> tuple[Any, dict[str, Any]]:
+          source_weight: dict[str, float] | None = None, signal: Signal | None = None) -> tuple[Any, dict[str, Any]]:
     """Fit both variants on the train split; thresholds per language on dev; figures on dev and test.
 
-    `embed(texts) -> array` gives sentence embeddings (None: lexical variant only).  Returns (TextModels, report).
+    `embed(texts) -> array` gives sentence embeddings (None: lexical variant only).  `signal(text, lang)` is an
+    outside score served next to the model (routing's keyword lexicon): its weight per language is chosen on dev and
+    stored with the thresholds, which then apply to model log-odds + weight * signal.  Returns (TextModels, report).
     """
     from nlp.models import TextModels
 
@@ -194,6 +198,8 @@ def build(examples: list[Example], encoder_name: str | None, embed: Any, *, c: f
             for s, exs in parts.items()}
     heads: dict[str, Any] = {}
     thresholds: dict[str, dict[str, float]] = {}
+    signal_weights: dict[str, dict[str, float]] = {}
+    dev_signal = np.array([signal(e.text, e.lang) for e in parts["dev"]]) if signal is not None else None
     report: dict[str, Any] = {}
     variants = ["lexical"] + (["full"] if embed else [])
     for variant in variants:
@@ -210,35 +216,48 @@ def build(examples: list[Example], encoder_name: str | None, embed: Any, *, c: f
         kmodel = _fit_kind(X[kind_idx], ky, w[kind_idx], c)
         classes = [KIND_CLASSES[int(k)] for k in kmodel.classes_]
         heads[f"{variant}.kind"] = _split_head(kmodel.coef_, kmodel.intercept_, classes, dim, emb_scale)
-        thresholds[variant] = {}
+        thresholds[variant], signal_weights[variant] = {}, {}
         dev = sets["dev"]
-        p = model.predict_proba(_design(dev, full, emb_scale))[:, 1]
+        z = model.decision_function(_design(dev, full, emb_scale))
         for lang in sorted({e.lang for e in dev.examples}):
             sel = np.array([e.lang == lang for e in dev.examples])
             ys = np.array([e.complaint for e in dev.examples], dtype=int)[sel]
-            if ys.sum() >= 5:
-                thresholds[variant][lang] = round(pick_threshold(ys, p[sel])[0], 4)
+            if ys.sum() < 5:
+                continue
+            # The outside signal's weight for this language: the one that ranks the dev split best (AUC), the
+            # smaller on a tie; then the threshold on the combined score.
+            weight, best = 0.0, -1.0
+            for wt in SIGNAL_WEIGHTS if dev_signal is not None else (0.0,):
+                a = auc(ys, z[sel] + wt * dev_signal[sel]) if dev_signal is not None else 0.0
+                if a > best + 1e-4:
+                    weight, best = wt, a
+            combined = z[sel] + weight * (dev_signal[sel] if dev_signal is not None else 0.0)
+            thresholds[variant][lang] = round(pick_threshold(ys, 1.0 / (1.0 + np.exp(-combined)))[0], 4)
+            signal_weights[variant][lang] = weight
         known = list(thresholds[variant].values())
         thresholds[variant]["*"] = round(float(np.median(known)), 4) if known else 0.5
     meta = {
         "version": time.strftime("%Y%m%d%H%M%S"),
         "encoder": encoder_name if embed else None,
         "thresholds": thresholds,
+        "signal_weights": signal_weights,
         "training": {"examples": len(train), "c": c, "emb_scale": emb_scale,
                      "by_source": {s: sum(e.source == s for e in train) for s in sorted({e.source for e in train})}},
     }
     models = TextModels(idf, heads, meta)
     test = sets["test"]
     for variant in variants:
-        report[variant] = evaluate(models, test.examples, test.emb if variant == "full" else None, variant)
+        report[variant] = evaluate(models, test.examples, test.emb if variant == "full" else None, variant, signal)
     models.meta["figures"] = {"test": report}
     return models, report
 
 
-def evaluate(models: Any, examples: Sequence[Example], vectors: np.ndarray | None, variant: str) -> dict[str, Any]:
+def evaluate(models: Any, examples: Sequence[Example], vectors: np.ndarray | None, variant: str,
+             signal: Signal | None = None) -> dict[str, Any]:
     """Complaint precision/recall/AUC at the models' own thresholds and kind accuracy, per language."""
     out: dict[str, Any] = {}
-    preds = [models.predict_with(e.text, e.lang, None if vectors is None else vectors[i], variant)
+    preds = [models.predict_with(e.text, e.lang, None if vectors is None else vectors[i], variant,
+                                 signal(e.text, e.lang) if signal is not None else 0.0)
              for i, e in enumerate(examples)]
     for lang in sorted({e.lang for e in examples}):
         idx = [i for i, e in enumerate(examples) if e.lang == lang]
@@ -275,7 +294,8 @@ TOLERANCE = 0.005  # a retrained model may score this much lower on the held-bac
 
 
 def train(data_dir: Path, extra: Sequence[Example], output: Path, *, current: Path | None = None,
-          force: bool = False, say: Any = print, check_sums: bool = True) -> dict[str, Any]:
+          force: bool = False, say: Any = print, check_sums: bool = True,
+          signal: Signal | None = None) -> dict[str, Any]:
     """Retrain from the documented sources plus `extra` (desk labels); install at `output` unless worse.
 
     The candidate and the model in use (`current`) are scored on the same held-back test examples (the sources'
@@ -293,19 +313,19 @@ def train(data_dir: Path, extra: Sequence[Example], output: Path, *, current: Pa
     say(f"training on {sum(e.split == 'train' for e in examples)} examples "
         f"({len(extra)} from the desk), encoder {encoder.name if encoder else 'none'}")
     models, report = build(examples, encoder.name if encoder else None,
-                           (lambda texts: cache.embed(texts)) if cache else None)
+                           (lambda texts: cache.embed(texts)) if cache else None, signal=signal)
     models.meta["sources"] = sums
     models.meta["desk_labels"] = len(extra)
     variant = "full" if encoder is not None else "lexical"
     test = [e for e in examples if e.split == "test"]
     vecs = cache.embed([e.text for e in test]) if cache else None
-    new = score(evaluate(models, test, vecs if variant == "full" else None, variant))
+    new = score(evaluate(models, test, vecs if variant == "full" else None, variant, signal))
     old = None
     if current is not None and current.exists():
         try:
             cur = TextModels.load(current, encoder)
             if f"{variant}.complaint" in cur.heads:
-                old = score(evaluate(cur, test, vecs if variant == "full" else None, variant))
+                old = score(evaluate(cur, test, vecs if variant == "full" else None, variant, signal))
         except (OSError, KeyError, ValueError) as exc:
             say(f"the current models at {current} could not be read ({exc}); replacing them")
     result: dict[str, Any] = {"score": round(new, 4), "current_score": None if old is None else round(old, 4),

@@ -2,7 +2,8 @@
 
 The learned classifiers of the language layer (nlp.models, trained on real customers' messages) decide whether a
 message is a complaint and which kind it is.  The keyword lexicons below stay as one signal among others: their
-score adds `lexicon_weight` log-odds per point to the model's complaint estimate, so an operator's own entries
+score adds log-odds per point (capped at 3 points) to the model's complaint estimate, with a weight per language
+chosen on dev splits when the model was trained (or `routing.complaint.lexicon_weight`), so an operator's own entries
 (routing.lexicons) can push a message over the line, and they give explicit callback and sales cues ("call me
 back", "quote").  With `routing.complaint.detector: lexicon`, or when no model is installed, the lexicon alone
 decides, as follows.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hub.domain import Kind
 from nlp.models import Prediction, TextModels
@@ -176,7 +177,7 @@ def classify(
     lexicons: Mapping[str, Lexicon] | None = None,
     threshold: float = COMPLAINT_THRESHOLD,
     models: TextModels | None = None,
-    lexicon_weight: float = 0.5,
+    lexicon_weight: float | None = None,
     variant: str | None = None,
 ) -> Classification:
     """Classify one customer message. `repeat_contact`: the customer already has an unresolved ticket on this."""
@@ -244,8 +245,16 @@ def classify(
         why = f"{kind.value}: small talk ({chat}), not a complaint"
         prob = 0.0 if models is not None else None
     elif models is not None and text.strip():
-        pred = models.predict(text, guess.code if guess.code in ("th", "fa", "ar") else "en", variant)
-        prob, kind, why = _decide_model(pred, score, kind_scores, kind_hint, lexicon_weight)
+        lang = guess.code if guess.code in ("th", "fa", "ar") else "en"
+        points = min(score, 3.0)
+        if lexicon_weight is None:  # the weight the thresholds were chosen with
+            pred = models.predict(text, lang, variant, signal=points)
+            nudge = models.signal_weight(lang, pred.variant) * points
+        else:
+            pred = models.predict(text, lang, variant)
+            nudge = lexicon_weight * points
+            pred = replace(pred, logit=pred.logit + nudge)
+        prob, kind, why = _decide_model(pred, nudge, kind_scores, kind_hint)
         detector = f"model:{pred.variant}"
     else:
         kind, why = _decide(kind_scores, threshold, kind_hint)
@@ -263,11 +272,10 @@ def classify(
     )
 
 
-def _decide_model(pred: Prediction, lexicon_score: float, cues: Mapping[str, float], hint: Kind | str | None,
-                  lexicon_weight: float) -> tuple[float, Kind, str]:
-    """(complaint probability, kind, why) from the learned model with the lexicon as one signal."""
-    nudge = lexicon_weight * min(lexicon_score, 3.0)
-    z = pred.logit + nudge
+def _decide_model(pred: Prediction, nudge: float, cues: Mapping[str, float],
+                  hint: Kind | str | None) -> tuple[float, Kind, str]:
+    """(complaint probability, kind, why) from the learned model with the lexicon as one signal (in `pred.logit`)."""
+    z = pred.logit
     prob = 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
     extra = f" incl. lexicon +{nudge:.2f}" if nudge else ""
     if prob >= pred.threshold:

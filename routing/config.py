@@ -72,8 +72,9 @@ class ComplaintPolicy(_Strict):
     threshold: float = Field(1.0, gt=0, description="lexicon score from which a message is a complaint (detector: lexicon)")
     # "model": the learned classifier (nlp.models) decides, with the lexicon as one signal; "lexicon": keywords only.
     detector: Literal["model", "lexicon"] = "model"
-    # Log-odds added per point of lexicon score (capped at 3 points): operators' own lexicon entries nudge the model.
-    lexicon_weight: float = Field(0.5, ge=0, le=5)
+    # Log-odds added per point of lexicon score (capped at 3 points), so operators' own lexicon entries nudge the
+    # model.  None: the per-language weight chosen on dev splits when the model was trained (its thresholds assume it).
+    lexicon_weight: float | None = Field(None, ge=0, le=5)
     urgent_score: float | None = Field(None, gt=0, description="score from which a complaint is urgent")
     sla: SlaTarget | None = None  # only the keys given override the priority's policy
     tags: list[str] = ["complaint"]

@@ -28,6 +28,15 @@ async def _ticket(h: Any, headers: dict[str, str], tid: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize("lang", ["en", "th", "fa"])
 async def test_a_complaint_after_a_greeting_raises_the_ticket(db_url: str, lang: str) -> None:
+    await _flow(db_url, lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "th", "fa"])
+async def test_the_same_with_the_sentence_encoder(sqlite_url: str, lang: str, encoder: object) -> None:
+    await _flow(sqlite_url, lang)
+
+
+async def _flow(db_url: str, lang: str) -> None:
     async with running_hub(hub_config(db_url, routing=ROUTING)) as h:
         sup = await h.agent("sup@example.com", role="supervisor", departments=["support"])
         ws = await agent_socket(h, sup)
