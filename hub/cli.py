@@ -83,13 +83,43 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str | None:
+    """The --password given, checked against the one password policy, or a generated one; None when refused."""
+    from hub.auth import password_problem
+
+    if args.password is not None and (problem := password_problem(args.password)):
+        print(f"error: --password: {problem}", file=sys.stderr)
+        return None
+    return args.password or secrets.token_urlsafe(12)
+
+
+def _in_database(config: Config, work: Any) -> int:
+    """Run `work(conn)` in one write transaction on the migrated database; its result is the exit code."""
+    from hub.store.db import Database
+    from hub.store.migrate import migrate
+
+    async def run() -> int:
+        db = Database(config.database.url)
+        try:
+            await migrate(db)
+            async with db.write() as conn:
+                return int(await work(conn))
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _show_generated(args: argparse.Namespace, password: str) -> None:
+    if not args.password:
+        print(f"password: {password}")  # shown this once, on the terminal only; only its hash is stored
+
+
 def cmd_agent_add(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from hub.auth import add_agent
+    from hub.auth import add_agent, normal_email
     from hub.clock import utcnow
-    from hub.store.db import Database
-    from hub.store.migrate import migrate
     from hub.store.schema import agents
 
     config = _config(args)
@@ -97,66 +127,50 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
         if config.department(d) is None:
             print(f"error: --department: unknown department {d!r} (configured: {', '.join(x.name for x in config.departments)})", file=sys.stderr)
             return 2
-    from hub.auth import normal_email, password_problem
-
-    if args.password is not None and (problem := password_problem(args.password)):
-        print(f"error: --password: {problem}", file=sys.stderr)
+    password = _password(args)
+    if password is None:
         return 2
-    password = args.password or secrets.token_urlsafe(12)
 
-    async def run() -> int:
-        db = Database(config.database.url)
-        try:
-            await migrate(db)
-            async with db.write() as conn:
-                if (await conn.execute(select(agents.c.id).where(agents.c.email == normal_email(args.email)))).first():
-                    print(f"error: an agent with email {args.email} exists", file=sys.stderr)
-                    return 1
-                aid = await add_agent(conn, name=args.name, email=args.email, password=password, role=args.role,
-                                      departments=args.department or [], capacity=args.capacity, now=utcnow())
-        finally:
-            await db.close()
+    async def work(conn: Any) -> int:
+        if (await conn.execute(select(agents.c.id).where(agents.c.email == normal_email(args.email)))).first():
+            print(f"error: an agent with email {args.email} exists", file=sys.stderr)
+            return 1
+        aid = await add_agent(conn, name=args.name, email=args.email, password=password, role=args.role,
+                              departments=args.department or [], capacity=args.capacity, now=utcnow())
         print(f"agent {aid} {args.email} ({args.role}) added")
-        if not args.password:
-            print(f"password: {password}")  # shown this once; only its hash is stored
         return 0
 
-    return asyncio.run(run())
+    code = _in_database(config, work)
+    if code == 0:
+        _show_generated(args, password)
+    return code
 
 
 def cmd_agent_password(args: argparse.Namespace) -> int:
     """Set an agent's password (generated and printed once when --password is not given); its sessions end."""
     from sqlalchemy import select
 
-    from hub.auth import normal_email, password_problem, set_password
-    from hub.store.db import Database
-    from hub.store.migrate import migrate
+    from hub.auth import normal_email, set_password
     from hub.store.schema import agents
 
     config = _config(args)
-    if args.password is not None and (problem := password_problem(args.password)):
-        print(f"error: --password: {problem}", file=sys.stderr)
+    password = _password(args)
+    if password is None:
         return 2
-    password = args.password or secrets.token_urlsafe(12)
 
-    async def run() -> int:
-        db = Database(config.database.url)
-        try:
-            await migrate(db)
-            async with db.write() as conn:
-                aid = (await conn.execute(select(agents.c.id).where(agents.c.email == normal_email(args.email)))).scalar()
-                if aid is None:
-                    print(f"error: no agent with email {args.email}", file=sys.stderr)
-                    return 1
-                await set_password(conn, aid, password)
-        finally:
-            await db.close()
+    async def work(conn: Any) -> int:
+        aid = (await conn.execute(select(agents.c.id).where(agents.c.email == normal_email(args.email)))).scalar()
+        if aid is None:
+            print(f"error: no agent with email {args.email}", file=sys.stderr)
+            return 1
+        await set_password(conn, aid, password)
         print(f"password of agent {aid} {args.email} set; its sessions are ended")
-        if not args.password:
-            print(f"password: {password}")  # shown this once, on the terminal only; only its hash is stored
         return 0
 
-    return asyncio.run(run())
+    code = _in_database(config, work)
+    if code == 0:
+        _show_generated(args, password)
+    return code
 
 
 def cmd_check(args: argparse.Namespace) -> int:
