@@ -32,11 +32,12 @@ def _key(text: str) -> bytes:
 
 def embed_cached(encoder: Encoder, texts: Sequence[str], name: str) -> np.ndarray:
     """Embeddings of `texts`, reading and refreshing the cache file `name` (one per knowledge base)."""
-    path = cache_dir() / f"{name}-{encoder.name}.npz"
+    path = cache_dir() / f"{name}-{encoder.name}-v2.npz"
     known: dict[bytes, np.ndarray] = {}
     try:
         with np.load(path) as data:
-            known = {bytes(k): v for k, v in zip(data["keys"], data["vecs"])}
+            # Raw 12-byte digests in a uint8 matrix: a bytes dtype would drop trailing NUL bytes.
+            known = {k.tobytes(): v for k, v in zip(data["keys"], data["vecs"])}
     except (OSError, KeyError, ValueError):
         pass
     keys = [_key(t) for t in texts]
@@ -53,7 +54,8 @@ def embed_cached(encoder: Encoder, texts: Sequence[str], name: str) -> np.ndarra
             path.parent.mkdir(parents=True, exist_ok=True)
             uniq_keys = list(dict.fromkeys(keys))
             tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
-            np.savez(tmp, keys=np.array(uniq_keys, dtype="S12"), vecs=np.stack([known[k] for k in uniq_keys]))
+            np.savez(tmp, keys=np.frombuffer(b"".join(uniq_keys), np.uint8).reshape(len(uniq_keys), 12),
+                     vecs=np.stack([known[k] for k in uniq_keys]))
             tmp.replace(path)
         except OSError as exc:  # a read-only home is no reason to fail: the next start embeds again
             log.info("embedding cache %s not written: %s", path, exc)

@@ -33,14 +33,15 @@ class EmbeddingCache:
         self.folder = folder
         self.encoder = encoder or load_encoder()
         name = self.encoder.name if self.encoder else "none"
-        self.path = folder / f"embeddings-{name}.npz"
+        self.path = folder / f"embeddings-{name}-v2.npz"
         self._index: dict[bytes, int] = {}
         self._rows: list[np.ndarray] = []
         if self.path.exists():
-            data = np.load(self.path)
-            for i, k in enumerate(data["keys"]):
-                self._index[bytes(k)] = i
-            self._rows = list(data["vecs"])
+            with np.load(self.path) as data:
+                # Keys are raw 12-byte digests in a uint8 matrix: a bytes dtype would drop trailing NUL bytes.
+                for k, v in zip(data["keys"], data["vecs"]):
+                    self._index[k.tobytes()] = len(self._rows)
+                    self._rows.append(v)
 
     @staticmethod
     def _key(text: str) -> bytes:
@@ -48,9 +49,11 @@ class EmbeddingCache:
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        keys = np.array(sorted(self._index, key=self._index.__getitem__), dtype="S12")
+        order = list(self._index.items())  # rows written in key order: each key sits beside its own vector
+        keys = np.frombuffer(b"".join(k for k, _ in order), np.uint8).reshape(len(order), 12)
+        vecs = np.stack([self._rows[i] for _, i in order]) if order else np.zeros((0, 1), np.float32)
         tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=keys, vecs=np.stack(self._rows) if self._rows else np.zeros((0, 1), np.float32))
+        np.savez(tmp, keys=keys, vecs=vecs)
         tmp.replace(self.path)
 
     def embed(self, texts: Sequence[str], progress: bool = False, batch: int = 64) -> np.ndarray:

@@ -156,3 +156,38 @@ def test_installed_models_are_picked_up_without_a_restart(tmp_path: Path, monkey
     retrained.version = "retrained"
     retrained.save(models_mod.installed_path())
     assert models_mod.current_models().version == "retrained"  # type: ignore[union-attr]
+
+
+class _FakeEncoder:
+    """Deterministic vectors from the text's hash: enough to check that caches keep each vector with its text."""
+
+    name, dim = "fake", 8
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import hashlib
+
+        rows = [np.frombuffer(hashlib.sha256(t.encode()).digest()[:32], np.uint8)[:8].astype(np.float32)
+                for t in texts]
+        return np.stack(rows) if rows else np.zeros((0, 8), np.float32)
+
+
+def test_embedding_caches_keep_every_vector_with_its_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from nlp.cache import embed_cached
+    from nlp.train import EmbeddingCache
+
+    # Digests ending in a NUL byte once lost it on disk and shifted every later vector onto another text.
+    nul = [t for t in (f"probe {i}" for i in range(20000))
+           if hashlib.blake2b(t.encode(), digest_size=12).digest().endswith(b"\0")][:3]
+    texts = [f"message {i}" for i in range(50)] + nul + ["message 3"]
+    enc = _FakeEncoder()
+    want = enc.embed(texts)
+    first = EmbeddingCache(tmp_path / "train", enc)
+    assert np.array_equal(first.embed(texts[:30]), want[:30])
+    again = EmbeddingCache(tmp_path / "train", enc)  # reloaded, then extended and saved again
+    assert np.array_equal(again.embed(texts), want)
+    assert np.array_equal(EmbeddingCache(tmp_path / "train", enc).embed(texts[::-1]), want[::-1])
+    monkeypatch.setenv("HUB_CACHE_DIR", str(tmp_path / "kb"))
+    assert np.array_equal(embed_cached(enc, texts[:20], "kb"), want[:20])
+    assert np.array_equal(embed_cached(enc, texts, "kb"), want)
