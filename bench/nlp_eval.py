@@ -232,7 +232,7 @@ def latency_section() -> dict:
             "variant": models.variant if models else None}
 
 
-def serving_section(rate: int, seconds: int) -> dict:
+def serving_section(rate: int, seconds: int, bot: bool) -> dict:
     """`hub serve` as shipped (bot on, learned models, encoder if installed) against a bare one (no bot, keywords
     only, no encoder): start-up time, memory, and message-stored -> classified latency at `rate` messages/s."""
     import asyncio
@@ -308,14 +308,14 @@ def serving_section(rate: int, seconds: int) -> dict:
         bare_rss = peak_rss_mb(bare.proc.pid)  # type: ignore[union-attr]
     finally:
         bare.stop()
-    full, full_boot = boot({"bot": {"enabled": True, "knowledge_base": str(ROOT / "faq.yaml")}}, {})
+    full, full_boot = boot({"bot": {"enabled": bot, "knowledge_base": str(ROOT / "faq.yaml")}}, {})
     try:
         sent = asyncio.run(load(full.url))
         figures = histogram(full.url)
         full_rss = peak_rss_mb(full.proc.pid)  # type: ignore[union-attr]
     finally:
         full.stop()
-    return {"rate_per_s": rate, "seconds": seconds, "sent": sent, "classify_latency_by_variant": figures,
+    return {"rate_per_s": rate, "seconds": seconds, "sent": sent, "bot": bot, "classify_latency_by_variant": figures,
             "startup_s": {"bare": round(bare_boot, 2), "with_language": round(full_boot, 2)},
             "peak_rss_mb": {"bare": bare_rss, "with_language_under_load": full_rss}}
 
@@ -327,6 +327,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a sample of each set (a quick look, not for the record)")
     ap.add_argument("--rate", type=int, default=500, help="serving section: customer messages per second")
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--bot", action="store_true", help="serving section: with the FAQ bot answering every message")
     args = ap.parse_args()
     encoder_mod._CACHE = 200_000  # keep batch-embedded queries for the per-message calls that follow
     data = Path(args.data)
@@ -340,7 +341,7 @@ def main() -> None:
     if "faq" in sections:
         result["faq"] = faq_section(data, args.quick)
     if "serving" in sections:
-        result["serving"] = serving_section(args.rate, args.seconds)
+        result["serving"] = serving_section(args.rate, args.seconds, args.bot)
     print(json.dumps(result, indent=1, ensure_ascii=False))
 
 

@@ -320,7 +320,8 @@ class Matcher:
         """The k best entries with their confidences, best first; no threshold applied."""
         lang = lang or detect_language(text)
         sem = self.semantic
-        if sem is not None and text.strip():
+        busy = getattr(sem.encoder, "busy", None) if sem is not None else None
+        if sem is not None and text.strip() and not (busy is not None and busy([text])):
             lexical = self._rank_lexical(text, lang, 5) if FUSE else []
             ranked = self._rank_semantic(sem, text, lang if lang in self.indexes else self._index_lang(lang), k, lexical)
             return self._agree(ranked, lexical[:1]) if FUSE else ranked

@@ -190,7 +190,8 @@ class Assistant:
             suggested=tuple(str(x) for x in state.get("suggested") or ()),
         )
         matcher = self.holder.index
-        decision = decide(turn, matcher, self.cfg)
+        # Off the event loop: matching a message by meaning runs the sentence encoder (milliseconds of CPU).
+        decision = await asyncio.to_thread(decide, turn, matcher, self.cfg)
         log.debug("bot ticket %s: %s (%s)", tid, decision.action.value, decision.reason)
         if decision.action is Action.ANSWER:
             if decision.entry_id:

