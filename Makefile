@@ -43,7 +43,7 @@ system-deps:
 	fi
 
 test: install-test system-deps
-	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	. ./scripts/test-services.sh && $(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install-test
 	$(PY) bench/webchat.py

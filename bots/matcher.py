@@ -183,6 +183,7 @@ class SemanticIndex:
     gate: Gate
     encoder: object  # nlp.encoder.Encoder
     languages: frozenset[str]  # languages the examples are written in
+    column_of: dict[str, int]  # entry id -> its column in the model
     mean_cosine: float  # an example's mean cosine to all centroids, averaged: where same-language questions sit
 
 
@@ -230,7 +231,8 @@ def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object) -> Sem
     gate = fit_gate(vectors, y, bg, train_entry_model)
     mean_cosine = float((vectors @ model.centroids.T).mean())
     languages = frozenset(lang for entry in kb.entries for lang, ex in entry.examples.items() if ex)
-    return SemanticIndex(model, gate, encoder, languages, mean_cosine)
+    column_of = {kb.entries[e].id: col for col, e in enumerate(model.entries)}
+    return SemanticIndex(model, gate, encoder, languages, column_of, mean_cosine)
 
 
 class Matcher:
@@ -297,10 +299,8 @@ class Matcher:
         fused = probs.copy()
         if lexical:
             # The lexical reading as a second opinion on the order: its calibrated confidence, weighted.
-            col_of = {e: i for i, e in enumerate(sem.model.entries)}
-            pos_of = {entry.id: n for n, entry in enumerate(self.kb.entries)}
             for m in lexical:
-                col = col_of.get(pos_of[m.entry.id])
+                col = sem.column_of.get(m.entry.id)
                 if col is not None:
                     fused[col] += LEXICAL_VOTE * m.confidence
         order = fused.argsort()[::-1][:k]
