@@ -113,6 +113,7 @@ class Department(Strict):
     auto_assign: bool = False
     escalation: str | None = None  # department that receives this one's SLA breaches
     supervisors: list[str] = []  # agent emails notified on breaches (besides the department's supervisors)
+    surveys: bool = True  # ask this department's customers for a satisfaction survey after a resolution
 
 
 class SlaTarget(Strict):
@@ -191,6 +192,41 @@ class AuthConfig(Strict):
         return parse_duration(v)
 
 
+class SurveysConfig(Strict):
+    """Satisfaction surveys after a resolution (hub/surveys)."""
+
+    enabled: bool = True
+    delay: timedelta = Field(timedelta(hours=1), description="time after the resolution before the survey goes out")
+    expires_after: timedelta = Field(timedelta(days=3), description="how long a survey can be answered (and changed)")
+    comment_window: timedelta = Field(timedelta(hours=24), description="chat: how long after the score a text is the comment")
+    low_score: int = Field(2, ge=1, le=4, description="a score at or below this opens a complaint follow-up ticket")
+    nps: bool = Field(False, description="ask 'would you recommend us' (0-10) as a second question")
+    bot_only: bool = Field(False, description="also survey chats that only the bot answered")
+    auto_replies: bool = Field(False, description="also survey tickets opened by auto-replies, bounces or spam reports")
+    link_secret: str | None = Field(None, description="HMAC key of survey links; a random one is kept in the database without it")
+
+    @field_validator("delay", "expires_after", "comment_window", mode="before")
+    @classmethod
+    def _d(cls, v: Any) -> Any:
+        return parse_duration(v)
+
+
+class FollowupsConfig(Strict):
+    """Check-ins with customers and win-back (hub/surveys/followups)."""
+
+    checkin_after: timedelta = Field(timedelta(days=3), description="check-in after a complaint resolved with a fix; 0 = none")
+    winback_days: int = Field(30, ge=1, description="no contact for this many days puts a dissatisfied customer on the win-back list")
+    per_channel_per_hour: dict[str, int] = Field(
+        default_factory=lambda: {"telegram": 20, "email": 30, "webchat": 30},
+        description="win-back and check-in messages sent per channel per hour at most",
+    )
+
+    @field_validator("checkin_after", mode="before")
+    @classmethod
+    def _d(cls, v: Any) -> Any:
+        return parse_duration(v)
+
+
 class Config(Strict):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -206,6 +242,8 @@ class Config(Strict):
     tickets: TicketsConfig = TicketsConfig()
     outbox: OutboxConfig = OutboxConfig()
     auth: AuthConfig = AuthConfig()
+    surveys: SurveysConfig = SurveysConfig()
+    followups: FollowupsConfig = FollowupsConfig()
     scheduler_interval: float = Field(1.0, gt=0, description="seconds between scheduler ticks")
     default_region: str = Field("TH", description="phone number region when a number has no country code")
     # Where this file was read from: relative paths in plug-in sections (knowledge_base) resolve against it.
@@ -218,6 +256,9 @@ class Config(Strict):
             raise ValueError("departments: names must be unique")
         if sum(d.default for d in self.departments) > 1:
             raise ValueError("departments: at most one may be default")
+        if self.surveys.expires_after > self.tickets.reopen_window:
+            # A chat answer after the reopen window would open a new ticket instead of reaching its survey.
+            raise ValueError("surveys.expires_after: must not be longer than tickets.reopen_window")
         for d in self.departments:
             if d.escalation and d.escalation not in names:
                 raise ValueError(f"departments: {d.name}.escalation names unknown department {d.escalation!r}")

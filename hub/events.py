@@ -21,5 +21,11 @@ class Events:
             event["ticket"] = ticket_json(t)
         await self.bus.publish(AGENTS, event)
 
+    async def survey_answered(self, survey: dict[str, Any], t: Ticket | None) -> None:
+        """A stored survey answer (the first or a changed score), after its commit: see hub/surveys/records.py."""
+        from hub.surveys.records import answered_event
+
+        await self.bus.publish(AGENTS, answered_event(survey, ticket_json(t) if t is not None else None))
+
     async def raw(self, event: dict[str, Any]) -> None:
         await self.bus.publish(AGENTS, event)

@@ -88,6 +88,7 @@ customers = Table(
     Column("tags", JSON, nullable=False, default=list),
     Column("account_manager_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("tz", String(64)),  # the customer's time zone when known (a callback booking, the widget); follow-ups use it
 )
 
 identities = Table(
@@ -284,4 +285,70 @@ labels = Table(
     Column("source", String(40), nullable=False),  # kind_changed | transferred | not_helpful
     Column("agent_id", Integer, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One satisfaction survey per resolution of a ticket: the request (when, on which channel, or why none was sent) and
+# the customer's answer on the same row.  department, agent_id and channel are the ticket's at the resolution, so a
+# later transfer does not move a score to someone else.
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("resolved_at", UtcDateTime, nullable=False),  # the resolution asked about
+    Column("channel", String(40), nullable=False),  # the ticket's channel
+    Column("via", String(40)),  # the channel the survey went out on (the ticket's, or the customer's for callbacks)
+    Column("department", String(100)),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
+    Column("language", String(10), nullable=False),
+    # scheduled, sent, answered, not_sent (reason says why), cancelled (the ticket reopened before it went out)
+    Column("state", String(20), nullable=False),
+    Column("reason", String(500)),
+    Column("score", Integer),  # 1..5
+    Column("nps", Integer),  # 0..10, when the second question is configured
+    Column("comment", Text),
+    Column("answers", Integer, nullable=False, default=0),  # how many times an answer was stored (a changed score)
+    Column("token_hash", String(64)),  # SHA-256 of the link token (email, contact form)
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
+    Column("complaint_ticket_id", Integer, ForeignKey("tickets.id", ondelete="SET NULL")),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),
+    Column("answered_at", UtcDateTime),  # the first answer
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("ticket_id", "resolved_at", name="uq_surveys_ticket_resolution"),
+    Index("ix_surveys_token_hash", "token_hash", unique=True),
+    Index("ix_surveys_answered_at", "answered_at"),
+)
+
+# A check-in with the customer: a reminder for an agent, or a prepared message sent on the customer's channel at a
+# time in the customer's own zone and business hours.  Also the complaint check-in ("is it still working?") and
+# the win-back follow-ups a supervisor opens.
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),  # who is reminded / owns it
+    Column("created_by", Integer, ForeignKey("agents.id", ondelete="SET NULL")),  # null: a rule or the hub
+    Column("source", String(20), nullable=False),  # agent, rule, checkin, winback
+    Column("mode", String(20), nullable=False),  # reminder, message
+    Column("text", Text),  # the prepared message (mode message)
+    Column("language", String(10)),
+    Column("tz", String(64), nullable=False),  # the zone due_at was chosen in
+    Column("due_at", UtcDateTime, nullable=False),
+    # scheduled, due (the reminder reached the agent), sent, answered, done, cancelled, not_sent (reason says why)
+    Column("state", String(20), nullable=False),
+    Column("reason", String(500)),
+    Column("outcome", String(20)),  # check-ins: confirmed, reopened
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
+    Column("request_key", String(100)),  # idempotency key of the request that created it
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Index("ix_followups_request_key", "request_key", unique=True),
+    Index("ix_followups_state_due", "state", "due_at"),
 )
