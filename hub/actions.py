@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from hub import labels
+from hub import audit, labels
 from hub import status as machine
 from hub.clock import Clock
 from hub.config import Config
@@ -71,6 +71,7 @@ class Actions:
                 raise ConflictError(f"ticket {ticket_id} was claimed by someone else")
             await conn.execute(update(agents).where(agents.c.id == agent.id).values(last_assigned_at=now))
             await store.add_trace(conn, ticket_id, now, "claimed", f"by {agent.name} (#{agent.id})")
+            await _audit(conn, "ticket.claim", agent, t, now)
         return await self._updated(ticket_id)
 
     async def reply(self, ticket_id: int, agent: Agent, text: str) -> Message:
@@ -95,6 +96,7 @@ class Actions:
             msg, oid = await self._outgoing(conn, t, Author.AGENT, text, now, agent_id=agent.id)
             if "assignee_id" in values:
                 await store.add_trace(conn, ticket_id, now, "claimed", f"by {agent.name} (#{agent.id}) on reply")
+            await _audit(conn, "ticket.reply", agent, t, now, message_id=msg.id)
             t = await store.get_ticket(conn, ticket_id)
         self.outbox.kick(oid, claimed=True)
         await self.events.message(msg, t)
@@ -166,8 +168,9 @@ class Actions:
         text = _clean(text, self.config.server.max_text)
         now = self.clock.now()
         async with self.db.write() as conn:
-            await self._ticket(conn, ticket_id)
+            t = await self._ticket(conn, ticket_id)
             nid = (await conn.execute(insert(notes).values(ticket_id=ticket_id, agent_id=agent.id, text=text, created_at=now).returning(notes.c.id))).scalar_one()
+            await _audit(conn, "ticket.note", agent, t, now, note_id=nid)
         note = {"id": nid, "ticket_id": ticket_id, "agent_id": agent.id, "text": text, "created_at": now.isoformat()}
         await self.events.raw({"type": "note.created", "note": note})
         return note
@@ -196,6 +199,7 @@ class Actions:
             await self._changing(conn, t, values, now)
             await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now, **values))
             await store.add_trace(conn, ticket_id, now, "transferred", why)
+            await _audit(conn, "ticket.transfer", agent, t, now, department=department, agent_id=agent_id)
             if department is not None and department != t.department:
                 await labels.record(conn, ticket_id=ticket_id, source="transferred", now=now, language=t.language,
                                     department=department, agent_id=agent.id)
@@ -228,7 +232,19 @@ class Actions:
                 raise ConflictError(f"ticket {ticket_id} changed meanwhile; try again")
             who = f" by {agent.name}" if agent else ""
             await store.add_trace(conn, ticket_id, now, values["status"], f"{why}{who}")
+            if agent is not None:
+                await _audit(conn, _STATUS_ACTIONS.get(wanted, "ticket.resolve"), agent, t, now,
+                             status_from=t.status.value, status_to=values["status"])
         return await self._updated(ticket_id)
+
+
+_STATUS_ACTIONS = {Status.RESOLVED: "ticket.resolve", Status.QUEUED: "ticket.reopen", Status.PENDING: "ticket.pending",
+                   Status.CLOSED: "ticket.resolve"}
+
+
+async def _audit(conn: Any, action: str, agent: Agent, t: Ticket, now: Any, **detail: Any) -> None:
+    await audit.record(conn, action, actor=agent, target_type="ticket", target_id=t.id, customer_id=t.customer_id,
+                       at=now, detail={k: v for k, v in detail.items() if v is not None})
 
 
 def _clean(text: Any, limit: int) -> str:

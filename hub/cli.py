@@ -11,8 +11,10 @@ import subprocess
 import sys
 from typing import Any
 
-from hub import nlp_cli
+from hub import audit, nlp_cli
 from hub.config import Config, ConfigError
+
+CLI_ACTOR = "command line"  # the audit log's actor for what `hub agent ...` does (whoever runs it holds the config)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -135,8 +137,11 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
         if (await conn.execute(select(agents.c.id).where(agents.c.email == normal_email(args.email)))).first():
             print(f"error: an agent with email {args.email} exists", file=sys.stderr)
             return 1
+        now = utcnow()
         aid = await add_agent(conn, name=args.name, email=args.email, password=password, role=args.role,
-                              departments=args.department or [], capacity=args.capacity, now=utcnow())
+                              departments=args.department or [], capacity=args.capacity, now=now)
+        await audit.record(conn, "agent.create", actor=None, actor_name=CLI_ACTOR, source="local", target_type="agent",
+                           target_id=aid, at=now, detail={"role": args.role, "departments": args.department or []})
         print(f"agent {aid} {args.email} ({args.role}) added")
         return 0
 
@@ -151,6 +156,7 @@ def cmd_agent_password(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from hub.auth import normal_email, set_password
+    from hub.clock import utcnow
     from hub.store.schema import agents
 
     config = _config(args)
@@ -164,6 +170,8 @@ def cmd_agent_password(args: argparse.Namespace) -> int:
             print(f"error: no agent with email {args.email}", file=sys.stderr)
             return 1
         await set_password(conn, aid, password)
+        await audit.record(conn, "agent.password", actor=None, actor_name=CLI_ACTOR, source="local",
+                           target_type="agent", target_id=aid, at=utcnow())
         print(f"password of agent {aid} {args.email} set; its sessions are ended")
         return 0
 

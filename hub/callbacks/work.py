@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, update
 
+from hub import audit
 from hub.callbacks import store
 from hub.callbacks.service import CallbackService, SlotFull, token_hash
 from hub.callbacks.slots import Slot
@@ -63,6 +64,8 @@ class CallbackWork:
             # The agent who makes the call owns the ticket, unless someone already does.
             if await ticket_store.set_status(conn, row.ticket_id, ["bot", "queued"], now, status=Status.ASSIGNED.value, assignee_id=agent.id):
                 await ticket_store.add_trace(conn, row.ticket_id, now, "claimed", f"callback {callback_id} by {agent.name} (#{agent.id})")
+            await audit.record(conn, "callback.claim", actor=agent, target_type="callback", target_id=callback_id,
+                               customer_id=row.customer_id, at=now, detail={"ticket_id": row.ticket_id})
             row = await store.get(conn, callback_id)
         cb = store.callback_json(row)
         await self.s._after(row.ticket_id, None, {"type": "callback.claimed", "callback": cb})
@@ -104,6 +107,8 @@ class CallbackWork:
             attempts = row.attempts + (0 if outcome == "reschedule" else 1)
             values: dict[str, Any] = {"outcome": outcome, "note": note, "attempts": attempts, "updated_at": now, "assignee_id": agent.id}
             t = await ticket_store.get_ticket(conn, row.ticket_id)
+            await audit.record(conn, "callback.outcome", actor=agent, target_type="callback", target_id=callback_id,
+                               customer_id=row.customer_id, at=now, detail={"ticket_id": t.id, "outcome": outcome})
             if t.first_response_at is None:  # the call (even unanswered) is the response the "call by" SLA asks for
                 await conn.execute(update(tickets).where(tickets.c.id == t.id).values(first_response_at=now))
             fmt = dict(phone=mask(row.phone), tz=row.tz, attempts=attempts)

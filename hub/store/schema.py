@@ -352,3 +352,27 @@ followups = Table(
     Index("ix_followups_request_key", "request_key", unique=True),
     Index("ix_followups_state_due", "state", "due_at"),
 )
+
+# Who did what to customer data or configuration.  Append-only: the API has no update or delete path and database
+# triggers (migration 0006) refuse UPDATE and DELETE, so no foreign keys here (ON DELETE SET NULL would be an update)
+# and the actor's name and role are copied, so the row stays readable when the agent is gone.  `detail` holds ids,
+# field names and counts, never a customer's words, so erasing a customer leaves nothing of them here.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", Integer, nullable=True),  # None: the hub itself (the retention job)
+    Column("actor_name", String(200), nullable=False),
+    Column("actor_role", String(20), nullable=True),
+    Column("action", String(60), nullable=False),
+    Column("target_type", String(40), nullable=False),
+    Column("target_id", String(100), nullable=True),
+    Column("customer_id", Integer, nullable=True),  # whose data the action touched, when it touched one customer's
+    Column("source", String(100), nullable=True),  # the client address (behind server.trusted_proxies, the real one)
+    Column("detail", JSON, nullable=False, default=dict),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor", "actor_id", "id"),
+    Index("ix_audit_log_customer", "customer_id", "id"),
+    Index("ix_audit_log_action", "action", "id"),
+)

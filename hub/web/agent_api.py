@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import and_, exists, func, or_, select, update
 
-from hub import auth
+from hub import audit, auth
 from hub.bus import SESSIONS
 from hub.domain import Role, Status
 from hub.errors import ConflictError, Invalid, NotFoundError, TooLarge, Unauthorized
@@ -33,8 +33,15 @@ async def login(request: web.Request) -> web.Response:
     rl = hub.config.rate_limits.login_per_minute
     await limit(request, "login-ip", client_ip(request), rl)
     await limit(request, "login-email", email, rl)
+    now = hub.clock.now()
     async with hub.db.write() as conn:
-        result = await auth.login(conn, email, password, hub.clock.now(), hub.config.auth.token_ttl)
+        result = await auth.login(conn, email, password, now, hub.config.auth.token_ttl)
+        if result is None:
+            # The address tried is kept (cut short): a run of failures against one account is what to look for.
+            await audit.record(conn, "auth.login_failed", actor=None, actor_name=email[:200] or "(no email)",
+                               target_type="session", at=now)
+        else:
+            await audit.record(conn, "auth.login", actor=result[1], target_type="session", at=now)
     if result is None:
         raise Unauthorized("wrong email or password")
     token, agent = result
@@ -48,6 +55,7 @@ async def logout(request: web.Request) -> web.Response:
     token = bearer_token(request) or ""
     async with hub.db.write() as conn:
         await auth.logout(conn, token)
+        await audit.record(conn, "auth.logout", actor=request[AGENT_KEY], target_type="session", at=hub.clock.now())
     await hub.bus.publish(SESSIONS, {"token_hash": auth.token_hash(token)})  # its open sockets close, everywhere
     return web.json_response({"ok": True})
 
@@ -133,6 +141,9 @@ async def get_ticket(request: web.Request) -> web.Response:
         unverified = await unverified_json(conn, t.customer_id)
         proven = None if t.identity_id is None else (
             await conn.execute(select(identities.c.verified).where(identities.c.id == t.identity_id))).scalar()
+    async with hub.db.write() as conn:
+        await audit.record(conn, "ticket.view", actor=request[AGENT_KEY], target_type="ticket", target_id=tid,
+                           customer_id=t.customer_id, at=hub.clock.now())
     body = ticket_json(t, messages=[message_json(m) for m in msgs], notes=notes, trace=trace)
     body["recipient_unreachable"] = to[2] if to else None
     body["recipient_verified"] = proven
@@ -215,6 +226,10 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     if att.size and att.size > limit_bytes:
         raise TooLarge(f"attachment is {att.size} bytes; the limit is {limit_bytes}")
     data = await fetch(att.ref, limit_bytes)
+    async with hub.db.write() as conn:
+        customer_id = (await conn.execute(select(tickets.c.customer_id).where(tickets.c.id == tid))).scalar()
+        await audit.record(conn, "ticket.attachment", actor=request[AGENT_KEY], target_type="message", target_id=mid,
+                           customer_id=customer_id, at=hub.clock.now(), detail={"ticket_id": tid, "index": idx})
     safe_name = "".join(c for c in att.name if c.isprintable() and c not in '"\\/') or "attachment"
     return web.Response(
         body=data,
@@ -252,14 +267,13 @@ async def create_agent(request: web.Request) -> web.Response:
         raise Invalid("departments must list configured departments", field="departments")
     async with hub.db.write() as conn:
         if (await conn.execute(select(agents.c.id).where(agents.c.email == auth.normal_email(email)))).first():
-
-
             raise ConflictError("an agent with this email exists", field="email")
-        aid = await auth.add_agent(conn, name=name or email, email=email, password=password, role=role, departments=depts, capacity=_capacity(data), now=hub.clock.now())
+        now = hub.clock.now()
+        aid = await auth.add_agent(conn, name=name or email, email=email, password=password, role=role, departments=depts, capacity=_capacity(data), now=now)
         row = (await conn.execute(select(agents).where(agents.c.id == aid))).one()
+        await audit.record(conn, "agent.create", actor=request[AGENT_KEY], target_type="agent", target_id=aid, at=now,
+                           detail={"role": role, "departments": depts})
     return web.json_response(agent_json(records.agent(row)), status=201)
-
-
 
 
 @routes.patch("/api/agents/{id}")
@@ -282,6 +296,8 @@ async def update_agent(request: web.Request) -> web.Response:
         if not active:
             await auth.revoke_agent(conn, aid)
         row = (await conn.execute(select(agents).where(agents.c.id == aid))).one()
+        await audit.record(conn, "agent.activate" if active else "agent.deactivate", actor=request[AGENT_KEY],
+                           target_type="agent", target_id=aid, at=hub.clock.now())
     if not active:
         await hub.bus.publish(SESSIONS, {"agent_id": aid})
     return web.json_response(agent_json(records.agent(row)))

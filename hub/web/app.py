@@ -15,7 +15,7 @@ from hub.serialize import message_json
 from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
 from hub.store.schema import identities, tickets
-from hub.web import agent_api, agent_ws, canned_api, customers_api, labels_api, middleware, public
+from hub.web import agent_api, agent_ws, audit_api, canned_api, customers_api, labels_api, middleware, public
 from hub.web.http import client_ip
 
 OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
@@ -96,7 +96,8 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     hub = hub or Hub(config)
     app = web.Application(
         client_max_size=config.server.max_body,
-        middlewares=[middleware.cors(config.server.allowed_origins), middleware.headers, middleware.errors, middleware.metrics],
+        middlewares=[middleware.cors(config.server.allowed_origins), middleware.headers, middleware.errors, middleware.metrics,
+                     audit_api.source],
     )
     app[HUB] = hub
     if "webchat" in hub.channels:
@@ -114,6 +115,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.router.add_routes(agent_ws.routes)
     app.router.add_routes(canned_api.routes)
     app.router.add_routes(labels_api.routes)
+    app.router.add_routes(audit_api.routes)
     for ch in hub.channels.values():
         app.router.add_routes(ch.routes())
     for ext in EXTENSIONS:

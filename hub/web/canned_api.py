@@ -1,7 +1,7 @@
 """Canned replies for the console: short stored answers, one language each.
 
 `GET /api/canned?language=` lists them, `POST /api/canned {"title","language","text"}` adds one (any agent),
-`DELETE /api/canned/{id}` removes one (supervisors and admins).  May import hub.store and hub.web.http only."""
+`DELETE /api/canned/{id}` removes one (supervisors and admins).  May import hub.audit, hub.store and hub.web.http only."""
 from __future__ import annotations
 
 import re
@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import delete, insert, select
 
+from hub import audit
 from hub.domain import Role
 from hub.errors import Invalid, NotFoundError
 from hub.services import HUB
 from hub.store.schema import canned_replies
-from hub.web.http import int_arg, read_json, requires, text_field
+from hub.web.http import AGENT_KEY, int_arg, read_json, requires, text_field
 
 routes = web.RouteTableDef()
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -59,6 +60,8 @@ async def add_canned(request: web.Request) -> web.Response:
             )
         ).scalar_one()
         row = (await conn.execute(select(canned_replies).where(canned_replies.c.id == cid))).one()
+        await audit.record(conn, "canned.create", actor=request[AGENT_KEY], target_type="canned_reply", target_id=cid,
+                           at=row.created_at, detail={"language": language})
     return web.json_response(_json(row), status=201)
 
 
@@ -69,6 +72,8 @@ async def delete_canned(request: web.Request) -> web.Response:
     cid = int_arg(request, "id")
     async with hub.db.write() as conn:
         res = await conn.execute(delete(canned_replies).where(canned_replies.c.id == cid))
-    if res.rowcount == 0:
-        raise NotFoundError(f"canned reply {cid} does not exist")
+        if res.rowcount == 0:
+            raise NotFoundError(f"canned reply {cid} does not exist")
+        await audit.record(conn, "canned.delete", actor=request[AGENT_KEY], target_type="canned_reply", target_id=cid,
+                           at=hub.clock.now())
     return web.json_response({"ok": True})

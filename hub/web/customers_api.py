@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import and_, select, update
 
+from hub import audit
 from hub.domain import Role
 from hub.errors import Invalid, NotFoundError
 from hub.serialize import ticket_json
@@ -74,7 +75,11 @@ async def get_customer(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     cid = int_arg(request, "id")
     async with hub.db.read() as conn:
-        return web.json_response(await customer_json(conn, cid))
+        body = await customer_json(conn, cid)
+    async with hub.db.write() as conn:
+        await audit.record(conn, "customer.view", actor=request[AGENT_KEY], target_type="customer", target_id=cid,
+                           customer_id=cid, at=hub.clock.now())
+    return web.json_response(body)
 
 
 @routes.patch("/api/customers/{id}")
@@ -107,7 +112,12 @@ async def update_customer(request: web.Request) -> web.Response:
         res = await conn.execute(update(customers).where(customers.c.id == cid).values(**values)) if values else None
         if res is not None and res.rowcount == 0:
             raise NotFoundError(f"customer {cid} does not exist")
-    return await get_customer(request)
+        if values:
+            # Which fields changed, not their values: the name is the customer's and must go when they are erased.
+            await audit.record(conn, "customer.edit", actor=request[AGENT_KEY], target_type="customer", target_id=cid,
+                               customer_id=cid, at=hub.clock.now(), detail={"fields": sorted(values)})
+    async with hub.db.read() as conn:
+        return web.json_response(await customer_json(conn, cid))
 
 
 @routes.post("/api/customers/{id}/merge")
@@ -129,6 +139,8 @@ async def merge_customer(request: web.Request) -> web.Response:
             merged = await merge_customers(conn, cid, target)
             await ticket_store.add_traces_each(conn, merged.tickets, now, "customer_merged",
                                                f"customer {cid} merged into {target} by agent {agent_id}")
+            await audit.record(conn, "customer.merge", actor=request[AGENT_KEY], target_type="customer",
+                               target_id=target, customer_id=target, at=now, detail={"merged_id": cid})
     except MergeError as exc:
         raise (NotFoundError(exc.detail) if exc.missing else Invalid(exc.detail, field=exc.field)) from None
     async with hub.db.read() as conn:
