@@ -12,12 +12,15 @@ import logging
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 log = logging.getLogger("hub.bus")
 
 Handler = Callable[[dict[str, Any]], None]
+# Called with (topic, event) for every event this process publishes (never for those arriving from other
+# processes), so work done per event, such as queueing webhooks, happens once across the cluster.
+Tap = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 AGENTS = "agents"  # every queue event, for agent consoles
 # Ended sessions, {"token_hash"} on logout or {"agent_id"} on deactivation: every process closes the sockets they
@@ -31,6 +34,7 @@ def chat_topic(customer_id: int) -> str:
 
 class Bus(Protocol):
     healthy: bool
+    taps: list[Tap]
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
@@ -45,6 +49,7 @@ class LocalBus:
 
     def __init__(self) -> None:
         self._subs: dict[str, set[Handler]] = defaultdict(set)
+        self.taps: list[Tap] = []
 
     async def start(self) -> None:
         return None
@@ -71,8 +76,16 @@ class LocalBus:
             except Exception:  # one broken subscriber must not stop the others
                 log.exception("bus handler failed on %s", topic)
 
+    async def _tap(self, topic: str, event: dict[str, Any]) -> None:
+        for tap in self.taps:
+            try:
+                await tap(topic, event)
+            except Exception:  # the change is committed; a failing tap must not fail the request that made it
+                log.exception("bus tap failed on %s %s", topic, event.get("type"))
+
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         self.dispatch(topic, event)
+        await self._tap(topic, event)
 
 
 class RedisBus(LocalBus):
@@ -103,6 +116,7 @@ class RedisBus(LocalBus):
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         self.dispatch(topic, event)
+        await self._tap(topic, event)
         if not self.healthy:
             return
         payload = json.dumps({"o": self._origin, "t": topic, "e": event}, separators=(",", ":"), default=str)

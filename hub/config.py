@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.webhooks.config import WebhooksConfig
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -244,6 +246,7 @@ class Config(Strict):
     auth: AuthConfig = AuthConfig()
     surveys: SurveysConfig = SurveysConfig()
     followups: FollowupsConfig = FollowupsConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     scheduler_interval: float = Field(1.0, gt=0, description="seconds between scheduler ticks")
     default_region: str = Field("TH", description="phone number region when a number has no country code")
     # Where this file was read from: relative paths in plug-in sections (knowledge_base) resolve against it.

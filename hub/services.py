@@ -31,6 +31,7 @@ from hub.store.checkpoints import DbCheckpoints
 from hub.store.db import Database
 from hub.store.migrate import migrate
 from hub.store.schema import agents, identities, tickets
+from hub.webhooks.sender import WebhookSender
 
 log = logging.getLogger("hub")
 OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
@@ -56,6 +57,8 @@ class Hub:
         self.channels: dict[str, Channel] = channels if channels is not None else registry.build_channels(config)
         self.router = registry.build_router(config)
         self.outbox = Outbox(self.db, self.events, config.outbox, self.clock, self.channels)
+        self.webhooks = WebhookSender(self.db, config.webhooks, self.clock)
+        self.bus.taps.append(self.webhooks.on_publish)
         self.intake = Intake(
             self.db, self.events, config, self.router, self.clock,
             conversational=self._conversational, bot_enabled=self._bot_enabled,
@@ -103,6 +106,7 @@ class Hub:
             )
             await ch.start(ctx)
         await self.outbox.start()
+        await self.webhooks.start()
         for w in self.workers:
             await w.start()
         await self.scheduler.start()
@@ -114,6 +118,7 @@ class Hub:
         await self.intake.stop()
         await self.escalator.stop()
         await self.outbox.stop()
+        await self.webhooks.stop()
         for ch in self.channels.values():
             try:
                 await ch.stop()

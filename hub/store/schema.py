@@ -351,6 +351,27 @@ followups = Table(
     Column("done_at", UtcDateTime),
     Index("ix_followups_request_key", "request_key", unique=True),
     Index("ix_followups_state_due", "state", "due_at"),
+# Outbound webhooks: one row per (endpoint, event), the queue the webhook sender works through and the delivery
+# log admins read.  The body is stored as sent, so every retry carries the same bytes and event id.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("endpoint", String(60), nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(10), nullable=False),  # pending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("last_status", Integer),  # the receiver's last HTTP status, if it answered
+    Column("last_error", String(1000)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    UniqueConstraint("endpoint", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint", "endpoint", "id"),
 )
 
 # Who did what to customer data or configuration.  Append-only: the API has no update or delete path and database

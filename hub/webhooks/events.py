@@ -1,0 +1,57 @@
+"""Live bus events -> public webhook events (name, event id, data).  Pure functions, fed bus events in tests.
+
+Event ids are derived from what the event is about where that is unique (a ticket's creation, a message, a
+resolution at its time, a callback's outcome at its attempt), so the same fact published twice, by a retried
+handler or another process, becomes one delivery per endpoint, and a receiver sees one id for it.  Changes that
+have no such identity (ticket.updated) get a random id.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+_NS = uuid.UUID("6f1c2b8e-4a3d-5e7f-9a0b-1c2d3e4f5a6b")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    type: str
+    id: str
+    data: dict[str, Any]
+
+
+def _fixed(*parts: Any) -> str:
+    return str(uuid.uuid5(_NS, ":".join(str(p) for p in parts)))
+
+
+def _fresh() -> str:
+    return str(uuid.uuid4())
+
+
+def from_bus(event: dict[str, Any]) -> list[WebhookEvent]:
+    """The webhook events one bus event stands for (often none)."""
+    kind = event.get("type")
+    ticket = event.get("ticket")
+    if kind == "ticket.created" and ticket:
+        return [WebhookEvent("ticket.created", _fixed("ticket.created", ticket["id"]), {"ticket": ticket})]
+    if kind == "ticket.updated" and ticket:
+        out = [WebhookEvent("ticket.updated", _fresh(), {"ticket": ticket})]
+        if ticket.get("status") == "resolved" and ticket.get("resolved_at"):
+            out.append(WebhookEvent("ticket.resolved", _fixed("ticket.resolved", ticket["id"], ticket["resolved_at"]), {"ticket": ticket}))
+        return out
+    if kind == "message.created" and (msg := event.get("message")):
+        data: dict[str, Any] = {"message": msg}
+        if ticket:
+            data["ticket"] = ticket
+        return [WebhookEvent("message.created", _fixed("message.created", msg["id"]), data)]
+    if kind == "callback.created" and (cb := event.get("callback")):
+        return [WebhookEvent("callback.booked", _fixed("callback.booked", cb["id"]), {"callback": cb})]
+    if kind == "callback.updated" and (cb := event.get("callback")) and cb.get("outcome"):
+        return [WebhookEvent("callback.outcome", _fixed("callback.outcome", cb["id"], cb.get("attempts"), cb["outcome"]), {"callback": cb})]
+    if kind == "sla.breach" and ticket:
+        target = event.get("target")
+        due = ticket.get(f"{target}_due")
+        data = {"ticket": ticket, "target": target, "why": event.get("why")}
+        return [WebhookEvent("sla.breached", _fixed("sla.breached", ticket["id"], target, due), data)]
+    return []

@@ -1,0 +1,242 @@
+"""Outbound webhooks against a real local receiver: signing, retries through its downtime, de-duplication by
+event id, the address guard, the admin delivery log."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.config import ConfigError
+from hub.store.schema import webhook_deliveries as wd
+from hub.webhooks.events import from_bus
+from hub.webhooks.signing import signature, verify
+from tests.hubtest import RunningHub, hub_config, running_hub
+from tests.webhook_receiver import Receiver, free_port
+
+SECRET = "a-long-shared-secret-0123456789"
+
+
+def _config(db_url: str, url: str, **endpoint: Any) -> Any:
+    hook = {"name": "crm", "url": url, "secret": SECRET, "allow_private": True,
+            "events": ["ticket.created", "message.created", "ticket.resolved"], **endpoint}
+    return hub_config(db_url, webhooks={"endpoints": [hook], "backoff_base": 0.05, "backoff_max": 0.2,
+                                        "sweep_interval": 0.05, "max_attempts": 200, "timeout": 2, "lock_timeout": 10})
+
+
+async def _rows(h: RunningHub) -> list[Any]:
+    async with h.hub.db.read() as conn:
+        return list((await conn.execute(select(wd).order_by(wd.c.id))).all())
+
+
+async def _until(check: Any, timeout: float = 15.0) -> Any:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        got = await check()
+        if got:
+            return got
+        assert loop.time() < end, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_signed_events_survive_receiver_downtime(db_url: str) -> None:
+    rx = Receiver(free_port(), SECRET, fail_first=1)
+    async with running_hub(_config(db_url, rx.url)) as h:
+        chat = await h.chat(name="Dao", lang="th")
+        await chat.say("สวัสดีค่ะ สั่งของไปแล้วยังไม่ได้รับ")
+        await h.settle()
+
+        # The receiver is down: both events are kept and retried, never dropped.
+        async def retried() -> bool:
+            rows = await _rows(h)
+            return len(rows) == 2 and all(r.attempts >= 2 and r.state == "pending" for r in rows)
+
+        await _until(retried)
+        rows = await _rows(h)
+        assert {r.event for r in rows} == {"ticket.created", "message.created"}
+        assert all("cannot connect" in (r.last_error or "") for r in rows)
+
+        # Up again (its first answer a 500, retried too): each event arrives, signed, under one id.
+        await rx.start()
+        try:
+            async def delivered() -> bool:
+                return all(r.state == "sent" for r in await _rows(h))
+
+            await _until(delivered)
+            assert rx.got[0]["valid"] and all(g["valid"] for g in rx.got)
+            assert len(rx.accepted) == 2
+            by_type = {b["type"]: b for b in rx.accepted.values()}
+            created = by_type["ticket.created"]
+            tid = created["data"]["ticket"]["id"]
+            assert created["data"]["ticket"]["channel"] == "webchat"
+            assert by_type["message.created"]["data"]["message"]["text"] == "สวัสดีค่ะ สั่งของไปแล้วยังไม่ได้รับ"
+            for g in rx.got:
+                assert g["headers"]["X-Hub-Event-Id"] == json.loads(g["body"])["id"]
+                assert g["headers"]["X-Hub-Event"] == json.loads(g["body"])["type"]
+                assert g["headers"]["Content-Type"].startswith("application/json")
+            # The rejected first try and its retry carried the same event id (what a receiver de-duplicates on).
+            first_id = rx.got[0]["headers"]["X-Hub-Event-Id"]
+            assert sum(g["headers"]["X-Hub-Event-Id"] == first_id for g in rx.got) >= 2
+
+            # A resolution is one ticket.resolved, however often the resolved ticket is published again.
+            admin = await h.agent("admin@example.com", "admin")
+            status, _ = await h.api("POST", f"/api/tickets/{tid}/resolve", admin)
+            assert status == 200
+            async with h.hub.db.read() as conn:
+                from hub.store import tickets as ticket_store
+                t = await ticket_store.get_ticket(conn, tid)
+            await h.hub.events.ticket("ticket.updated", t)  # published again (another process, a retried job)
+            await _until(lambda: _has(rx, "ticket.resolved"))
+            await h.hub.webhooks.drain()
+            assert [b["type"] for b in rx.accepted.values()].count("ticket.resolved") == 1
+            assert sum(r.event == "ticket.resolved" for r in await _rows(h)) == 1
+            assert "ticket.updated" not in [b["type"] for b in rx.accepted.values()]  # not subscribed
+        finally:
+            await rx.stop()
+
+
+async def _has(rx: Receiver, kind: str) -> bool:
+    return any(b["type"] == kind for b in rx.accepted.values())
+
+
+async def test_slow_receiver_is_retried_and_log_is_admin_only(sqlite_url: str) -> None:
+    rx = Receiver(free_port(), SECRET, delay_first=3)
+    cfg = _config(sqlite_url, rx.url, events=["ticket.created"])
+    cfg = cfg.model_copy(update={"webhooks": cfg.webhooks.model_copy(update={"timeout": 0.5})})
+    await rx.start()
+    try:
+        async with running_hub(cfg) as h:
+            chat = await h.chat(name="Sara", lang="fa")
+            await chat.say("سلام، سفارشم نرسیده")
+            await h.settle()
+            await _until(lambda: _has(rx, "ticket.created"))
+            row = await _until(lambda: _sent(h))
+            assert row.attempts >= 2  # the first try timed out and was retried
+
+            agent = await h.agent("agent@example.com")
+            status, _ = await h.api("GET", "/api/webhooks/deliveries", agent)
+            assert status == 403
+            admin = await h.agent("admin@example.com", "admin")
+            status, body = await h.api("GET", "/api/webhooks", admin)
+            assert status == 200 and body["items"][0]["name"] == "crm" and "secret" not in body["items"][0]
+            assert body["items"][0]["counts"]["sent"] == 1
+            status, log = await h.api("GET", "/api/webhooks/deliveries?endpoint=crm&state=sent", admin)
+            assert status == 200 and log["items"][0]["event"] == "ticket.created" and log["items"][0]["state"] == "sent"
+            status, one = await h.api("GET", f"/api/webhooks/deliveries/{row.id}", admin)
+            assert one["payload"]["data"]["ticket"]["id"] == one["payload"]["data"]["ticket"]["id"]
+            assert one["payload"]["id"] == row.event_id
+            status, err = await h.api("GET", "/api/webhooks/deliveries?state=lost", admin)
+            assert status == 422 and err["error"]["field"] == "state"
+
+            # Send again on demand: the same event id reaches the receiver once more.
+            before = len(rx.got)
+            status, again = await h.api("POST", f"/api/webhooks/deliveries/{row.id}/redeliver", admin)
+            assert status == 202 and again["state"] in ("pending", "sent")
+            await _until(lambda: _count_above(rx, before))
+            assert rx.got[-1]["headers"]["X-Hub-Event-Id"] == row.event_id
+            status, _ = await h.api("POST", "/api/webhooks/deliveries/99999/redeliver", admin)
+            assert status == 404
+    finally:
+        await rx.stop()
+
+
+async def _sent(h: RunningHub) -> Any:
+    rows = await _rows(h)
+    return rows[0] if rows and rows[0].state == "sent" else None
+
+
+async def _count_above(rx: Receiver, n: int) -> bool:
+    return len(rx.got) > n
+
+
+async def test_private_addresses_are_refused_unless_allowed(sqlite_url: str) -> None:
+    rx = Receiver(free_port(), SECRET)
+    await rx.start()
+    try:
+        cfg = _config(sqlite_url, rx.url, allow_private=False)
+        cfg = cfg.model_copy(update={"webhooks": cfg.webhooks.model_copy(update={"max_attempts": 2})})
+        async with running_hub(cfg) as h:
+            chat = await h.chat(name="Ann")
+            await chat.say("hello")
+            await h.settle()
+
+            async def failed() -> bool:
+                rows = await _rows(h)
+                return bool(rows) and all(r.state == "failed" for r in rows)
+
+            await _until(failed)
+            assert all("blocked" in r.last_error for r in await _rows(h))
+            assert rx.got == []
+        # A host name that resolves to loopback is refused the same way (the check runs on resolved addresses).
+        cfg = _config(sqlite_url.replace("hub.db", "hub2.db"), f"http://localhost:{rx.port}/hook", allow_private=False)
+        cfg = cfg.model_copy(update={"webhooks": cfg.webhooks.model_copy(update={"max_attempts": 1})})
+        async with running_hub(cfg) as h:
+            chat = await h.chat(name="Ben")
+            await chat.say("hello")
+            await h.settle()
+            await _until(lambda: _all_failed(h))
+            assert all("blocked" in r.last_error for r in await _rows(h))
+            assert rx.got == []
+    finally:
+        await rx.stop()
+
+
+async def _all_failed(h: RunningHub) -> bool:
+    rows = await _rows(h)
+    return bool(rows) and all(r.state == "failed" for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "key"),
+    [
+        ({"url": "ftp://example.com/x"}, "webhooks.endpoints.0.url"),
+        ({"url": "file:///etc/passwd"}, "webhooks.endpoints.0.url"),
+        ({"url": "https://user:pw@example.com/x"}, "webhooks.endpoints.0.url"),
+        ({"secret": "short"}, "webhooks.endpoints.0.secret"),
+        ({"events": ["ticket.exploded"]}, "webhooks.endpoints.0.events"),
+        ({"colour": "red"}, "webhooks.endpoints.0.colour"),
+    ],
+)
+def test_bad_webhook_config_names_the_key(endpoint: dict[str, Any], key: str) -> None:
+    base = {"name": "crm", "url": "https://crm.example.com/hook", "secret": SECRET}
+    with pytest.raises(ConfigError) as err:
+        hub_config("sqlite+aiosqlite:///x.db", webhooks={"endpoints": [{**base, **endpoint}]})
+    assert key in str(err.value)
+
+
+def test_signature_and_event_ids() -> None:
+    body = b'{"id":"x"}'
+    sig = signature(SECRET, 1700000000, body)
+    assert verify(SECRET, "1700000000", body, sig, now=1700000100)
+    assert not verify(SECRET, "1700000000", body + b" ", sig, now=1700000100)  # body changed
+    assert not verify(SECRET, "1700000001", body, sig, now=1700000100)  # timestamp changed
+    assert not verify(SECRET, "1700000000", body, sig, now=1700009999)  # too old: a replay
+    assert not verify("another-secret-0123456789", "1700000000", body, sig, now=1700000100)
+
+    ticket = {"id": 7, "status": "resolved", "resolved_at": "2026-01-01T10:00:00+00:00"}
+    a, b = from_bus({"type": "ticket.updated", "ticket": ticket}), from_bus({"type": "ticket.updated", "ticket": ticket})
+    assert [e.type for e in a] == ["ticket.updated", "ticket.resolved"]
+    assert a[0].id != b[0].id and a[1].id == b[1].id  # updates are distinct; one resolution is one event
+    reopened = from_bus({"type": "ticket.updated", "ticket": {**ticket, "resolved_at": "2026-01-02T10:00:00+00:00"}})
+    assert reopened[1].id != a[1].id  # resolved again later: a new event
+    cb = {"id": 3, "attempts": 1, "outcome": "no_answer"}
+    assert [e.type for e in from_bus({"type": "callback.updated", "callback": cb})] == ["callback.outcome"]
+    assert from_bus({"type": "callback.updated", "callback": {**cb, "outcome": None}}) == []
+    assert [e.type for e in from_bus({"type": "callback.created", "callback": cb})] == ["callback.booked"]
+    sla = from_bus({"type": "sla.breach", "ticket": {"id": 1, "first_response_due": "x"}, "target": "first_response", "why": "w"})
+    assert sla[0].type == "sla.breached" and sla[0].data["target"] == "first_response"
+    assert from_bus({"type": "typing", "ticket_id": 1}) == []
+
+
+def test_openapi_describes_every_webhook_event() -> None:
+    import yaml
+
+    from hub.web.public import OPENAPI
+    from hub.webhooks.config import EVENTS
+
+    spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
+    assert spec["openapi"].startswith("3.1")  # the `webhooks` section is OpenAPI 3.1
+    assert set(spec["webhooks"]) == set(EVENTS)

@@ -1,0 +1,60 @@
+"""A real aiohttp webhook receiver on a chosen port, started and stopped by a test to play its downtime."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from hub.webhooks.signing import verify
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Receiver:
+    port: int
+    secret: str
+    fail_first: int = 0  # answer 500 to this many requests before accepting
+    delay_first: float = 0.0  # sleep this long on the first request (a receiver slower than the timeout)
+    got: list[dict[str, Any]] = field(default_factory=list)  # every request that arrived, accepted or not
+    accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> body, de-duplicated
+    _runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        h = request.headers
+        entry = {"headers": dict(h), "body": body,
+                 "valid": verify(self.secret, h.get("X-Hub-Timestamp", ""), body, h.get("X-Hub-Signature", ""), now=time.time())}
+        self.got.append(entry)
+        if len(self.got) == 1 and self.delay_first:
+            await asyncio.sleep(self.delay_first)
+        if len(self.got) <= self.fail_first:
+            return web.Response(status=500, text="not today")
+        if not entry["valid"]:
+            return web.Response(status=401, text="bad signature")
+        self.accepted.setdefault(h["X-Hub-Event-Id"], await request.json())
+        return web.Response(status=204)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._hook)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
