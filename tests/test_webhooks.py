@@ -229,6 +229,12 @@ def test_signature_and_event_ids() -> None:
     sla = from_bus({"type": "sla.breach", "ticket": {"id": 1, "first_response_due": "x"}, "target": "first_response", "why": "w"})
     assert sla[0].type == "sla.breached" and sla[0].data["target"] == "first_response"
     assert from_bus({"type": "typing", "ticket_id": 1}) == []
+    survey = {"id": 4, "ticket_id": 7, "score": 2, "answers": 1}
+    first = from_bus({"type": "survey.answered", "event_id": "survey.answered:4:1", "survey": survey, "ticket": ticket})
+    again = from_bus({"type": "survey.answered", "event_id": "survey.answered:4:1", "survey": survey, "ticket": ticket})
+    changed = from_bus({"type": "survey.answered", "event_id": "survey.answered:4:2", "survey": {**survey, "score": 4}})
+    assert first[0].type == "survey.answered" and first[0].data["survey"]["score"] == 2
+    assert first[0].id == again[0].id != changed[0].id
 
 
 def test_openapi_describes_every_webhook_event() -> None:

@@ -351,6 +351,8 @@ followups = Table(
     Column("done_at", UtcDateTime),
     Index("ix_followups_request_key", "request_key", unique=True),
     Index("ix_followups_state_due", "state", "due_at"),
+)
+
 # Outbound webhooks: one row per (endpoint, event), the queue the webhook sender works through and the delivery
 # log admins read.  The body is stored as sent, so every retry carries the same bytes and event id.
 webhook_deliveries = Table(

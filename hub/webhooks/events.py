@@ -49,6 +49,13 @@ def from_bus(event: dict[str, Any]) -> list[WebhookEvent]:
         return [WebhookEvent("callback.booked", _fixed("callback.booked", cb["id"]), {"callback": cb})]
     if kind == "callback.updated" and (cb := event.get("callback")) and cb.get("outcome"):
         return [WebhookEvent("callback.outcome", _fixed("callback.outcome", cb["id"], cb.get("attempts"), cb["outcome"]), {"callback": cb})]
+    if kind == "survey.answered" and (survey := event.get("survey")):
+        # The publisher's id is stable for one stored answer and new for a changed score or comment.
+        key = event.get("event_id") or f"survey.answered:{survey['id']}:{survey.get('answers')}"
+        data = {"survey": survey}
+        if ticket:
+            data["ticket"] = ticket
+        return [WebhookEvent("survey.answered", _fixed(key), data)]
     if kind == "sla.breach" and ticket:
         target = event.get("target")
         due = ticket.get(f"{target}_due")
