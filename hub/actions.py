@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from hub import audit, labels
+from hub import audit, labels, mentions
 from hub import status as machine
 from hub.clock import Clock
 from hub.config import Config
@@ -171,8 +171,13 @@ class Actions:
             t = await self._ticket(conn, ticket_id)
             nid = (await conn.execute(insert(notes).values(ticket_id=ticket_id, agent_id=agent.id, text=text, created_at=now).returning(notes.c.id))).scalar_one()
             await _audit(conn, "ticket.note", agent, t, now, note_id=nid)
-        note = {"id": nid, "ticket_id": ticket_id, "agent_id": agent.id, "text": text, "created_at": now.isoformat()}
+            # Stored with the note: a mention made while its agent is away is waiting at their next login.
+            named = await mentions.record(conn, note_id=nid, ticket_id=ticket_id, author_id=agent.id, text=text, now=now)
+            notices = await mentions.of_note(conn, nid)
+        note = {"id": nid, "ticket_id": ticket_id, "agent_id": agent.id, "text": text, "created_at": now.isoformat(), "mentions": named}
         await self.events.raw({"type": "note.created", "note": note})
+        for m in notices:
+            await self.events.raw({"type": "mention", "mention": m})
         return note
 
     async def transfer(self, ticket_id: int, agent: Agent, department: str | None, agent_id: int | None) -> Ticket:

@@ -116,6 +116,7 @@ class Department(Strict):
     escalation: str | None = None  # department that receives this one's SLA breaches
     supervisors: list[str] = []  # agent emails notified on breaches (besides the department's supervisors)
     surveys: bool = True  # ask this department's customers for a satisfaction survey after a resolution
+    label: dict[str, str] = {}  # the name agents read, per console language ({th: การเงิน}); else `name`
 
 
 class SlaTarget(Strict):

@@ -398,4 +398,17 @@ audit_log = Table(
     Index("ix_audit_log_actor", "actor_id", "id"),
     Index("ix_audit_log_customer", "customer_id", "id"),
     Index("ix_audit_log_action", "action", "id"),
+# An agent named with @ in an internal note: kept until that agent has seen it, so a mention made while the agent
+# was away still reaches them at their next login.
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("note_id", Integer, ForeignKey("notes.id", ondelete="CASCADE"), nullable=False),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("agent_id", Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("author_id", Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=True),
+    Index("ix_mentions_agent_seen", "agent_id", "seen_at"),
 )

@@ -1,20 +1,20 @@
-"""Agent-side REST API: login, the queue, ticket actions, agents (customers: hub.web.customers_api)."""
+"""Agent-side REST API: login, the queue, ticket actions (agents: hub.web.agents_api; customers: hub.web.customers_api)."""
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select
 
 from hub import audit, auth
 from hub.bus import SESSIONS
-from hub.domain import Role, Status
-from hub.errors import ConflictError, Invalid, NotFoundError, TooLarge, Unauthorized
+from hub.domain import Status
+from hub.errors import Invalid, NotFoundError, TooLarge, Unauthorized
 from hub.serialize import agent_json, message_json, ticket_json
 from hub.services import HUB
 from hub.store import records
 from hub.store import tickets as store
-from hub.store.schema import agents, identities, messages, tickets
+from hub.store.schema import identities, messages, tickets
 from hub.validation import id_value
 from hub.web.customers_api import unverified_json
 from hub.web.http import AGENT_KEY, bearer_token, client_ip, int_arg, limit, read_json, requires, text_field
@@ -236,75 +236,3 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         content_type=att.content_type if "/" in att.content_type else "application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff"},
     )
-
-
-@routes.get("/api/agents")
-@requires()
-async def list_agents(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    async with hub.db.read() as conn:
-        rows = (await conn.execute(select(agents).where(agents.c.active.is_(True)).order_by(agents.c.id))).all()
-    return web.json_response({"items": [dict(agent_json(records.agent(r)), presence=r.presence) for r in rows], "next": None})
-
-
-@routes.post("/api/agents")
-@requires(Role.ADMIN)
-async def create_agent(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    data = await read_json(request)
-    name = text_field(data, "name", 200)
-    email = text_field(data, "email", 320)
-    password = text_field(data, "password", 500)
-    role = data.get("role", "agent")
-    if role not in {r.value for r in Role}:
-        raise Invalid("role must be agent, supervisor or admin", field="role")
-    if not email or "@" not in email:
-        raise Invalid("email is not valid", field="email")
-    if password is None or (problem := auth.password_problem(password)):
-        raise Invalid(problem if password is not None else "password is required", field="password")
-    depts = data.get("departments", [])
-    if not isinstance(depts, list) or any(hub.config.department(d) is None for d in depts):
-        raise Invalid("departments must list configured departments", field="departments")
-    async with hub.db.write() as conn:
-        if (await conn.execute(select(agents.c.id).where(agents.c.email == auth.normal_email(email)))).first():
-            raise ConflictError("an agent with this email exists", field="email")
-        now = hub.clock.now()
-        aid = await auth.add_agent(conn, name=name or email, email=email, password=password, role=role, departments=depts, capacity=_capacity(data), now=now)
-        row = (await conn.execute(select(agents).where(agents.c.id == aid))).one()
-        await audit.record(conn, "agent.create", actor=request[AGENT_KEY], target_type="agent", target_id=aid, at=now,
-                           detail={"role": role, "departments": depts})
-    return web.json_response(agent_json(records.agent(row)), status=201)
-
-
-@routes.patch("/api/agents/{id}")
-@requires(Role.ADMIN)
-async def update_agent(request: web.Request) -> web.Response:
-    """Deactivate or reactivate an agent (admin).  Deactivation ends every session of the agent at once: its
-    tokens are deleted and its open sockets, on every process, are closed."""
-    hub = request.app[HUB]
-    aid = int_arg(request, "id")
-    data = await read_json(request)
-    active = data.get("active")
-    if not isinstance(active, bool):
-        raise Invalid("active must be true or false", field="active")
-    if aid == request[AGENT_KEY].id and not active:
-        raise ConflictError("an admin cannot deactivate themselves; ask another admin", field="active")
-    async with hub.db.write() as conn:
-        res = await conn.execute(update(agents).where(agents.c.id == aid).values(active=active))
-        if res.rowcount == 0:
-            raise NotFoundError(f"agent {aid} does not exist")
-        if not active:
-            await auth.revoke_agent(conn, aid)
-        row = (await conn.execute(select(agents).where(agents.c.id == aid))).one()
-        await audit.record(conn, "agent.activate" if active else "agent.deactivate", actor=request[AGENT_KEY],
-                           target_type="agent", target_id=aid, at=hub.clock.now())
-    if not active:
-        await hub.bus.publish(SESSIONS, {"agent_id": aid})
-    return web.json_response(agent_json(records.agent(row)))
-
-
-def _capacity(data: dict[str, Any]) -> int:
-    value = data.get("capacity", 5)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
-        raise Invalid("capacity must be an integer from 1 to 1000", field="capacity")
-    return value

@@ -15,7 +15,7 @@ from hub.serialize import message_json
 from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
 from hub.store.schema import identities, tickets
-from hub.web import agent_api, agent_ws, audit_api, canned_api, customers_api, labels_api, middleware, public
+from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, customers_api, labels_api, middleware, public
 from hub.web.http import client_ip
 from hub.webhooks import api as webhooks_api
 
@@ -112,6 +112,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_routes(public.routes)
     app.router.add_routes(agent_api.routes)
+    app.router.add_routes(agents_api.routes)
     app.router.add_routes(customers_api.routes)
     app.router.add_routes(agent_ws.routes)
     app.router.add_routes(canned_api.routes)

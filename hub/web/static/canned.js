@@ -35,6 +35,15 @@ export class CannedPicker {
     this.draw();
   }
 
+  /** One reply changed (or `gone`) here or, through `canned.changed`, in another console. */
+  replace(c, gone = false) {
+    const i = this.items.findIndex((x) => x.id === c.id);
+    if (gone) { if (i >= 0) this.items.splice(i, 1); }
+    else if (i >= 0) this.items[i] = c;
+    else this.items.push(c);
+    this.draw();
+  }
+
   setLanguage(language) {
     this.language = language || lang();
     this.draw();
@@ -65,7 +74,7 @@ export class CannedPicker {
     if (!text.trim()) { this.error.textContent = t("canned.needText"); return; }
     try {
       const c = await this.app.api("POST", "/api/canned", { title: this.title.value, language: this.lang.value.trim(), text });
-      this.items.push(c);
+      this.replace(c);
       this.title.value = "";
       this.form.hidden = true;
       this.draw();

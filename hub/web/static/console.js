@@ -5,6 +5,12 @@ import { t, lang, setLang, LANGS } from "./i18n.js";
 import { Queue } from "./queue.js";
 import { TicketView } from "./ticket.js";
 import { Callbacks } from "./callbacks.js";
+import { AgentsView } from "./agents_view.js";
+import { CannedView } from "./canned_view.js";
+import { Mentions } from "./mentions.js";
+import { DesktopAlerts } from "./notify.js";
+import { installKeys } from "./keys.js";
+import { setDepartments } from "./labels.js";
 
 const TOKEN = "hubconsole.token";
 const PRESENCE = "hubconsole.presence";
@@ -75,8 +81,9 @@ function logout() {
 async function start() {
   try {
     app.me = await app.api("GET", "/api/me");
-    const agents = await app.api("GET", "/api/agents");
+    const [agents, depts] = await Promise.all([app.api("GET", "/api/agents"), app.api("GET", "/api/departments")]);
     for (const a of agents.items) { app.agents.set(a.id, a); for (const d of a.departments || []) app.departments.add(d); }
+    setDepartments(depts.items);
   } catch (err) {
     if (err.status === 401) return logout();
     root.replaceChildren(h("p", { class: "error", role: "alert", text: err.message }));
@@ -85,13 +92,21 @@ async function start() {
   app.queue = new Queue(app, { open: (id) => { location.hash = "#/ticket/" + id; } });
   app.ticket = new TicketView(app);
   app.callbacks = new Callbacks(app);
+  app.mentions = new Mentions(app);
+  app.alerts = new DesktopAlerts(() => !!localStorage.getItem(MUTED));
+  app.agentsView = isAtLeast("admin") ? new AgentsView(app) : null;
+  app.cannedView = isAtLeast("supervisor") ? new CannedView(app) : null;
   root.replaceChildren(shell());
   app.live = new Live(app.token, { onEvent, onState, onOpen: resync, onRejected: () => app.api("GET", "/api/me").catch(() => {}) });
   app.live.start();
   await app.queue.load();
   route();
   app.callbacks.load(); // fills the tab's due badge
+  app.mentions.load();
 }
+
+const RANKS = { agent: 0, supervisor: 1, admin: 2 };
+const isAtLeast = (role) => (RANKS[app.me?.role] ?? -1) >= RANKS[role];
 
 function shell() {
   app.liveState = h("span", { class: "live offline", role: "status", text: t("live.offline") });
@@ -99,6 +114,8 @@ function shell() {
   app.cbBadge = h("span", { class: "badge", hidden: true });
   app.tabQueue = h("a", { href: "#/", class: "tab" }, t("tab.queue"), " ", app.queueBadge);
   app.tabCallbacks = h("a", { href: "#/callbacks", class: "tab" }, t("tab.callbacks"), " ", app.cbBadge);
+  app.tabCanned = app.cannedView && h("a", { href: "#/canned", class: "tab" }, t("tab.canned"));
+  app.tabAgents = app.agentsView && h("a", { href: "#/agents", class: "tab" }, t("tab.agents"));
   const presence = h("select", { id: "presence", onchange: () => {
     localStorage.setItem(PRESENCE, presence.value);
     app.live?.send({ type: "presence", status: presence.value });
@@ -111,31 +128,41 @@ function shell() {
   return h("div", { class: "shell" },
     h("header", { class: "topbar" },
       h("h1", { text: t("app.title") }),
-      h("nav", { "aria-label": t("app.sections") }, app.tabQueue, app.tabCallbacks),
+      h("nav", { "aria-label": t("app.sections") }, app.tabQueue, app.tabCallbacks, app.tabCanned, app.tabAgents),
       h("div", { class: "spacer" }),
-      app.liveState,
+      app.liveState, app.mentions.el, app.alerts.button,
       h("label", { for: "presence", class: "inline" }, t("presence.label")), presence,
       h("label", { class: "inline" }, mute, " ", t("app.mute")),
       langPicker(),
       h("bdi", { class: "me", text: app.me.name }),
       h("button", { type: "button", class: "secondary", onclick: logout, text: t("app.logout") })),
-    h("main", { id: "main" }, app.mainPane, app.callbacks.el));
+    h("main", { id: "main" }, app.mainPane, app.callbacks.el, app.cannedView?.el, app.agentsView?.el));
 }
 
 function route() {
-  const m = location.hash.match(/^#\/(ticket|callbacks)(?:\/(\d+))?/);
-  const tab = m && m[1] === "callbacks" ? "callbacks" : "queue";
-  app.mainPane.hidden = tab !== "queue";
-  app.callbacks.el.hidden = tab !== "callbacks";
-  app.tabQueue.setAttribute("aria-current", tab === "queue" ? "page" : "false");
-  app.tabCallbacks.setAttribute("aria-current", tab === "callbacks" ? "page" : "false");
+  const m = location.hash.match(/^#\/(ticket|callbacks|canned|agents)(?:\/(\d+))?/);
+  let tab = m && m[1] !== "ticket" ? m[1] : "queue";
+  if ((tab === "canned" && !app.cannedView) || (tab === "agents" && !app.agentsView)) tab = "queue";
+  app.route = tab;
+  const views = { queue: [app.mainPane, app.tabQueue], callbacks: [app.callbacks.el, app.tabCallbacks],
+    canned: [app.cannedView?.el, app.tabCanned], agents: [app.agentsView?.el, app.tabAgents] };
+  for (const [name, [view, tabLink]] of Object.entries(views)) {
+    if (view) view.hidden = name !== tab;
+    tabLink?.setAttribute("aria-current", name === tab ? "page" : "false");
+  }
   if (tab === "callbacks") app.callbacks.load();
-  if (m && m[1] === "ticket" && m[2]) {
+  if (tab === "canned") app.cannedView.load();
+  if (tab === "agents") app.agentsView.load();
+  // On a phone the queue and the ticket are two views: the open ticket hides the queue until "back".
+  const ticketOpen = tab === "queue" && m && m[1] === "ticket" && !!m[2];
+  app.mainPane.classList.toggle("has-ticket", !!ticketOpen);
+  if (ticketOpen) {
     const id = Number(m[2]);
     app.unseen.delete(id);
     renderBadges();
     app.ticket.open(id);
     app.queue.select(id);
+    app.mentions.seenTicket(id);
   } else if (tab === "queue") {
     app.ticket.close();
     app.queue.select(null);
@@ -166,6 +193,7 @@ function noticeAssignment(tk) {
   app.unseen.add(tk.id);
   renderBadges();
   beep();
+  app.alerts.show(t("notify.assignedTitle", { id: tk.id }), tk.subject || "", "assigned-" + tk.id, () => { location.hash = "#/ticket/" + tk.id; });
 }
 
 function renderBadges() {
@@ -203,6 +231,27 @@ function onEvent(f) {
     case "typing":
       app.ticket.onTyping(f);
       break;
+    case "mention":
+      if (app.mentions.onEvent(f.mention)) {
+        beep();
+        const m = f.mention;
+        app.alerts.show(t("notify.mentionTitle", { who: app.agentName(m.author_id), id: m.ticket_id }), m.text, "mention-" + m.id,
+          () => { location.hash = "#/ticket/" + m.ticket_id; });
+      }
+      break;
+    case "agent.updated": {
+      const a = f.agent;
+      if (!a) break;
+      if (a.active) app.agents.set(a.id, { ...app.agents.get(a.id), ...a });
+      else app.agents.delete(a.id);
+      if (a.id === app.me?.id && a.role !== app.me.role) location.reload(); // another admin changed this agent's role
+      if (app.route === "agents") app.agentsView?.load();
+      break;
+    }
+    case "canned.changed":
+      app.ticket.canned.replace(f.canned || { id: f.id }, !f.canned);
+      app.cannedView?.draw();
+      break;
     case "agent.presence": {
       const a = app.agents.get(f.agent_id);
       if (a) a.presence = f.status;
@@ -239,4 +288,5 @@ function beep() {
   } catch { /* no audio device */ }
 }
 
+installKeys(app);
 if (app.token) start(); else root.replaceChildren(loginView());

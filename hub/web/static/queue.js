@@ -1,13 +1,13 @@
 // The live queue: filters, the ticket list with SLA countdowns (breached ones highlighted), live upserts.
 import { h, bdi, icon, fmtRelative, slaDue } from "./dom.js";
 import { t, lang } from "./i18n.js";
+import { KINDS, departmentLabel, departmentNames, kindLabel, languageLabel, statusLabel } from "./labels.js";
 
 const FILTERS = "hubconsole.filters";
 const OPEN = ["bot", "queued", "assigned", "pending"];
 const STATUSES = ["bot", "queued", "assigned", "pending", "resolved", "closed"];
 const CHANNELS = ["webchat", "telegram", "email", "callback"];
 const PRIORITIES = ["low", "normal", "high", "urgent"];
-const KINDS = ["question", "complaint", "sales", "callback"];
 
 export class Queue {
   constructor(app, { open }) {
@@ -28,13 +28,11 @@ export class Queue {
 
   filterForm() {
     const f = this.filters;
-    const depts = h("datalist", { id: "dept-list" });
-    const kinds = h("datalist", { id: "kind-list" }, KINDS.map((k) => h("option", { value: k })));
-    this.deptList = depts;
     const field = (name, control) => h("div", { class: "filter" }, h("label", { for: "f-" + name, text: t("filter." + name) }), control);
     const select = (name, options) => {
       const s = h("select", { id: "f-" + name, name }, options.map(([v, label]) => h("option", { value: v, text: label })));
       s.value = f[name] ?? "";
+      if (s.value !== (f[name] ?? "")) { f[name] = ""; s.value = ""; } // a saved value no longer offered (free text of old)
       return s;
     };
     const any = ["", t("filter.any")];
@@ -43,11 +41,26 @@ export class Queue {
       field("assignee", select("assignee", [any, ["me", t("filter.me")], ["none", t("filter.unassigned")]])),
       field("channel", select("channel", [any, ...CHANNELS.map((c) => [c, t("channel." + c)])])),
       field("priority", select("priority", [any, ...PRIORITIES.map((p) => [p, t("priority." + p)])])),
-      field("department", h("input", { id: "f-department", name: "department", list: "dept-list", value: f.department, dir: "auto" })),
-      field("kind", h("input", { id: "f-kind", name: "kind", list: "kind-list", value: f.kind })),
-      field("q", h("input", { id: "f-q", name: "q", type: "search", value: f.q, dir: "auto" })),
-      depts, kinds);
+      field("department", select("department", [any, ...this.departments().map((d) => [d, departmentLabel(d)])])),
+      field("kind", select("kind", [any, ...KINDS.map((k) => [k, kindLabel(k)])])),
+      field("q", h("input", { id: "f-q", name: "q", type: "search", value: f.q, dir: "auto" })));
     return form;
+  }
+
+  /** The configured departments, plus any a ticket still carries from an older configuration. */
+  departments() {
+    const names = departmentNames();
+    return [...names, ...[...this.app.departments].filter((d) => !names.includes(d)).sort()];
+  }
+
+  /** J/K: the next (+1) or previous (-1) ticket in the list, opened. */
+  step(delta) {
+    const ids = [...this.list.children].map((li) => Number(li.dataset.id));
+    if (!ids.length) return;
+    const at = ids.indexOf(this.selected);
+    const next = ids[at < 0 ? (delta > 0 ? 0 : ids.length - 1) : Math.min(Math.max(at + delta, 0), ids.length - 1)];
+    this.openTicket(next);
+    this.list.querySelector(`li[data-id="${next}"]`)?.scrollIntoView({ block: "nearest" });
   }
 
   apply(form) {
@@ -111,8 +124,6 @@ export class Queue {
   }
 
   draw() {
-    const dl = this.deptList;
-    dl.replaceChildren(...[...this.app.departments].sort().map((d) => h("option", { value: d })));
     const rows = this.sorted().map((tk) => this.row(tk));
     this.list.replaceChildren(...rows);
     this.empty.hidden = rows.length > 0;
@@ -123,11 +134,11 @@ export class Queue {
     const sla = h("span", { class: "sla" });
     const unseen = this.app.unseen.has(tk.id);
     const chips = [
-      h("span", { class: "chip status-" + tk.status, text: t("status." + tk.status) }),
+      h("span", { class: "chip status-" + tk.status, text: statusLabel(tk.status) }),
       tk.priority && h("span", { class: "chip priority-" + tk.priority, text: t("priority." + tk.priority) }),
-      tk.department && h("span", { class: "chip" }, bdi(tk.department)),
-      tk.kind && h("span", { class: "chip", text: tk.kind }),
-      tk.language && h("span", { class: "chip", lang: tk.language, text: tk.language }),
+      tk.department && h("span", { class: "chip dept" }, bdi(departmentLabel(tk.department))),
+      tk.kind && h("span", { class: "chip kind kind-" + tk.kind, text: kindLabel(tk.kind) }),
+      tk.language && h("span", { class: "chip lang", title: tk.language, text: languageLabel(tk.language) }),
       tk.assignee_id != null && h("span", { class: "chip assignee" }, bdi(this.app.agentName(tk.assignee_id))),
     ];
     const a = h("a", { href: "#/ticket/" + tk.id, class: "ticket-row", "aria-current": String(this.selected === tk.id) },

@@ -3,6 +3,10 @@
 import { h, bdi, icon, fmtTime, fmtRelative, slaDue } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { CannedPicker } from "./canned.js";
+import { Suggest } from "./suggest.js";
+import { departmentLabel, kindLabel, languageLabel, statusLabel } from "./labels.js";
+
+const MOD = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent) ? "⌘" : "Ctrl";
 
 export class TicketView {
   constructor(app) {
@@ -28,9 +32,41 @@ export class TicketView {
     const send = h("button", { type: "submit", class: "primary send-reply", text: t("reply.send") });
     const note = h("button", { type: "button", class: "secondary note-btn", text: t("reply.note"), onclick: () => this.submit("note") });
     this.unreachable = h("p", { class: "warning", hidden: true });
+    this.suggest = new Suggest(this.input, { "/": (q, fold) => this.cannedMatches(q, fold), "@": (q, fold) => this.agentMatches(q, fold) });
+    this.input.addEventListener("keydown", (e) => {
+      // Ctrl+Enter (Cmd+Enter on a Mac) sends; a plain Enter stays a new line, as agents write several.
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.isComposing) { e.preventDefault(); this.submit("reply"); }
+    });
     return h("form", { class: "compose", onsubmit: (e) => { e.preventDefault(); this.submit("reply"); } },
-      h("label", { for: "reply-text", text: t("reply.label") }), this.unreachable, this.input,
+      h("label", { for: "reply-text", text: t("reply.label") }), this.unreachable,
+      h("div", { class: "compose-input" }, this.input, this.suggest.el),
+      h("p", { class: "hint muted", id: "reply-hint", text: t("reply.hint", { mod: MOD }) }),
       h("div", { class: "compose-row" }, this.canned.el, h("span", { class: "spacer" }), note, send));
+  }
+
+  /** "/" suggestions: canned replies whose title or text has the query, the ticket's language first. */
+  cannedMatches(q, fold) {
+    const language = this.t?.language;
+    return this.canned.items
+      .filter((c) => !q || fold(c.title).includes(q) || fold(c.text).includes(q))
+      .sort((a, b) => (b.language === language) - (a.language === language) || a.title.localeCompare(b.title))
+      .map((c) => ({ id: c.id, label: c.title, detail: c.text.slice(0, 80), lang: c.language, value: c.text }));
+  }
+
+  /** "@" suggestions: active colleagues whose name or email starts a word with the query. */
+  agentMatches(q, fold) {
+    const me = this.app.me?.id;
+    return [...this.app.agents.values()]
+      .filter((a) => a.id !== me && a.active !== false)
+      .filter((a) => !q || fold(a.name).split(/\s+/).some((w) => w.startsWith(q)) || fold(a.name).startsWith(q) || fold(a.email).startsWith(q))
+      .map((a) => ({ id: a.id, label: a.name, detail: a.email, value: "@" + a.name + " " }));
+  }
+
+  /** "/" from anywhere in the console: the reply box, searching canned replies. */
+  searchCanned() {
+    if (!this.t || this.body.hidden) return false;
+    this.suggest.startCanned();
+    return true;
   }
 
   close() {
@@ -120,7 +156,7 @@ export class TicketView {
     }
     const target = h("select", { id: "transfer-to", "aria-label": t("action.transferTo") },
       h("option", { value: "", text: t("action.transferTo") }),
-      h("optgroup", { label: t("filter.department") }, [...this.app.departments].sort().map((d) => h("option", { value: "d:" + d, text: d }))),
+      h("optgroup", { label: t("filter.department") }, this.app.queue.departments().map((d) => h("option", { value: "d:" + d, text: departmentLabel(d) }))),
       h("optgroup", { label: t("ticket.agents") }, [...this.app.agents.values()].filter((a) => a.id !== me.id)
         .map((a) => h("option", { value: "a:" + a.id, text: a.name + (a.presence ? " (" + t("presence." + a.presence) + ")" : "") }))));
     const transfer = h("button", { type: "button", class: "secondary", "data-action": "transfer", text: t("action.transfer"), onclick: () => {
@@ -132,13 +168,14 @@ export class TicketView {
     const trace = h("details", { class: "trace" }, h("summary", { text: t("ticket.trace", { n: (tk.trace || []).length }) }),
       h("ol", {}, (tk.trace || []).map((x) => h("li", {}, h("time", { datetime: x.at, text: fmtTime(x.at, lang()) }), " ", h("strong", { text: x.what }), " ", bdi(x.why)))));
     this.head.replaceChildren(
+      h("a", { href: "#/", class: "back", text: t("ticket.back") }),
       h("h2", { id: "ticket-title" }, icon(tk.channel, t("channel." + tk.channel)), " #" + tk.id + " ", bdi(tk.subject || t("ticket.noSubject"))),
       h("p", { class: "chips" },
-        h("span", { class: "chip status-" + tk.status, text: t("status." + tk.status) }),
+        h("span", { class: "chip status-" + tk.status, text: statusLabel(tk.status) }),
         h("span", { class: "chip priority-" + tk.priority, text: t("priority." + tk.priority) }),
-        tk.department && h("span", { class: "chip" }, bdi(tk.department)),
-        tk.kind && h("span", { class: "chip", text: tk.kind }),
-        tk.language && h("span", { class: "chip", text: tk.language }),
+        tk.department && h("span", { class: "chip dept" }, bdi(departmentLabel(tk.department))),
+        tk.kind && h("span", { class: "chip kind kind-" + tk.kind, text: kindLabel(tk.kind) }),
+        tk.language && h("span", { class: "chip lang", title: tk.language, text: languageLabel(tk.language) }),
         h("span", { class: "chip assignee" }, tk.assignee_id == null ? t("ticket.unassigned") : bdi(this.app.agentName(tk.assignee_id))),
         due && h("span", { class: "chip sla" + (breached ? " breached" : "") },
           breached ? t("sla.breached", { ago: fmtRelative(due - Date.now(), lang()) }) : t("sla.due", { in: fmtRelative(due - Date.now(), lang()) }))),
@@ -191,7 +228,7 @@ export class TicketView {
       h("h3", { text: t("customer.title") }),
       h("dl", {},
         row(t("customer.name"), bdi(c.name || "—")),
-        row(t("customer.language"), c.language),
+        row(t("customer.language"), c.language && languageLabel(c.language)),
         row(t("customer.tier"), c.tier && bdi(c.tier)),
         row(t("customer.manager"), c.account_manager_id != null && bdi(this.app.agentName(c.account_manager_id)))),
       h("h4", { text: t("customer.identities") }),
@@ -205,7 +242,7 @@ export class TicketView {
       h("h4", { text: t("customer.tickets") }),
       h("ul", { class: "history" }, (c.tickets || []).map((x) => h("li", {},
         h("a", { href: "#/ticket/" + x.id, "aria-current": String(x.id === this.id) }, icon(x.channel, t("channel." + x.channel)), " #" + x.id + " ",
-          bdi(x.subject || t("ticket.noSubject")), " ", h("span", { class: "chip status-" + x.status, text: t("status." + x.status) }))))));
+          bdi(x.subject || t("ticket.noSubject")), " ", h("span", { class: "chip status-" + x.status, text: statusLabel(x.status) }))))));
   }
 
   // ---- actions ----

@@ -1,0 +1,45 @@
+// Desktop notifications (the browser's Notification API), asked for with a button: browsers grant the permission
+// only from a user's click. Used for tickets newly assigned to this agent and for @mentions.
+import { h } from "./dom.js";
+import { t } from "./i18n.js";
+
+const supported = () => typeof Notification === "function";
+
+export class DesktopAlerts {
+  constructor(isMuted) {
+    this.isMuted = isMuted;
+    this.button = h("button", { type: "button", class: "secondary notify-toggle", onclick: () => this.ask() });
+    this.draw();
+  }
+
+  get allowed() { return supported() && Notification.permission === "granted"; }
+
+  draw() {
+    const b = this.button;
+    b.hidden = !supported();
+    if (!supported()) return;
+    const p = Notification.permission;
+    b.textContent = p === "granted" ? t("notify.on") : t("notify.enable");
+    b.disabled = p !== "default";
+    b.title = p === "denied" ? t("notify.blocked") : "";
+    b.setAttribute("aria-pressed", String(p === "granted"));
+  }
+
+  async ask() {
+    if (!supported()) return;
+    try { await Notification.requestPermission(); } catch { /* an old callback-only browser */ }
+    this.draw();
+  }
+
+  /** Shows one notification; `tag` replaces an earlier one about the same thing; clicking focuses the console. */
+  show(title, body, tag, onclick) {
+    if (!this.allowed || this.isMuted()) return null;
+    try {
+      const n = new Notification(title, { body: body || "", tag, lang: document.documentElement.lang, dir: document.documentElement.dir });
+      n.onclick = () => { window.focus(); onclick?.(); n.close(); };
+      return n;
+    } catch {
+      return null; // e.g. a mobile browser that only notifies from a service worker
+    }
+  }
+}
