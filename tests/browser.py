@@ -71,10 +71,19 @@ async def browser() -> AsyncIterator[Any]:
             await browser.close()
 
 
-async def open_page(browser: Any, url: str, *, locale: str = "en-US", timezone_id: str = "Asia/Bangkok") -> Tab:
-    """A new browser context (its own storage: a separate person) with one page at `url`."""
-    context = await browser.new_context(locale=locale, timezone_id=timezone_id, viewport={"width": 1280, "height": 820})
+PHONE = {"width": 390, "height": 844}
+
+
+async def open_page(browser: Any, url: str, *, locale: str = "en-US", timezone_id: str = "Asia/Bangkok",
+                    viewport: dict[str, int] | None = None, color_scheme: str = "light", permissions: list[str] | None = None,
+                    init_script: str | None = None) -> Tab:
+    """A new browser context (its own storage: a separate person) with one page at `url`; `viewport=PHONE` for a
+    phone, `color_scheme="dark"` for a system in dark mode, `permissions` granted up front (["notifications"])."""
+    context = await browser.new_context(locale=locale, timezone_id=timezone_id, viewport=viewport or {"width": 1280, "height": 820},
+                                        color_scheme=color_scheme, permissions=permissions or [])
     context.set_default_timeout(10_000)
+    if init_script:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     tab = Tab(page)
     page.on("pageerror", lambda exc: tab.errors.append(f"pageerror: {exc}"))
@@ -95,15 +104,16 @@ async def hub_for(browser: Any, config: Config, **kw: Any) -> AsyncIterator[Runn
                 await context.close()
 
 
-async def console_login(browser: Any, h: RunningHub, email: str, *, lang: str | None = None) -> Tab:
-    """An agent logged in to /console in a context of its own, with the live socket up."""
-    tab = await open_page(browser, h.url + "/console")
+async def console_login(browser: Any, h: RunningHub, email: str, *, lang: str | None = None, password: str = "secret-pass-1",
+                        **context: Any) -> Tab:
+    """An agent logged in to /console in a context of its own, with the live socket up (`context`: open_page's)."""
+    tab = await open_page(browser, h.url + "/console", **context)
     page = tab.page
     if lang:
         await page.select_option("#lang", lang)  # the console reloads in that language
         await page.locator(f"html[lang={lang}]").wait_for(state="attached")
     await page.fill("#login-email", email)
-    await page.fill("#login-password", "secret-pass-1")
+    await page.fill("#login-password", password)
     await page.press("#login-password", "Enter")
     await page.locator(".live.online").wait_for()
     return tab

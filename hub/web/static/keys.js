@@ -10,8 +10,8 @@ const MOD = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent) ? 
 function which(e) {
   if (e.key === "j" || e.key === "J" || e.code === "KeyJ") return "next";
   if (e.key === "k" || e.key === "K" || e.code === "KeyK") return "prev";
-  if (e.key === "/" || e.code === "Slash" && !e.shiftKey) return "canned";
-  if (e.key === "?" || e.code === "Slash" && e.shiftKey) return "help";
+  if (e.key === "?" || (e.code === "Slash" && e.shiftKey)) return "help";
+  if (e.key === "/" || e.code === "Slash") return "canned";
   return null;
 }
 

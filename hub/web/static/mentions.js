@@ -25,6 +25,7 @@ export class Mentions {
       this.items = page.items;
       this.unseen = page.unseen;
     } catch { /* shown again at the next load */ }
+    this.el.dataset.loaded = "1";
     this.draw();
   }
 

@@ -10,6 +10,8 @@ export class DesktopAlerts {
     this.isMuted = isMuted;
     this.button = h("button", { type: "button", class: "secondary notify-toggle", onclick: () => this.ask() });
     this.draw();
+    // A change made in the browser's site settings shows at once.
+    navigator.permissions?.query({ name: "notifications" }).then((status) => { status.onchange = () => this.draw(); }).catch(() => {});
   }
 
   get allowed() { return supported() && Notification.permission === "granted"; }
