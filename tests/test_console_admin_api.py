@@ -78,6 +78,16 @@ async def test_only_admins_manage_agents(hub: RunningHub) -> None:
     assert made["id"] not in [a["id"] for a in everyday["items"]]
     assert next(a for a in every["items"] if a["id"] == made["id"])["active"] is False
 
+    # Each change is in the audit log, by whom, with field names and no password.
+    status, log = await hub.api("GET", f"/api/audit?action=agent.&target_id={made['id']}", admin)
+    assert status == 200
+    entries = [(e["action"], e["actor_id"], e["detail"]) for e in reversed(log["items"])]
+    assert [a for a, _, _ in entries] == ["agent.create", "agent.update", "agent.password", "agent.password", "agent.deactivate"]
+    assert {actor for _, actor, _ in entries} == {me["id"]}
+    assert entries[1][2] == {"fields": ["name", "role"], "role_from": "agent", "role_to": "supervisor"}
+    assert entries[0][2]["password_generated"] is True and entries[2][2] == {"generated": True}
+    assert made["password"] not in str(log) and reset["password"] not in str(log) and "new-pass-word-9" not in str(log)
+
 
 async def test_agent_changes_reach_open_consoles(hub: RunningHub) -> None:
     admin = await hub.agent("admin@example.com", role="admin")
@@ -109,6 +119,11 @@ async def test_supervisors_edit_and_delete_canned_replies(hub: RunningHub) -> No
     assert (await hub.api("DELETE", f"/api/canned/{made['id']}", admin))[0] == 200
     assert (await next_event(ws, "canned.changed"))["canned"] is None
     assert (await hub.api("GET", "/api/canned", agent))[1]["items"] == []
+    _, log = await hub.api("GET", f"/api/audit?action=canned.&target_id={made['id']}", admin)
+    _, boss_me = await hub.api("GET", "/api/me", boss)
+    assert [(e["action"], e["actor_role"]) for e in reversed(log["items"])] == [("canned.create", "agent"), ("canned.update", "supervisor"), ("canned.delete", "admin")]
+    assert log["items"][1]["actor_id"] == boss_me["id"] and log["items"][1]["detail"] == {"fields": ["language", "text", "title"], "language": "th"}
+    assert "สวัสดีค่ะ" not in str(log)  # the reply's text stays out of the log
     await ws.close()
 
 

@@ -398,6 +398,8 @@ audit_log = Table(
     Index("ix_audit_log_actor", "actor_id", "id"),
     Index("ix_audit_log_customer", "customer_id", "id"),
     Index("ix_audit_log_action", "action", "id"),
+)
+
 # An agent named with @ in an internal note: kept until that agent has seen it, so a mention made while the agent
 # was away still reaches them at their next login.
 mentions = Table(
