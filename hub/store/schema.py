@@ -142,6 +142,7 @@ tickets = Table(
     Column("parent_id", Integer, ForeignKey("tickets.id", ondelete="SET NULL")),
     Index("ix_tickets_customer_status", "customer_id", "status"),
     Index("ix_tickets_status_updated", "status", "updated_at"),
+    Index("ix_tickets_created", "created_at"),  # reports read a date range
 )
 
 messages = Table(
@@ -188,6 +189,7 @@ trace = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("what", String(200), nullable=False),
     Column("why", Text, nullable=False),
+    Index("ix_trace_what_ticket", "what", "ticket_id"),  # reports find the handoffs without reading every line
 )
 
 outbox = Table(

@@ -17,6 +17,7 @@ from hub.store import tickets as ticket_store
 from hub.store.schema import identities, tickets
 from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, customers_api, labels_api, middleware, public
 from hub.web.http import client_ip
+from hub.reports import api as reports_api
 from hub.webhooks import api as webhooks_api
 
 OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
@@ -119,6 +120,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.router.add_routes(labels_api.routes)
     app.router.add_routes(audit_api.routes)
     app.router.add_routes(webhooks_api.routes)
+    app.router.add_routes(reports_api.routes)
     for ch in hub.channels.values():
         app.router.add_routes(ch.routes())
     for ext in EXTENSIONS:
