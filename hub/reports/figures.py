@@ -69,69 +69,72 @@ async def _handoffs(conn: AsyncConnection, q: ReportQuery) -> set[int]:
     return set((await conn.execute(stmt)).scalars().all())
 
 
-def _floats(rows: list[Any], name: str) -> np.ndarray:
-    return np.array([np.nan if getattr(r, name) is None else getattr(r, name) for r in rows], dtype=np.float64)
-
-
-def _business(config: Config, rows: list[Any], start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _business(config: Config, dept: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Open seconds between start and end per row, on the calendar of the row's department (as its SLA)."""
-    out = np.full(len(rows), np.nan)
+    out = np.full(len(start), np.nan)
     finite = end[~np.isnan(end)]
     if not len(finite):
         return out
     since, until = span(float(np.nanmin(start)), float(finite.max()))
-    by_cal: dict[int, tuple[Any, list[int]]] = {}
-    for i, r in enumerate(rows):
-        cal = calendar_for(config, r.department)
-        by_cal.setdefault(id(cal), (cal, []))[1].append(i)
-    for cal, idx in by_cal.values():
-        ix = np.array(idx)
+    calendars: dict[int, tuple[Any, list[Any]]] = {}
+    for name in set(dept.tolist()):
+        cal = calendar_for(config, name)
+        calendars.setdefault(id(cal), (cal, []))[1].append(name)
+    for cal, names in calendars.values():
+        wanted = set(names)
+        ix = np.array([x in wanted for x in dept.tolist()], dtype=bool) if len(calendars) > 1 else slice(None)
         out[ix] = OpenTime(cal, since, until).between(start[ix], end[ix])
     return out
 
 
 def _ticket_tables(q: ReportQuery, config: Config, rows: list[Any], handoffs: set[int], now: float) -> dict[str, Any]:
-    n = len(rows)
-    created, first, resolved = _floats(rows, "created"), _floats(rows, "first"), _floats(rows, "resolved")
-    first_due, res_due = _floats(rows, "first_due"), _floats(rows, "resolution_due")
-    first_bt = _business(config, rows, created, first)
-    res_bt = _business(config, rows, created, resolved)
-    breached = [r.breached or "" for r in rows]
+    (ids, dept_l, channel_l, assignee_l, kind_l, created, first, resolved, first_due, res_due, breached_l,
+     bot_state_l, _tags) = list(zip(*rows)) if rows else [()] * 13
+    created, first, resolved = G.column(created), G.column(first), G.column(resolved)
+    first_due, res_due = G.column(first_due), G.column(res_due)
+    dept = np.array(dept_l, dtype=object)
+    first_bt = _business(config, dept, created, first)
+    res_bt = _business(config, dept, created, resolved)
+    breached = np.array([b or "" for b in breached_l], dtype=str)
     # Decided targets only: met (answered by the deadline, no breach recorded) or missed (late, breached, or still
     # open past the deadline); a ticket still inside its deadline counts in neither.
     fr_decided = ~np.isnan(first_due) & (~np.isnan(first) | (first_due < now))
-    fr_met = fr_decided & ~np.isnan(first) & (first <= first_due) & np.array(["first_response" not in b for b in breached])
+    fr_met = fr_decided & ~np.isnan(first) & (first <= first_due) & (np.char.find(breached, "first_response") < 0)
     rs_decided = ~np.isnan(res_due) & (~np.isnan(resolved) | (res_due < now))
-    rs_met = rs_decided & ~np.isnan(resolved) & (resolved <= res_due) & np.array(["resolution" not in b for b in breached])
-    complaint = np.array([r.kind == "complaint" for r in rows], dtype=bool)
-    passed = np.array([r.id in handoffs for r in rows], dtype=bool)
-    handled = passed | np.array([(r.bot_state or "{}").strip() not in ("{}", "null", "") for r in rows], dtype=bool)
+    rs_met = rs_decided & ~np.isnan(resolved) & (resolved <= res_due) & (np.char.find(breached, "resolution") < 0)
+    complaint = np.array(kind_l, dtype=object) == "complaint"
+    passed = np.isin(np.array(ids, dtype=np.int64), np.fromiter(handoffs, dtype=np.int64, count=len(handoffs)))
+    state = np.array([b or "{}" for b in bot_state_l], dtype=object)
+    handled = passed | ((state != "{}") & (state != "null"))
     # Handed off: the bot passed it to the queue, an escalation took it from the bot, or an agent holds it.
-    handoff = passed | np.array([r.assignee_id is not None for r in rows], dtype=bool)
-    k = G.keys(q, created, [r.assignee_id for r in rows], [r.department for r in rows], [r.channel for r in rows])
+    handoff = passed | np.array([a is not None for a in assignee_l], dtype=bool)
+    g = G.Grouping.of(q, created, assignee_l, dept_l, channel_l)
 
-    def volume(ix: np.ndarray) -> dict[str, Any]:
-        f, r = first_bt[ix], res_bt[ix]
-        return {"tickets": int(len(ix)), "first_responses": int((~np.isnan(f)).sum()),
-                "first_response_median": G.quantile(f, 0.5), "first_response_p90": G.quantile(f, 0.9),
-                "resolved": int((~np.isnan(r)).sum()), "resolution_median": G.quantile(r, 0.5),
-                "resolution_p90": G.quantile(r, 0.9)}
+    def volume(g: G.Grouping) -> G.Columns:
+        return {"tickets": g.count(), "first_responses": g.count(~np.isnan(first_bt)),
+                "first_response_median": g.quantile(first_bt, 0.5), "first_response_p90": g.quantile(first_bt, 0.9),
+                "resolved": g.count(~np.isnan(res_bt)), "resolution_median": g.quantile(res_bt, 0.5),
+                "resolution_p90": g.quantile(res_bt, 0.9)}
 
-    def sla(ix: np.ndarray) -> dict[str, Any]:
-        a, b, c, d = int(fr_decided[ix].sum()), int(fr_met[ix].sum()), int(rs_decided[ix].sum()), int(rs_met[ix].sum())
-        return {"first_response_total": a, "first_response_met": b, "first_response_pct": G.pct(b, a),
-                "resolution_total": c, "resolution_met": d, "resolution_pct": G.pct(d, c)}
+    def sla(g: G.Grouping) -> G.Columns:
+        a, b, c, d = g.count(fr_decided), g.count(fr_met), g.count(rs_decided), g.count(rs_met)
+        return {"first_response_total": a, "first_response_met": b, "first_response_pct": G.ratio(b, a),
+                "resolution_total": c, "resolution_met": d, "resolution_pct": G.ratio(d, c)}
 
-    def complaints(ix: np.ndarray) -> dict[str, Any]:
-        c = int(complaint[ix].sum())
-        return {"tickets": int(len(ix)), "complaints": c, "complaint_pct": G.pct(c, len(ix))}
+    def complaints(g: G.Grouping) -> G.Columns:
+        n, c = g.count(), g.count(complaint)
+        return {"tickets": n, "complaints": c, "complaint_pct": G.ratio(c, n)}
 
-    def bot(ix: np.ndarray) -> dict[str, Any]:
-        h, off = int(handled[ix].sum()), int((handled & handoff)[ix].sum())
-        return {"handled": h, "answered": h - off, "handed_off": off, "answered_pct": G.pct(h - off, h)}
+    def bot(g: G.Grouping) -> G.Columns:
+        h, off = g.count(handled), g.count(handled & handoff)
+        return {"handled": h, "answered": h - off, "handed_off": off, "answered_pct": G.ratio(h - off, h)}
 
-    return {name: G.table(q, k, fn, n) for name, fn in
-            (("volume", volume), ("sla", sla), ("complaints", complaints), ("bot", bot))}
+    return {
+        "volume": G.table(g, volume, {c: 1 for c in COLUMNS["volume"] if c.endswith(("median", "p90"))}),
+        "sla": G.table(g, sla, {"first_response_pct": 1, "resolution_pct": 1}),
+        "complaints": G.table(g, complaints, {"complaint_pct": 1}),
+        "bot": G.table(g, bot, {"answered_pct": 1}),
+    }
 
 
 async def _satisfaction(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
@@ -144,21 +147,18 @@ async def _satisfaction(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]
     if q.channel:
         stmt = stmt.where(surveys.c.channel == q.channel)
     rows = (await conn.execute(stmt)).all()
-    score = np.array([r.score for r in rows], dtype=np.float64)
-    nps = np.array([np.nan if r.nps is None else r.nps for r in rows], dtype=np.float64)
-    k = G.keys(q, np.array([r.answered for r in rows], dtype=np.float64), [r.agent_id for r in rows],
-               [r.department for r in rows], [r.channel for r in rows])
+    score_l, nps_l, agent_l, dept_l, channel_l, at_l = list(zip(*rows)) if rows else [()] * 6
+    score, nps = G.column(score_l), G.column(nps_l)
+    g = G.Grouping.of(q, G.column(at_l), agent_l, dept_l, channel_l)
 
-    def row(ix: np.ndarray) -> dict[str, Any]:
-        s, p = score[ix], nps[ix]
-        p = p[~np.isnan(p)]
-        promoters, detractors = int((p >= 9).sum()), int((p <= 6).sum())
-        return {"responses": int(len(s)), "csat_pct": G.pct(int((s >= 4).sum()), len(s)),
-                "csat_avg": round(float(s.mean()), 2) if len(s) else None, "nps_responses": int(len(p)),
-                "promoters": promoters, "detractors": detractors,
-                "nps": round(100.0 * (promoters - detractors) / len(p), 1) if len(p) else None}
+    def section(g: G.Grouping) -> G.Columns:
+        n, answered_nps = g.count(), g.count(~np.isnan(nps))
+        promoters, detractors = g.count(nps >= 9), g.count(nps <= 6)
+        return {"responses": n, "csat_pct": G.ratio(g.count(score >= 4), n), "csat_avg": G.ratio(g.total_of(score), n, 1.0),
+                "nps_responses": answered_nps, "promoters": promoters, "detractors": detractors,
+                "nps": G.ratio(promoters - detractors, answered_nps)}
 
-    return G.table(q, k, row, len(rows))
+    return G.table(g, section, {"csat_pct": 1, "csat_avg": 2, "nps": 1})
 
 
 async def _callbacks(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
@@ -168,21 +168,21 @@ async def _callbacks(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
             .join(tickets, tickets.c.id == callbacks.c.ticket_id)
             .where(and_(callbacks.c.slot_start >= q.start, callbacks.c.slot_start < q.end, *_filters(q))))
     rows = (await conn.execute(stmt)).all()
-    status = np.array([r.status for r in rows], dtype=object)
-    outcome = np.array([r.outcome or "" for r in rows], dtype=object)
-    k = G.keys(q, np.array([r.slot for r in rows], dtype=np.float64), [r.assignee_id for r in rows],
-               [r.department for r in rows], [r.channel for r in rows])
+    status_l, outcome_l, agent_l, dept_l, channel_l, slot_l = list(zip(*rows)) if rows else [()] * 6
+    status = np.array(status_l, dtype=object)
+    outcome = np.array([o or "" for o in outcome_l], dtype=object)
+    g = G.Grouping.of(q, G.column(slot_l), agent_l, dept_l, channel_l)
+    reached, cancelled = outcome == "reached", status == "cancelled"
 
-    def row(ix: np.ndarray) -> dict[str, Any]:
-        s, o = status[ix], outcome[ix]
-        reached = int((o == "reached").sum())
-        return {"booked": int(len(ix)), "reached": reached, "no_answer": int(((o == "no_answer") & (s != "unreachable")).sum()),
-                "wrong_number": int((o == "wrong_number").sum()), "unreachable": int((s == "unreachable").sum()),
-                "cancelled": int((s == "cancelled").sum()),
-                "open": int((np.isin(s, OPEN_CALLBACK) & (o != "no_answer")).sum()),
-                "reached_pct": G.pct(reached, int(len(ix)) - int((s == "cancelled").sum()))}
+    def section(g: G.Grouping) -> G.Columns:
+        n = g.count()
+        return {"booked": n, "reached": g.count(reached),
+                "no_answer": g.count((outcome == "no_answer") & (status != "unreachable")),
+                "wrong_number": g.count(outcome == "wrong_number"), "unreachable": g.count(status == "unreachable"),
+                "cancelled": g.count(cancelled), "open": g.count(np.isin(status, OPEN_CALLBACK) & (outcome != "no_answer")),
+                "reached_pct": G.ratio(g.count(reached), n - g.count(cancelled))}
 
-    return G.table(q, k, row, len(rows))
+    return G.table(g, section, {"reached_pct": 1})
 
 
 async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -> dict[str, Any]:

@@ -1,5 +1,8 @@
-"""Group keys for report rows (day, ISO week, agent, department, channel) and per-group statistics on numpy arrays."""
+"""Grouping report rows (by day, ISO week, agent, department or channel) and per-group statistics, vectorised:
+each statistic is a few numpy calls over all rows, however many groups there are."""
 from __future__ import annotations
+
+import math
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
@@ -10,52 +13,95 @@ import numpy as np
 from hub.reports.params import ReportQuery
 
 NONE = "none"  # the key of rows without an agent or a department
+Columns = dict[str, np.ndarray]
 
 
-def time_keys(q: ReportQuery) -> list[str]:
-    """Every key of a day or week grouping in the range, so a chart shows quiet days as zero, not as gaps."""
-    days = q.days()
-    if q.group == "day":
-        return [d.isoformat() for d in days]
-    return sorted({(d - timedelta(days=d.weekday())).isoformat() for d in days})
+def column(values: Sequence[Any]) -> np.ndarray:
+    """Numbers (None as NaN) from one fetched column."""
+    return np.array(values, dtype=np.float64) if len(values) else np.zeros(0)
 
 
-def keys(q: ReportQuery, at: np.ndarray, agent: Sequence[Any], dept: Sequence[Any], channel: Sequence[Any]) -> np.ndarray:
-    """One key per row: the local day or week of `at` (Unix seconds), or the row's agent, department, channel."""
-    if q.group in ("day", "week"):
-        days = q.days()
-        bounds = np.array([datetime.combine(d, time(0), tzinfo=q.zone).timestamp() for d in days])
-        idx = np.clip(np.searchsorted(bounds, at, side="right") - 1, 0, len(days) - 1)
-        names = [d.isoformat() if q.group == "day" else (d - timedelta(days=d.weekday())).isoformat() for d in days]
-        return np.array(names, dtype=object)[idx] if len(at) else np.array([], dtype=object)
-    col = {"agent": agent, "department": dept, "channel": channel}[q.group]
-    return np.array([NONE if v is None else str(v) for v in col], dtype=object)
+class Grouping:
+    """Which group each row belongs to (`index`), the groups' keys in display order."""
+
+    def __init__(self, names: list[str], index: np.ndarray) -> None:
+        self.names, self.index, self.size = names, index.astype(np.int64), len(names)
+
+    @classmethod
+    def of(cls, q: ReportQuery, at: np.ndarray, agent: Sequence[Any], dept: Sequence[Any], channel: Sequence[Any]) -> Grouping:
+        if q.group in ("day", "week"):
+            days = q.days()
+            bounds = np.array([datetime.combine(d, time(0), tzinfo=q.zone).timestamp() for d in days])
+            day = np.clip(np.searchsorted(bounds, at, side="right") - 1, 0, len(days) - 1)
+            if q.group == "day":
+                return cls([d.isoformat() for d in days], day)
+            mondays = [(d - timedelta(days=d.weekday())).isoformat() for d in days]
+            names = sorted(set(mondays))
+            week_of_day = np.array([names.index(m) for m in mondays], dtype=np.int64)
+            return cls(names, week_of_day[day] if len(day) else day)
+        col = {"agent": agent, "department": dept, "channel": channel}[q.group]
+        keys = np.array([NONE if v is None else str(v) for v in col], dtype=object)
+        if not len(keys):
+            return cls([], np.zeros(0, dtype=np.int64))
+        uniq, inv = np.unique(keys.astype(str), return_inverse=True)
+        names = sorted((str(u) for u in uniq), key=lambda x: (x == NONE, _natural(x)))
+        where = np.array([names.index(str(u)) for u in uniq], dtype=np.int64)
+        return cls(names, where[inv])
+
+    def total(self) -> Grouping:
+        return Grouping(["total"], np.zeros(len(self.index), dtype=np.int64))
+
+    def count(self, mask: np.ndarray | None = None) -> np.ndarray:
+        w = None if mask is None else mask.astype(np.float64)
+        return np.bincount(self.index, weights=w, minlength=self.size)[: self.size] if self.size else np.zeros(0)
+
+    def total_of(self, values: np.ndarray) -> np.ndarray:
+        ok = ~np.isnan(values)
+        return np.bincount(self.index[ok], weights=values[ok], minlength=self.size)[: self.size] if self.size else np.zeros(0)
+
+    def quantile(self, values: np.ndarray, q: float) -> np.ndarray:
+        """Per group, linear interpolation between the two nearest ranks (numpy's default): with 11 values the 90th
+        percentile is the 10th value."""
+        out = np.full(self.size, np.nan)
+        ok = ~np.isnan(values)
+        g, v = self.index[ok], values[ok]
+        if not len(v):
+            return out
+        order = np.lexsort((v, g))
+        v = v[order]
+        counts = np.bincount(g, minlength=self.size)[: self.size]
+        starts = np.cumsum(counts) - counts
+        has = counts > 0
+        h = (counts[has] - 1) * q
+        lo = np.floor(h).astype(np.int64)
+        hi = np.minimum(lo + 1, counts[has] - 1)
+        a, b = v[starts[has] + lo], v[starts[has] + hi]
+        out[has] = a + (h - lo) * (b - a)
+        return out
 
 
-def split(k: np.ndarray) -> dict[str, np.ndarray]:
-    """Row indexes per key."""
-    if not len(k):
-        return {}
-    uniq, inv = np.unique(k.astype(str), return_inverse=True)
-    order = np.argsort(inv, kind="stable")
-    cuts = np.cumsum(np.bincount(inv, minlength=len(uniq)))[:-1]
-    return {str(u): part for u, part in zip(uniq, np.split(order, cuts))}
+def _natural(x: str) -> tuple[int, Any]:
+    return (0, int(x)) if x.isdigit() else (1, x)
 
 
-def quantile(values: np.ndarray, q: float) -> float | None:
-    """Linear interpolation between the two nearest ranks (numpy's default): with 11 values p90 is the 10th."""
-    v = values[~np.isnan(values)]
-    return round(float(np.quantile(v, q)), 1) if len(v) else None
+def ratio(part: np.ndarray, whole: np.ndarray, scale: float = 100.0) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(whole > 0, scale * part / np.where(whole > 0, whole, 1), np.nan)
 
 
-def pct(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 1) if whole else None
+def table(g: Grouping, section: Callable[[Grouping], Columns], decimals: dict[str, int]) -> dict[str, Any]:
+    """Rows per group and the total row.  Columns not in `decimals` are counts."""
+    def rows(grouping: Grouping) -> list[dict[str, Any]]:
+        cols = {c: arr.tolist() for c, arr in section(grouping).items()}
+        out = []
+        for i, name in enumerate(grouping.names):
+            row: dict[str, Any] = {"key": name}
+            for c, values in cols.items():
+                x = values[i]
+                row[c] = None if math.isnan(x) else (round(x, decimals[c]) if c in decimals else int(round(x)))
+            out.append(row)
+        return out
 
-
-def table(q: ReportQuery, k: np.ndarray, row: Callable[[np.ndarray], dict[str, Any]], n: int) -> dict[str, Any]:
-    """Rows per group (every day or week of the range even when empty) and a total row over all rows."""
-    parts = split(k)
-    order = time_keys(q) if q.group in ("day", "week") else sorted(parts, key=lambda x: (x == NONE, x))
-    empty = np.array([], dtype=np.int64)
-    rows = [{"key": key, **row(parts.get(key, empty))} for key in order]
-    return {"rows": rows, "total": row(np.arange(n))}
+    total = rows(g.total())[0]
+    del total["key"]
+    return {"rows": rows(g), "total": total}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +24,7 @@ _PUNCT = re.compile(r"[^\w\s]+")
 TOP = 20
 
 
+@lru_cache(maxsize=4096)  # the same questions come back again and again
 def _key(text: str, lang: str | None) -> str:
     return " ".join(_PUNCT.sub(" ", lexicon_form(text, lang)).split())[:300]
 
@@ -96,10 +98,10 @@ def topics(rows: Iterable[Any]) -> Counter[str]:
     for r in rows:
         topic = None
         try:
-            tags = json.loads(r.tags or "[]") or []
-            topic = next((t for t in tags if isinstance(t, str) and t not in KINDS), None)
-            if topic is None:
-                topic = (json.loads(r.bot_state or "{}") or {}).get("last_entry")
+            if r.tags and r.tags != "[]":
+                topic = next((t for t in json.loads(r.tags) or () if isinstance(t, str) and t not in KINDS), None)
+            if topic is None and r.bot_state and "last_entry" in r.bot_state:
+                topic = (json.loads(r.bot_state) or {}).get("last_entry")
         except (ValueError, AttributeError):
             pass
         out[str(topic) if topic else "none"] += 1
