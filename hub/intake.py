@@ -40,6 +40,20 @@ _STEADY = (Status.BOT.value, Status.QUEUED.value, Status.ASSIGNED.value)
 _INSERT_TICKET = insert(tickets).returning(*tickets.c)
 
 
+@dataclass(slots=True)
+class Claimed:
+    """A plug-in took a customer message as the answer it was waiting for (a survey score, a check-in reply): the
+    message joins `ticket_id` without moving its status, and `after` runs once the transaction has committed."""
+
+    ticket_id: int
+    after: Callable[[], Awaitable[None]] | None = None
+    meta: dict[str, Any] | None = None
+
+
+# async fn(conn, inbound, customer id, identity id, now) -> Claimed | None, inside the storing transaction.
+Interceptor = Callable[[Any, Inbound, int, int, datetime], Awaitable[Claimed | None]]
+
+
 class _Redelivered(Exception):
     """The fast path found the provider id already stored: roll back and report the first copy."""
 
@@ -53,6 +67,7 @@ class _Stored:
     edited: bool = False
     remember: tuple[int, int] | None = None  # (customer, identity) to cache once the transaction committed
     moved: bool = False  # the message changed the ticket's status (reopened it, ended `pending`)
+    claimed: Claimed | None = None
 
 
 class Intake:
@@ -76,6 +91,8 @@ class Intake:
         self.on_ticket_opened: list[Callable[[Any, Ticket, RouteResult], Awaitable[Ticket | None]]] = []
         # async fn(conn, ticket, values, now) before a customer message changes an existing ticket (SLA pause)
         self.on_ticket_change: list[Callable[[Any, Ticket, dict[str, Any], datetime], Awaitable[None]]] = []
+        # Asked before a message finds its ticket: an answer a plug-in was waiting for (hub.surveys) is claimed.
+        self.interceptors: list[Interceptor] = []
         self._tasks: set[asyncio.Task[None]] = set()
         # Hot-path caches of verified senders: (channel, external id) -> (customer, identity), and the identity's
         # current ticket.  Both are hints: the fast path's UPDATE re-checks the ticket's customer and identity, so
@@ -111,6 +128,13 @@ class Intake:
             # message.created already carries the ticket; a separate update only when the status moved.
             if stored.moved:
                 await self.events.ticket("ticket.updated", stored.ticket)
+            if stored.claimed is not None:
+                if stored.claimed.after is not None:
+                    try:
+                        await stored.claimed.after()
+                    except Exception:  # the answer is stored; what follows it must not fail the channel's ack
+                        log.exception("after claimed message %s", stored.accepted.message_id)
+                return stored.accepted
             if not stored.edited and not isinstance(self.responder, NoResponder):
                 self._spawn(self.responder.on_customer_message(stored.accepted, inbound, stored.new_ticket))
         return stored.accepted
@@ -159,6 +183,8 @@ class Intake:
         """A known customer continuing an open ticket in a chat: two statements instead of eight.  Returns None
         when anything is unusual, and the caller takes the full path in the same transaction."""
         if inbound.edit_of or inbound.extra_identities or inbound.claims or inbound.thread_refs or inbound.ticket_hint is not None:
+            return None
+        if self.interceptors and "button" in inbound.flags:  # a pressed button may answer a survey elsewhere
             return None
         ids = self._idents.get((inbound.sender.channel, inbound.sender.external_id))
         if ids is None or ((inbound.sender_name or inbound.sender_lang) and ids[0] not in self._profiled):
@@ -226,6 +252,10 @@ class Intake:
             await customer_store.add_identity(conn, cid, extra, now)
         for claim in inbound.claims:
             await customer_store.add_identity(conn, cid, claim, now, verified=False)
+        for hook in self.interceptors:
+            claimed = await hook(conn, inbound, cid, iid, now)
+            if claimed is not None:
+                return await self._store_claimed(conn, inbound, claimed, cid, now)
         ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, iid, now)
         before = ticket.status if ticket is not None else None
         if ticket is None:
@@ -252,6 +282,16 @@ class Intake:
         moved = before is not None and before != ticket.status
         remember = (cid, iid) if inbound.sender_verified else None  # a form's address is no key to a customer
         return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=remember, moved=moved)
+
+    async def _store_claimed(self, conn: Any, inbound: Inbound, claimed: Claimed, cid: int, now: datetime) -> _Stored:
+        meta = {k: v for k, v in (("flags", sorted(inbound.flags)),) if v} | (claimed.meta or {})
+        msg = await ticket_store.insert_message(
+            conn, ticket_id=claimed.ticket_id, direction=Direction.IN, author=Author.CUSTOMER, text=inbound.text,
+            html=inbound.html, channel=inbound.channel, at=inbound.received_at if inbound.received_at <= now else now,
+            provider_id=inbound.provider_id, attachments=inbound.attachments, meta=meta, raw=inbound.raw or None,
+        )
+        ticket = await ticket_store.get_ticket(conn, claimed.ticket_id)
+        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, False, msg, claimed=claimed)
 
     async def _apply_edit(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
         row = (

@@ -140,7 +140,7 @@ class Outbox:
                     .where(outbox.c.id == outbox_id)
                 )
             ).one()
-            to = await ticket_store.recipient(conn, row.tid)
+            to = await ticket_store.recipient(conn, row.tid, (row.meta or {}).get("identity_id"))
             refs = await ticket_store.thread_refs(conn, row.tid, row.channel)
         if to is None:
             raise PermanentError("the ticket has no customer address on its channel")

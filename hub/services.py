@@ -78,6 +78,11 @@ class Hub:
         self.assistant = registry.build_responder(self)
         self.escalator = Escalator(self)
         self.intake.responder = Responders(self.escalator, self.assistant)
+        from hub.surveys.service import Surveys  # imports hub.intake: built once the core is
+
+        self.surveys = Surveys(self)
+        self.intake.interceptors += [self.surveys.answers.intercept, self.surveys.followups.intercept]
+        self.workers.append(self.surveys)
         if self.assistant is not None:
             self.bot_channels = self.assistant.channels
             self.intake.reopen_to_bot = self.assistant.reopen_to_bot

@@ -193,7 +193,12 @@ def _status_route(path: str, wanted: Status, why: str) -> None:
     @routes.post(path)
     @requires()
     async def handler(request: web.Request) -> web.Response:
-        t = await request.app[HUB].actions.set_status(int_arg(request, "id"), request[AGENT_KEY], wanted, why)
+        hub = request.app[HUB]
+        # /resolve {"fixed": true}: a complaint resolved with a fix gets a check-in with the customer later.
+        fixed = wanted is Status.RESOLVED and (await read_json(request)).get("fixed") is True
+        t = await hub.actions.set_status(int_arg(request, "id"), request[AGENT_KEY], wanted, why + (" with a fix" if fixed else ""))
+        if fixed:
+            await hub.surveys.followups.checkin_after_fix(t)
         return web.json_response(ticket_json(t))
 
     handler.__name__ = f"set_{wanted.value}"

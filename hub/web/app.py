@@ -16,6 +16,8 @@ from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
 from hub.store.schema import identities, tickets
 from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, customers_api, labels_api, middleware, public
+from hub.surveys import api as survey_api
+from hub.surveys import page as survey_page
 from hub.web.http import client_ip
 from hub.reports import api as reports_api
 from hub.webhooks import api as webhooks_api
@@ -121,6 +123,8 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.router.add_routes(audit_api.routes)
     app.router.add_routes(webhooks_api.routes)
     app.router.add_routes(reports_api.routes)
+    app.router.add_routes(survey_api.routes)
+    app.router.add_routes(survey_page.routes)
     for ch in hub.channels.values():
         app.router.add_routes(ch.routes())
     for ext in EXTENSIONS:
