@@ -16,6 +16,7 @@ from hub.domain import Agent, Author, Button, Direction, Message, Role, Status, 
 from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.events import Events
 from hub.outbox import Outbox
+from hub.store import records
 from hub.store import tickets as store
 from hub.store.db import Database
 from hub.store.schema import agents, notes, tickets
@@ -241,6 +242,25 @@ class Actions:
                 await _audit(conn, _STATUS_ACTIONS.get(wanted, "ticket.resolve"), agent, t, now,
                              status_from=t.status.value, status_to=values["status"])
         return await self._updated(ticket_id)
+
+    async def release_agent(self, conn: Any, agent_id: int, by: Agent, now: Any) -> list[int]:
+        """A deactivated agent's open tickets lose their assignee inside the deactivation's transaction, so none
+        waits on someone who is gone: an assigned one goes back to its department's queue, a pending one keeps
+        waiting on the customer and comes to the queue when they write.  The ids, for `announce` after commit."""
+        rows = (await conn.execute(select(tickets).where(tickets.c.assignee_id == agent_id, tickets.c.status.in_(OPEN)))).all()
+        for row in rows:
+            t = records.ticket(row)
+            values: dict[str, Any] = {"assignee_id": None}
+            if t.status is Status.ASSIGNED:
+                values["status"] = Status.QUEUED.value
+            await self._changing(conn, t, values, now)
+            await conn.execute(update(tickets).where(tickets.c.id == t.id).values(updated_at=now, **values))
+            await store.add_trace(conn, t.id, now, "released", f"back to the queue: agent #{agent_id} deactivated by {by.name}")
+        return [r.id for r in rows]
+
+    async def announce(self, ticket_ids: Sequence[int]) -> None:
+        for tid in ticket_ids:
+            await self._updated(tid)
 
 
 _STATUS_ACTIONS = {Status.RESOLVED: "ticket.resolve", Status.QUEUED: "ticket.reopen", Status.PENDING: "ticket.pending",

@@ -139,42 +139,73 @@ async def test_departments_are_listed_with_their_names_per_language(sqlite_url: 
         assert (await h.api("GET", "/api/departments"))[0] == 401
 
 
-async def test_a_mention_notifies_its_agent_live_and_later(hub: RunningHub) -> None:
-    ana = await hub.agent("ana@example.com", name="Ana")
-    bea = await hub.agent("bea@example.com", name="Bea")
-    await hub.agent("nok@example.com", name="นก")
-    chat = await hub.chat(name="Somchai")
-    await chat.say("my parcel is lost")
-    await hub.settle()
-    tid = await _ticket(hub, ana)
-    bea_ws = await agent_socket(hub, bea)
-    status, note = await hub.api("POST", f"/api/tickets/{tid}/notes", ana, json={"text": "@Bea can you check <script>? @Ana too"})
-    assert status == 201
-    _, bea_me = await hub.api("GET", "/api/me", bea)
-    assert note["mentions"] == [bea_me["id"]]  # never the author itself
-    ev = await next_event(bea_ws, "mention")
-    assert ev["mention"]["agent_id"] == bea_me["id"] and ev["mention"]["ticket_id"] == tid
-    assert ev["mention"]["text"] == "@Bea can you check <script>? @Ana too" and ev["mention"]["subject"]
-    await bea_ws.close()
+async def test_a_mention_notifies_its_agent_live_and_later(db_url: str) -> None:
+    """On SQLite and PostgreSQL."""
+    async with running_hub(hub_config(db_url)) as hub:
+        ana = await hub.agent("ana@example.com", name="Ana")
+        bea = await hub.agent("bea@example.com", name="Bea")
+        await hub.agent("nok@example.com", name="นก")
+        chat = await hub.chat(name="Somchai")
+        await chat.say("my parcel is lost")
+        await hub.settle()
+        tid = await _ticket(hub, ana)
+        bea_ws = await agent_socket(hub, bea)
+        status, note = await hub.api("POST", f"/api/tickets/{tid}/notes", ana, json={"text": "@Bea can you check <script>? @Ana too"})
+        assert status == 201
+        _, bea_me = await hub.api("GET", "/api/me", bea)
+        assert note["mentions"] == [bea_me["id"]]  # never the author itself
+        ev = await next_event(bea_ws, "mention")
+        assert ev["mention"]["agent_id"] == bea_me["id"] and ev["mention"]["ticket_id"] == tid
+        assert ev["mention"]["text"] == "@Bea can you check <script>? @Ana too" and ev["mention"]["subject"]
+        await bea_ws.close()
 
-    # Nok was not logged in: the mention waits for them.
-    await hub.api("POST", f"/api/tickets/{tid}/notes", bea, json={"text": "@นกช่วยดูหน่อยค่ะ"})
-    nok = await hub.login("nok@example.com")
-    status, page = await hub.api("GET", "/api/mentions?unseen=true", nok)
-    assert status == 200 and page["unseen"] == 1 and page["items"][0]["text"] == "@นกช่วยดูหน่อยค่ะ"
-    mid = page["items"][0]["id"]
-    # Only one's own mentions can be marked.
-    status, body = await hub.api("POST", "/api/mentions/seen", bea, json={"ids": [mid]})
-    assert status == 200 and body["changed"] == 0
-    status, body = await hub.api("POST", "/api/mentions/seen", nok, json={"ticket_id": tid})
-    assert status == 200 and body == {"changed": 1, "unseen": 0}
-    assert (await hub.api("GET", "/api/mentions?unseen=true", nok))[1]["items"] == []
-    assert len((await hub.api("GET", "/api/mentions", nok))[1]["items"]) == 1
-    for bad in ({}, {"ids": "1"}, {"ids": [True]}, {"ticket_id": "x"}, {"ids": [1], "ticket_id": 1}):
-        status, body = await hub.api("POST", "/api/mentions/seen", nok, json=bad)
-        assert status == 422, (bad, body)
-    assert (await hub.api("GET", "/api/mentions"))[0] == 401
+        # Nok was not logged in: the mention waits for them.
+        await hub.api("POST", f"/api/tickets/{tid}/notes", bea, json={"text": "@นกช่วยดูหน่อยค่ะ"})
+        nok = await hub.login("nok@example.com")
+        status, page = await hub.api("GET", "/api/mentions?unseen=true", nok)
+        assert status == 200 and page["unseen"] == 1 and page["items"][0]["text"] == "@นกช่วยดูหน่อยค่ะ"
+        mid = page["items"][0]["id"]
+        # Only one's own mentions can be marked.
+        status, body = await hub.api("POST", "/api/mentions/seen", bea, json={"ids": [mid]})
+        assert status == 200 and body["changed"] == 0
+        status, body = await hub.api("POST", "/api/mentions/seen", nok, json={"ticket_id": tid})
+        assert status == 200 and body == {"changed": 1, "unseen": 0}
+        assert (await hub.api("GET", "/api/mentions?unseen=true", nok))[1]["items"] == []
+        assert len((await hub.api("GET", "/api/mentions", nok))[1]["items"]) == 1
+        for bad in ({}, {"ids": "1"}, {"ids": [True]}, {"ticket_id": "x"}, {"ids": [1], "ticket_id": 1}):
+            status, body = await hub.api("POST", "/api/mentions/seen", nok, json=bad)
+            assert status == 422, (bad, body)
+        assert (await hub.api("GET", "/api/mentions"))[0] == 401
 
 
 async def _ticket(h: Any, headers: dict[str, str]) -> int:
     return (await h.api("GET", "/api/tickets", headers))[1]["items"][0]["id"]
+
+
+async def test_a_deactivated_agents_open_tickets_go_back_to_the_queue(db_url: str) -> None:
+    """On SQLite and PostgreSQL."""
+    async with running_hub(hub_config(db_url)) as hub:
+        admin = await hub.agent("admin@example.com", role="admin")
+        ana = await hub.agent("ana@example.com", name="Ana")
+        for text in ("first problem", "second problem", "third problem"):
+            await (await hub.chat()).say(text)
+        await hub.settle()
+        first, second, third = sorted(t["id"] for t in (await hub.api("GET", "/api/tickets", ana))[1]["items"])
+        for tid in (first, second, third):
+            assert (await hub.api("POST", f"/api/tickets/{tid}/claim", ana))[0] == 200
+        await hub.api("POST", f"/api/tickets/{second}/pending", ana)
+        await hub.api("POST", f"/api/tickets/{third}/resolve", ana)
+        watcher = await agent_socket(hub, admin)
+        _, me = await hub.api("GET", "/api/me", ana)
+        assert (await hub.api("PATCH", f"/api/agents/{me['id']}", admin, json={"active": False}))[0] == 200
+        got = {}
+        while len(got) < 2:
+            ev = await next_event(watcher, "ticket.updated")
+            got[ev["ticket"]["id"]] = ev["ticket"]
+        assert (got[first]["status"], got[first]["assignee_id"]) == ("queued", None)
+        assert (got[second]["status"], got[second]["assignee_id"]) == ("pending", None)  # still waiting on the customer
+        _, detail = await hub.api("GET", f"/api/tickets/{first}", admin)
+        assert detail["trace"][-1]["what"] == "released" and "deactivated by admin" in detail["trace"][-1]["why"]
+        _, resolved = await hub.api("GET", f"/api/tickets/{third}", admin)
+        assert resolved["status"] == "resolved" and resolved["assignee_id"] == me["id"]  # closed work keeps its author
+        await watcher.close()

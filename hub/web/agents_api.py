@@ -2,7 +2,8 @@
 the configured departments for the console's choices; and each agent's @mentions.
 
 Deactivating an agent or resetting its password ends every session of that agent at once: its tokens are deleted
-and its open sockets, on every process, close (SESSIONS on the bus).  Changes are published as `agent.updated` so
+and its open sockets, on every process, close (SESSIONS on the bus); a deactivated agent's open tickets go back to
+the queue.  Changes are published as `agent.updated` so
 open consoles redraw names and transfer targets.  Every change is in the audit log (hub.audit), in the change's own
 transaction.  May import hub.store, hub.audit, hub.auth and hub.web.http."""
 from __future__ import annotations
@@ -157,12 +158,15 @@ async def update_agent(request: web.Request) -> web.Response:
         before = await _row(conn, aid)
         await conn.execute(update(agents).where(agents.c.id == aid).values(**values))
         ended = before.active and values.get("active") is False
+        released: list[int] = []
         if ended:
             await auth.revoke_agent(conn, aid)
+            released = await hub.actions.release_agent(conn, aid, me, hub.clock.now())
         row = await _row(conn, aid)
         await _audit_changes(conn, me, before, row, hub.clock.now())
     if ended:
         await hub.bus.publish(SESSIONS, {"agent_id": aid})
+        await hub.actions.announce(released)
     await _announce(hub, row)
     return web.json_response(_json(row, full=True))
 
