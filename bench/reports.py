@@ -28,7 +28,7 @@ from hub.store.schema import agents, callbacks, customers, messages, surveys, ti
 
 START = datetime(2025, 12, 1, tzinfo=timezone.utc)
 DEPTS = ["support", "billing", "sales", "callbacks"]
-CHANNELS = ["webchat", "telegram", "email", "contact", "callback"]
+CHANNELS = ["webchat", "telegram", "email", "callback"]
 KINDS = ["question"] * 6 + ["complaint"] * 2 + ["sales", "feedback"]
 QUESTIONS = ["How do I reset my password?", "ลืมรหัสผ่านทำอย่างไร", "رمز عبورم را فراموش کردم", "Where is my parcel?",
              "ส่งของถึงเมื่อไร", "سفارشم کی می‌رسد؟", "Can I pay by QR?"]

@@ -206,3 +206,8 @@ export function t(key, vars = {}, fallback) {
   const s = DICTS[current][key] ?? en[key] ?? fallback ?? key;
   return s.replace(/\{(\w+)\}/g, (_, v) => String(vars?.[v] ?? ""));
 }
+
+/** Strings a view module brings along ({en: {...}, th: {...}, fa: {...}}), merged into the dictionaries. */
+export function addStrings(dicts) {
+  for (const [l, strings] of Object.entries(dicts)) if (DICTS[l]) Object.assign(DICTS[l], strings);
+}
