@@ -97,3 +97,11 @@ class TypingCapable(Protocol):
 
 class AttachmentSource(Protocol):
     async def fetch_attachment(self, ref: str, max_bytes: int) -> bytes: ...
+
+
+class ProviderCopies(Protocol):
+    """A channel whose provider keeps its own copy of what customers sent (a mailbox): erasure and retention ask it
+    to remove the copies of these provider message ids, and for erasure everything sent from these addresses.
+    Returns how many were removed; raises when the provider cannot be reached (the caller then stops)."""
+
+    async def forget(self, provider_ids: Sequence[str], senders: Sequence[str]) -> int: ...

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from channels.base import Capabilities, ChannelContext, PermanentError
 from channels.email.config import EmailConfig
+from channels.email.forget import remove_mails
 from channels.email.imap import Connection, Fetched, ImapError, Mailbox
 from channels.email.parse import RAW_PART, ParsedMail, broken_mail, find_part, parse_bytes, parse_mail, part_bytes
 from channels.email.quote import strip_reply
@@ -198,6 +199,16 @@ class EmailChannel:
         if len(data) > max_bytes:
             raise TooLarge(f"attachment is {len(data)} bytes; the limit is {max_bytes}")
         return data
+
+
+    async def forget(self, provider_ids: Sequence[str], senders: Sequence[str]) -> int:
+        """Remove the raw mails (watched and processed folder) of an erased customer or past retention."""
+        try:
+            return await remove_mails(self.config.imap, self.user, provider_ids, senders)
+        except ImapError as exc:
+            raise Unavailable(f"the mail server refused to remove the mails: {exc}") from None
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise Unavailable(f"the mail server cannot be reached: {exc or type(exc).__name__}") from None
 
 
 def build(raw: dict[str, Any]) -> EmailChannel:

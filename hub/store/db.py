@@ -115,6 +115,9 @@ class Database:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes; WAL syncs at checkpoints
             cur.execute("PRAGMA foreign_keys=ON")
+            # Deleted and overwritten content is zeroed on disk, not left in free space: erased customer data must not
+            # be recoverable from the file.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")

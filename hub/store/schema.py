@@ -88,6 +88,7 @@ customers = Table(
     Column("tags", JSON, nullable=False, default=list),
     Column("account_manager_id", Integer, ForeignKey("agents.id", ondelete="SET NULL")),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("erased_at", UtcDateTime),  # set when an admin erased the customer: an anonymous shell for the counts
     Column("tz", String(64)),  # the customer's time zone when known (a callback booking, the widget); follow-ups use it
 )
 
@@ -140,6 +141,8 @@ tickets = Table(
     Column("bot_state", JSON, nullable=False, default=dict),  # the bot's memory of this ticket
     Column("last_notice_at", UtcDateTime),
     Column("parent_id", Integer, ForeignKey("tickets.id", ondelete="SET NULL")),
+    # When the ticket's personal data was removed (the customer erased, or retention ran); counts and times stay.
+    Column("anonymised_at", UtcDateTime),
     Index("ix_tickets_customer_status", "customer_id", "status"),
     Index("ix_tickets_status_updated", "status", "updated_at"),
     Index("ix_tickets_created", "created_at"),  # reports read a date range

@@ -15,7 +15,7 @@ from hub.serialize import message_json
 from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
 from hub.store.schema import identities, tickets
-from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, customers_api, labels_api, middleware, public
+from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, customers_api, labels_api, middleware, privacy_api, public
 from hub.surveys import api as survey_api
 from hub.surveys import page as survey_page
 from hub.web.http import client_ip
@@ -125,6 +125,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.router.add_routes(reports_api.routes)
     app.router.add_routes(survey_api.routes)
     app.router.add_routes(survey_page.routes)
+    app.router.add_routes(privacy_api.routes)
     for ch in hub.channels.values():
         app.router.add_routes(ch.routes())
     for ext in EXTENSIONS:

@@ -58,6 +58,7 @@ async def customer_json(conn: Any, cid: int) -> dict[str, Any]:
         "tags": list(row.tags or ()),
         "account_manager_id": c.account_manager_id,
         "created_at": c.created_at.isoformat(),
+        "erased_at": row.erased_at.isoformat() if row.erased_at else None,
         "identities": [
             # A web visitor's id is a token hash: agents see that a web identity exists, never the hash.
             {"channel": i.channel, "external_id": i.external_id if i.channel != "webchat" else "visitor", "display": i.display,
