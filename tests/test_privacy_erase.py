@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.clock import FrozenClock
-from hub.store.schema import customers, messages, outbox, tickets
+from hub.store.schema import customers, messages, outbox, tickets, webhook_deliveries
 from tests.dovecot import Dovecot, dovecot, free_port, wait_until  # noqa: F401  (fixture)
 from tests.hubtest import RunningHub, hub_config, running_hub
 from tests.privacytest import customer_mail, database_files, database_text, leftovers
@@ -37,6 +37,9 @@ def _config(db_url: str, dov: Dovecot) -> Any:
         business_hours={"tz": "Asia/Bangkok", "weekly": WEEKDAYS_9_18, "holidays": []},
         departments=[{"name": "support", "default": True}, {"name": "callbacks"}],
         outbox={"max_attempts": 100, "backoff_base": 30, "sweep_interval": 0.05},
+        # A CRM that is down: message and ticket events with her words wait in the webhook log.
+        webhooks={"endpoints": [{"name": "crm", "url": f"http://127.0.0.1:{free_port()}/hook", "secret": "s" * 20,
+                                 "allow_private": True}], "backoff_base": 60},
         scheduler_interval=3600,
     )
 
@@ -87,6 +90,8 @@ async def test_erased_customer_leaves_no_trace_and_comes_back_unknown(db_url: st
             pending = (await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.state == "pending"))).scalar()
             before = (await conn.execute(select(func.count()).select_from(messages))).scalar()
         assert pending >= 1
+        async with h.hub.db.read() as conn:
+            assert (await conn.execute(select(func.count()).select_from(webhook_deliveries))).scalar() >= 2
         text = await database_text(h.hub.db)
         assert leftovers(text, b"", NEEDLES[:4]) == NEEDLES[:4]  # the search does find them while they are there
 

@@ -11,6 +11,7 @@ Both run inside the caller's transaction and are idempotent.  May import hub.sto
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ from hub.store.schema import (
     surveys,
     tickets,
     trace,
+    webhook_deliveries,
 )
 
 CANCELLED_DELIVERY = "not sent: the customer's data was erased"
@@ -127,11 +129,57 @@ async def erase_customer(conn: Any, customer_id: int, now: datetime) -> Counts |
     await conn.execute(update(followups).where(and_(followups.c.customer_id == customer_id,
                                                     followups.c.state.in_(OPEN_FOLLOWUPS)))
                        .values(state="cancelled", reason="the customer's data was erased", updated_at=now))
+    counts.extra["webhooks"] = await scrub_webhooks(conn, tids, customer_id)
     counts.identities = (await conn.execute(delete(identities).where(identities.c.customer_id == customer_id))).rowcount
     await conn.execute(update(customers).where(customers.c.id == customer_id).values(
         name=None, tags=[], tier="standard", tz=None, account_manager_id=None,
         erased_at=func.coalesce(customers.c.erased_at, now)))
     return counts
+
+
+def _mentions(node: Any, tickets_: set[int], customer_id: int | None, depth: int = 0) -> bool:
+    """Does a webhook payload speak of one of these tickets or of this customer?"""
+    if depth > 6:
+        return False
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "ticket_id" and value in tickets_ or key == "customer_id" and customer_id is not None and value == customer_id:
+                return True
+            if key == "ticket" and isinstance(value, dict) and value.get("id") in tickets_:
+                return True
+            if isinstance(value, (dict, list)) and _mentions(value, tickets_, customer_id, depth + 1):
+                return True
+    elif isinstance(node, list):
+        return any(_mentions(v, tickets_, customer_id, depth + 1) for v in node)
+    return False
+
+
+async def scrub_webhooks(conn: Any, ticket_ids: Sequence[int], customer_id: int | None = None, *, page: int = 500) -> int:
+    """Webhook bodies kept for retries and the delivery log carry message texts and names: those about these tickets
+    (or this customer) lose their data, and the ones not yet delivered are cancelled."""
+    wanted, scrubbed, after = set(ticket_ids), 0, 0
+    if not wanted and customer_id is None:
+        return 0
+    while True:
+        rows = (await conn.execute(select(webhook_deliveries.c.id, webhook_deliveries.c.body)
+                                   .where(webhook_deliveries.c.id > after).order_by(webhook_deliveries.c.id).limit(page))).all()
+        if not rows:
+            return scrubbed
+        after = rows[-1].id
+        for r in rows:
+            try:
+                doc = json.loads(r.body)
+            except ValueError:
+                continue
+            if not isinstance(doc, dict) or doc.get("data") == {"erased": True} or not _mentions(doc.get("data"), wanted, customer_id):
+                continue
+            doc["data"] = {"erased": True}
+            await conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.id == r.id).values(
+                body=json.dumps(doc, separators=(",", ":")), last_error=None))
+            await conn.execute(update(webhook_deliveries).where(and_(webhook_deliveries.c.id == r.id,
+                                                                     webhook_deliveries.c.state == "pending"))
+                               .values(state="cancelled", locked_until=None))
+            scrubbed += 1
 
 
 async def mail_references(conn: Any, customer_id: int) -> tuple[list[str], list[str]]:
