@@ -55,7 +55,7 @@ async def test_figures_match_the_hand_computed_week(db_url: str) -> None:
         assert s["callbacks"]["total"] == {"booked": 5, "reached": 1, "no_answer": 1, "wrong_number": 0, "unreachable": 1,
                                            "cancelled": 1, "open": 1, "reached_pct": 25.0}
         lists = r["lists"]
-        assert lists["complaints_by_department"]["rows"] == [{"department": "support", "count": 1}, {"department": "billing", "count": 1}]
+        assert lists["complaints_by_department"]["rows"] == [{"department": "billing", "count": 1}, {"department": "support", "count": 1}]
         assert {x["kind"]: x["count"] for x in lists["tickets_by_kind"]["rows"]} == {"question": 4, "complaint": 2}
         assert {x["topic"]: x["count"] for x in lists["complaint_topics"]["rows"]} == {"delivery": 1, "refunds": 1}
         missed = lists["missed_questions"]["rows"]

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, exists, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Config
@@ -51,22 +51,51 @@ def _filters(q: ReportQuery) -> list[Any]:
     return conds
 
 
-async def _tickets(conn: AsyncConnection, q: ReportQuery) -> list[Any]:
+# Bits of the per-ticket flags computed by the database.
+COMPLAINT, WITH_BOT, FR_DECIDED, FR_MET, RS_DECIDED, RS_MET, PASSED, ASSIGNED = (1 << i for i in range(8))
+
+
+def _in_range(q: ReportQuery) -> Any:
+    return and_(tickets.c.created_at >= q.start, tickets.c.created_at < q.end, *_filters(q))
+
+
+async def _tickets(conn: AsyncConnection, q: ReportQuery, now: datetime) -> list[Any]:
+    """One narrow row per ticket: its department (for its calendar), the grouping column, three times as numbers,
+    and everything else the database can decide (kind, SLA met or missed, bot, handoff) folded into bit flags."""
     d = conn.dialect.name
-    stmt = select(
-        tickets.c.id, tickets.c.department, tickets.c.channel, tickets.c.assignee_id, tickets.c.kind,
-        epoch(tickets.c.created_at, d).label("created"), epoch(tickets.c.first_response_at, d).label("first"),
-        epoch(tickets.c.resolved_at, d).label("resolved"), epoch(tickets.c.first_response_due, d).label("first_due"),
-        epoch(tickets.c.resolution_due, d).label("resolution_due"), as_text(tickets.c.breached).label("breached"),
-        as_text(tickets.c.bot_state).label("bot_state"), as_text(tickets.c.tags).label("tags"),
-    ).where(and_(tickets.c.created_at >= q.start, tickets.c.created_at < q.end, *_filters(q)))
+    t = tickets.c
+    breached = as_text(t.breached)
+    fr_decided = and_(t.first_response_due.is_not(None), or_(t.first_response_at.is_not(None), t.first_response_due < now))
+    rs_decided = and_(t.resolution_due.is_not(None), or_(t.resolved_at.is_not(None), t.resolution_due < now))
+    handed = exists().where(and_(trace.c.what.in_(("handoff", "escalated")), trace.c.ticket_id == t.id))
+    flags = (case((t.kind == "complaint", COMPLAINT), else_=0)
+             + case((as_text(t.bot_state).not_in(("{}", "null")), WITH_BOT), else_=0)
+             + case((fr_decided, FR_DECIDED), else_=0)
+             + case((and_(fr_decided, t.first_response_at <= t.first_response_due, ~breached.like("%first_response%")), FR_MET), else_=0)
+             + case((rs_decided, RS_DECIDED), else_=0)
+             + case((and_(rs_decided, t.resolved_at <= t.resolution_due, ~breached.like("%resolution%")), RS_MET), else_=0)
+             + case((handed, PASSED), else_=0)
+             + case((t.assignee_id.is_not(None), ASSIGNED), else_=0))
+    group = {"agent": t.assignee_id, "channel": t.channel, "department": t.department}.get(q.group, null())
+    stmt = select(t.department, group, epoch(t.created_at, d), epoch(t.first_response_at, d), epoch(t.resolved_at, d),
+                  flags).where(_in_range(q))
     return list((await conn.execute(stmt)).all())
 
 
-async def _handoffs(conn: AsyncConnection, q: ReportQuery) -> set[int]:
-    stmt = (select(trace.c.ticket_id).join(tickets, tickets.c.id == trace.c.ticket_id)
-            .where(and_(trace.c.what.in_(("handoff", "escalated")), tickets.c.created_at >= q.start, tickets.c.created_at < q.end, *_filters(q))))
-    return set((await conn.execute(stmt)).scalars().all())
+async def _lists(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
+    """Counts the database groups itself: tickets by kind, complaints by department and by topic."""
+    by_kind = (await conn.execute(select(tickets.c.kind, func.count()).where(_in_range(q)).group_by(tickets.c.kind))).all()
+    complaint = and_(_in_range(q), tickets.c.kind == "complaint")
+    by_dept = (await conn.execute(select(tickets.c.department, func.count()).where(complaint)
+                                  .group_by(tickets.c.department))).all()
+    entry = tickets.c.bot_state["last_entry"].as_string()
+    tags = as_text(tickets.c.tags)
+    by_topic = (await conn.execute(select(tags, entry, func.count()).where(complaint).group_by(tags, entry))).all()
+    return {
+        "complaints_by_department": _counted(Counter({(k or G.NONE): n for k, n in by_dept}), "department"),
+        "tickets_by_kind": _counted(Counter(dict(by_kind)), "kind"),
+        "complaint_topics": _counted(topics(by_topic), "topic"),
+    }
 
 
 def _business(config: Config, dept: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -87,28 +116,22 @@ def _business(config: Config, dept: np.ndarray, start: np.ndarray, end: np.ndarr
     return out
 
 
-def _ticket_tables(q: ReportQuery, config: Config, rows: list[Any], handoffs: set[int], now: float) -> dict[str, Any]:
-    (ids, dept_l, channel_l, assignee_l, kind_l, created, first, resolved, first_due, res_due, breached_l,
-     bot_state_l, _tags) = list(zip(*rows)) if rows else [()] * 13
+def _ticket_tables(q: ReportQuery, config: Config, rows: list[Any]) -> dict[str, Any]:
+    dept_l, group_l, created, first, resolved, flags_l = list(zip(*rows)) if rows else [()] * 6
+    flags = np.array(flags_l, dtype=np.int64)
     created, first, resolved = G.column(created), G.column(first), G.column(resolved)
-    first_due, res_due = G.column(first_due), G.column(res_due)
     dept = np.array(dept_l, dtype=object)
+    bit = lambda b: flags & b > 0  # noqa: E731
     first_bt = _business(config, dept, created, first)
     res_bt = _business(config, dept, created, resolved)
-    breached = np.array([b or "" for b in breached_l], dtype=str)
-    # Decided targets only: met (answered by the deadline, no breach recorded) or missed (late, breached, or still
-    # open past the deadline); a ticket still inside its deadline counts in neither.
-    fr_decided = ~np.isnan(first_due) & (~np.isnan(first) | (first_due < now))
-    fr_met = fr_decided & ~np.isnan(first) & (first <= first_due) & (np.char.find(breached, "first_response") < 0)
-    rs_decided = ~np.isnan(res_due) & (~np.isnan(resolved) | (res_due < now))
-    rs_met = rs_decided & ~np.isnan(resolved) & (resolved <= res_due) & (np.char.find(breached, "resolution") < 0)
-    complaint = np.array(kind_l, dtype=object) == "complaint"
-    passed = np.isin(np.array(ids, dtype=np.int64), np.fromiter(handoffs, dtype=np.int64, count=len(handoffs)))
-    state = np.array([b or "{}" for b in bot_state_l], dtype=object)
-    handled = passed | ((state != "{}") & (state != "null"))
+    # SLA targets count once decided: met (answered by the deadline, no breach recorded) or missed (late, breached,
+    # or still open past the deadline); a ticket still inside its deadline counts in neither.
+    fr_decided, fr_met, rs_decided, rs_met = bit(FR_DECIDED), bit(FR_MET), bit(RS_DECIDED), bit(RS_MET)
+    complaint = bit(COMPLAINT)
+    handled = bit(PASSED) | bit(WITH_BOT)
     # Handed off: the bot passed it to the queue, an escalation took it from the bot, or an agent holds it.
-    handoff = passed | np.array([a is not None for a in assignee_l], dtype=bool)
-    g = G.Grouping.of(q, created, assignee_l, dept_l, channel_l)
+    handoff = bit(PASSED) | bit(ASSIGNED)
+    g = G.Grouping.of(q, created, group_l, group_l, group_l)
 
     def volume(g: G.Grouping) -> G.Columns:
         return {"tickets": g.count(), "first_responses": g.count(~np.isnan(first_bt)),
@@ -188,22 +211,16 @@ async def _callbacks(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
 async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -> dict[str, Any]:
     began = _time.perf_counter()
     async with db.read() as conn:
-        rows = await _tickets(conn, q)
-        handoffs = await _handoffs(conn, q)
+        rows = await _tickets(conn, q, now)
         satisfaction = await _satisfaction(conn, q)
         cbs = await _callbacks(conn, q)
         missed = await missed_questions(conn, q)
+        lists = await _lists(conn, q)
         agent_names = {str(r.id): r.name for r in (await conn.execute(select(agents.c.id, agents.c.name))).all()}
-    sections = _ticket_tables(q, config, rows, handoffs, now.timestamp())
+    sections = _ticket_tables(q, config, rows)
     sections["satisfaction"] = satisfaction
     sections["callbacks"] = cbs
-    complaint_rows = [r for r in rows if r.kind == "complaint"]
-    lists = {
-        "complaints_by_department": _counted(Counter(r.department or G.NONE for r in complaint_rows), "department"),
-        "tickets_by_kind": _counted(Counter(r.kind for r in rows), "kind"),
-        "complaint_topics": _counted(topics(complaint_rows), "topic"),
-        "missed_questions": missed,
-    }
+    lists["missed_questions"] = missed
     labels = {G.NONE: None}
     if q.group == "agent":
         labels.update(agent_names)
@@ -217,4 +234,5 @@ async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -
 
 
 def _counted(c: Counter[str], name: str) -> dict[str, Any]:
-    return {"columns": [name, "count"], "rows": [{name: k, "count": v} for k, v in c.most_common(50)]}
+    ordered = sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:50]  # ties by name, the same on every database
+    return {"columns": [name, "count"], "rows": [{name: k, "count": v} for k, v in ordered]}

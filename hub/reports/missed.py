@@ -29,13 +29,6 @@ def _key(text: str, lang: str | None) -> str:
     return " ".join(_PUNCT.sub(" ", lexicon_form(text, lang)).split())[:300]
 
 
-def _reason(meta: str | None) -> str:
-    try:
-        return str((json.loads(meta or "{}") or {}).get("bot", {}).get("reason") or "")
-    except (ValueError, AttributeError):
-        return ""
-
-
 async def missed_questions(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
     in_range = [tickets.c.created_at >= q.start, tickets.c.created_at < q.end]
     if q.department:
@@ -45,31 +38,24 @@ async def missed_questions(conn: AsyncConnection, q: ReportQuery) -> dict[str, A
     missed_handoff = (select(trace.c.ticket_id).join(tickets, tickets.c.id == trace.c.ticket_id)
                       .where(and_(trace.c.what == "handoff", *in_range,
                                   or_(*(trace.c.why.like(f"{r}%") for r in MISS_REASONS)))))
-    rows = (await conn.execute(
-        select(messages.c.ticket_id, messages.c.author, messages.c.text, as_text(messages.c.meta).label("meta"),
-               tickets.c.language)
-        .join(tickets, tickets.c.id == messages.c.ticket_id)
-        .where(and_(messages.c.ticket_id.in_(missed_handoff), messages.c.author.in_(("customer", "bot", "system"))))
-        .order_by(messages.c.ticket_id, messages.c.id)
+    # Each miss on those tickets (a bot reply or the handoff notice the bot gave a miss reason) with the customer
+    # message just before it: the database finds both, so only the missed questions come back.
+    reply = messages.alias("reply")
+    asked = (select(messages.c.text).where(and_(messages.c.ticket_id == reply.c.ticket_id, messages.c.author == "customer",
+                                                 messages.c.id < reply.c.id))
+             .order_by(messages.c.id.desc()).limit(1).scalar_subquery())
+    meta = as_text(reply.c.meta)
+    found = (await conn.execute(
+        select(asked, tickets.c.language, reply.c.ticket_id)
+        .join(tickets, tickets.c.id == reply.c.ticket_id)
+        .where(and_(reply.c.ticket_id.in_(missed_handoff), reply.c.author.in_(("bot", "system")),
+                    or_(*(meta.like(f"%{r}%") for r in MISS_REASONS))))
     )).all()
-    found: list[tuple[str, str | None, int]] = []
-    waiting: tuple[str, str | None, int] | None = None
-    current = None
-    for r in rows:
-        if r.ticket_id != current:
-            current, waiting = r.ticket_id, None
-        if r.author == "customer":
-            if r.text.strip():
-                waiting = (r.text, r.language, r.ticket_id)
-            continue
-        if waiting is not None and _reason(r.meta).startswith(MISS_REASONS):
-            found.append(waiting)
-        waiting = None
     not_helpful = (await conn.execute(
         select(labels.c.text, labels.c.language, labels.c.ticket_id).join(tickets, tickets.c.id == labels.c.ticket_id)
         .where(and_(labels.c.source == "not_helpful", *in_range))
     )).all()
-    return _top([*found, *((t, lang, tid) for t, lang, tid in not_helpful)])
+    return _top([*((t, lang, tid) for t, lang, tid in found if t), *not_helpful])
 
 
 def _top(items: Iterable[tuple[str, str | None, int]]) -> dict[str, Any]:
@@ -91,18 +77,16 @@ def _top(items: Iterable[tuple[str, str | None, int]]) -> dict[str, Any]:
     return {"columns": ["question", "count", "language", "tickets"], "rows": rows}
 
 
-def topics(rows: Iterable[Any]) -> Counter[str]:
-    """A complaint's topic: the first tag a routing rule gave it that is not a kind, else the knowledge-base entry
-    the bot last answered from, else none."""
+def topics(groups: Iterable[tuple[str | None, str | None, int]]) -> Counter[str]:
+    """Complaints per topic from (tags JSON, last knowledge-base entry, count) groups: a complaint's topic is the
+    first tag a routing rule gave it that is not a kind, else the entry the bot last answered from, else none."""
     out: Counter[str] = Counter()
-    for r in rows:
+    for tags, entry, n in groups:
         topic = None
-        try:
-            if r.tags and r.tags != "[]":
-                topic = next((t for t in json.loads(r.tags) or () if isinstance(t, str) and t not in KINDS), None)
-            if topic is None and r.bot_state and "last_entry" in r.bot_state:
-                topic = (json.loads(r.bot_state) or {}).get("last_entry")
-        except (ValueError, AttributeError):
-            pass
-        out[str(topic) if topic else "none"] += 1
+        if tags and tags != "[]":
+            try:
+                topic = next((t for t in json.loads(tags) or () if isinstance(t, str) and t not in KINDS), None)
+            except (ValueError, TypeError):
+                topic = None
+        out[str(topic or entry or "none")] += n
     return out
