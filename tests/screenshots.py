@@ -18,6 +18,8 @@ from tests.browser import FLAGS, chromium_path
 from tests.hubtest import hub_config, running_hub
 
 ROOT = Path(__file__).resolve().parent.parent
+DEPARTMENTS = [{"name": "support", "default": True, "label": {"th": "ฝ่ายบริการลูกค้า", "fa": "پشتیبانی"}},
+               {"name": "billing", "label": {"th": "การเงิน", "fa": "امور مالی"}, "keywords": {"en": ["invoice", "charged"]}}]
 
 
 async def main(out: Path) -> None:
@@ -26,9 +28,11 @@ async def main(out: Path) -> None:
     if exe is None:
         raise SystemExit("chromium is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
-        config = hub_config(f"sqlite+aiosqlite:///{tmp}/hub.db", bot={"enabled": True, "knowledge_base": str(ROOT / "faq.yaml")})
+        config = hub_config(f"sqlite+aiosqlite:///{tmp}/hub.db", bot={"enabled": True, "knowledge_base": str(ROOT / "faq.yaml")},
+                            departments=DEPARTMENTS)
         async with running_hub(config) as h, async_playwright() as p:
             await h.add_agent("ana@example.com", name="Ana")
+            await h.add_agent("bea@example.com", name="Bea")
             persian = await h.chat(lang="fa", name="مریم")
             await persian.say("سلام، سفارش ۴۵۲۱ من هنوز نرسیده. می‌خواهم با اپراتور صحبت کنم")
             english = await h.chat(lang="en", name="Tom")
@@ -61,7 +65,7 @@ async def main(out: Path) -> None:
             await a.fill("#reply-text", "สวัสดีค่ะ ดิฉันแอนนา ยินดีช่วยเหลือค่ะ มีอะไรให้ช่วยเพิ่มเติมไหมคะ")
             await a.click("button.send-reply")
             await a.locator(".timeline .msg.from-agent .delivery.sent").wait_for()
-            await a.fill("#reply-text", "Customer prefers a phone call after 17:00")
+            await a.fill("#reply-text", "@Bea customer prefers a phone call after 17:00")
             await a.click(".note-btn")
             await a.locator(".timeline .note").wait_for()
             await c.locator(".msg.from-agent").wait_for()
@@ -70,8 +74,23 @@ async def main(out: Path) -> None:
             await a.screenshot(path=str(out / "console.png"))
             await ctx.close()
             await actx.close()
+            # A colleague on a phone, in Persian, with the system in dark mode, opens a ticket from the queue.
+            pctx = await browser.new_context(locale="fa-IR", timezone_id="Asia/Tehran", viewport={"width": 390, "height": 844},
+                                             color_scheme="dark", device_scale_factor=2)
+            m = await pctx.new_page()
+            await m.goto(h.url + "/console")
+            await m.select_option("#lang", "fa")
+            await m.locator("html[lang=fa]").wait_for(state="attached")
+            await m.fill("#login-email", "bea@example.com")
+            await m.fill("#login-password", "secret-pass-1")
+            await m.press("#login-password", "Enter")
+            await m.locator(".mentions-toggle .badge:not([hidden])").wait_for()
+            await m.locator(".ticket-list li a", has_text="سفارش").click()
+            await m.locator(".timeline .msg").first.wait_for()
+            await m.screenshot(path=str(out / "console-phone-ticket.png"))
+            await pctx.close()
             await browser.close()
-    print(f"wrote {out / 'widget.png'} and {out / 'console.png'}")
+    print(f"wrote {out / 'widget.png'}, {out / 'console.png'} and {out / 'console-phone-ticket.png'}")
 
 
 if __name__ == "__main__":

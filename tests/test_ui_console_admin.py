@@ -3,6 +3,7 @@ replies, a 390 px phone gets the queue and the ticket as two views (also right t
 system."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.async_api import expect
@@ -138,6 +139,7 @@ async def test_phone_shows_queue_and_ticket_as_two_views_in_both_directions(brow
             if lang == "fa":
                 await expect(row.locator(".chip.dept")).to_have_text("پشتیبانی")
                 await expect(row.locator(".chip.lang")).to_have_text("فارسی")
+                await expect(row.locator(".tid")).to_have_text(re.compile("^#[۰-۹]+$"))  # Persian digits
                 # Right to left: the row's channel icon sits at the right edge, its SLA at the left.
                 icon, sla = await row.locator(".icon").bounding_box(), await row.locator(".sla").bounding_box()
                 assert icon and sla and icon["x"] > sla["x"]

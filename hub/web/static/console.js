@@ -12,7 +12,7 @@ import { WebhooksView } from "./webhooks_view.js";
 import { Mentions } from "./mentions.js";
 import { DesktopAlerts } from "./notify.js";
 import { installKeys } from "./keys.js";
-import { setDepartments } from "./labels.js";
+import { num, setDepartments } from "./labels.js";
 
 const TOKEN = "hubconsole.token";
 const PRESENCE = "hubconsole.presence";
@@ -209,9 +209,9 @@ function noticeAssignment(tk) {
 function renderBadges() {
   const n = app.unseen.size;
   app.queueBadge.hidden = n === 0;
-  app.queueBadge.textContent = String(n);
+  app.queueBadge.textContent = num(n);
   app.queueBadge.setAttribute("aria-label", t("notify.assigned", { n }));
-  document.title = (n ? "(" + n + ") " : "") + t("app.title");
+  document.title = (n ? "(" + num(n) + ") " : "") + t("app.title");
 }
 app.setCallbackBadge = (n) => {
   app.cbBadge.hidden = !n;

@@ -34,3 +34,14 @@ export function languageLabel(code) {
     return code;
   }
 }
+
+let digits = null;
+/** A count or an id in the console's own digits (Persian digits in Persian), never grouped: "#۱۲۳". */
+export function num(n) {
+  try {
+    digits ||= new Intl.NumberFormat(lang(), { useGrouping: false });
+    return digits.format(n);
+  } catch {
+    return String(n);
+  }
+}

@@ -3,6 +3,7 @@
 // marks its mentions seen.
 import { h, bdi, fmtTime } from "./dom.js";
 import { t, lang } from "./i18n.js";
+import { num } from "./labels.js";
 
 export class Mentions {
   constructor(app) {
@@ -55,11 +56,11 @@ export class Mentions {
 
   draw() {
     this.badge.hidden = !this.unseen;
-    this.badge.textContent = String(this.unseen);
+    this.badge.textContent = num(this.unseen);
     this.badge.setAttribute("aria-label", t("mentions.count", { n: this.unseen }));
     this.list.replaceChildren(...(this.items.length ? this.items.slice(0, 30).map((m) => h("li", { class: m.seen_at ? "" : "unseen", "data-mention": m.id },
       h("a", { href: "#/ticket/" + m.ticket_id, onclick: () => this.toggle(false) },
-        h("span", { class: "meta" }, h("bdi", { text: this.app.agentName(m.author_id) }), " · #" + m.ticket_id + " · ",
+        h("span", { class: "meta" }, h("bdi", { text: this.app.agentName(m.author_id) }), " · #" + num(m.ticket_id) + " · ",
           h("time", { datetime: m.created_at, text: fmtTime(m.created_at, lang()) }), m.seen_at ? null : [" · ", h("strong", { text: t("mentions.unread") })]),
         bdi(m.subject || t("ticket.noSubject"), "subject"),
         h("span", { class: "text", dir: "auto", text: m.text.length > 140 ? m.text.slice(0, 140) + "…" : m.text }))))

@@ -1,7 +1,7 @@
 // The live queue: filters, the ticket list with SLA countdowns (breached ones highlighted), live upserts.
 import { h, bdi, icon, fmtRelative, slaDue } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { KINDS, departmentLabel, departmentNames, kindLabel, languageLabel, statusLabel } from "./labels.js";
+import { KINDS, departmentLabel, departmentNames, kindLabel, languageLabel, num, statusLabel } from "./labels.js";
 
 const FILTERS = "hubconsole.filters";
 const OPEN = ["bot", "queued", "assigned", "pending"];
@@ -142,7 +142,7 @@ export class Queue {
       tk.assignee_id != null && h("span", { class: "chip assignee" }, bdi(this.app.agentName(tk.assignee_id))),
     ];
     const a = h("a", { href: "#/ticket/" + tk.id, class: "ticket-row", "aria-current": String(this.selected === tk.id) },
-      h("span", { class: "row-top" }, icon(tk.channel, t("channel." + tk.channel)), h("span", { class: "tid", text: "#" + tk.id }),
+      h("span", { class: "row-top" }, icon(tk.channel, t("channel." + tk.channel)), h("span", { class: "tid", text: "#" + num(tk.id) }),
         bdi(tk.subject || t("ticket.noSubject"), "subject"), unseen ? h("span", { class: "new", text: t("queue.new") }) : null),
       h("span", { class: "row-bottom" }, chips, sla));
     const li = h("li", { "data-id": tk.id, class: unseen ? "unseen" : "" }, a);

@@ -4,7 +4,7 @@ import { h, bdi, icon, fmtTime, fmtRelative, slaDue } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { CannedPicker } from "./canned.js";
 import { Suggest } from "./suggest.js";
-import { departmentLabel, kindLabel, languageLabel, statusLabel } from "./labels.js";
+import { departmentLabel, kindLabel, languageLabel, num, statusLabel } from "./labels.js";
 
 const MOD = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent) ? "⌘" : "Ctrl";
 
@@ -169,7 +169,7 @@ export class TicketView {
       h("ol", {}, (tk.trace || []).map((x) => h("li", {}, h("time", { datetime: x.at, text: fmtTime(x.at, lang()) }), " ", h("strong", { text: x.what }), " ", bdi(x.why)))));
     this.head.replaceChildren(
       h("a", { href: "#/", class: "back", text: t("ticket.back") }),
-      h("h2", { id: "ticket-title" }, icon(tk.channel, t("channel." + tk.channel)), " #" + tk.id + " ", bdi(tk.subject || t("ticket.noSubject"))),
+      h("h2", { id: "ticket-title" }, icon(tk.channel, t("channel." + tk.channel)), " #" + num(tk.id) + " ", bdi(tk.subject || t("ticket.noSubject"))),
       h("p", { class: "chips" },
         h("span", { class: "chip status-" + tk.status, text: statusLabel(tk.status) }),
         h("span", { class: "chip priority-" + tk.priority, text: t("priority." + tk.priority) }),
