@@ -165,7 +165,7 @@ export class TicketView {
       this.action("transfer", v.startsWith("d:") ? { department: v.slice(2) } : { agent_id: Number(v.slice(2)) });
     } });
     const handoff = [...(tk.trace || [])].reverse().find((x) => x.what === "handoff");
-    const trace = h("details", { class: "trace" }, h("summary", { text: t("ticket.trace", { n: (tk.trace || []).length }) }),
+    const trace = h("details", { class: "trace" }, h("summary", { text: t("ticket.trace", { n: num((tk.trace || []).length) }) }),
       h("ol", {}, (tk.trace || []).map((x) => h("li", {}, h("time", { datetime: x.at, text: fmtTime(x.at, lang()) }), " ", h("strong", { text: x.what }), " ", bdi(x.why)))));
     this.head.replaceChildren(
       h("a", { href: "#/", class: "back", text: t("ticket.back") }),
