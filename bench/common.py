@@ -74,7 +74,13 @@ class HubProcess:
 
     def start(self, *extra: str) -> "HubProcess":
         env = dict(os.environ, HUB_LOG_LEVEL="WARNING")
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--config", str(self.config_path), "serve", *extra], cwd=ROOT, env=env)
+        cmd = [sys.executable, "-m", "hub.cli", "--config", str(self.config_path), "serve", *extra]
+        profile = os.environ.get("HUB_BENCH_PROFILE")  # a directory: the hub runs under py-spy (pip install py-spy)
+        if profile:
+            Path(profile).mkdir(parents=True, exist_ok=True)
+            out = Path(profile) / f"hub-{self.port}.txt"
+            cmd = ["py-spy", "record", "--nonblocking", "--rate", "200", "--format", "raw", "-o", str(out), "--", *cmd]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
         deadline = time.time() + 60
         import urllib.request
 
@@ -87,12 +93,28 @@ class HubProcess:
                 time.sleep(0.2)
         raise RuntimeError("hub did not become healthy")
 
+    @property
+    def pid(self) -> int:
+        """The hub's own process (under py-spy, its child), for CPU and RSS figures."""
+        assert self.proc is not None
+        if not os.environ.get("HUB_BENCH_PROFILE"):
+            return self.proc.pid
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return int(children[0]) if children else self.proc.pid
+
     def add_agent(self, email: str, password: str, role: str = "agent") -> None:
         subprocess.run([sys.executable, "-m", "hub.cli", "--config", str(self.config_path), "agent", "add", email.split("@")[0],
                         "--email", email, "--password", password, "--role", role], cwd=ROOT, check=True, capture_output=True)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
+            if os.environ.get("HUB_BENCH_PROFILE"):  # py-spy writes its profile when the hub ends
+                os.kill(self.pid, 15)
+                try:
+                    self.proc.wait(30)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
             self.proc.terminate()
             try:
                 self.proc.wait(20)

@@ -305,14 +305,14 @@ def serving_section(rate: int, seconds: int, bot: bool) -> dict:
 
     bare, bare_boot = boot({"routing": {"complaint": {"detector": "lexicon"}}}, {"HUB_NLP_ENCODER": "none"})
     try:
-        bare_rss = peak_rss_mb(bare.proc.pid)  # type: ignore[union-attr]
+        bare_rss = peak_rss_mb(bare.pid)  # type: ignore[union-attr]
     finally:
         bare.stop()
     full, full_boot = boot({"bot": {"enabled": bot, "knowledge_base": str(ROOT / "faq.yaml")}}, {})
     try:
         sent = asyncio.run(load(full.url))
         figures = histogram(full.url)
-        full_rss = peak_rss_mb(full.proc.pid)  # type: ignore[union-attr]
+        full_rss = peak_rss_mb(full.pid)  # type: ignore[union-attr]
     finally:
         full.stop()
     return {"rate_per_s": rate, "seconds": seconds, "sent": sent, "bot": bot, "classify_latency_by_variant": figures,

@@ -186,10 +186,10 @@ async def hub_load(
                 async with session.post(f"{other.url}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
                     await r.read()
 
-        cpu0 = sum(cpu_seconds(h.proc.pid) for h in hubs if h.proc)
+        cpu0 = sum(cpu_seconds(h.pid) for h in hubs if h.proc)
         await asyncio.gather(*(customer(i, ws) for i, ws in enumerate(sockets)), replier())
         elapsed = max(deadline, last_ack[0]) - t_start  # the timed window, not the tail that collects late replies
-        cpu = sum(cpu_seconds(h.proc.pid) for h in hubs if h.proc) - cpu0
+        cpu = sum(cpu_seconds(h.pid) for h in hubs if h.proc) - cpu0
         if meter:
             meter.stop()
 
@@ -208,7 +208,7 @@ async def hub_load(
         "customer_to_agent_ms": {"p50": pct(to_agent, 50), "p99": pct(to_agent, 99), "n": len(to_agent)},
         "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
         "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
-        "hub_peak_rss_mb": [peak_rss_mb(h.proc.pid) for h in hubs if h.proc],
+        "hub_peak_rss_mb": [peak_rss_mb(h.pid) for h in hubs if h.proc],
     }
 
 

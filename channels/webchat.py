@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from channels.base import Capabilities, ChannelContext, PermanentError
 from hub.domain import Identity, Inbound, Outbound, SendResult
 from hub.errors import Invalid
+from hub import wire
 from hub.sockets import enqueue, pump
 from hub.validation import check_strings
 
@@ -253,7 +254,7 @@ class WebchatChannel:
         if resumed is not None:
             customer_id, ticket_id, history = resumed
             welcome.update(ticket_id=ticket_id, history=history, customer_id=customer_id)
-        await ws.send_json(welcome)
+        await wire.send_one(ws, welcome)
         return visitor, hello
 
     async def _message(
@@ -308,11 +309,11 @@ class WebchatChannel:
             return
         if claims:
             hello["claimed"] = "1"
-        await ws.send_json({"type": "ack", "client_id": client_id, "message_id": accepted.message_id, "ticket_id": accepted.ticket_id})
+        await wire.send_one(ws, {"type": "ack", "client_id": client_id, "message_id": accepted.message_id, "ticket_id": accepted.ticket_id})
 
 
 async def _error(ws: web.WebSocketResponse, code: str, detail: str, **extra: Any) -> None:
-    await ws.send_json({"type": "error", "code": code, "detail": detail, **extra})
+    await wire.send_one(ws, {"type": "error", "code": code, "detail": detail, **extra})
 
 
 def build(raw: dict[str, Any]) -> WebchatChannel:

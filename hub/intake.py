@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.clock import Clock
 from hub.config import Config
@@ -27,7 +27,7 @@ from hub.ports import NoResponder, Responder, RouteRequest, RouteResult, Router
 from hub.store import customers as customer_store
 from hub.store import records
 from hub.store import tickets as ticket_store
-from hub.store.db import Database
+from hub.store.db import CUSTOMERS, Database
 from hub.store.schema import customers, messages, tickets
 
 log = logging.getLogger("hub.intake")
@@ -36,8 +36,28 @@ OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Statu
 _STEADY = (Status.BOT.value, Status.QUEUED.value, Status.ASSIGNED.value)
 
 
+# Customer messages per group commit: large enough that the commit is a small share of each message, small enough
+# that one group holds the event loop for only a few milliseconds.
+GROUP = 64
+
 # Built once, executed with parameters: compiled a single time instead of per new ticket.
 _INSERT_TICKET = insert(tickets).returning(*tickets.c)
+# The fast path's two statements, built once: building a statement costs more CPU than SQLite takes to run it.
+# The status list is literal, so the statement needs no per-execution expansion of an IN list.
+_TOUCH = (
+    update(tickets)
+    .where(and_(tickets.c.id == bindparam("tid"), tickets.c.customer_id == bindparam("cid"),
+                tickets.c.identity_id == bindparam("iid"),
+                or_(*(tickets.c.status == literal_column(f"'{s}'") for s in _STEADY))))
+    .values(updated_at=bindparam("now", type_=tickets.c.updated_at.type))
+    .returning(*tickets.c)
+)
+_INSERT_IN = {  # keyed by "is PostgreSQL"
+    pg: (pg_insert if pg else sqlite_insert)(messages)
+    .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+    .returning(messages.c.id)
+    for pg in (False, True)
+}
 
 
 @dataclass(slots=True)
@@ -100,20 +120,84 @@ class Intake:
         self._idents: dict[tuple[str, str], tuple[int, int]] = {}
         self._current: dict[int, int] = {}
         self._profiled: set[int] = set()  # customers whose name/language no longer need filling
+        self._pending: list[tuple[Inbound, asyncio.Future[Accepted]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def deliver(self, inbound: Inbound) -> Accepted:
+        """Store `inbound` and return once it is committed.  Messages that arrive in the same turn of the event loop
+        share one transaction (group commit): each caller still returns only after the commit that holds its
+        message, and the group waits behind staff writers (hub.store.db lanes)."""
+        fut: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        self._pending.append((inbound, fut))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_groups(), name="intake-commit")
+        return await fut
+
+    async def _commit_groups(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending[:GROUP], self._pending[GROUP:]
+            try:
+                await self._commit_group(group)
+            except asyncio.CancelledError:
+                for _, fut in group:  # the hub is stopping: whatever was not acknowledged is resent by its sender
+                    if not fut.done():
+                        fut.set_exception(ConnectionAbortedError("the hub is stopping"))
+                raise
+            # Between groups the loop serves everything else first: acks, agent requests, the next frames.
+            await asyncio.sleep(0)
+
+    async def _commit_group(self, group: list[tuple[Inbound, asyncio.Future[Accepted]]]) -> None:
+        stored: list[_Stored | BaseException] | None = None
+        if len(group) > 1:
+            try:
+                stored = await self._store_group([inbound for inbound, _ in group])
+            except OperationalError as exc:  # the database is unavailable: every message of the group fails
+                stored = [exc] * len(group)
+            except Exception:  # one message broke the group (a duplicate racing another process, bad data)
+                stored = None
+        if stored is None:  # each alone, so one message cannot sink the others
+            stored = []
+            for inbound, _ in group:
+                try:
+                    stored.append(await self._store_alone(inbound))
+                except Exception as exc:
+                    stored.append(exc)
+        for (inbound, fut), result in zip(group, stored):
+            if isinstance(result, BaseException):
+                if not fut.done():
+                    fut.set_exception(result)
+                continue
+            try:
+                accepted = await self._after_commit(inbound, result)
+            except Exception as exc:  # stored all the same; the caller learns of the failure
+                log.exception("after storing a %s message", inbound.channel)
+                accepted, result = result.accepted, exc
+            if fut.done():
+                continue
+            if isinstance(result, BaseException):
+                fut.set_exception(result)
+            else:
+                fut.set_result(accepted)
+
+    async def _store_group(self, group: list[Inbound]) -> list[_Stored | BaseException]:
+        now = self.clock.now()
+        async with self.db.write(CUSTOMERS) as conn:
+            return [await self._store(conn, inbound, now) for inbound in group]
+
+    async def _store_alone(self, inbound: Inbound) -> _Stored:
         now = self.clock.now()
         try:
-            async with self.db.write() as conn:
-                stored = await self._store(conn, inbound, now)
+            async with self.db.write(CUSTOMERS) as conn:
+                return await self._store(conn, inbound, now)
         except (IntegrityError, _Redelivered):
             # Another process stored the same provider message a moment ago: report that one.
             async with self.db.read() as conn:
                 dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
             if dup is None:
                 raise
-            DUPLICATES.labels(inbound.channel).inc()
-            return dup
+            return _Stored(dup)
+
+    async def _after_commit(self, inbound: Inbound, stored: _Stored) -> Accepted:
         if stored.remember is not None:  # only after commit: a rolled-back id must never be cached
             self._remember(inbound, *stored.remember, stored.ticket)
         if stored.accepted.duplicate:
@@ -155,6 +239,13 @@ class Intake:
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
 
     async def stop(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+        for _, fut in self._pending:  # never stored: the channel does not acknowledge them, the provider resends
+            if not fut.done():
+                fut.set_exception(ConnectionAbortedError("the hub is stopping"))
+        self._pending = []
         for t in tuple(self._tasks):
             t.cancel()
         await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
@@ -192,30 +283,20 @@ class Intake:
         tid = self._current.get(ids[1])
         if tid is None or not self.conversational(inbound.channel):
             return None
-        row = (
-            await conn.execute(
-                update(tickets)
-                .where(and_(tickets.c.id == tid, tickets.c.customer_id == ids[0], tickets.c.identity_id == ids[1],
-                            tickets.c.status.in_(_STEADY)))
-                .values(updated_at=now)
-                .returning(*tickets.c)
-            )
-        ).first()
+        row = (await conn.execute(_TOUCH, {"tid": tid, "cid": ids[0], "iid": ids[1], "now": now})).first()
         if row is None:
             return None
-        ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(messages)
         meta = {"flags": sorted(inbound.flags)} if inbound.flags else {}
         at = inbound.received_at if inbound.received_at <= now else now
         mid = (
             await conn.execute(
-                ins.values(
-                    ticket_id=tid, direction=Direction.IN.value, author=Author.CUSTOMER.value, text=inbound.text,
-                    html=inbound.html, channel=inbound.channel, created_at=at, provider_id=inbound.provider_id,
-                    attachments=[asdict(a) for a in inbound.attachments], automatic=False, meta=meta,
-                    raw=inbound.raw or None, edits=[],
-                )
-                .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-                .returning(messages.c.id)
+                _INSERT_IN[conn.dialect.name == "postgresql"],
+                {
+                    "ticket_id": tid, "direction": Direction.IN.value, "author": Author.CUSTOMER.value,
+                    "text": inbound.text, "html": inbound.html, "channel": inbound.channel, "created_at": at,
+                    "provider_id": inbound.provider_id, "attachments": [asdict(a) for a in inbound.attachments],
+                    "automatic": False, "meta": meta, "raw": inbound.raw or None, "edits": [],
+                },
             )
         ).scalar()
         if mid is None:

@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from hub import wire
+
 
 def enqueue(queue: asyncio.Queue[dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
     """A bus handler that never blocks: a stalled client loses live events and resynchronises from the store."""
@@ -24,6 +26,6 @@ async def pump(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any]]) 
     while not ws.closed:
         event = await queue.get()
         try:
-            await ws.send_json(event)
+            await wire.send(ws, event)
         except (ConnectionResetError, RuntimeError):
             return

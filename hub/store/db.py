@@ -13,6 +13,7 @@ rare moments another connection holds the database exclusively (recovery, the fi
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -36,6 +37,59 @@ def is_busy(exc: BaseException) -> bool:
     if code is not None:
         return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     return "database is locked" in str(orig) or "database table is locked" in str(orig)
+
+
+# Write lanes.  Staff work (agents' replies, claims and transfers, the scheduler, the outbox, escalations) goes
+# before customer intake whenever both wait: a flood of customer messages gets backpressure, agents never queue
+# behind it.  Customer messages are written in groups (hub.intake), so one turn of the lock serves many of them.
+STAFF, CUSTOMERS = 0, 1
+
+
+class LaneLock:
+    """A lock whose waiters are served by lane: every waiting STAFF writer before any CUSTOMERS writer, first come
+    first served within a lane.  The lock passes straight to the woken waiter, so a newcomer cannot overtake it."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    def locked(self) -> bool:
+        return self._held
+
+    async def acquire(self, lane: int = STAFF) -> None:
+        if not self._held and not any(self._waiters):
+            self._held = True
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters[lane].append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # handed over just as the waiter was cancelled: pass it on
+            else:
+                try:
+                    self._waiters[lane].remove(fut)
+                except ValueError:
+                    pass
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiters:
+            while queue:
+                fut = queue.popleft()
+                if not fut.done():
+                    fut.set_result(None)  # still held: ownership moves to that waiter
+                    return
+        self._held = False
+
+    @asynccontextmanager
+    async def hold(self, lane: int = STAFF) -> AsyncIterator[None]:
+        await self.acquire(lane)
+        try:
+            yield
+        finally:
+            self.release()
 
 
 class _Nested:
@@ -86,8 +140,10 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        self._write_lock: asyncio.Lock | None = None
+        self._write_lock: LaneLock | None = None
         self.write_lock_wait = write_lock_wait
+        # PostgreSQL: customer transactions may hold at most half the pool, so staff always find a connection.
+        self._customer_slots = asyncio.Semaphore(max(1, pool_size // 2))
         if self.is_sqlite:
             sqlite_url = parsed.set(drivername="sqlite+pysqlite")
             self.sync_engine: Engine = create_engine(
@@ -101,7 +157,7 @@ class Database:
             )
             self._sqlite_setup(self._write_engine)
             # One writer at a time: queueing them here keeps latency flat and never meets SQLITE_BUSY in-process.
-            self._write_lock = asyncio.Lock()
+            self._write_lock = LaneLock()
         else:
             self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -165,13 +221,18 @@ class Database:
             yield aconn
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Any]:
-        """One transaction that commits on success and rolls back on error."""
+    async def write(self, lane: int = STAFF) -> AsyncIterator[Any]:
+        """One transaction that commits on success and rolls back on error.  `lane=CUSTOMERS` for customer intake,
+        which waits behind every staff writer."""
         if self._write_lock is None:
+            if lane == CUSTOMERS:
+                async with self._customer_slots, self.engine.begin() as aconn:
+                    yield aconn
+                return
             async with self.engine.begin() as aconn:
                 yield aconn
             return
-        async with self._write_lock:
+        async with self._write_lock.hold(lane):
             conn, tx = await self._begin_write()
             with conn, tx:
                 yield SyncConnection(conn)
@@ -185,7 +246,7 @@ class Database:
         before the commit instead."""
         if self.is_sqlite and not foreign_keys:
             assert self._write_lock is not None
-            async with self._write_lock:
+            async with self._write_lock.hold():
                 conn, tx = await self._begin_write(foreign_keys=False)
                 try:
                     with tx:
