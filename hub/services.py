@@ -81,6 +81,7 @@ class Hub:
         from hub.surveys.service import Surveys  # imports hub.intake: built once the core is
 
         self.surveys = Surveys(self)
+        self.surveys.answers.on_answered.append(self.webhooks.survey_answered)
         self.intake.interceptors += [self.surveys.answers.intercept, self.surveys.followups.intercept]
         self.workers.append(self.surveys)
         if self.assistant is not None:

@@ -246,3 +246,44 @@ def test_openapi_describes_every_webhook_event() -> None:
     spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
     assert spec["openapi"].startswith("3.1")  # the `webhooks` section is OpenAPI 3.1
     assert set(spec["webhooks"]) == set(EVENTS)
+
+
+async def test_survey_answers_reach_the_receiver_once_each(db_url: str) -> None:
+    """A Thai widget customer scores 2 and comments: each stored answer is one survey.answered event, queued in the
+    answer's own transaction and delivered once although the bus publishes it again after the commit."""
+    from datetime import datetime, timezone
+
+    from hub.clock import FrozenClock
+    from tests.test_surveys_chat import resolved_chat
+
+    clock = FrozenClock(datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc))
+    rx = Receiver(free_port(), SECRET)
+    rx.now = lambda: clock.now().timestamp()  # signatures carry the hub's (frozen) time
+    await rx.start()
+    try:
+        async with running_hub(_config(db_url, rx.url, events=["survey.answered"]), clock=clock) as h:
+            await h.add_agent("agent@example.com", departments=["support"])
+            chat, headers, tid = await resolved_chat(h, clock, "ของที่สั่งยังไม่มาส่งเลยค่ะ", lang="th")
+            clock.advance(hours=2)
+            await h.hub.surveys.tick()
+            ask = await chat.expect("message", author="system")
+            await chat.say("2", payload=ask["buttons"][1]["payload"])
+            await chat.expect("message", author="system")
+            await chat.say("พนักงานส่งของไม่โทรมาเลย")
+            await h.settle()
+            await h.hub.surveys.drain()
+
+            async def both() -> bool:
+                return len(rx.accepted) == 2
+
+            await _until(both)
+            await h.hub.webhooks.drain()
+            events = sorted(rx.accepted.values(), key=lambda b: b["data"]["survey"]["answers"])
+            assert [e["type"] for e in events] == ["survey.answered", "survey.answered"]
+            assert [e["data"]["survey"]["score"] for e in events] == [2, 2]
+            assert events[1]["data"]["survey"]["comment"] == "พนักงานส่งของไม่โทรมาเลย"
+            assert events[0]["data"]["ticket"]["id"] == tid and events[0]["data"]["survey"]["language"] == "th"
+            assert all(g["valid"] for g in rx.got)
+            assert len(await _rows(h)) == 2  # one row per stored answer, none doubled by the bus event
+    finally:
+        await rx.stop()

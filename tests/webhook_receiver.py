@@ -24,6 +24,7 @@ class Receiver:
     secret: str
     fail_first: int = 0  # answer 500 to this many requests before accepting
     delay_first: float = 0.0  # sleep this long on the first request (a receiver slower than the timeout)
+    now: Any = time.time  # the receiver's clock for the timestamp check (a test with a frozen hub clock swaps it)
     got: list[dict[str, Any]] = field(default_factory=list)  # every request that arrived, accepted or not
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> body, de-duplicated
     _runner: web.AppRunner | None = None
@@ -36,7 +37,7 @@ class Receiver:
         body = await request.read()
         h = request.headers
         entry = {"headers": dict(h), "body": body,
-                 "valid": verify(self.secret, h.get("X-Hub-Timestamp", ""), body, h.get("X-Hub-Signature", ""), now=time.time())}
+                 "valid": verify(self.secret, h.get("X-Hub-Timestamp", ""), body, h.get("X-Hub-Signature", ""), now=self.now())}
         self.got.append(entry)
         if len(self.got) == 1 and self.delay_first:
             await asyncio.sleep(self.delay_first)

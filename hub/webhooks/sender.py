@@ -85,6 +85,21 @@ class WebhookSender:
             for i in ids:
                 self.kick(i)
 
+    async def survey_answered(self, conn: Any, survey: dict[str, Any]) -> None:
+        """In the transaction that stores a survey answer (hub.surveys' `on_answered`): the delivery rows commit with
+        the answer, so a crash right after cannot lose the event.  The bus event that follows the commit maps to the
+        same event id and adds nothing; the sweeper sends these rows."""
+        if not self.active:
+            return
+        from hub.serialize import ticket_json
+        from hub.store import tickets as ticket_store
+        from hub.surveys.records import answered_event
+
+        t = await ticket_store.get_ticket(conn, survey["ticket_id"])
+        for ev in from_bus(answered_event(survey, ticket_json(t))):
+            targets = [e.name for e in self.config.endpoints if e.wants(ev.type)]
+            await store.enqueue(conn, targets, ev, self.clock.now())
+
     def kick(self, delivery_id: int) -> None:
         if not self._sessions:
             return  # not started (or stopping): the sweeper of a running process picks the row up
