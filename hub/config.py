@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.privacy.config import RetentionConfig
 from hub.webhooks.config import WebhooksConfig
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -248,6 +249,7 @@ class Config(Strict):
     surveys: SurveysConfig = SurveysConfig()
     followups: FollowupsConfig = FollowupsConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
+    retention: RetentionConfig = RetentionConfig()
     scheduler_interval: float = Field(1.0, gt=0, description="seconds between scheduler ticks")
     default_region: str = Field("TH", description="phone number region when a number has no country code")
     # Where this file was read from: relative paths in plug-in sections (knowledge_base) resolve against it.

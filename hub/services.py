@@ -23,6 +23,7 @@ from hub.escalation import Escalator, Responders
 from hub.sla import SlaJobs
 from hub.lease import LocalSingleton, RedisSingleton
 from hub.outbox import Outbox
+from hub.privacy.retention import Retention
 from hub.scheduler import Scheduler
 from hub.ratelimit import Limiter, MemoryLimiter, NoLimiter, RedisLimiter
 from hub.store import customers as customer_store
@@ -84,6 +85,9 @@ class Hub:
         self.surveys.answers.on_answered.append(self.webhooks.survey_answered)
         self.intake.interceptors += [self.surveys.answers.intercept, self.surveys.followups.intercept]
         self.workers.append(self.surveys)
+        self.retention = Retention(self.db, config.retention, self.clock, self.channels)
+        self.retention.register(self.scheduler)
+        self.workers.append(self.retention)
         if self.assistant is not None:
             self.bot_channels = self.assistant.channels
             self.intake.reopen_to_bot = self.assistant.reopen_to_bot

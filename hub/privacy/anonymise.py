@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy import and_, case, delete, func, null, select, update
 
 from hub import scheduler
 from hub.store.schema import (
@@ -84,7 +84,7 @@ async def anonymise_tickets(conn: Any, ticket_ids: Sequence[int], now: datetime,
                                .values(delivery="failed", delivery_error=CANCELLED_DELIVERY))
         counts.messages += (await conn.execute(
             update(messages).where(in_tickets).values(
-                text="", html=None, provider_id=None, attachments=[], edits=[], meta={}, raw=None,
+                text="", html=None, provider_id=None, attachments=[], edits=[], meta={}, raw=null(),
                 # A delivery error may quote the address it failed on; the cancellation notice stays.
                 delivery_error=case((messages.c.delivery_error == CANCELLED_DELIVERY, CANCELLED_DELIVERY), else_=None),
             ))).rowcount
@@ -108,7 +108,7 @@ async def anonymise_tickets(conn: Any, ticket_ids: Sequence[int], now: datetime,
     return counts
 
 
-async def erase_customer(conn: Any, customer_id: int, now: datetime) -> Counts | None:
+async def erase_customer(conn: Any, customer_id: int, now: datetime, *, webhooks: bool = True) -> Counts | None:
     """Erase one customer (None when there is no such customer)."""
     if (await conn.execute(select(customers.c.id).where(customers.c.id == customer_id))).first() is None:
         return None
@@ -129,7 +129,8 @@ async def erase_customer(conn: Any, customer_id: int, now: datetime) -> Counts |
     await conn.execute(update(followups).where(and_(followups.c.customer_id == customer_id,
                                                     followups.c.state.in_(OPEN_FOLLOWUPS)))
                        .values(state="cancelled", reason="the customer's data was erased", updated_at=now))
-    counts.extra["webhooks"] = await scrub_webhooks(conn, tids, customer_id)
+    if webhooks:
+        counts.extra["webhooks"] = await scrub_webhooks(conn, tids, customer_id)
     counts.identities = (await conn.execute(delete(identities).where(identities.c.customer_id == customer_id))).rowcount
     await conn.execute(update(customers).where(customers.c.id == customer_id).values(
         name=None, tags=[], tier="standard", tz=None, account_manager_id=None,

@@ -145,6 +145,9 @@ tickets = Table(
     Column("anonymised_at", UtcDateTime),
     Index("ix_tickets_customer_status", "customer_id", "status"),
     Index("ix_tickets_status_updated", "status", "updated_at"),
+    # What the retention job has still to look at: finished tickets not yet anonymised, oldest first.
+    Index("ix_tickets_retention", "status", "updated_at", sqlite_where=text("anonymised_at IS NULL"),
+          postgresql_where=text("anonymised_at IS NULL")),
     Index("ix_tickets_created", "created_at"),  # reports read a date range
 )
 
@@ -172,6 +175,8 @@ messages = Table(
     Column("raw", JSON),
     UniqueConstraint("channel", "provider_id", name="uq_messages_channel_provider"),
     Index("ix_messages_ticket", "ticket_id", "id"),
+    # Messages whose raw provider data the retention job has still to remove.
+    Index("ix_messages_raw", "created_at", sqlite_where=text("raw IS NOT NULL"), postgresql_where=text("raw IS NOT NULL")),
 )
 
 notes = Table(
