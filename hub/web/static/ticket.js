@@ -4,6 +4,7 @@ import { h, bdi, icon, fmtTime, fmtRelative, slaDue } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { CannedPicker } from "./canned.js";
 import { Suggest } from "./suggest.js";
+import { customerPrivacy } from "./privacy_view.js";
 import { departmentLabel, kindLabel, languageLabel, num, statusLabel } from "./labels.js";
 
 const MOD = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent) ? "⌘" : "Ctrl";
@@ -242,7 +243,8 @@ export class TicketView {
       h("h4", { text: t("customer.tickets") }),
       h("ul", { class: "history" }, (c.tickets || []).map((x) => h("li", {},
         h("a", { href: "#/ticket/" + x.id, "aria-current": String(x.id === this.id) }, icon(x.channel, t("channel." + x.channel)), " #" + x.id + " ",
-          bdi(x.subject || t("ticket.noSubject")), " ", h("span", { class: "chip status-" + x.status, text: statusLabel(x.status) }))))));
+          bdi(x.subject || t("ticket.noSubject")), " ", h("span", { class: "chip status-" + x.status, text: statusLabel(x.status) }))))),
+      customerPrivacy(this.app, c, () => this.open(this.id, true)));
   }
 
   // ---- actions ----
