@@ -25,6 +25,7 @@ from channels.base import Capabilities, ChannelContext, PermanentError
 from hub.domain import Identity, Inbound, Outbound, SendResult
 from hub.errors import Invalid
 from hub import wire
+from hub.links import BASE
 from hub.sockets import enqueue, pump
 from hub.validation import check_strings
 
@@ -275,6 +276,8 @@ class WebchatChannel:
             return
         payload = frame.get("payload")
         raw: dict[str, Any] = {"frame": {"client_id": client_id}}
+        if base := BASE.get():
+            raw["base"] = base  # the address the visitor reached us at: links sent back use it
         flags: frozenset[str] = frozenset()
         if isinstance(payload, str) and payload:
             raw["payload"] = payload[:200]

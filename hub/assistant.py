@@ -37,6 +37,7 @@ from hub.callbacks.offer import CallbackOffer
 from hub.domain import Accepted, Author, Inbound, Status
 from hub import labels
 from hub.escalation import Review
+from hub.links import BASE, absolute
 from hub.store.schema import customers, tickets
 
 if TYPE_CHECKING:
@@ -136,7 +137,14 @@ class Assistant:
         self._waiting[tid] = self._waiting.get(tid, 0) + 1
         try:
             async with lock:
-                await self._handle(tid, inbound, new_ticket, review)
+                # Links in what the bot says point at the address this customer used (hub/links.py).
+                base = inbound.raw.get("base") if isinstance(inbound.raw, dict) else None
+                reset = BASE.set(base) if isinstance(base, str) else None
+                try:
+                    await self._handle(tid, inbound, new_ticket, review)
+                finally:
+                    if reset is not None:
+                        BASE.reset(reset)
         except Exception:  # the message is stored; a failing bot must never lose it or break intake
             log.exception("bot failed on ticket %s (channel %s)", tid, inbound.channel)
         finally:
@@ -340,5 +348,5 @@ class Assistant:
         offer = texts.t("callback_offer", lang)
         if offer not in text:
             return text
-        base = (self.hub.config.server.public_url or "").rstrip("/")
-        return text.replace(offer, f"{offer} {base}/callback")
+        # On a line of its own: the link stays whole and clickable in right-to-left text.
+        return text.replace(offer, f"{offer}\n{absolute('/callback', self.hub.config.server)}")

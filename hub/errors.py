@@ -6,10 +6,15 @@ class HubError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, detail: str, field: str | None = None, **extra: object) -> None:
+    def __init__(self, detail: str, field: str | None = None, *, say: str | None = None,
+                 say_values: dict[str, object] | None = None, **extra: object) -> None:
         super().__init__(detail)
-        self.detail = detail
+        self.detail = detail  # for integrators and logs: English, names the field, stable
         self.field = field
+        # For the customer: a plain sentence in English that is also the gettext msgid (hub/locale), shown in the
+        # customer's language on the public pages and in the public API's "message".
+        self.say = say
+        self.say_values = say_values or {}
         self.extra = extra
 
 

@@ -24,6 +24,9 @@ async def test_one_phone_holds_at_most_its_cap(sqlite_url: str) -> None:
         # The HTML form says the same in words.
         async with h.session.post(f"{h.url}/callback", data=booking(slot=SLOTS[7])) as r:
             assert r.status == 409 and "already has 2 calls booked" in await r.text()
+        # ... and in the customer's language.
+        async with h.session.post(f"{h.url}/callback", data={**booking(slot=SLOTS[7]), "lang": "th"}) as r:
+            assert r.status == 409 and "หมายเลขนี้มีนัดโทรกลับอยู่แล้ว 2 ครั้ง" in await r.text()
 
 
 async def test_one_chat_visitor_holds_at_most_its_cap(sqlite_url: str) -> None:

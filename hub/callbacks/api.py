@@ -16,6 +16,7 @@ from hub.errors import Invalid, NotFoundError, RateLimited
 from hub.services import HUB
 from hub.validation import id_value, year_in_range
 from hub.store.schema import callbacks
+from hub.web.pages import lang_of
 from hub.web.http import AGENT_KEY, client_ip, int_arg, limit, read_json, requires
 
 SERVICE = web.AppKey("callbacks", CallbackService)
@@ -66,6 +67,7 @@ async def book(request: web.Request) -> web.Response:
     await public_limit(request)
     svc = request.app[SERVICE]
     data = await read_json(request)
+    lang_of(request, data.get("lang") if isinstance(data.get("lang"), str) else None)  # errors speak it
     if request.content_type != "application/json":
         # Only a JSON request carries a chat token: another site can post a plain form here without asking, but
         # not JSON (the browser checks CORS first), so a foreign page cannot book into a visitor's chat.

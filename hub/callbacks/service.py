@@ -25,6 +25,8 @@ from hub.callbacks import store
 from hub.callbacks.config import CallbackConfig
 from hub.callbacks.slots import Slot, SlotGrid
 from hub.callbacks.texts import say
+from hub.i18n import N_
+from hub.links import absolute
 from hub.callbacks.values import human, local, mask, parse_time, phone_e164, zone
 from hub.domain import Accepted, Identity, Inbound, Message, Status
 from hub.validation import text_field
@@ -104,8 +106,9 @@ class CallbackService:
         return {name for name in self.hub.channels if name != "callback"}
 
     def manage_url(self, callback_id: int, token: str) -> str:
-        base = (self.hub.config.server.public_url or "").rstrip("/")
-        return f"{base}/callback/{callback_id}?t={token}"
+        """The customer's link to cancel or move the call, absolute (hub/links.py); the page speaks the booking's
+        language."""
+        return absolute(f"/callback/{callback_id}?t={token}", self.hub.config.server)
 
     # -- slots -------------------------------------------------------------------------------------------------
     async def capacity(self, conn: Any) -> int:
@@ -258,10 +261,12 @@ class CallbackService:
                 conn, channel=origin.sender.channel, external_id=origin.sender.external_id)
         if by_phone >= cfg.max_active_per_phone:
             raise TooManyBookings(f"this number already has {by_phone} calls booked; change or cancel one with the "
-                                  "link in its confirmation", field="phone")
+                                  "link in its confirmation", field="phone", say_values={"n": by_phone},
+                                  say=N_("This phone number already has {n} calls booked. Please change or cancel one with the link in its confirmation."))
         if by_customer >= cfg.max_active_per_customer:
             raise TooManyBookings(f"you already have {by_customer} calls booked; change or cancel one with the link "
-                                  "in its confirmation", field="visitor_token")
+                                  "in its confirmation", field="visitor_token", say_values={"n": by_customer},
+                                  say=N_("You already have {n} calls booked. Please change or cancel one with the link in its confirmation."))
 
     def _inbound(self, req: Request, origin: Origin, phone: Identity) -> Inbound:
         when = f"{human(req.window_start, req.tz)}-{human(req.window_end, req.tz)[11:]} ({req.tz})"

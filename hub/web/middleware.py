@@ -1,6 +1,7 @@
 """Middlewares: the contract's error bodies, 503 when the database is gone, metrics, security headers."""
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -9,7 +10,10 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hub.errors import HubError
+from hub.links import BASE, request_base
+from hub.services import HUB
 from hub.metrics import HTTP
+from hub.web import pages
 from hub.web.http import Handler, error_body, json_error
 
 log = logging.getLogger("hub.web")
@@ -22,7 +26,14 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except HubError as exc:
+        if _is_page(request):
+            return pages.error_page(request, exc)
         resp = json_error(exc)
+        if _is_public(request):
+            # What a customer's browser may show as is: plain wording in the customer's language.
+            body = json.loads(resp.body)  # type: ignore[arg-type]
+            body["error"]["message"] = pages.customer_message(exc, pages.lang_of(request))
+            resp = web.json_response(body, status=exc.status)
         if exc.status == 429:
             resp.headers["Retry-After"] = "60"
         return resp
@@ -40,6 +51,16 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         # A bug: the traceback goes to the log, never to the client.
         log.exception("unexpected error on %s %s", request.method, request.path)
         return web.json_response(error_body("internal", "unexpected error; it has been logged"), status=500)
+
+
+def _is_page(request: web.Request) -> bool:
+    """The customer's HTML pages (contact form, callback booking and its manage link)."""
+    p = request.path
+    return (p == "/contact" or p == "/callback" or p.startswith("/callback/")) and not _wants_json(request)
+
+
+def _is_public(request: web.Request) -> bool:
+    return request.path.startswith(_PUBLIC_CORS) and not request.path.endswith("/claim") and "/outcome" not in request.path
 
 
 def _wants_json(request: web.Request) -> bool:
@@ -96,3 +117,13 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
         resp.headers.setdefault("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'")
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     return resp
+
+
+@web.middleware
+async def links(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Remembers the address the client used, for absolute links made while serving it (hub/links.py)."""
+    token = BASE.set(request_base(request, request.app[HUB].config.server))
+    try:
+        return await handler(request)
+    finally:
+        BASE.reset(token)

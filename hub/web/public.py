@@ -16,7 +16,9 @@ from hub.metrics import REGISTRY
 from hub.reports import summary
 from hub.services import HUB
 from hub.validation import year_in_range
+from hub.i18n import tr
 from hub.web.http import client_ip, limit, read_form_or_json, requires, text_field
+from hub.web.pages import customer_message, error_block, lang_of, page
 
 routes = web.RouteTableDef()
 STATIC = Path(__file__).resolve().parent / "static"
@@ -62,27 +64,34 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response(await summary(hub.db, since, now))
 
 
-def _page(title: str, body: str, status: int = 200) -> web.Response:
-    doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/page.css"></head><body><main>{body}</main></body></html>"""
-    return web.Response(text=doc, content_type="text/html", status=status)
-
-
-def _contact_form(values: dict[str, str], error: str = "") -> str:
+def _contact_form(request: web.Request, lang: str, values: dict[str, str], error: str = "") -> str:
     v = {k: html.escape(values.get(k, ""), quote=True) for k in ("name", "email", "message")}
-    err = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""<h1>Contact us</h1>{err}
+    hub = request.app[HUB]
+    # The form promises what the configuration can keep: an answer by email only when the email channel sends.
+    promise = (tr(lang, "We answer by email, usually within one working day.") if "email" in hub.channels
+               else tr(lang, "An agent reads every message. We cannot send email answers from here yet; to get an answer right away, use the chat."))
+    q = html.escape
+    return f"""<h1>{q(tr(lang, "Contact us"))}</h1><p>{q(promise)}</p>{error_block(error)}
 <form method="post" action="/contact">
 <input type="hidden" name="submission_id" value="{uuid.uuid4().hex}">
-<label>Name <input name="name" autocomplete="name" value="{v['name']}" maxlength="200"></label>
-<label>Email <input name="email" type="email" autocomplete="email" required value="{v['email']}" maxlength="320"></label>
-<label>Message <textarea name="message" required rows="6" maxlength="10000" dir="auto">{v['message']}</textarea></label>
-<button type="submit">Send</button></form>"""
+<input type="hidden" name="lang" value="{lang}">
+<label>{q(tr(lang, "Name"))} <input name="name" autocomplete="name" value="{v['name']}" maxlength="200" dir="auto"></label>
+<label>{q(tr(lang, "Email"))} <input name="email" type="email" autocomplete="email" required value="{v['email']}" maxlength="320" dir="ltr"></label>
+<label>{q(tr(lang, "Message"))} <textarea name="message" required rows="6" maxlength="10000" dir="auto">{v['message']}</textarea></label>
+<button type="submit">{q(tr(lang, "Send"))}</button></form>"""
 
 
 @routes.get("/contact")
 async def contact_page(request: web.Request) -> web.Response:
-    return _page("Contact us", _contact_form({}))
+    lang = lang_of(request)
+    return page(request, lang, tr(lang, "Contact us"), _contact_form(request, lang, {}))
+
+
+def _email(data: dict[str, object]) -> str:
+    email = (text_field(data, "email", 320) or "").strip()
+    if not EMAIL.match(email):
+        raise Invalid("email is not a valid address", field="email")
+    return email
 
 
 @routes.post("/contact")
@@ -90,18 +99,19 @@ async def contact(request: web.Request) -> web.Response:
     """The no-JavaScript contact form (form-encoded or JSON) -> a ticket answered by email."""
     hub = request.app[HUB]
     wants_json = request.content_type == "application/json"
+    lang = lang_of(request)
     await limit(request, "contact", client_ip(request), hub.config.rate_limits.public_per_minute)
     data = await read_form_or_json(request)
+    lang = lang_of(request, str(data.get("lang") or "") or None)
     try:
         name = text_field(data, "name", 200, required=False)
-        email = (text_field(data, "email", 320) or "").strip()
-        if not EMAIL.match(email):
-            raise Invalid("email is not a valid address", field="email")
+        email = _email(data)
         message = text_field(data, "message", hub.config.server.max_text)
     except Invalid as exc:
         if wants_json:
             raise
-        return _page("Contact us", _contact_form({k: str(data.get(k, "")) for k in ("name", "email", "message")}, exc.detail), 422)
+        values = {k: str(data.get(k, "")) for k in ("name", "email", "message")}
+        return page(request, lang, tr(lang, "Contact us"), _contact_form(request, lang, values, customer_message(exc, lang)), 422)
     sub = str(data.get("submission_id") or "")
     # A resubmitted form (double click, back button) carries the same submission id and stores nothing new.
     provider_id = f"contact:{sub[:64]}" if re.fullmatch(r"[A-Za-z0-9_-]{8,64}", sub) else f"contact:{uuid.uuid4().hex}"
@@ -118,17 +128,19 @@ async def contact(request: web.Request) -> web.Response:
         sender_name=name,
         subject=(message.strip().splitlines() or ["Contact form"])[0][:120],
         flags=frozenset({"web_form"}),
-        raw={"form": {"name": name, "email": email}, "display": email},
+        raw={"form": {"name": name, "email": email, "lang": lang}, "display": email},
     )
     accepted = await hub.intake.deliver(inbound)
     if wants_json:
         return web.json_response({"ticket_id": accepted.ticket_id, "message_id": accepted.message_id, "status": "received"}, status=201)
-    return _page(
-        "Thank you",
-        f"<h1>Thank you</h1><p>We received your message as ticket <strong>#{accepted.ticket_id}</strong> and will answer by email at "
-        f"<strong>{html.escape(email)}</strong>.</p>",
-        201,
-    )
+    title = tr(lang, "Thank you")
+    ticket = f"<strong>#{accepted.ticket_id}</strong>"
+    addr = f'<strong dir="ltr">{html.escape(email)}</strong>'
+    # The translation is escaped before the (already escaped) values go in.
+    said = (html.escape(tr(lang, "We received your message as ticket {ticket} and will answer by email at {email}.")).format(ticket=ticket, email=addr)
+            if "email" in hub.channels else
+            html.escape(tr(lang, "We received your message as ticket {ticket}. An agent will read it; email answers are not switched on here yet, so for a quick answer please use the chat.")).format(ticket=ticket))
+    return page(request, lang, title, f"<h1>{html.escape(title)}</h1><p>{said}</p>", 201)
 
 
 def _static(path: str, filename: str) -> None:
@@ -144,4 +156,3 @@ def _static(path: str, filename: str) -> None:
 
 _static("/chat", "chat.html")
 _static("/console", "console.html")
-_static("/widget.js", "widget.js")

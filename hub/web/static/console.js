@@ -1,7 +1,7 @@
 // Agent console entry: login, the app shell (tabs, presence, language, notifications) and live event routing.
 import { h } from "./dom.js";
 import { makeApi, Live } from "./api.js";
-import { t, lang, setLang, LANGS } from "./i18n.js";
+import { t, lang, dir, setLang, LANGS } from "./i18n.js";
 import { Queue } from "./queue.js";
 import { TicketView } from "./ticket.js";
 import { Callbacks } from "./callbacks.js";
@@ -35,7 +35,7 @@ app.agentName = (id) => (id == null ? "" : app.agents.get(id)?.name || "#" + id)
 app.remember = (tk) => { if (tk?.department) app.departments.add(tk.department); };
 
 document.documentElement.lang = lang();
-document.documentElement.dir = lang() === "fa" ? "rtl" : "ltr";
+document.documentElement.dir = dir();
 
 function loginView() {
   const email = h("input", { id: "login-email", type: "email", autocomplete: "username", required: true });

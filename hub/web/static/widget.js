@@ -12,50 +12,12 @@
   const KEY = "hubchat:" + ORIGIN + ":";
   const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
-  const STRINGS = {
-    en: {
-      open: "Open chat", close: "Close chat", title: "Chat with us", language: "Language",
-      details: "Your details (optional)", name: "Name", email: "Email", save: "Save",
-      message: "Message", send: "Send", talk: "Talk to a person", callback: "Call me back",
-      you: "You", bot: "Assistant", agent: "Agent", system: "Notice",
-      sending: "Sending…", delivered: "Delivered", failed: "Not sent", retry: "Retry",
-      typing: "Agent is typing…", connecting: "Connecting…", online: "Connected",
-      offline: "Offline — reconnecting in {s} s", offlineNow: "You are offline. Messages will be sent when the connection is back.",
-      cbname: "Your name", phone: "Phone number (with country code)", date: "Day", slot: "Time ({tz})", topic: "What is it about? (optional)",
-      book: "Book the call", cancel: "Cancel", noSlots: "No free times on this day", loadingSlots: "Loading times…",
-      booked: "We will call {phone} on {when}.", cbUnavailable: "Callbacks are not available right now.",
-      newMessages: "{n} new messages",
-    },
-    th: {
-      open: "เปิดแชท", close: "ปิดแชท", title: "แชทกับเรา", language: "ภาษา",
-      details: "ข้อมูลของคุณ (ไม่บังคับ)", name: "ชื่อ", email: "อีเมล", save: "บันทึก",
-      message: "ข้อความ", send: "ส่ง", talk: "คุยกับพนักงาน", callback: "ให้โทรกลับ",
-      you: "คุณ", bot: "ผู้ช่วยอัตโนมัติ", agent: "พนักงาน", system: "แจ้งเตือน",
-      sending: "กำลังส่ง…", delivered: "ส่งแล้ว", failed: "ส่งไม่สำเร็จ", retry: "ลองอีกครั้ง",
-      typing: "พนักงานกำลังพิมพ์…", connecting: "กำลังเชื่อมต่อ…", online: "เชื่อมต่อแล้ว",
-      offline: "ออฟไลน์ — จะเชื่อมต่อใหม่ใน {s} วินาที", offlineNow: "คุณออฟไลน์อยู่ ข้อความจะถูกส่งเมื่อกลับมาออนไลน์",
-      cbname: "ชื่อของคุณ", phone: "หมายเลขโทรศัพท์", date: "วัน", slot: "เวลา ({tz})", topic: "เรื่องที่ต้องการคุย (ไม่บังคับ)",
-      book: "นัดเวลาโทร", cancel: "ยกเลิก", noSlots: "ไม่มีเวลาว่างในวันนี้", loadingSlots: "กำลังโหลดเวลา…",
-      booked: "เราจะโทรหา {phone} เวลา {when}", cbUnavailable: "ขณะนี้ยังไม่มีบริการโทรกลับ",
-      newMessages: "ข้อความใหม่ {n} ข้อความ",
-    },
-    fa: {
-      open: "باز کردن گفتگو", close: "بستن گفتگو", title: "گفتگو با ما", language: "زبان",
-      details: "مشخصات شما (اختیاری)", name: "نام", email: "ایمیل", save: "ذخیره",
-      message: "پیام", send: "ارسال", talk: "گفتگو با اپراتور", callback: "با من تماس بگیرید",
-      you: "شما", bot: "دستیار", agent: "اپراتور", system: "اطلاعیه",
-      sending: "در حال ارسال…", delivered: "رسید", failed: "ارسال نشد", retry: "تلاش دوباره",
-      typing: "اپراتور در حال نوشتن است…", connecting: "در حال اتصال…", online: "متصل",
-      offline: "آفلاین — اتصال دوباره تا {s} ثانیه دیگر", offlineNow: "شما آفلاین هستید. پیام‌ها پس از اتصال فرستاده می‌شوند.",
-      cbname: "نام شما", phone: "شماره تلفن (با کد کشور)", date: "روز", slot: "ساعت ({tz})", topic: "موضوع (اختیاری)",
-      book: "ثبت تماس", cancel: "انصراف", noSlots: "در این روز زمان آزادی نیست", loadingSlots: "در حال بارگذاری زمان‌ها…",
-      booked: "با {phone} در {when} تماس می‌گیریم.", cbUnavailable: "درخواست تماس در حال حاضر در دسترس نیست.",
-      newMessages: "{n} پیام تازه",
-    },
-  };
-  const HANDOFF = { en: "I want to talk to a person", th: "ขอคุยกับพนักงาน", fa: "می‌خواهم با اپراتور صحبت کنم" };
-  const LANG_NAMES = { en: "English", th: "ไทย", fa: "فارسی" };
-  const RTL = new Set(["fa"]);
+  // Filled in by the hub when it serves this file, from hub/locale/LANG/web.json ("widget." keys):
+  // {"strings": {lang: {key: text}}, "languages": {lang: {"name", "dir"}}}.
+  const I18N = "@@HUB_I18N@@";
+  const STRINGS = I18N.strings;
+  const LANG_NAMES = Object.fromEntries(Object.entries(I18N.languages).map(([k, v]) => [k, v.name]));
+  const RTL = new Set(Object.keys(I18N.languages).filter((k) => I18N.languages[k].dir === "rtl"));
 
   const store = {
     get: (k) => { try { return localStorage.getItem(KEY + k); } catch { return null; } },
@@ -121,7 +83,7 @@
     h("form", { onsubmit: saveDetails }, ui.nameLabel, ui.name, ui.emailLabel, ui.email, ui.saveBtn));
   ui.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0" });
   ui.typing = h("p", { class: "typing", hidden: true, "aria-live": "polite" });
-  ui.talkBtn = h("button", { type: "button", class: "secondary talk", onclick: () => send(HANDOFF[lang]) });
+  ui.talkBtn = h("button", { type: "button", class: "secondary talk", onclick: () => send(t("handoff")) });
   ui.cbBtn = h("button", { type: "button", class: "secondary callback", "aria-expanded": "false", onclick: () => showCallback(true) });
   ui.input = h("textarea", { id: "hubchat-input", rows: 2, dir: "auto", maxlength: 10000, oninput: typed, onkeydown: composeKey });
   ui.inputLabel = h("label", { for: "hubchat-input", class: "sr-only" });
