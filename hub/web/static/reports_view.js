@@ -2,7 +2,6 @@
 // section, the lists (complaints, kinds, topics, the bot's missed questions), and CSV export of every table.
 import { h, bdi } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import "./reports_strings.js";
 import { barChart, legend, PALETTE } from "./chart.js";
 import { departmentNames, departmentLabel, kindLabel, languageLabel } from "./labels.js";
 

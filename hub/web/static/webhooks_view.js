@@ -2,7 +2,6 @@
 // attempts and the receiver's last answer; a delivery can be opened to see its payload and sent again.
 import { h, bdi, fmtTime } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import "./reports_strings.js";
 
 const STATES = ["pending", "sent", "failed"];
 
