@@ -247,7 +247,8 @@ class Actions:
         """A deactivated agent's open tickets lose their assignee inside the deactivation's transaction, so none
         waits on someone who is gone: an assigned one goes back to its department's queue, a pending one keeps
         waiting on the customer and comes to the queue when they write.  The ids, for `announce` after commit."""
-        rows = (await conn.execute(select(tickets).where(tickets.c.assignee_id == agent_id, tickets.c.status.in_(OPEN)))).all()
+        rows = (await conn.execute(
+            select(tickets).where(tickets.c.assignee_id == agent_id, tickets.c.status.in_(OPEN)))).all()
         for row in rows:
             t = records.ticket(row)
             values: dict[str, Any] = {"assignee_id": None}
@@ -255,7 +256,8 @@ class Actions:
                 values["status"] = Status.QUEUED.value
             await self._changing(conn, t, values, now)
             await conn.execute(update(tickets).where(tickets.c.id == t.id).values(updated_at=now, **values))
-            await store.add_trace(conn, t.id, now, "released", f"back to the queue: agent #{agent_id} deactivated by {by.name}")
+            await store.add_trace(conn, t.id, now, "released",
+                                  f"back to the queue: agent #{agent_id} deactivated by {by.name}")
         return [r.id for r in rows]
 
     async def announce(self, ticket_ids: Sequence[int]) -> None:

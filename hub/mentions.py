@@ -67,12 +67,14 @@ async def mentionable(conn: AsyncConnection) -> list[Mentionable]:
     return [Mentionable(r.id, r.name, r.email) for r in rows]
 
 
-async def record(conn: AsyncConnection, *, note_id: int, ticket_id: int, author_id: int, text: str, now: datetime) -> list[int]:
+async def record(conn: AsyncConnection, *, note_id: int, ticket_id: int, author_id: int, text: str,
+                 now: datetime) -> list[int]:
     """Stores one notification per agent the note mentions (never the author itself); the mentioned ids."""
     ids = [i for i in find_mentions(text, await mentionable(conn)) if i != author_id]
     if ids:
         await conn.execute(insert(mentions), [
-            {"note_id": note_id, "ticket_id": ticket_id, "agent_id": i, "author_id": author_id, "created_at": now} for i in ids
+            {"note_id": note_id, "ticket_id": ticket_id, "agent_id": i, "author_id": author_id, "created_at": now}
+            for i in ids
         ])
     return ids
 
@@ -94,14 +96,16 @@ def _json(r: Any) -> dict[str, Any]:
     }
 
 
-async def for_agent(conn: AsyncConnection, agent_id: int, *, unseen_only: bool, limit: int) -> tuple[list[dict[str, Any]], int]:
+async def for_agent(conn: AsyncConnection, agent_id: int, *, unseen_only: bool,
+                    limit: int) -> tuple[list[dict[str, Any]], int]:
     """An agent's mentions, newest first, with the note's text and the ticket's subject; and how many are unseen."""
     q = _with_context().where(mentions.c.agent_id == agent_id)
     if unseen_only:
         q = q.where(mentions.c.seen_at.is_(None))
     rows = (await conn.execute(q.order_by(mentions.c.id.desc()).limit(limit))).all()
     unseen = (await conn.execute(
-        select(func.count()).select_from(mentions).where(and_(mentions.c.agent_id == agent_id, mentions.c.seen_at.is_(None)))
+        select(func.count()).select_from(mentions)
+        .where(and_(mentions.c.agent_id == agent_id, mentions.c.seen_at.is_(None)))
     )).scalar_one()
     return [_json(r) for r in rows], int(unseen)
 

@@ -111,8 +111,8 @@ async def create_agent(request: web.Request) -> web.Response:
         if (await conn.execute(select(agents.c.id).where(agents.c.email == auth.normal_email(email)))).first():
             raise ConflictError("an agent with this email exists", field="email")
         now = hub.clock.now()
-        aid = await auth.add_agent(conn, name=name or email, email=email, password=password, role=role, departments=depts,
-                                   capacity=capacity, now=now)
+        aid = await auth.add_agent(conn, name=name or email, email=email, password=password, role=role,
+                                   departments=depts, capacity=capacity, now=now)
         row = await _row(conn, aid)
         await audit.record(conn, "agent.create", actor=request[AGENT_KEY], target_type="agent", target_id=aid, at=now,
                            detail={"role": role, "departments": depts, "password_generated": generated})
@@ -183,7 +183,8 @@ async def _audit_changes(conn: Any, actor: Agent, before: Any, after: Any, now: 
             detail.update(role_from=before.role, role_to=after.role)
         if "departments" in changed:
             detail["departments"] = list(after.departments)
-        await audit.record(conn, "agent.update", actor=actor, target_type="agent", target_id=after.id, at=now, detail=detail)
+        await audit.record(conn, "agent.update", actor=actor, target_type="agent", target_id=after.id, at=now,
+                           detail=detail)
 
 
 @routes.post("/api/agents/{id}/password")
@@ -234,7 +235,8 @@ async def mentions_seen(request: web.Request) -> web.Response:
     ids, ticket_id = data.get("ids"), data.get("ticket_id")
     if (ids is None) == (ticket_id is None):
         raise Invalid("give exactly one of ids or ticket_id", field="ids")
-    if ids is not None and (not isinstance(ids, list) or len(ids) > 500 or any(isinstance(i, bool) or not isinstance(i, int) for i in ids)):
+    if ids is not None and (not isinstance(ids, list) or len(ids) > 500
+                            or any(isinstance(i, bool) or not isinstance(i, int) for i in ids)):
         raise Invalid("ids must be a list of at most 500 mention ids", field="ids")
     if ticket_id is not None:
         if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
