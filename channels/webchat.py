@@ -251,7 +251,10 @@ class WebchatChannel:
             token = secrets.token_urlsafe(32)
         visitor = visitor_hash(token)
         hello = {k: v[:200] for k in ("name", "email", "lang") if isinstance(v := frame.get(k), str) and v.strip()}
-        welcome: dict[str, Any] = {"type": "welcome", "visitor_token": token, "history": []}
+        # The limits let the widget refuse what the server would refuse, before sending: a frame over max_frame
+        # closes the socket (1009), and a resent one would close it again on every reconnect.
+        welcome: dict[str, Any] = {"type": "welcome", "visitor_token": token, "history": [],
+                                   "limits": {"max_frame": host.max_frame, "max_text": host.max_text}}
         if resumed is not None:
             customer_id, ticket_id, history = resumed
             welcome.update(ticket_id=ticket_id, history=history, customer_id=customer_id)

@@ -85,14 +85,16 @@
   ui.typing = h("p", { class: "typing", hidden: true, "aria-live": "polite" });
   ui.talkBtn = h("button", { type: "button", class: "secondary talk", onclick: () => send(t("handoff")) });
   ui.cbBtn = h("button", { type: "button", class: "secondary callback", "aria-expanded": "false", onclick: () => showCallback(true) });
-  ui.input = h("textarea", { id: "hubchat-input", rows: 2, dir: "auto", maxlength: 10000, oninput: typed, onkeydown: composeKey });
+  ui.input = h("textarea", { id: "hubchat-input", rows: 2, dir: "auto", maxlength: 10000, "aria-describedby": "hubchat-length",
+    oninput: () => { typed(); checkLength(); }, onkeydown: composeKey });
+  ui.lengthHint = h("p", { id: "hubchat-length", class: "length-hint", role: "status", hidden: true });
   ui.inputLabel = h("label", { for: "hubchat-input", class: "sr-only" });
   ui.sendBtn = h("button", { type: "submit", class: "primary send" });
   ui.compose = h("form", { class: "compose", onsubmit: (e) => { e.preventDefault(); submitCompose(); } }, ui.inputLabel, ui.input, ui.sendBtn);
   ui.callback = buildCallbackForm();
   ui.panel = h("section", { class: "panel", id: "hubchat-panel", role: "dialog", "aria-labelledby": "hubchat-title", hidden: true, onkeydown: panelKey },
     h("header", {}, ui.title, ui.langSel, ui.closeBtn), ui.status, ui.details, ui.log, ui.typing,
-    h("div", { class: "actions" }, ui.talkBtn, ui.cbBtn), ui.callback, ui.compose);
+    h("div", { class: "actions" }, ui.talkBtn, ui.cbBtn), ui.callback, ui.lengthHint, ui.compose);
   root.append(h("link", { rel: "stylesheet", href: ORIGIN + "/static/widget.css" }), ui.panel, ui.launcher);
 
   function buildCallbackForm() {
@@ -149,6 +151,13 @@
   let ws = null, state = "idle", attempt = 0, retryAt = 0, retryTimer = null, lastTyping = 0, typingTimer = null, unread = 0, counter = 0;
   const shown = new Map(); // message id or client id -> list item
   const pending = new Map(); // client id -> {text, payload}: resent after a reconnect (the server dedupes on client id)
+  // What the server accepts (sent in its welcome; these are its defaults). A frame is measured in UTF-8 bytes, as
+  // the server measures it: 6,000 Thai characters are 18 KB.
+  const limits = { max_frame: 16384, max_text: 10000 };
+  const encoder = new TextEncoder();
+  const frameOf = (cid, text, payload) => JSON.stringify({ type: "message", client_id: cid, text, ...(payload ? { payload } : {}) });
+  const fits = (text, payload = null) => encoder.encode(frameOf("w00000000-0000-000000", text, payload)).length <= limits.max_frame && text.length <= limits.max_text;
+  let inflight = new Set(); // client ids written to the current socket and not acknowledged yet
   ui.name.value = store.get("name") || "";
   ui.email.value = store.get("email") || "";
 
@@ -169,7 +178,18 @@
       sock.send(JSON.stringify(hello));
     };
     sock.onmessage = (ev) => { let f; try { f = JSON.parse(ev.data); } catch { return; } if (f && typeof f === "object") onFrame(f); };
-    sock.onclose = () => { if (ws === sock) { ws = null; scheduleRetry(); } };
+    sock.onclose = (ev) => {
+      if (ws !== sock) return;
+      ws = null;
+      // 1009: a frame was too big for the server. Whatever was in flight and does not fit is refused here, for good,
+      // so it is never resent and never holds up the messages after it.
+      if (ev.code === 1009) {
+        const big = [...inflight].filter((cid) => pending.has(cid) && !fits(pending.get(cid).text, pending.get(cid).payload));
+        (big.length ? big : [...inflight].slice(-1)).forEach(refuse);
+      }
+      inflight = new Set();
+      scheduleRetry();
+    };
   }
   function scheduleRetry() {
     state = "offline";
@@ -199,10 +219,20 @@
       attempt = 0;
       renderStatus();
       for (const m of Array.isArray(f.history) ? f.history : []) addMessage(m, false);
-      for (const [cid, p] of pending) ws.send(JSON.stringify({ type: "message", client_id: cid, text: p.text, ...(p.payload ? { payload: p.payload } : {}) }));
+      if (f.limits && typeof f.limits === "object") {
+        for (const k of ["max_frame", "max_text"]) if (Number(f.limits[k]) > 0) limits[k] = Number(f.limits[k]);
+        checkLength();
+      }
+      inflight = new Set();
+      for (const [cid, p] of pending) {
+        if (!fits(p.text, p.payload)) { refuse(cid); continue; }
+        ws.send(frameOf(cid, p.text, p.payload));
+        inflight.add(cid);
+      }
     } else if (f.type === "ack") {
       const li = shown.get(f.client_id);
       pending.delete(f.client_id);
+      inflight.delete(f.client_id);
       if (li) { li.state = "delivered"; if (f.message_id) shown.set(f.message_id, li); li.refresh(); }
     } else if (f.type === "message") {
       ui.typing.hidden = true;
@@ -214,6 +244,7 @@
     } else if (f.type === "error" && f.client_id) {
       const li = shown.get(f.client_id);
       pending.delete(f.client_id);
+      inflight.delete(f.client_id);
       if (li) { li.state = "failed"; li.errorText = String(f.detail || ""); li.refresh(); }
     }
   }
@@ -243,7 +274,12 @@
       stateEl.textContent = li.state ? t(li.state) + (li.state === "failed" && li.errorText ? ": " + li.errorText : "") : "";
       stateEl.className = "state " + (li.state || "");
       li.classList.toggle("failed", li.state === "failed");
-      if (li.state === "failed" && !li.querySelector(".retry")) {
+      if (li.state === "failed" && li.tooLong && !li.querySelector(".retry")) {
+        // Sending it again would fail again: give the text back to be split.
+        li.append(h("button", { type: "button", class: "link retry", onclick: () => {
+          li.remove(); shown.delete(m.client_id); ui.input.value = m.text; checkLength(); ui.input.focus();
+        }, text: t("edit") }));
+      } else if (li.state === "failed" && !li.querySelector(".retry")) {
         li.append(h("button", { type: "button", class: "link retry", onclick: () => { li.remove(); shown.delete(m.client_id); send(m.text, m.payload); }, text: t("retry") }));
       }
     };
@@ -276,19 +312,42 @@
     if (!text) return;
     const cid = "w" + Date.now().toString(36) + "-" + (++counter) + "-" + Math.random().toString(36).slice(2, 8);
     addMessage({ client_id: cid, text, mine: true, payload, created_at: new Date().toISOString() }, false);
+    if (!fits(text, payload)) { refuse(cid); return; }
     pending.set(cid, { text, payload });
     if (ws && ws.readyState === 1 && state === "online") {
-      ws.send(JSON.stringify({ type: "message", client_id: cid, text, ...(payload ? { payload } : {}) }));
+      ws.send(frameOf(cid, text, payload));
+      inflight.add(cid);
     } else {
       connect();
     }
   }
+  /** A message the server would refuse: shown as not sent, with why; never queued, so it blocks nothing. */
+  function refuse(cid) {
+    pending.delete(cid);
+    inflight.delete(cid);
+    const li = shown.get(cid);
+    if (li) { li.state = "failed"; li.tooLong = true; li.errorText = t("tooLongShort"); li.refresh(); }
+  }
+  /** Says, while the visitor types, that the text is too long to send (in the server's own measure). */
+  function checkLength() {
+    const text = ui.input.value;
+    const over = text.trim() !== "" && !fits(text.trim());
+    ui.lengthHint.hidden = !over;
+    if (over) {
+      const used = encoder.encode(text.trim()).length, max = limits.max_frame;
+      ui.lengthHint.textContent = t("tooLong", { percent: new Intl.NumberFormat(lang).format(Math.ceil((used / max) * 100)) });
+    }
+    ui.sendBtn.disabled = over;
+    ui.input.setAttribute("aria-invalid", String(over));
+  }
   function submitCompose() {
     const text = ui.input.value;
     if (!text.trim()) return;
+    if (!fits(text.trim())) { checkLength(); return; }
     send(text);
     lastTyping = 0; // the next keystroke starts a new typing spell
     ui.input.value = "";
+    checkLength();
     ui.input.focus();
   }
   function composeKey(e) {
