@@ -31,7 +31,7 @@ ACTIONS = frozenset({
     "auth.login", "auth.login_failed", "auth.logout",
     # tickets
     "ticket.view", "ticket.claim", "ticket.reply", "ticket.note", "ticket.transfer", "ticket.resolve", "ticket.reopen",
-    "ticket.pending", "ticket.attachment",
+    "ticket.pending", "ticket.attachment", "ticket.resend",
     # customers
     "customer.view", "customer.edit", "customer.merge", "customer.export", "customer.erase",
     # callbacks

@@ -146,6 +146,8 @@ async def get_ticket(request: web.Request) -> web.Response:
                            customer_id=t.customer_id, at=hub.clock.now())
     body = ticket_json(t, messages=[message_json(m) for m in msgs], notes=notes, trace=trace)
     body["recipient_unreachable"] = to[2] if to else None
+    # Said on the ticket before anyone writes: a reply on a channel that is switched off cannot be sent.
+    body["channel_enabled"] = t.channel in hub.channels
     body["recipient_verified"] = proven
     body["unverified"] = unverified
     return web.json_response(body)

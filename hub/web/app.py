@@ -15,7 +15,7 @@ from hub.serialize import message_json
 from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
 from hub.store.schema import identities, tickets
-from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, catalogs, customers_api, labels_api, middleware, privacy_api, public
+from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, catalogs, customers_api, delivery_api, labels_api, middleware, privacy_api, public
 from hub.surveys import api as survey_api
 from hub.surveys import page as survey_page
 from hub.web.http import client_ip
@@ -115,6 +115,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_routes(public.routes)
     app.router.add_routes(catalogs.routes)
+    app.router.add_routes(delivery_api.routes)
     app.router.add_routes(agent_api.routes)
     app.router.add_routes(agents_api.routes)
     app.router.add_routes(customers_api.routes)

@@ -184,8 +184,10 @@ export class TicketView {
       h("div", { class: "actions" }, actions, target, transfer),
       trace);
     const un = tk.recipient_unreachable;
-    this.unreachable.hidden = !un;
-    this.unreachable.textContent = un ? t("reply.unreachable", { why: typeof un === "string" ? un : "" }) : "";
+    const off = tk.channel_enabled === false; // said before anyone writes: a reply here cannot be sent yet
+    this.unreachable.hidden = !un && !off;
+    this.unreachable.textContent = off ? t("reply.channelOff", { channel: t("channel." + tk.channel) })
+      : un ? t("reply.unreachable", { why: typeof un === "string" ? un : "" }) : "";
   }
 
   drawTimeline() {
@@ -199,15 +201,29 @@ export class TicketView {
     if (stick) this.timeline.scrollTop = this.timeline.scrollHeight;
   }
 
+  async resend(m, button) {
+    button.disabled = true;
+    try {
+      await this.app.api("POST", `/api/tickets/${this.id}/messages/${m.id}/resend`);
+    } catch (err) {
+      button.disabled = false;
+      this.unreachable.hidden = false;
+      this.unreachable.textContent = String(err.message || err);
+    }
+  }
+
   message(m) {
     const who = m.author === "customer" ? (this.customer?.name || t("author.customer"))
       : m.author === "agent" ? this.app.agentName(m.agent_id) || t("author.agent") : t("author." + m.author);
     const delivery = m.direction === "out" && m.delivery
       ? h("span", { class: "delivery " + m.delivery, text: t("delivery." + m.delivery) + (m.delivery === "failed" && m.delivery_error ? ": " + m.delivery_error : "") })
       : null;
+    // A failed reply can be sent again once its channel works (e.g. switched on after the customer wrote).
+    const resend = m.delivery === "failed" && this.t.channel_enabled !== false
+      ? h("button", { type: "button", class: "link resend", text: t("delivery.resend"), onclick: (e) => this.resend(m, e.target) }) : null;
     return h("li", { class: "msg dir-" + m.direction + " from-" + m.author, "data-id": m.id },
       h("div", { class: "meta" }, icon(m.channel, t("channel." + m.channel)), " ", h("bdi", { class: "who", text: who }), " · ",
-        h("time", { datetime: m.created_at, text: fmtTime(m.created_at, lang()) }), delivery ? [" · ", delivery] : null),
+        h("time", { datetime: m.created_at, text: fmtTime(m.created_at, lang()) }), delivery ? [" · ", delivery] : null, resend ? [" ", resend] : null),
       h("p", { class: "text", dir: "auto", text: m.text ?? "" }),
       (m.attachments || []).length ? h("ul", { class: "attachments" }, m.attachments.map((a, i) => h("li", {},
         h("a", { href: "#", onclick: (e) => { e.preventDefault(); this.download(m, i, a); }, text: a.name || t("ticket.attachment") })))) : null);
