@@ -1,46 +1,9 @@
 // Accountability and customer data rights in the console (admins): the Audit tab (who did what, filtered, CSV),
 // and the customer panel's "export data" and "erase customer" actions.
 import { h, bdi, fmtTime } from "./dom.js";
-import { t, lang, addStrings } from "./i18n.js";
+import { t, lang } from "./i18n.js";
 
-addStrings({
-  en: {
-    "tab.audit": "Audit", "audit.title": "Audit log", "audit.action": "Action", "audit.actor": "Who", "audit.anyone": "Anyone",
-    "audit.system": "The hub itself", "audit.customer": "Customer no.", "audit.since": "From", "audit.until": "To",
-    "audit.show": "Show", "audit.csv": "Download CSV", "audit.older": "Older entries", "audit.none": "No entries match.",
-    "audit.at": "Time", "audit.target": "On", "audit.source": "From address", "audit.detail": "Details", "audit.all": "All",
-    "privacy.title": "Data rights", "privacy.export": "Export data (ZIP)", "privacy.erase": "Erase customer…",
-    "privacy.eraseWarn": "This removes the customer's name, addresses, messages, notes, attachments and mails for good. Counts and times stay for the reports. It cannot be undone.",
-    "privacy.confirmLabel": "Type the customer number {id} to confirm", "privacy.eraseNow": "Erase permanently",
-    "privacy.cancel": "Cancel", "privacy.erased": "Erased on {date}.", "privacy.exported": "Export downloaded.",
-    "privacy.done": "Customer erased: {tickets} tickets, {messages} messages, {mails} mails removed.",
-    "webhooks.state.cancelled": "Cancelled",
-  },
-  th: {
-    "tab.audit": "บันทึกการใช้งาน", "audit.title": "บันทึกการใช้งาน", "audit.action": "การกระทำ", "audit.actor": "ผู้กระทำ",
-    "audit.anyone": "ทุกคน", "audit.system": "ระบบ", "audit.customer": "เลขที่ลูกค้า", "audit.since": "ตั้งแต่", "audit.until": "ถึง",
-    "audit.show": "แสดง", "audit.csv": "ดาวน์โหลด CSV", "audit.older": "รายการก่อนหน้า", "audit.none": "ไม่มีรายการที่ตรงกัน",
-    "audit.at": "เวลา", "audit.target": "เป้าหมาย", "audit.source": "ที่อยู่ต้นทาง", "audit.detail": "รายละเอียด", "audit.all": "ทั้งหมด",
-    "privacy.title": "สิทธิ์ในข้อมูล", "privacy.export": "ส่งออกข้อมูล (ZIP)", "privacy.erase": "ลบข้อมูลลูกค้า…",
-    "privacy.eraseWarn": "การลบจะนำชื่อ ที่อยู่ ข้อความ บันทึก ไฟล์แนบ และอีเมลของลูกค้าออกอย่างถาวร จำนวนและเวลายังคงอยู่สำหรับรายงาน และไม่สามารถย้อนกลับได้",
-    "privacy.confirmLabel": "พิมพ์เลขที่ลูกค้า {id} เพื่อยืนยัน", "privacy.eraseNow": "ลบอย่างถาวร", "privacy.cancel": "ยกเลิก",
-    "privacy.erased": "ลบแล้วเมื่อ {date}", "privacy.exported": "ดาวน์โหลดข้อมูลแล้ว",
-    "privacy.done": "ลบข้อมูลลูกค้าแล้ว: {tickets} ตั๋ว {messages} ข้อความ ลบอีเมล {mails} ฉบับ",
-    "webhooks.state.cancelled": "ยกเลิกแล้ว",
-  },
-  fa: {
-    "tab.audit": "گزارش رویدادها", "audit.title": "گزارش رویدادها", "audit.action": "کار", "audit.actor": "انجام‌دهنده",
-    "audit.anyone": "همه", "audit.system": "خود سامانه", "audit.customer": "شمارهٔ مشتری", "audit.since": "از", "audit.until": "تا",
-    "audit.show": "نمایش", "audit.csv": "دریافت CSV", "audit.older": "موارد قدیمی‌تر", "audit.none": "موردی یافت نشد.",
-    "audit.at": "زمان", "audit.target": "روی", "audit.source": "نشانی مبدأ", "audit.detail": "جزئیات", "audit.all": "همه",
-    "privacy.title": "حقوق داده", "privacy.export": "خروجی داده‌ها (ZIP)", "privacy.erase": "پاک‌کردن مشتری…",
-    "privacy.eraseWarn": "نام، نشانی‌ها، پیام‌ها، یادداشت‌ها، پیوست‌ها و ایمیل‌های مشتری برای همیشه پاک می‌شود. شمارش‌ها و زمان‌ها برای گزارش‌ها می‌ماند. این کار برگشت‌پذیر نیست.",
-    "privacy.confirmLabel": "برای تأیید، شمارهٔ مشتری {id} را بنویسید", "privacy.eraseNow": "پاک‌کردن برای همیشه", "privacy.cancel": "انصراف",
-    "privacy.erased": "در {date} پاک شد.", "privacy.exported": "خروجی دریافت شد.",
-    "privacy.done": "مشتری پاک شد: {tickets} درخواست، {messages} پیام، {mails} ایمیل حذف شد.",
-    "webhooks.state.cancelled": "لغو شد",
-  },
-});
+// Its strings are in the catalogs (hub/locale/LANG/web.json: tab.audit, audit.*, privacy.*).
 
 const num = (v) => new Intl.NumberFormat(lang()).format(v);
 
