@@ -32,6 +32,7 @@ log = logging.getLogger("hub.channels.email")
 NAME = "email"
 NOISE = frozenset({"auto_reply", "bounce", "spam_report"})
 POISON_TRIES = 3  # a mail whose storing fails this often is stored in its raw form instead
+FORGET_TRIES, FORGET_RETRY_DELAY = 3, 1.0  # removing mails: tries and seconds before the next (grows each time)
 
 
 def to_inbound(p: ParsedMail, *, ref_prefix: str, received: datetime | None = None) -> Inbound:
@@ -202,13 +203,19 @@ class EmailChannel:
 
 
     async def forget(self, provider_ids: Sequence[str], senders: Sequence[str]) -> int:
-        """Remove the raw mails (watched and processed folder) of an erased customer or past retention."""
-        try:
-            return await remove_mails(self.config.imap, self.user, provider_ids, senders)
-        except ImapError as exc:
-            raise Unavailable(f"the mail server refused to remove the mails: {exc}") from None
-        except (OSError, asyncio.TimeoutError) as exc:
-            raise Unavailable(f"the mail server cannot be reached: {exc or type(exc).__name__}") from None
+        """Remove the raw mails (watched and processed folder) of an erased customer or past retention.  A server that
+        refuses for a moment ("[UNAVAILABLE] Temporary authentication failure") gets two more tries."""
+        for attempt in range(FORGET_TRIES):
+            try:
+                return await remove_mails(self.config.imap, self.user, provider_ids, senders)
+            except ImapError as exc:
+                problem = f"the mail server refused to remove the mails: {exc}"
+            except (OSError, asyncio.TimeoutError) as exc:
+                problem = f"the mail server cannot be reached: {exc or type(exc).__name__}"
+            log.warning("email: removing mails failed (try %d of %d): %s", attempt + 1, FORGET_TRIES, problem)
+            if attempt + 1 < FORGET_TRIES:
+                await asyncio.sleep(FORGET_RETRY_DELAY * (attempt + 1))
+        raise Unavailable(problem)
 
 
 def build(raw: dict[str, Any]) -> EmailChannel:

@@ -116,7 +116,7 @@ class Retention:
             rows = (await conn.execute(
                 select(messages.c.id, messages.c.provider_id, messages.c.direction, messages.c.attachments, messages.c.raw)
                 .where(and_(messages.c.channel == channel, messages.c.raw.is_not(None), messages.c.created_at < cutoff))
-                .order_by(messages.c.id).limit(self.config.batch))).all()
+                .order_by(messages.c.created_at).limit(self.config.batch))).all()
         if not rows:
             return 0, 0
         # A JSON null (a message stored without raw data) becomes SQL NULL here once, and is not counted.
@@ -145,7 +145,7 @@ class Retention:
                 select(tickets.c.id).where(and_(tickets.c.channel == channel, tickets.c.status.in_(FINISHED),
                                                 tickets.c.anonymised_at.is_(None), tickets.c.updated_at < cutoff,
                                                 ended < cutoff))
-                .order_by(tickets.c.id).limit(self.config.batch))).all()]
+                .order_by(tickets.c.updated_at).limit(self.config.batch))).all()]
             mids = [r[0] for r in (await conn.execute(
                 select(messages.c.provider_id).where(and_(messages.c.ticket_id.in_(ids), messages.c.direction == "in",
                                                           messages.c.provider_id.is_not(None))))).all()] if ids else []

@@ -6,6 +6,7 @@ reported erased while their mails remain.  May import hub.audit, hub.store, hub.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -25,8 +26,18 @@ async def compact(db: Database) -> None:
     """SQLite keeps the old versions of changed pages in the write-ahead log until a checkpoint: fold them into the
     database now (deleted content there is zeroed, `secure_delete`), so erased values do not linger in hub.db-wal."""
     if db.is_sqlite:
-        async with db.read() as conn:
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # On a thread of its own: copying a large log back into the file would otherwise stall the event loop.
+        def checkpoint() -> bool:
+            with db.sync_engine.connect() as conn:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            return bool(busy and busy[0])
+
+        # A reader in the middle of a transaction keeps the checkpoint from finishing: try again shortly.
+        for _ in range(20):
+            if not await asyncio.to_thread(checkpoint):
+                return
+            await asyncio.sleep(0.05)
+        log.warning("the write-ahead log could not be checkpointed after an erasure; SQLite will do it later")
 
 
 async def export_customer(db: Database, channels: Mapping[str, Channel], clock: Clock, agent: Agent,
