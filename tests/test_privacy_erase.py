@@ -169,3 +169,29 @@ async def test_an_erased_chat_visitor_returning_with_the_old_token_is_a_stranger
     await back.close()
     text = await database_text(hub.hub.db)
     assert leftovers(text, b"", ["Parisa", "parisa@example.ir", "سفارش ۱۲۳۴"]) == []
+
+
+async def test_an_erased_customer_is_not_on_the_win_back_list(hub: RunningHub) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import insert, update
+
+    from hub.store.schema import surveys
+    from hub.surveys.winback import candidates
+
+    admin = await hub.agent("admin@example.com", "admin")
+    chat = await hub.chat(name="Unhappy Udom")
+    ack = await chat.say("the parcel never came")
+    await hub.settle()
+    await chat.close()
+    long_ago = hub.hub.clock.now() - timedelta(days=60)
+    async with hub.hub.db.write() as conn:
+        t = (await conn.execute(select(tickets).join(messages, messages.c.ticket_id == tickets.c.id)
+                                .where(messages.c.id == ack["message_id"]))).one()
+        await conn.execute(update(messages).where(messages.c.ticket_id == t.id).values(created_at=long_ago))
+        await conn.execute(insert(surveys).values(
+            ticket_id=t.id, customer_id=t.customer_id, resolved_at=long_ago, channel="webchat", language="en",
+            state="answered", score=1, answers=1, due_at=long_ago, answered_at=long_ago, created_at=long_ago, updated_at=long_ago))
+    assert [c["customer_id"] for c in await candidates(hub.hub, 30)] == [t.customer_id]
+    assert (await hub.api("POST", f"/api/customers/{t.customer_id}/erase", admin, json={"confirm": t.customer_id}))[0] == 200
+    assert await candidates(hub.hub, 30) == []

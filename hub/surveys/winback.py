@@ -55,12 +55,15 @@ async def candidates(hub: Hub, days: int, *, customer_id: int | None = None, lim
             )).scalars().all()
         )
         names = dict((await conn.execute(select(customers.c.id, customers.c.name).where(customers.c.id.in_(ids)))).all())
+        # An erased customer is nobody to win back: their record is an anonymous shell with no address.
+        erased = set((await conn.execute(select(customers.c.id).where(and_(customers.c.id.in_(ids),
+                                                                          customers.c.erased_at.is_not(None))))).scalars().all())
     out = []
     for cid, item in found.items():
         at = last.get(cid)
         if at is not None and at.tzinfo is None:  # an aggregate may come back without the column's type
             at = at.replace(tzinfo=timezone.utc)
-        if at is None or at > cutoff or cid in live:
+        if at is None or at > cutoff or cid in live or cid in erased:
             continue
         out.append({**item, "name": names.get(cid), "last_contact_at": iso(at), "days_quiet": (now - at).days})
     out.sort(key=lambda i: i["last_contact_at"] or "")
