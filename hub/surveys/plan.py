@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.domain import Author, Button, Direction, Message, Status
 from hub.store import tickets as ticket_store
 from hub.store.schema import callbacks, customers, identities, messages, surveys, tickets
+from hub.surveys.links import Signer
 from hub.surveys.texts import digits, lang_of, say
 from hub.surveys.zones import customer_zone, local_text
 
@@ -160,6 +161,7 @@ class Planner:
         return len(ids)
 
     async def send(self, survey_id: int) -> Sent | None:
+        signer = await self.hub.surveys.signer()  # before the transaction: a first call writes the key
         now = self.hub.clock.now()
         sent: Sent | None = None
         async with self.hub.db.write() as conn:
@@ -177,7 +179,7 @@ class Planner:
                 if isinstance(target, str):
                     why = target
                 else:
-                    sent, values = await self._compose(conn, s, t, target, now)
+                    sent, values = await self._compose(conn, s, t, target, now, signer)
                     state = "sent"
             res = await conn.execute(
                 update(surveys).where(and_(surveys.c.id == s.id, surveys.c.state == "scheduled"))
@@ -231,7 +233,7 @@ class Planner:
             return "server.public_url is not set, so there is no link the customer could open"
         return None
 
-    async def _compose(self, conn: AsyncConnection, s: Any, t: Any, ident: Any, now: datetime) -> tuple[Sent, dict[str, Any]]:
+    async def _compose(self, conn: AsyncConnection, s: Any, t: Any, ident: Any, now: datetime, signer: Signer) -> tuple[Sent, dict[str, Any]]:
         lang, subject = s.language, (t.subject or f"#{t.id}")[:120]
         expires = now + self.cfg.expires_after
         values: dict[str, Any] = {"via": ident.channel, "sent_at": now, "expires_at": expires}
@@ -240,7 +242,7 @@ class Planner:
             sent = await post(conn, t.id, ident.channel, ident.id, say("ask_chat", lang, subject=subject), now, lock,
                               buttons=score_buttons(s.id, lang), meta={"survey_id": s.id})
         else:
-            token = (await self.hub.surveys.signer()).issue(s.id, expires)
+            token = signer.issue(s.id, expires)
             url = f"{self.hub.config.server.public_url.rstrip('/')}/survey/{token.value}"
             until = local_text(expires, await customer_zone(conn, s.customer_id, self.hub.config.business_hours.tz), lang)
             sent = await post(conn, t.id, ident.channel, ident.id, say("ask_email", lang, subject=subject, url=url, until=until),
