@@ -16,6 +16,7 @@ from hub.store import records
 from hub.store import tickets as ticket_store
 from hub.store.merge import MergeError, merge_customers
 from hub.store.schema import agents, customers, identities, tickets
+from hub.surveys.zones import valid_zone
 from hub.validation import id_value
 from hub.web.http import AGENT_KEY, int_arg, read_json, requires, text_field
 
@@ -52,6 +53,7 @@ async def customer_json(conn: Any, cid: int) -> dict[str, Any]:
     c = records.customer(row)
     return {
         "id": c.id,
+        "tz": row.tz,
         "name": c.name,
         "language": c.language,
         "tier": c.tier,
@@ -106,6 +108,11 @@ async def update_customer(request: web.Request) -> web.Response:
         values["account_manager_id"] = am
     if "name" in data:
         values["name"] = text_field(data, "name", 300)
+    if "tz" in data:  # the customer's own zone: follow-up messages reach them inside open hours there
+        tz = text_field(data, "tz", 64, required=False)
+        if tz is not None and valid_zone(tz) is None:
+            raise Invalid(f"unknown time zone {tz!r} (expected an IANA name such as Asia/Bangkok)", field="tz")
+        values["tz"] = tz
     async with hub.db.write() as conn:
         if values.get("account_manager_id") is not None:
             if not (await conn.execute(select(agents.c.id).where(agents.c.id == values["account_manager_id"]))).first():
