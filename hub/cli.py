@@ -182,9 +182,26 @@ def cmd_agent_password(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _config(args)
+    config = _config(args)
+    preflight(config)
     print("config is valid")
     return 0
+
+
+def preflight(config: Config) -> None:
+    """What `serve` refuses at start, found without starting: the whole app is built (channels, knowledge base,
+    callbacks, routing), the database file's folder must exist, and a Telegram webhook needs server.public_url."""
+    from hub.web.app import build_app
+
+    build_app(config, run_migrations=False)
+    url = config.database.url
+    if url.startswith("sqlite+aiosqlite:///"):
+        folder = os.path.dirname(url[len("sqlite+aiosqlite:///"):].split("?", 1)[0])
+        if folder and not os.path.isdir(folder):
+            raise ConfigError(f"database.url: the folder {folder} does not exist")
+    telegram = config.channels.get("telegram") or {}
+    if isinstance(telegram, dict) and telegram.get("enabled") and telegram.get("mode") == "webhook" and not config.server.public_url:
+        raise ConfigError("server.public_url: required when channels.telegram.mode is webhook")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -327,7 +327,29 @@ def read_config(path: str | os.PathLike[str] | None = None) -> tuple[Config, dic
         raise ConfigError(f"{p}: expected a mapping at the top level")
     raw = expand_env(raw)
     raw.setdefault("base_dir", str(p.resolve().parent))
+    _relative_to(raw, Path(raw["base_dir"]))
     return parse_model(Config, raw, ""), raw
+
+
+_SQLITE = "sqlite+aiosqlite:///"
+
+
+def _relative_to(raw: dict[str, Any], base: Path) -> None:
+    """One rule for every relative path in a config file: it is relative to the file, never to the working folder
+    (knowledge_base and lexicons already resolve against base_dir; the database file and static_dir do here)."""
+    db = raw.get("database")
+    if db is None:
+        db = raw["database"] = {}
+    if isinstance(db, dict):
+        url = db.get("url", _SQLITE + "hub.db")
+        if isinstance(url, str) and url.startswith(_SQLITE):
+            file = url[len(_SQLITE):]
+            target = file.split("?", 1)[0]
+            if target and target != ":memory:" and not target.startswith("/") and not target.startswith("file:"):
+                db["url"] = _SQLITE + str((base / target).resolve()) + file[len(target):]
+    server = raw.get("server")
+    if isinstance(server, dict) and isinstance(server.get("static_dir"), str) and not os.path.isabs(server["static_dir"]):
+        server["static_dir"] = str((base / server["static_dir"]).resolve())
 
 
 def from_mapping(raw: dict[str, Any]) -> Config:

@@ -94,3 +94,40 @@ def test_migrate_and_agent_add(tmp_path: Path) -> None:
     assert again.returncode != 0 and "exists" in again.stderr
     bad = hub_cli("agent", "add", "Z", "--email", "z@example.com", "--department", "nowhere", env=env)
     assert bad.returncode != 0 and "department" in bad.stderr
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    """The database file, like the knowledge base, sits next to the config file whatever the working folder."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "faq.yaml").write_text((ROOT / "faq.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    cfg = site / "hub.yaml"
+    cfg.write_text("database: {url: 'sqlite+aiosqlite:///data/hub.db'}\nbot: {enabled: true, knowledge_base: faq.yaml}\n")
+    config, _ = read_config(cfg)
+    assert config.database.url == f"sqlite+aiosqlite:///{site / 'data' / 'hub.db'}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # The folder of the database does not exist yet: check-config says so, as serve would fail on it.
+    result = hub_cli("check-config", "--config", str(cfg), cwd=elsewhere)
+    assert result.returncode != 0 and "database.url" in result.stderr
+    (site / "data").mkdir()
+    assert hub_cli("check-config", "--config", str(cfg), cwd=elsewhere).returncode == 0
+    assert hub_cli("migrate", "--config", str(cfg), cwd=elsewhere).returncode == 0
+    assert (site / "data" / "hub.db").exists() and not (elsewhere / "data").exists()
+    # The default database (no database section) is next to the file too.
+    bare = site / "bare.yaml"
+    bare.write_text("bot: {enabled: false}\n")
+    assert read_config(bare)[0].database.url == f"sqlite+aiosqlite:///{site / 'hub.db'}"
+
+
+def test_check_config_refuses_what_serve_refuses(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("bot: {enabled: true, knowledge_base: missing.yaml}\n")
+    result = hub_cli("check-config", "--config", str(cfg))
+    assert result.returncode != 0 and "bot.knowledge_base" in result.stderr and "missing.yaml" in result.stderr
+    cfg.write_text("bot: {enabled: false}\nchannels: {callback: {enabled: true, department: nowhere}}\n")
+    result = hub_cli("check-config", "--config", str(cfg))
+    assert result.returncode != 0 and "channels.callback.department" in result.stderr
+    cfg.write_text("bot: {enabled: false}\nchannels: {telegram: {enabled: true, token: '1:x', mode: webhook, webhook_secret: abc}}\n")
+    result = hub_cli("check-config", "--config", str(cfg))
+    assert result.returncode != 0 and "server.public_url" in result.stderr
