@@ -142,7 +142,15 @@ async def test_call_me_back_books_a_slot_seen_in_the_console(browser: Any, sqlit
         assert label.startswith("09:00")  # shown in the visitor's zone (Bangkok, same as business hours)
         await tab.shot("widget-callback-form")
         await p.click(".callback-form button[type=submit]")
-        await p.locator(".msg.from-system .text", has_text="+66 81 234 5678").wait_for()
+        # One confirmation, the hub's own in the chat, with the phone masked as everywhere and the manage link.
+        confirm = p.locator(".msg.from-system .text", has_text="+66******678")
+        await confirm.wait_for()
+        assert "/callback/" in (await confirm.text_content() or "")
+        manage = confirm.locator("a")  # clickable, absolute
+        assert (await manage.get_attribute("href") or "").startswith(h.url + "/callback/")
+        await h.settle()
+        assert await p.locator(".msg.from-system .text", has_text="+66******678").count() == 1
+        assert await p.locator(".msg .text", has_text="234 5678").count() == 0
         assert await p.locator(".callback-form").is_hidden()
 
         agent = await console_login(browser, h, "cal@example.com")

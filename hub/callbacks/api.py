@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select
 from hub.callbacks import store
 from hub.callbacks.forticket import book_for_ticket
 from hub.callbacks.service import CallbackService
-from hub.callbacks.values import ACTIVE, FINAL, zone
+from hub.callbacks.values import ACTIVE, FINAL, mask, zone
 from hub.callbacks.work import CallbackWork
 from hub.errors import Invalid, NotFoundError, RateLimited
 from hub.services import HUB
@@ -50,13 +50,18 @@ async def slots(request: web.Request) -> web.Response:
     await public_limit(request)
     tz = zone(request.query.get("tz"))
     day = parse_date(request.query.get("date"))
-    items = await request.app[SERVICE].day(day, tz)
+    if request.query.get("next") in ("1", "true"):
+        # The first day from `date` on with a free time (the widget after hours): "date" says which day it is.
+        day, items = await request.app[SERVICE].free_day(day, tz)
+    else:
+        items = await request.app[SERVICE].day(day, tz)
     return web.json_response({"date": day.isoformat(), "tz": tz.key, "items": [CallbackService.slot_json(s, tz, n) for s, n in items]})
 
 
 def booked_json(svc: CallbackService, booked: Any) -> dict[str, Any]:
     cb = booked.callback
     body = {k: cb[k] for k in ("id", "status", "window_start", "window_end", "tz", "ticket_id")}
+    body["phone_masked"] = mask(cb["phone"])  # as every confirmation shows it
     if booked.manage_token:
         body["manage_url"] = svc.manage_url(cb["id"], booked.manage_token)
     return body

@@ -80,19 +80,6 @@ def _slot_radios(lang: str, svc: CallbackService, items: list[tuple[Any, int]], 
     return "".join(out)
 
 
-async def _free_day(svc: CallbackService, day: date, tz: ZoneInfo) -> tuple[date, list[tuple[Any, int]]]:
-    """The asked day when a time is free on it, else the next day that has one (after hours, on a full day)."""
-    items = await svc.day(day, tz)
-    if any(n > 0 for _, n in items):
-        return day, items
-    start = datetime.combine(day, datetime.min.time(), tz)
-    nxt = await svc.next_free(start, limit=1)
-    if not nxt:
-        return day, items
-    found = nxt[0].start.astimezone(tz).date()
-    return found, await svc.day(found, tz)
-
-
 async def _booking_form(request: web.Request, lang: str, values: dict[str, str], error: str = "", status: int = 200) -> web.Response:
     svc = request.app[SERVICE]
     now = request.app[HUB].clock.now()
@@ -105,7 +92,7 @@ async def _booking_form(request: web.Request, lang: str, values: dict[str, str],
     except HubError:
         asked = today
     asked = min(max(asked, today), (now + timedelta(days=svc.config.horizon_days)).astimezone(tz).date())
-    day, items = await _free_day(svc, asked, tz)
+    day, items = await svc.free_day(asked, tz)
     moved = ""
     if day != asked:
         moved = f'<p class="note">{e(tr(lang, "No free times on {asked}. The next day with free times is shown.", asked=dates.day(asked, lang)))}</p>'
@@ -189,7 +176,7 @@ async def _manage(request: web.Request, cid: int, token: str, error: str = "", s
             f"{e(tr(lang, 'Time'))}: <strong>{e(when)}</strong> (<span dir=ltr>{e(row.tz)}</span>).</p>"]
     if row.status in ("scheduled", "due"):
         action = f"/callback/{cid}"
-        items = (await _free_day(svc, day, tz))[1] if day >= now.astimezone(tz).date() else []
+        items = (await svc.free_day(day, tz))[1] if day >= now.astimezone(tz).date() else []
         body.append(f"<h2>{e(tr(lang, 'Change the time'))}</h2>{_day_form(lang, action, day, tz.key, {'t': token})}"
                     f'<form method="post" action="{action}"><input type="hidden" name="t" value="{e(token, quote=True)}">'
                     f'<input type="hidden" name="lang" value="{lang}">'

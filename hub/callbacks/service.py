@@ -131,6 +131,18 @@ class CallbackService:
             taken = await store.booked(conn, slots[0].start, slots[-1].end)
         return [(s, max(cap - taken.get(s.start, 0), 0)) for s in slots]
 
+    async def free_day(self, day: date, tz: ZoneInfo) -> tuple[date, list[tuple[Slot, int]]]:
+        """`day` when a time is free on it, else the next day that has one (after hours, on a full day or a
+        holiday), with that day's slots; `day` itself when nothing is free within the horizon."""
+        items = await self.day(day, tz)
+        if any(n > 0 for _, n in items):
+            return day, items
+        nxt = await self.next_free(datetime.combine(day, datetime.min.time(), tz), limit=1)
+        if not nxt:
+            return day, items
+        found = nxt[0].start.astimezone(tz).date()
+        return found, await self.day(found, tz)
+
     async def next_free(self, after: datetime, limit: int | None = None) -> list[Slot]:
         now = self.clock.now()
         limit = limit or self.config.next_slots

@@ -106,10 +106,11 @@
     f.slotSelect = h("select", { id: "hubchat-slot", name: "slot", required: true });
     f.topic = h("input", { id: "hubchat-topic", name: "topic", maxlength: 500, dir: "auto" });
     f.error = h("p", { class: "error", role: "alert" });
+    f.note = h("p", { class: "note", role: "status" });
     f.labels = ["cbname", "phone", "date", "slot", "topic"].map((n) => h("label", { for: "hubchat-" + n, "data-key": n }));
     f.book = h("button", { type: "submit", class: "primary" });
     f.cancel = h("button", { type: "button", class: "secondary", onclick: () => showCallback(false) });
-    f.append(f.labels[0], f.cbname, f.labels[1], f.phone, f.labels[2], f.date, f.labels[3], f.slotSelect, f.labels[4], f.topic, f.error, h("div", { class: "row" }, f.book, f.cancel));
+    f.append(f.labels[0], f.cbname, f.labels[1], f.phone, f.labels[2], f.date, f.note, f.labels[3], f.slotSelect, f.labels[4], f.topic, f.error, h("div", { class: "row" }, f.book, f.cancel));
     return f;
   }
 
@@ -256,6 +257,20 @@
     return new Intl.DateTimeFormat(lang, sameDay ? { hour: "2-digit", minute: "2-digit" } : { dateStyle: "short", timeStyle: "short" }).format(d);
   }
 
+  /** Text with its http(s) addresses as links (text nodes and anchors only: nothing is parsed as HTML). */
+  function linkify(text) {
+    const out = [];
+    let last = 0;
+    for (const match of text.matchAll(/https?:\/\/[^\s<>"]+/g)) {
+      let url = match[0].replace(/[.,;:!?)\]»،]+$/, "");
+      out.push(text.slice(last, match.index));
+      out.push(h("a", { href: url, target: "_blank", rel: "noopener noreferrer", dir: "ltr", text: url }));
+      last = match.index + url.length;
+    }
+    out.push(text.slice(last));
+    return out.filter((x) => x !== "");
+  }
+
   /** One message bubble. `m` is a server message (history or live) or a local one {client_id, text, mine}. */
   function addMessage(m, live) {
     const key = m.id ?? m.client_id;
@@ -264,7 +279,7 @@
     const author = mine ? "customer" : (["bot", "agent", "system"].includes(m.author) ? m.author : "system");
     const who = h("span", { class: "who" }), when = h("time", { datetime: m.created_at || new Date().toISOString() });
     const stateEl = h("span", { class: "state" });
-    const text = h("p", { class: "text", dir: "auto", text: String(m.text ?? "") });
+    const text = h("p", { class: "text", dir: "auto" }, ...linkify(String(m.text ?? "")));
     const li = h("li", { class: "msg from-" + author }, h("div", { class: "meta" }, h("bdi", {}, who), " · ", when), text);
     if (mine) li.append(stateEl);
     li.state = m.state || (mine ? (m.id ? "delivered" : "sending") : null);
@@ -418,11 +433,19 @@
     const f = ui.callback;
     f.slotSelect.replaceChildren(h("option", { value: "", text: t("loadingSlots") }));
     f.error.textContent = "";
+    f.note.textContent = "";
     try {
-      const r = await fetch(ORIGIN + "/api/callbacks/slots?date=" + encodeURIComponent(f.date.value) + "&tz=" + encodeURIComponent(TZ));
+      // next=true: after hours or on a full day the server moves on to the next day with a free time.
+      const asked = f.date.value;
+      const r = await fetch(ORIGIN + "/api/callbacks/slots?next=true&date=" + encodeURIComponent(asked) + "&tz=" + encodeURIComponent(TZ));
       if (!r.ok) throw new Error(r.status === 404 ? t("cbUnavailable") : await errorText(r));
       const body = await r.json();
       slots = Array.isArray(body.items) ? body.items : [];
+      if (typeof body.date === "string" && body.date !== asked) {
+        f.date.value = body.date;
+        const day = new Intl.DateTimeFormat(lang, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(new Date(body.date + "T12:00:00Z"));
+        f.note.textContent = t("movedDay", { day });
+      }
     } catch (err) {
       slots = [];
       f.error.textContent = err instanceof TypeError ? t("cbUnavailable") : String(err.message || err);
@@ -436,7 +459,7 @@
   // `available` is the number of free places (or a flag); a slot without the field is offered.
   const isFree = (s) => s.available == null || s.available === true || Number(s.available) > 0;
   async function errorText(r) {
-    try { const b = await r.json(); return (b.error && (b.error.detail || b.error.code)) || String(r.status); } catch { return String(r.status); }
+    try { const b = await r.json(); return (b.error && (b.error.message || b.error.detail || b.error.code)) || String(r.status); } catch { return String(r.status); }
   }
   async function bookCallback(e) {
     e.preventDefault();
@@ -453,8 +476,12 @@
         if (r.status === 409) loadSlots(); // the slot filled up meanwhile: offer what is left
         throw new Error(r.status === 404 ? t("cbUnavailable") : await errorText(r));
       }
-      const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZone: TZ }).format(new Date(s.start));
-      addMessage({ author: "system", text: t("booked", { phone: body.phone, when }), created_at: new Date().toISOString() }, false);
+      const booked = await r.json();
+      // Booked from a chat, the hub confirms in the chat itself (with the manage link): one confirmation, not two.
+      if (!tok) {
+        const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZone: TZ }).format(new Date(s.start));
+        addMessage({ author: "system", text: t("booked", { phone: booked.phone_masked || "", when }), created_at: new Date().toISOString() }, false);
+      }
       f.phone.value = f.topic.value = "";
       showCallback(false);
     } catch (err) {
