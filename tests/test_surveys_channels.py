@@ -42,7 +42,7 @@ async def resolved_telegram(h: RunningHub, fake: FakeTelegram, text: str) -> tup
 async def test_telegram_buttons_then_comment(db_url: str) -> None:
     clock = FrozenClock(START)
     async with FakeTelegram() as fake:
-        config = hub_config(db_url, channels={"telegram": fake.channel_config()})
+        config = hub_config(db_url, scheduler_interval=3600, channels={"telegram": fake.channel_config()})
         async with running_hub(config, clock=clock) as h:
             headers, tid = await resolved_telegram(h, fake, "พัสดุยังไม่มาถึงเลยครับ")
             clock.advance(hours=1, minutes=5)
@@ -72,7 +72,7 @@ async def test_telegram_buttons_then_comment(db_url: str) -> None:
 async def test_no_survey_to_a_customer_who_blocked_the_bot(db_url: str) -> None:
     clock = FrozenClock(START)
     async with FakeTelegram() as fake:
-        config = hub_config(db_url, channels={"telegram": fake.channel_config()})
+        config = hub_config(db_url, scheduler_interval=3600, channels={"telegram": fake.channel_config()})
         async with running_hub(config, clock=clock) as h:
             headers, tid = await resolved_telegram(h, fake, "Where is my order?")
             fake.blocked.add(CHAT)
