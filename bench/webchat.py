@@ -50,6 +50,41 @@ def _echo_server(port: int) -> None:
 AGENT = ("bench@example.com", "bench-password")
 
 
+def _agent_process(urls: list[str], token: str, tickets: dict[int, int], until: float, every: float, out: Any) -> None:
+    """An agent replying every `every` seconds, with a claim between every three replies, until `until`
+    (time.perf_counter, which is system-wide monotonic on Linux).  Sends back (reply text -> sent at) and the
+    request -> response times of each kind."""
+
+    async def run() -> tuple[dict[str, float], dict[str, list[float]]]:
+        sent: dict[str, float] = {}
+        took: dict[str, list[float]] = {"reply": [], "claim": []}
+        headers = {"Authorization": f"Bearer {token}"}
+        idxs = sorted(tickets)
+        async with aiohttp.ClientSession() as session:
+            k = 0
+            while time.perf_counter() < until:
+                await asyncio.sleep(every)
+                k += 1
+                idx = idxs[k % len(idxs)]
+                base = urls[(idx + 1) % len(urls)]  # never the customer's own process when there are several
+                t0 = time.perf_counter()
+                if k % 4 == 0:  # a claim: a write transaction like a transfer
+                    async with session.post(f"{base}/api/tickets/{tickets[idx]}/claim", headers=headers) as r:
+                        await r.read()
+                    took["claim"].append((time.perf_counter() - t0) * 1000)
+                    continue
+                text = f"reply {k} to {idx}"
+                sent[text] = t0
+                async with session.post(f"{base}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
+                    await r.read()
+                took["reply"].append((time.perf_counter() - t0) * 1000)
+        return sent, took
+
+    if uvloop:
+        uvloop.install()
+    out.send(asyncio.run(run()))
+
+
 async def echo_baseline(clients: int, seconds: float) -> dict[str, Any]:
     port = free_port()
     proc = multiprocessing.Process(target=_echo_server, args=(port,), daemon=True)
@@ -86,7 +121,8 @@ async def hub_load(
     to_agent: list[float] = []
     to_customer: list[float] = []
     sent_at: dict[str, float] = {}
-    reply_sent: dict[str, float] = {}
+    reply_seen: dict[str, float] = {}  # agent reply text -> when its customer got it
+    agent_ms: dict[str, list[float]] = {}
     acked = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         async with session.post(f"{hubs[0].url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
@@ -130,9 +166,8 @@ async def hub_load(
         deadline = t_start + seconds
 
         def seen(frame: dict[str, Any]) -> None:
-            t = reply_sent.pop(frame.get("text"), None) if frame.get("type") == "message" else None
-            if t is not None:
-                to_customer.append((time.perf_counter() - t) * 1000)
+            if frame.get("type") == "message" and frame.get("author") == "agent":
+                reply_seen.setdefault(frame.get("text"), time.perf_counter())
 
         interval = customers / rate if rate else 0.0
         last_ack = [t_start]
@@ -172,22 +207,17 @@ async def hub_load(
             finally:
                 reading.cancel()
 
-        async def replier() -> None:
-            k = 0
-            while time.perf_counter() < deadline - 0.5:
-                await asyncio.sleep(reply_every)
-                if not tickets:
-                    continue
-                k += 1
-                idx = list(tickets)[k % len(tickets)]
-                text = f"reply {k} to {idx}"
-                reply_sent[text] = time.perf_counter()
-                other = hubs[(idx + 1) % n]  # never the customer's own process when n > 1
-                async with session.post(f"{other.url}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
-                    await r.read()
-
         cpu0 = sum(cpu_seconds(h.pid) for h in hubs if h.proc)
-        await asyncio.gather(*(customer(i, ws) for i, ws in enumerate(sockets)), replier())
+        # The agent works from its own process, so its timings are the hub's and not the load generator's loop.
+        spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this loop's sockets
+        parent, child = spawn.Pipe()
+        agent = spawn.Process(target=_agent_process, daemon=True, args=(
+            [h.url for h in hubs], token, dict(tickets), deadline - 0.5, reply_every, child))
+        agent.start()
+        await asyncio.gather(*(customer(i, ws) for i, ws in enumerate(sockets)))
+        reply_sent, agent_ms = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+        agent.join(5)
+        to_customer.extend((reply_seen[t] - at) * 1000 for t, at in reply_sent.items() if t in reply_seen)
         elapsed = max(deadline, last_ack[0]) - t_start  # the timed window, not the tail that collects late replies
         cpu = sum(cpu_seconds(h.pid) for h in hubs if h.proc) - cpu0
         if meter:
@@ -207,6 +237,7 @@ async def hub_load(
         "messages_per_s": round(acked / elapsed),
         "customer_to_agent_ms": {"p50": pct(to_agent, 50), "p99": pct(to_agent, 99), "n": len(to_agent)},
         "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
+        "agent_request_ms": {k: {"p50": pct(v, 50), "p99": pct(v, 99), "n": len(v)} for k, v in agent_ms.items()},
         "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
         "hub_peak_rss_mb": [peak_rss_mb(h.pid) for h in hubs if h.proc],
     }

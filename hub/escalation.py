@@ -14,6 +14,12 @@ through the router) and, when it is a complaint on a ticket that is not one yet,
 A ticket's kind is never lowered by a later message: a complaint stays a complaint.  The first message of a new
 ticket may also move it between the calmer kinds (a question that the model reads as a sales lead).
 
+Reviews run in batches by one task: `submit` only queues the stored message (no task per message), one read
+loads the tickets of the whole batch, the batch is classified in one call, and one write clears the batch's
+`messages.review_pending` marks.  The mark is set in the transaction that stores the message, so a message not yet
+reviewed when the hub stops is reviewed when it starts again (`start`).  A review is idempotent (an escalation is
+conditional on the kind), so reviewing a message twice after a crash changes nothing.
+
 Messages are classified one batch at a time in a worker thread, so the event loop never runs the model; when a
 backlog builds up (more than `LEXICAL_BACKLOG` waiting), the backlog is classified without the sentence encoder,
 which keeps the delay bounded under load at a small cost in accuracy, and so are messages once the encoder has
@@ -29,14 +35,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, update
+from sqlalchemy.exc import OperationalError
 
 from hub.bus import AGENTS
-from hub.domain import Accepted, Inbound, Status
+from hub.domain import Accepted, Identity, Inbound, Status
 from hub.metrics import CLASSIFY, ESCALATIONS
 from hub.ports import RouteRequest, RouteResult
 from hub.serialize import ticket_json
 from hub.store import tickets as ticket_store
-from hub.store.schema import customers, tickets
+from hub.store.db import CUSTOMERS
+from hub.store.schema import customers, messages, tickets
 
 if TYPE_CHECKING:
     from hub.services import Hub
@@ -48,9 +56,21 @@ __all__ = ["Escalator", "Review", "Responders"]
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 LEXICAL_BACKLOG = 16
 BATCH = 32
+REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier call, one write for the marks
+REPLAY = 10_000  # unreviewed messages taken up per start (the oldest first); the rest at the next start
 
 SKIP_FLAGS = frozenset({"bounce", "auto_reply", "spam_report", "button"})
 CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
+
+
+@dataclass(slots=True)
+class _Job:
+    message_id: int
+    ticket_id: int
+    inbound: Inbound
+    new_ticket: bool
+    result: asyncio.Future[Review | None] | None  # for the bot, which decides with the review's outcome
+    at: float  # time.monotonic() when submitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +86,15 @@ class Escalator:
         self.hub = hub
         self._queue: asyncio.Queue[tuple[RouteRequest, asyncio.Future[RouteResult]]] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._jobs: list[_Job] = []
+        self._wake: asyncio.Event | None = None
+        self._reviewer: asyncio.Task[None] | None = None
+        self._busy = False
+
+    @staticmethod
+    def wants(inbound: Inbound) -> bool:
+        """Whether a stored customer message gets the review (intake marks it pending when it does)."""
+        return bool(inbound.text.strip()) and not inbound.flags & SKIP_FLAGS
 
     # --- classifying in batches off the loop ----------------------------------------------------------------------
 
@@ -126,43 +155,151 @@ class Escalator:
             out.append(router.route(r))
         return out
 
+    async def start(self) -> None:
+        """Review what an earlier run stored but did not review (it stopped or crashed first)."""
+        try:
+            async with self.hub.db.read() as conn:
+                rows = (
+                    await conn.execute(
+                        select(messages.c.id, messages.c.ticket_id, messages.c.channel, messages.c.provider_id,
+                               messages.c.text, messages.c.meta, messages.c.created_at)
+                        .where(messages.c.review_pending.is_(True)).order_by(messages.c.id).limit(REPLAY)
+                    )
+                ).all()
+        except OperationalError as exc:
+            log.warning("unreviewed messages could not be read (%s); they wait for the next start", exc)
+            return
+        for r in rows:
+            meta = r.meta or {}
+            inbound = Inbound(
+                channel=r.channel, provider_id=r.provider_id or str(r.id), sender=Identity(r.channel, ""),
+                text=r.text, received_at=r.created_at, subject=meta.get("subject"),
+                flags=frozenset(meta.get("flags") or ()),
+            )
+            self.submit(Accepted(r.id, r.ticket_id, None), inbound, False)
+        if rows:
+            log.info("reviewing %d messages stored before the last stop", len(rows))
+
     async def stop(self) -> None:
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
+        # Queued reviews keep their marks in the database: the next start takes them up.
+        for attr in ("_worker", "_reviewer"):
+            task = getattr(self, attr)
+            setattr(self, attr, None)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        for job in self._jobs:
+            if job.result is not None and not job.result.done():
+                job.result.set_result(None)
+        self._jobs = []
+
+    async def drain(self) -> None:
+        """Wait until every review submitted so far is done (tests, shutdown)."""
+        while self._jobs or self._busy:
+            await asyncio.sleep(0.005)
 
     # --- the review -----------------------------------------------------------------------------------------------
 
+    def submit(self, accepted: Accepted, inbound: Inbound, new_ticket: bool, *,
+               want_result: bool = False) -> asyncio.Future[Review | None] | None:
+        """Queue one committed customer message for review; returns at once.  With `want_result`, a future of the
+        review's outcome (None when the message is not reviewed)."""
+        if accepted.duplicate or accepted.ticket_id is None or not self.wants(inbound):
+            return None
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Review | None] | None = loop.create_future() if want_result else None
+        self._jobs.append(_Job(accepted.message_id, accepted.ticket_id, inbound, new_ticket, fut, time.monotonic()))
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        if self._reviewer is None or self._reviewer.done():
+            self._reviewer = asyncio.create_task(self._review_loop(), name="review")
+        self._wake.set()
+        return fut
+
     async def review(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> Review | None:
         """Classify one stored customer message and escalate its ticket when it is a complaint."""
-        if accepted.duplicate or accepted.ticket_id is None or not inbound.text.strip() or inbound.flags & SKIP_FLAGS:
-            return None
-        tid = accepted.ticket_id
+        fut = self.submit(accepted, inbound, new_ticket, want_result=True)
+        return None if fut is None else await fut
+
+    async def _review_loop(self) -> None:
+        assert self._wake is not None
+        while True:
+            if not self._jobs:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch, self._jobs = self._jobs[:REVIEW_BATCH], self._jobs[REVIEW_BATCH:]
+            self._busy = True
+            try:
+                results = await self._review_batch(batch)
+            except Exception:  # the messages stay marked: reviewed at the next start
+                log.exception("review of %d messages failed", len(batch))
+                results = [None] * len(batch)
+            finally:
+                self._busy = False
+            for job, res in zip(batch, results):
+                if job.result is not None and not job.result.done():
+                    job.result.set_result(res)
+
+    async def _review_batch(self, batch: list[_Job]) -> list[Review | None]:
+        ids = {j.ticket_id for j in batch}
         async with self.hub.db.read() as conn:
-            row = (
+            found = (
                 await conn.execute(
                     select(tickets, customers.c.tier, customers.c.tags.label("customer_tags"),
                            customers.c.account_manager_id)
-                    .join(customers, customers.c.id == tickets.c.customer_id).where(tickets.c.id == tid)
+                    .join(customers, customers.c.id == tickets.c.customer_id).where(tickets.c.id.in_(ids))
                 )
-            ).first()
-        if row is None or row.status in CLOSED:
-            return None
+            ).all()
+        rows = {r.id: r for r in found}
         now = self.hub.clock.now()
-        req = RouteRequest(
-            text=inbound.text, channel=row.channel, now=now, language_hint=row.language or inbound.sender_lang,
-            subject=inbound.subject if new_ticket else None, tier=row.tier, tags=tuple(row.customer_tags or ()),
-            account_manager_id=row.account_manager_id,
-        )
-        route = await self.classify(req)
+        todo: list[tuple[int, Any, RouteRequest]] = []
+        for i, j in enumerate(batch):
+            row = rows.get(j.ticket_id)
+            if row is None or row.status in CLOSED:
+                continue
+            todo.append((i, row, RouteRequest(
+                text=j.inbound.text, channel=row.channel, now=now, language_hint=row.language or j.inbound.sender_lang,
+                subject=j.inbound.subject if j.new_ticket else None, tier=row.tier, tags=tuple(row.customer_tags or ()),
+                account_manager_id=row.account_manager_id,
+            )))
+        out: list[Review | None] = [None] * len(batch)
+        if todo:
+            routes = await self._classify_batch([req for _, _, req in todo])
+            done = time.monotonic()
+            raised: set[int] = set()  # tickets this batch made complaints: later messages find them so
+            for (i, row, _), route in zip(todo, routes):
+                CLASSIFY.labels(route.detector or "none").observe(done - batch[i].at)
+                if row.id in raised:
+                    p = route.complaint_probability
+                    out[i] = Review("complaint", False, p, route.kind == "complaint")
+                    continue
+                out[i] = await self._decide(row, route, batch[i], now)
+                if out[i].escalated:
+                    raised.add(row.id)
+        # Reviewed (or nothing left to review): the marks go, in one statement for the batch.
+        async with self.hub.db.write(CUSTOMERS) as conn:
+            await conn.execute(
+                update(messages).where(messages.c.id.in_([j.message_id for j in batch])).values(review_pending=None)
+            )
+        return out
+
+    async def _classify_batch(self, reqs: list[RouteRequest]) -> list[RouteResult]:
+        out: list[RouteResult] = []
+        for start in range(0, len(reqs), BATCH):  # the encoder's batch size
+            part = reqs[start:start + BATCH]
+            lexical = len(reqs) + len(self._jobs) > LEXICAL_BACKLOG or self._encoder_busy(part)
+            out += await asyncio.to_thread(self._route_all, part, lexical)
+        return out
+
+    async def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime) -> Review:
         p, said = route.complaint_probability, route.kind == "complaint"
         if row.kind == "complaint":
             return Review("complaint", False, p, said)  # never lowered, and nothing higher to raise it to
         if said:
-            await self._escalate(row, route, inbound, now)
+            await self._escalate(row, route, job.inbound, now)
             return Review("complaint", True, p, True)
-        if new_ticket and route.kind != row.kind and row.kind == "question":
+        if job.new_ticket and route.kind != row.kind and row.kind == "question":
             await self._rekind(row, route, now)
             return Review(route.kind, False, p, False)
         return Review(row.kind, False, p, False)
@@ -236,11 +373,27 @@ class Responders:
     def __init__(self, escalator: Escalator, assistant: Any | None) -> None:
         self.escalator, self.assistant = escalator, assistant
 
-    async def on_customer_message(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> None:
+    def submit(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> Any:
+        """Queue the review; a coroutine to run as a task only when the bot follows it."""
+        result = self.escalator.submit(accepted, inbound, new_ticket, want_result=self.assistant is not None)
+        if self.assistant is None:
+            return None
+        return self._bot_after(result, accepted, inbound, new_ticket)
+
+    async def _bot_after(self, result: asyncio.Future[Review | None] | None, accepted: Accepted, inbound: Inbound,
+                         new_ticket: bool) -> None:
         review = None
-        try:
-            review = await self.escalator.review(accepted, inbound, new_ticket)
-        except Exception:  # the message is stored; classification failing must not keep the bot from it
-            log.exception("review failed on ticket %s", accepted.ticket_id)
-        if self.assistant is not None:
-            await self.assistant.on_customer_message(accepted, inbound, new_ticket, review)
+        if result is not None:
+            try:
+                review = await result
+            except Exception:  # the message is stored; classification failing must not keep the bot from it
+                log.exception("review failed on ticket %s", accepted.ticket_id)
+        await self.assistant.on_customer_message(accepted, inbound, new_ticket, review)
+
+    async def on_customer_message(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> None:
+        coro = self.submit(accepted, inbound, new_ticket)
+        if coro is not None:
+            await coro
+
+    async def drain(self) -> None:
+        await self.escalator.drain()

@@ -113,6 +113,9 @@ class Intake:
         self.on_ticket_change: list[Callable[[Any, Ticket, dict[str, Any], datetime], Awaitable[None]]] = []
         # Asked before a message finds its ticket: an answer a plug-in was waiting for (hub.surveys) is claimed.
         self.interceptors: list[Interceptor] = []
+        # Whether a stored message waits for the responder's review (marked in its own transaction, see
+        # hub.escalation); set by the hub.
+        self.needs_review: Callable[[Inbound], bool] = lambda inbound: False
         self._tasks: set[asyncio.Task[None]] = set()
         # Hot-path caches of verified senders: (channel, external id) -> (customer, identity), and the identity's
         # current ticket.  Both are hints: the fast path's UPDATE re-checks the ticket's customer and identity, so
@@ -220,7 +223,11 @@ class Intake:
                         log.exception("after claimed message %s", stored.accepted.message_id)
                 return stored.accepted
             if not stored.edited and not isinstance(self.responder, NoResponder):
-                self._spawn(self.responder.on_customer_message(stored.accepted, inbound, stored.new_ticket))
+                submit = getattr(self.responder, "submit", None)
+                if submit is None:
+                    self._spawn(self.responder.on_customer_message(stored.accepted, inbound, stored.new_ticket))
+                elif (follow := submit(stored.accepted, inbound, stored.new_ticket)) is not None:
+                    self._spawn(follow)  # only the bot needs a task per message; the review is queued
         return stored.accepted
 
     def _spawn(self, coro: Any) -> None:
@@ -235,7 +242,12 @@ class Intake:
 
     async def drain(self) -> None:
         """Wait for responders started so far (tests, shutdown)."""
-        while self._tasks:
+        drain = getattr(self.responder, "drain", None)
+        while True:
+            if drain is not None:
+                await drain()
+            if not self._tasks:
+                return
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
 
     async def stop(self) -> None:
@@ -296,6 +308,7 @@ class Intake:
                     "text": inbound.text, "html": inbound.html, "channel": inbound.channel, "created_at": at,
                     "provider_id": inbound.provider_id, "attachments": [asdict(a) for a in inbound.attachments],
                     "automatic": False, "meta": meta, "raw": inbound.raw or None, "edits": [],
+                    "review_pending": self.needs_review(inbound) or None,
                 },
             )
         ).scalar()
@@ -359,6 +372,7 @@ class Intake:
             attachments=inbound.attachments,
             meta=meta,
             raw=inbound.raw or None,
+            review_pending=self.needs_review(inbound),
         )
         moved = before is not None and before != ticket.status
         remember = (cid, iid) if inbound.sender_verified else None  # a form's address is no key to a customer

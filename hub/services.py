@@ -79,6 +79,7 @@ class Hub:
         self.assistant = registry.build_responder(self)
         self.escalator = Escalator(self)
         self.intake.responder = Responders(self.escalator, self.assistant)
+        self.intake.needs_review = self.escalator.wants
         from hub.surveys.service import Surveys  # imports hub.intake: built once the core is
 
         self.surveys = Surveys(self)
@@ -119,6 +120,7 @@ class Hub:
         await self.webhooks.start()
         for w in self.workers:
             await w.start()
+        await self.escalator.start()
         await self.scheduler.start()
 
     async def stop(self) -> None:

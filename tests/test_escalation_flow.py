@@ -86,3 +86,41 @@ async def test_agents_correct_the_kind_and_it_is_kept_as_a_label(sqlite_url: str
         assert "200 units" in rows[0].text
         trace = (await _ticket(h, agent, tid))["trace"]
         assert any(t["what"] == "kind" and "set by a" in t["why"] for t in trace), trace
+
+
+@pytest.mark.parametrize("lang", ["en", "th", "fa"])
+async def test_a_message_not_reviewed_before_a_stop_is_reviewed_after_the_restart(
+    db_url: str, lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review runs after the commit; a hub that stops before it runs leaves the message marked in the database,
+    and the next start reviews it (the complaint still raises its ticket)."""
+    from hub.escalation import Escalator
+    from hub.store.schema import messages
+
+    cfg = hub_config(db_url, routing=ROUTING)
+    reviewing = Escalator._review_batch
+
+    async def never(self: Escalator, batch: Any) -> Any:  # the hub stops before any review finishes
+        import asyncio
+
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(Escalator, "_review_batch", never)
+    async with running_hub(cfg) as h:
+        chat = await h.chat(lang=lang)
+        await chat.say(OPENERS[lang])
+        await chat.say(COMPLAINTS[lang])
+        async with h.hub.db.read() as conn:
+            pending = (await conn.execute(
+                select(messages.c.text).where(messages.c.review_pending.is_(True)).order_by(messages.c.id))).scalars().all()
+        assert pending == [OPENERS[lang], COMPLAINTS[lang]]
+    monkeypatch.setattr(Escalator, "_review_batch", reviewing)
+    async with running_hub(cfg) as h:
+        sup = await h.agent("sup@example.com", role="supervisor", departments=["support"])
+        await h.hub.escalator.drain()
+        status, listing = await h.api("GET", "/api/tickets", sup)
+        after = await _ticket(h, sup, listing["items"][0]["id"])
+        assert after["kind"] == "complaint" and after["priority"] == "high", (lang, after)
+        async with h.hub.db.read() as conn:
+            left = (await conn.execute(select(messages.c.id).where(messages.c.review_pending.is_(True)))).all()
+        assert left == []

@@ -173,10 +173,14 @@ messages = Table(
     Column("edits", JSON, nullable=False, default=list),  # earlier texts, oldest first
     Column("meta", JSON, nullable=False, default=dict),  # subject, buttons, flags, thread refs
     Column("raw", JSON),
+    # True while a customer message waits for the language review (hub.escalation): the review runs after the
+    # commit, so a hub that stops first finds the message here on its next start.  NULL once reviewed.
+    Column("review_pending", Boolean),
     UniqueConstraint("channel", "provider_id", name="uq_messages_channel_provider"),
     Index("ix_messages_ticket", "ticket_id", "id"),
     # Messages whose raw provider data the retention job has still to remove.
     Index("ix_messages_raw", "created_at", sqlite_where=text("raw IS NOT NULL"), postgresql_where=text("raw IS NOT NULL")),
+    Index("ix_messages_review_pending", "id", sqlite_where=text("review_pending"), postgresql_where=text("review_pending")),
 )
 
 notes = Table(

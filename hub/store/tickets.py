@@ -67,6 +67,7 @@ async def insert_message(
     delivery: str | None = None,
     meta: dict[str, Any] | None = None,
     raw: dict[str, Any] | None = None,
+    review_pending: bool | None = None,
 ) -> Message:
     values = dict(
         ticket_id=ticket_id,
@@ -83,6 +84,7 @@ async def insert_message(
         delivery=delivery,
         meta=meta or {},
         raw=raw,
+        review_pending=review_pending or None,
     )
     mid = (await conn.execute(_INSERT_MESSAGE, values)).scalar_one()
     return Message(
