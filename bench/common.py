@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# HUB_BENCH_TREE: another checkout whose hub the bench runs (A/B of two commits with the same load generator).
+HUB_TREE = Path(os.environ.get("HUB_BENCH_TREE") or ROOT)
 
 
 def free_port() -> int:
@@ -80,7 +82,7 @@ class HubProcess:
             Path(profile).mkdir(parents=True, exist_ok=True)
             out = Path(profile) / f"hub-{self.port}.txt"
             cmd = ["py-spy", "record", "--nonblocking", "--rate", "200", "--format", "raw", "-o", str(out), "--", *cmd]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        self.proc = subprocess.Popen(cmd, cwd=HUB_TREE, env=env)
         deadline = time.time() + 60
         import urllib.request
 
@@ -104,7 +106,7 @@ class HubProcess:
 
     def add_agent(self, email: str, password: str, role: str = "agent") -> None:
         subprocess.run([sys.executable, "-m", "hub.cli", "--config", str(self.config_path), "agent", "add", email.split("@")[0],
-                        "--email", email, "--password", password, "--role", role], cwd=ROOT, check=True, capture_output=True)
+                        "--email", email, "--password", password, "--role", role], cwd=HUB_TREE, check=True, capture_output=True)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

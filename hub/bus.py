@@ -7,13 +7,14 @@ and a Redis outage only cuts that crossing until it recovers on its own.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+
+from hub import wire
 
 log = logging.getLogger("hub.bus")
 
@@ -44,6 +45,8 @@ class Bus(Protocol):
 
 class LocalBus:
     """In-process fan-out.  Handlers must not block: they put the event on a queue and return."""
+
+    remote = False
 
     healthy = True
 
@@ -89,6 +92,8 @@ class LocalBus:
 
 
 class RedisBus(LocalBus):
+    remote = True  # publishing waits for a round trip: callers with many events publish them concurrently
+
     def __init__(self, url: str, prefix: str = "hub:") -> None:
         super().__init__()
         import redis.asyncio as aioredis
@@ -99,6 +104,10 @@ class RedisBus(LocalBus):
         self._task: asyncio.Task[None] | None = None
         self.healthy = False
         self._ready = asyncio.Event()
+        # Events waiting for Redis: publishers that arrive while a round trip is under way share the next one
+        # (one pipelined write), and each still returns only once its own event was handed to Redis.
+        self._outgoing: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="redis-bus")
@@ -119,12 +128,29 @@ class RedisBus(LocalBus):
         await self._tap(topic, event)
         if not self.healthy:
             return
-        payload = json.dumps({"o": self._origin, "t": topic, "e": event}, separators=(",", ":"), default=str)
-        try:
-            await self._redis.publish(self._channel, payload)
-        except Exception as exc:
-            self.healthy = False
-            log.warning("redis publish failed (%s); live events stay local until it recovers", exc)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outgoing.append((wire.dumps({"o": self._origin, "t": topic, "e": event}), done))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send(), name="redis-publish")
+        await done
+
+    async def _send(self) -> None:
+        while self._outgoing:
+            batch, self._outgoing = self._outgoing, []
+            try:
+                if len(batch) == 1:
+                    await self._redis.publish(self._channel, batch[0][0])
+                else:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for payload, _ in batch:
+                            pipe.publish(self._channel, payload)
+                        await pipe.execute()
+            except Exception as exc:
+                self.healthy = False
+                log.warning("redis publish failed (%s); live events stay local until it recovers", exc)
+            for _, done in batch:  # published or not, the caller goes on: nothing durable lives on the bus
+                if not done.done():
+                    done.set_result(None)
 
     async def _listen(self) -> None:
         delay = 0.2
@@ -139,7 +165,7 @@ class RedisBus(LocalBus):
                     async for msg in ps.listen():
                         if msg.get("type") != "message":
                             continue
-                        data = json.loads(msg["data"])
+                        data = wire.loads(msg["data"])
                         if data.get("o") != self._origin:
                             self.dispatch(data["t"], data["e"])
             except asyncio.CancelledError:

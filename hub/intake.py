@@ -165,22 +165,28 @@ class Intake:
                     stored.append(await self._store_alone(inbound))
                 except Exception as exc:
                     stored.append(exc)
-        for (inbound, fut), result in zip(group, stored):
-            if isinstance(result, BaseException):
-                if not fut.done():
-                    fut.set_exception(result)
-                continue
-            try:
-                accepted = await self._after_commit(inbound, result)
-            except Exception as exc:  # stored all the same; the caller learns of the failure
-                log.exception("after storing a %s message", inbound.channel)
-                accepted, result = result.accepted, exc
-            if fut.done():
-                continue
-            if isinstance(result, BaseException):
+        if getattr(self.events.bus, "remote", False) and len(group) > 1:
+            # Each event waits for a Redis round trip: the group's events share round trips (one pipeline).
+            await asyncio.gather(*(self._finish(inbound, fut, result) for (inbound, fut), result in zip(group, stored)))
+        else:
+            for (inbound, fut), result in zip(group, stored):
+                await self._finish(inbound, fut, result)
+
+    async def _finish(self, inbound: Inbound, fut: asyncio.Future[Accepted], result: _Stored | BaseException) -> None:
+        """After the commit: events, the responder, then the caller's answer (the channel's acknowledgement)."""
+        if isinstance(result, BaseException):
+            if not fut.done():
                 fut.set_exception(result)
-            else:
-                fut.set_result(accepted)
+            return
+        try:
+            accepted = await self._after_commit(inbound, result)
+        except Exception as exc:  # stored all the same, but the caller learns that something after it failed
+            log.exception("after storing a %s message", inbound.channel)
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        if not fut.done():
+            fut.set_result(accepted)
 
     async def _store_group(self, group: list[Inbound]) -> list[_Stored | BaseException]:
         now = self.clock.now()
