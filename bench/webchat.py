@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench.common import HubProcess, cpu_seconds, emit, free_port, machine, pct, peak_rss_mb  # noqa: E402
+from bench.common import HubProcess, cpu_seconds, emit, free_port, machine, pct, peak_rss_mb, rss_mb  # noqa: E402
 
 try:
     import uvloop
@@ -111,7 +111,8 @@ async def echo_baseline(clients: int, seconds: float) -> dict[str, Any]:
 
 
 async def hub_load(
-    hubs: list[HubProcess], customers: int, seconds: float, reply_every: float, rate: float | None = None, meter: Any = None
+    hubs: list[HubProcess], customers: int, seconds: float, reply_every: float, rate: float | None = None, meter: Any = None,
+    idle: int = 0,
 ) -> dict[str, Any]:
     """Customers chatting while an agent replies, over one or several hub processes: customer i talks to
     hubs[i % n] and its replies are posted to the next process.  Closed loop (each customer sends its next message
@@ -139,6 +140,24 @@ async def hub_load(
                         to_agent.append((time.perf_counter() - t) * 1000)
 
         listener = asyncio.create_task(agent_listener())
+        idle_sockets: list[aiohttp.ClientWebSocketResponse] = []
+        memory: dict[str, Any] = {}
+        if idle:
+            # Connected customers who only said hello and stay silent through the run (memory per connection).
+            rss0 = [rss_mb(h.pid) or 0.0 for h in hubs]
+
+            async def idler(i: int) -> None:
+                ws = await session.ws_connect(f"{hubs[i % n].url}/ws/chat")
+                await ws.send_json({"type": "hello", "name": f"idle {i}"})
+                await ws.receive_json()
+                idle_sockets.append(ws)
+
+            for start in range(0, idle, 200):
+                await asyncio.gather(*(idler(i) for i in range(start, min(idle, start + 200))))
+            await asyncio.sleep(1.0)
+            rss1 = [rss_mb(h.pid) or 0.0 for h in hubs]
+            memory = {"idle_customers": idle, "hub_rss_mb_before": rss0, "hub_rss_mb_with_idle": rss1,
+                      "kb_per_idle_connection": round((sum(rss1) - sum(rss0)) * 1024 / idle, 1)}
         sockets = []
         for i in range(customers):
             ws = await session.ws_connect(f"{hubs[i % n].url}/ws/chat")
@@ -224,7 +243,7 @@ async def hub_load(
             meter.stop()
 
         listener.cancel()
-        for ws in sockets:
+        for ws in sockets + idle_sockets:
             await ws.close()
         await agent_ws.close()
     return {
@@ -240,6 +259,7 @@ async def hub_load(
         "agent_request_ms": {k: {"p50": pct(v, 50), "p99": pct(v, 99), "n": len(v)} for k, v in agent_ms.items()},
         "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
         "hub_peak_rss_mb": [peak_rss_mb(h.pid) for h in hubs if h.proc],
+        **memory,
     }
 
 
@@ -249,6 +269,7 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--reply-every", type=float, default=0.02, help="seconds between agent replies")
     ap.add_argument("--rate", type=float, nargs="*", default=[1000.0], help="open-loop offered rates (msg/s); the closed loop always runs")
+    ap.add_argument("--idle", type=int, default=0, help="silent connected customers kept through every run")
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+asyncpg://postgres@127.0.0.1/bench")
     ap.add_argument("--redis-url", default=None)
     args = ap.parse_args()
@@ -265,7 +286,7 @@ async def main() -> None:
         hub.add_agent(*AGENT)
         hub.start()
         try:
-            runs.append(await hub_load([hub], n, args.seconds, args.reply_every))
+            runs.append(await hub_load([hub], n, args.seconds, args.reply_every, idle=args.idle))
             for rate in args.rate:
                 runs.append(await hub_load([hub], n, args.seconds, args.reply_every, rate))
         finally:

@@ -26,7 +26,7 @@ from hub.domain import Identity, Inbound, Outbound, SendResult
 from hub.errors import Invalid
 from hub import wire
 from hub.links import BASE
-from hub.sockets import enqueue, pump
+from hub.sockets import Feed
 from hub.validation import check_strings
 
 log = logging.getLogger("hub.channels.webchat")
@@ -179,9 +179,8 @@ class WebchatChannel:
         ws = web.WebSocketResponse(max_msg_size=host.max_frame, compress=False, heartbeat=self.config.heartbeat)
         await ws.prepare(request)
         self._sockets.add(ws)
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        feed = Feed(ws, 1000)
         unsubscribe: Callable[[], None] | None = None
-        pumping: asyncio.Task[None] | None = None
         visitor: str | None = None
         hello: dict[str, Any] = {}
         budget = FrameBudget(host.frames_per_minute)
@@ -209,8 +208,7 @@ class WebchatChannel:
                         await _error(ws, "hello_first", "send a hello frame first")
                         continue
                     visitor, hello = await self._hello(ws, host, frame)
-                    unsubscribe = host.bus.subscribe(topic(visitor), enqueue(queue))
-                    pumping = asyncio.create_task(pump(ws, queue))
+                    unsubscribe = host.bus.subscribe(topic(visitor), feed.put)
                 elif kind == "message":
                     await self._message(ws, host, ctx, visitor, hello, frame)
                     # A sent message ends the typing spell (agents' consoles hide the indicator on it), so the next
@@ -227,8 +225,7 @@ class WebchatChannel:
             self._sockets.discard(ws)
             if unsubscribe:
                 unsubscribe()
-            if pumping:
-                pumping.cancel()
+            feed.close()
         return ws
 
     def _typing_due(self, visitor: str, every: float) -> bool:

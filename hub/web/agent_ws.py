@@ -15,7 +15,7 @@ from hub.bus import AGENTS, SESSIONS
 from hub.errors import Unauthorized
 from hub.metrics import SOCKETS
 from hub.services import HUB
-from hub.sockets import enqueue, pump
+from hub.sockets import Feed
 from hub.store.schema import agents
 from hub.validation import MAX_ID
 from hub.web.http import current_session
@@ -35,8 +35,8 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPUnauthorized(text=exc.detail) from None
     ws = web.WebSocketResponse(heartbeat=30, compress=False, max_msg_size=65536)
     await ws.prepare(request)
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=5000)
-    unsubscribe = hub.bus.subscribe(AGENTS, enqueue(queue))
+    feed = Feed(ws, 5000)
+    unsubscribe = hub.bus.subscribe(AGENTS, feed.put)
     ended = asyncio.Event()
     mine = auth.token_hash(token)
 
@@ -45,7 +45,6 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
             ended.set()
 
     unsubscribe_sessions = hub.bus.subscribe(SESSIONS, on_session_end)
-    pumping = asyncio.create_task(pump(ws, queue))
     watching = asyncio.create_task(_watch_session(request, ws, token, expires_at, ended))
     SOCKETS.labels("agent").inc()
     await _presence(request, agent.id, "online")
@@ -73,7 +72,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     finally:
         unsubscribe()
         unsubscribe_sessions()
-        pumping.cancel()
+        feed.close()
         watching.cancel()
         SOCKETS.labels("agent").dec()
         await _presence(request, agent.id, "offline")
