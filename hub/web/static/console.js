@@ -8,6 +8,7 @@ import { Callbacks } from "./callbacks.js";
 import { AgentsView } from "./agents_view.js";
 import { CannedView } from "./canned_view.js";
 import { ReportsView } from "./reports_view.js";
+import { WinbackView } from "./feedback_view.js";
 import { WebhooksView } from "./webhooks_view.js";
 import { AuditView } from "./privacy_view.js";
 import { Mentions } from "./mentions.js";
@@ -100,6 +101,7 @@ async function start() {
   app.agentsView = isAtLeast("admin") ? new AgentsView(app) : null;
   app.cannedView = isAtLeast("supervisor") ? new CannedView(app) : null;
   app.reportsView = isAtLeast("supervisor") ? new ReportsView(app) : null;
+  app.winbackView = isAtLeast("supervisor") ? new WinbackView(app) : null;
   app.webhooksView = isAtLeast("admin") ? new WebhooksView(app) : null;
   app.auditView = isAtLeast("admin") ? new AuditView(app) : null;
   root.replaceChildren(shell());
@@ -123,6 +125,7 @@ function shell() {
   app.tabCanned = app.cannedView && h("a", { href: "#/canned", class: "tab" }, t("tab.canned"));
   app.tabAgents = app.agentsView && h("a", { href: "#/agents", class: "tab" }, t("tab.agents"));
   app.tabReports = app.reportsView && h("a", { href: "#/reports", class: "tab" }, t("tab.reports"));
+  app.tabWinback = app.winbackView && h("a", { href: "#/winback", class: "tab" }, t("tab.winback"));
   app.tabWebhooks = app.webhooksView && h("a", { href: "#/webhooks", class: "tab" }, t("tab.webhooks"));
   app.tabAudit = app.auditView && h("a", { href: "#/audit", class: "tab" }, t("tab.audit"));
   const presence = h("select", { id: "presence", onchange: () => {
@@ -137,7 +140,7 @@ function shell() {
   return h("div", { class: "shell" },
     h("header", { class: "topbar" },
       h("h1", { text: t("app.title") }),
-      h("nav", { "aria-label": t("app.sections") }, app.tabQueue, app.tabCallbacks, app.tabCanned, app.tabAgents, app.tabReports, app.tabWebhooks, app.tabAudit),
+      h("nav", { "aria-label": t("app.sections") }, app.tabQueue, app.tabCallbacks, app.tabCanned, app.tabAgents, app.tabReports, app.tabWinback, app.tabWebhooks, app.tabAudit),
       h("div", { class: "spacer" }),
       app.liveState, app.mentions.el, app.alerts.button,
       h("label", { for: "presence", class: "inline" }, t("presence.label")), presence,
@@ -145,19 +148,20 @@ function shell() {
       langPicker(),
       h("bdi", { class: "me", text: app.me.name }),
       h("button", { type: "button", class: "secondary", onclick: logout, text: t("app.logout") })),
-    h("main", { id: "main" }, app.mainPane, app.callbacks.el, app.cannedView?.el, app.agentsView?.el, app.reportsView?.el, app.webhooksView?.el, app.auditView?.el));
+    h("main", { id: "main" }, app.mainPane, app.callbacks.el, app.cannedView?.el, app.agentsView?.el, app.reportsView?.el, app.winbackView?.el, app.webhooksView?.el, app.auditView?.el));
 }
 
 function route() {
-  const m = location.hash.match(/^#\/(ticket|callbacks|canned|agents|reports|webhooks|audit)(?:\/(\d+))?/);
+  const m = location.hash.match(/^#\/(ticket|callbacks|canned|agents|reports|webhooks|audit|winback)(?:\/(\d+))?/);
   let tab = m && m[1] !== "ticket" ? m[1] : "queue";
   if ((tab === "canned" && !app.cannedView) || (tab === "agents" && !app.agentsView)) tab = "queue";
   if ((tab === "reports" && !app.reportsView) || (tab === "webhooks" && !app.webhooksView)) tab = "queue";
   if (tab === "audit" && !app.auditView) tab = "queue";
+  if (tab === "winback" && !app.winbackView) tab = "queue";
   app.route = tab;
   const views = { queue: [app.mainPane, app.tabQueue], callbacks: [app.callbacks.el, app.tabCallbacks],
     canned: [app.cannedView?.el, app.tabCanned], agents: [app.agentsView?.el, app.tabAgents],
-    reports: [app.reportsView?.el, app.tabReports], webhooks: [app.webhooksView?.el, app.tabWebhooks],
+    reports: [app.reportsView?.el, app.tabReports], winback: [app.winbackView?.el, app.tabWinback], webhooks: [app.webhooksView?.el, app.tabWebhooks],
     audit: [app.auditView?.el, app.tabAudit] };
   for (const [name, [view, tabLink]] of Object.entries(views)) {
     if (view) view.hidden = name !== tab;
@@ -168,6 +172,7 @@ function route() {
   if (tab === "agents") app.agentsView.load();
   if (tab === "reports" && !app.reportsView.data) app.reportsView.load();
   if (tab === "webhooks") app.webhooksView.load();
+  if (tab === "winback") app.winbackView.load();
   if (tab === "audit") app.auditView.load();
   // On a phone the queue and the ticket are two views: the open ticket hides the queue until "back".
   const ticketOpen = tab === "queue" && m && m[1] === "ticket" && !!m[2];

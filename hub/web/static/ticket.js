@@ -5,6 +5,7 @@ import { t, lang } from "./i18n.js";
 import { CannedPicker } from "./canned.js";
 import { Suggest } from "./suggest.js";
 import { customerPrivacy } from "./privacy_view.js";
+import { TicketFeedback, customerSurveys } from "./feedback_view.js";
 import { departmentLabel, kindLabel, languageLabel, num, statusLabel } from "./labels.js";
 
 const MOD = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent) ? "⌘" : "Ctrl";
@@ -19,6 +20,7 @@ export class TicketView {
     this.timeline = h("ol", { class: "timeline", role: "log", "aria-live": "polite", "aria-label": t("ticket.conversation") });
     this.typing = h("p", { class: "typing", hidden: true, text: t("ticket.customerTyping") });
     this.side = h("aside", { class: "customer", "aria-label": t("customer.title") });
+    this.feedback = new TicketFeedback(app, () => this.open(this.id, true));
     this.status = h("p", { class: "error", role: "alert" });
     this.canned = new CannedPicker(app, (text) => this.insert(text));
     this.compose = this.composeBox();
@@ -90,6 +92,7 @@ export class TicketView {
       this.body.hidden = false;
       this.draw();
       this.canned.setLanguage(tk.language);
+      this.feedback.load(tk);
       if (changed || quiet) this.loadCustomer();
     } catch (err) {
       if (!quiet) { this.body.hidden = true; this.placeholder.hidden = false; this.placeholder.textContent = err.message; }
@@ -241,6 +244,7 @@ export class TicketView {
     if (!c) { this.side.replaceChildren(h("h3", { text: t("customer.title") }), h("p", { class: "muted", text: "…" })); return; }
     if (c.error) { this.side.replaceChildren(h("h3", { text: t("customer.title") }), h("p", { class: "error", text: c.error })); return; }
     const row = (label, value) => value ? [h("dt", { text: label }), h("dd", {}, value)] : null;
+    const surveys = h("div", { class: "customer-surveys-box" });
     this.side.replaceChildren(
       h("h3", { text: t("customer.title") }),
       h("dl", {},
@@ -260,7 +264,9 @@ export class TicketView {
       h("ul", { class: "history" }, (c.tickets || []).map((x) => h("li", {},
         h("a", { href: "#/ticket/" + x.id, "aria-current": String(x.id === this.id) }, icon(x.channel, t("channel." + x.channel)), " #" + x.id + " ",
           bdi(x.subject || t("ticket.noSubject")), " ", h("span", { class: "chip status-" + x.status, text: statusLabel(x.status) }))))),
-      customerPrivacy(this.app, c, () => this.open(this.id, true)));
+      customerPrivacy(this.app, c, () => this.open(this.id, true)),
+      this.feedback.el, surveys);
+    customerSurveys(this.app, c.id).then((el) => surveys.replaceChildren(el));
   }
 
   // ---- actions ----
