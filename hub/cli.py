@@ -47,8 +47,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = build_app(config)
     host, port = config.server.host, args.port if args.port is not None else config.server.port
     reuse = bool(os.environ.get("HUB_WORKER"))
+    if not reuse:  # one announcement, not one per worker process
+        app.on_startup.append(lambda app: _announce(app, args, port))
     web.run_app(app, host=host, port=port, reuse_port=reuse or None, access_log=None, print=lambda *_: logging.getLogger("hub").info("serving on http://%s:%s", host, port))
     return 0
+
+
+async def _announce(app: Any, args: argparse.Namespace, port: int) -> None:
+    """What someone who just ran `make run` needs next: where each page is and, with no agent yet, how to add one."""
+    from sqlalchemy import func, select
+
+    from hub.links import listen_base
+    from hub.services import HUB
+    from hub.store.schema import agents
+
+    hub = app[HUB]
+    server = hub.config.server
+    base = (server.public_url or listen_base(server.model_copy(update={"port": port}))).rstrip("/")
+    pages = [("Chat widget demo", "/chat"), ("Agent console", "/console"), ("Contact form", "/contact")]
+    if "callback" in hub.channels:
+        pages.append(("Call-back booking", "/callback"))
+    lines = ["", "Feedback hub is running:"] + [f"  {name:<18} {base}{path}" for name, path in pages]
+    async with hub.db.read() as conn:
+        n = (await conn.execute(select(func.count()).select_from(agents).where(agents.c.active))).scalar_one()
+    if not n:
+        config = f" --config {args.config}" if args.config else ""
+        lines += ["", "No agent can log in to the console yet. Create the first one (a password is printed once):",
+                  f"  {_hub_command()}{config} agent add \"Your Name\" --email you@example.com "
+                  "--role admin --department " + hub.config.default_department]
+    print("\n".join(lines) + "\n", flush=True)
+
+
+def _hub_command() -> str:
+    """How this `hub` was started, so the printed command runs as is (".venv/bin/hub" after make run)."""
+    exe = sys.argv[0]
+    if exe.endswith("hub") and os.path.sep in exe:
+        rel = os.path.relpath(exe)
+        return rel if not rel.startswith("..") else exe
+    return "hub"
 
 
 def _supervise(args: argparse.Namespace, workers: int) -> int:

@@ -131,3 +131,28 @@ def test_check_config_refuses_what_serve_refuses(tmp_path: Path) -> None:
     cfg.write_text("bot: {enabled: false}\nchannels: {telegram: {enabled: true, token: '1:x', mode: webhook, webhook_secret: abc}}\n")
     result = hub_cli("check-config", "--config", str(cfg))
     assert result.returncode != 0 and "server.public_url" in result.stderr
+
+
+def test_serve_prints_the_pages_and_how_to_create_the_first_agent(tmp_path: Path) -> None:
+    from tests.mailtest import free_port
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("bot: {enabled: false}\nchannels: {webchat: {enabled: true}, callback: {enabled: true}}\n"
+                   "departments: [{name: help, default: true}, {name: callbacks}]\n")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--config", str(cfg), "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if "agent add" in line:
+                break
+        out = "\n".join(lines)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    for path in ("/chat", "/console", "/contact", "/callback"):
+        assert f"http://127.0.0.1:{port}{path}" in out
+    assert f"--config {cfg} agent add" in out and "--role admin --department help" in out
