@@ -156,3 +156,20 @@ def test_serve_prints_the_pages_and_how_to_create_the_first_agent(tmp_path: Path
     for path in ("/chat", "/console", "/contact", "/callback"):
         assert f"http://127.0.0.1:{port}{path}" in out
     assert f"--config {cfg} agent add" in out and "--role admin --department help" in out
+
+
+def test_the_faq_opening_hours_agree_with_business_hours() -> None:
+    """The shipped FAQ answers "when are you open" with the hours the shipped config routes and promises by."""
+    import yaml
+
+    config, _ = read_config(ROOT / "config.yaml")
+    faq = yaml.safe_load((ROOT / "faq.yaml").read_text(encoding="utf-8"))
+    entries = faq["entries"] if isinstance(faq, dict) else faq
+    [hours] = [e for e in entries if e.get("id") == "opening_hours"]
+    spans = {span for ranges in config.business_hours.weekly.values() for span in ranges}
+    for lang in ("en", "th"):
+        answer = hours["answer"][lang]
+        for span in spans:
+            start, end = (part.lstrip("0") if part[0] == "0" else part for part in span.split("-"))
+            assert f"{start}–{end}" in answer, (lang, span, answer)
+    assert "sun" not in config.business_hours.weekly and "Sunday" in hours["answer"]["en"]
