@@ -45,6 +45,7 @@ from hub.serialize import ticket_json
 from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS
 from hub.store.schema import customers, messages, tickets
+from hub.titles import title_of
 
 if TYPE_CHECKING:
     from hub.services import Hub
@@ -293,6 +294,8 @@ class Escalator:
         return out
 
     async def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime) -> Review:
+        if row.subject is None:
+            await self._name(row, job.inbound, now)
         p, said = route.complaint_probability, route.kind == "complaint"
         if row.kind == "complaint":
             return Review("complaint", False, p, said)  # never lowered, and nothing higher to raise it to
@@ -347,6 +350,20 @@ class Escalator:
         await self.hub.events.ticket("ticket.updated", t)
         await self.hub.bus.publish(AGENTS, {"type": "ticket.escalated", "ticket": ticket_json(t),
                                             "why": trace[0][1], "supervisors": supervisors})
+
+    async def _name(self, row: Any, inbound: Inbound, now: datetime) -> None:
+        """A ticket opened by a greeting takes its title from the first message with content (after the commit,
+        off the acknowledgement's path)."""
+        title = title_of(inbound.text, row.language or inbound.sender_lang)
+        if title is None:
+            return
+        async with self.hub.db.write() as conn:
+            res = await conn.execute(update(tickets).where(and_(tickets.c.id == row.id, tickets.c.subject.is_(None)))
+                                     .values(subject=title, updated_at=now))
+            if res.rowcount != 1:
+                return
+            t = await ticket_store.get_ticket(conn, row.id)
+        await self.hub.events.ticket("ticket.updated", t)
 
     async def _rekind(self, row: Any, route: RouteResult, now: datetime) -> None:
         """The first message, read by the model: a calmer kind than the keywords guessed (or a sales lead)."""

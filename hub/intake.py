@@ -29,6 +29,7 @@ from hub.store import records
 from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS, Database
 from hub.store.schema import customers, messages, tickets
+from hub.titles import title_of
 
 log = logging.getLogger("hub.intake")
 OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
@@ -509,7 +510,7 @@ class Intake:
                     channel=inbound.channel,
                     language=route.language,
                     assignee_id=None,  # assignment checks presence and capacity: see `on_ticket_opened`
-                    subject=(inbound.subject or inbound.text.strip().split("\n", 1)[0])[:200] or None,
+                    subject=(inbound.subject or "")[:200] or title_of(inbound.text, route.language),
                     tags=list(route.tags),
                     created_at=now,
                     updated_at=now,
