@@ -241,7 +241,20 @@ class Actions:
             if agent is not None:
                 await _audit(conn, _STATUS_ACTIONS.get(wanted, "ticket.resolve"), agent, t, now,
                              status_from=t.status.value, status_to=values["status"])
+            closing = await self._closing(conn, t, now) if wanted is Status.RESOLVED and agent is not None else None
+        if closing is not None:
+            self.outbox.kick(closing[1], claimed=True)
+            await self.events.message(closing[0], t)
         return await self._updated(ticket_id)
+
+    async def _closing(self, conn: Any, t: Ticket, now: Any) -> tuple[Message, int] | None:
+        """An agent resolved the conversation: the customer is told so, in their language, on their channel (with
+        the resolution, in its transaction).  Not on a channel without a written address or one switched off."""
+        texts = self.config.tickets.closing_message
+        text = texts.get((t.language or "en")[:2]) or texts.get("en")
+        if not text or t.channel == "callback" or t.channel not in self.outbox.channels:
+            return None
+        return await self._outgoing(conn, t, Author.SYSTEM, text, now, automatic=True, meta={"closing": True})
 
     async def release_agent(self, conn: Any, agent_id: int, by: Agent, now: Any) -> list[int]:
         """A deactivated agent's open tickets lose their assignee inside the deactivation's transaction, so none

@@ -231,6 +231,8 @@ class Assistant:
 
     async def _answer(self, row: Any, d: Decision, state: dict[str, Any]) -> None:
         state.update(lang=d.lang, awaiting_feedback=d.awaiting_feedback, suggested=list(d.suggested))
+        # "Yes, it helped": the conversation may resolve by itself (hub.housekeeping); a new question undoes it.
+        state["helped"] = d.reason.startswith("answer helped")
         if d.entry_id:
             state["last_entry"] = d.entry_id
         meta = {"bot": {"reason": d.reason, "entry": d.entry_id, "confidence": d.confidence}}

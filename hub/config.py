@@ -167,9 +167,28 @@ class RateLimits(Strict):
     chat_typing_interval: float = Field(3.0, ge=0, description="seconds between typing events passed on per visitor")
 
 
+CLOSING_MESSAGE = {
+    "en": "This conversation is marked as resolved. Thank you for contacting us! If you need anything else, just write "
+          "here and we will pick it up again.",
+    "th": "เรื่องนี้ได้รับการแก้ไขเรียบร้อยแล้ว ขอบคุณที่ติดต่อเรานะคะ หากต้องการสอบถามเพิ่มเติม พิมพ์ข้อความไว้ที่นี่ได้เลย "
+          "เราจะกลับมาดูแลต่อค่ะ",
+    "fa": "این گفتگو حل‌شده علامت خورد. از تماس شما سپاسگزاریم! اگر کار دیگری داشتید، همین‌جا بنویسید تا دوباره "
+          "پیگیری کنیم.",
+}
+
+
 class TicketsConfig(Strict):
     reopen_window: timedelta = timedelta(days=7)
-    auto_close_after: timedelta = timedelta(days=3)
+    auto_close_after: timedelta = Field(timedelta(days=3), description="a resolved ticket closes this long after")
+    # Said to the customer when an agent resolves their conversation, per language (the ticket's, else en); {} = none.
+    closing_message: dict[str, str] = Field(default_factory=lambda: dict(CLOSING_MESSAGE))
+    # A conversation only the bot answered resolves by itself this long after the customer's last word (0 = never).
+    bot_idle_resolve_after: timedelta = Field(timedelta(hours=24))
+
+    @field_validator("bot_idle_resolve_after", mode="before")
+    @classmethod
+    def _idle(cls, v: Any) -> Any:
+        return parse_duration(v)
 
     @field_validator("reopen_window", "auto_close_after", mode="before")
     @classmethod

@@ -89,6 +89,11 @@ class Hub:
         self.retention = Retention(self.db, config.retention, self.clock, self.channels)
         self.retention.register(self.scheduler)
         self.workers.append(self.retention)
+        from hub.housekeeping import Housekeeping
+
+        self.housekeeping = Housekeeping(self)
+        self.housekeeping.register(self.scheduler)
+        self.workers.append(self.housekeeping)
         if self.assistant is not None:
             self.bot_channels = self.assistant.channels
             self.intake.reopen_to_bot = self.assistant.reopen_to_bot
