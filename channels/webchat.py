@@ -16,10 +16,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from channels.base import Capabilities, ChannelContext, PermanentError
 from hub.domain import Identity, Inbound, Outbound, SendResult
@@ -33,11 +33,34 @@ log = logging.getLogger("hub.channels.webchat")
 NAME = "webchat"
 
 
+GREETING = {
+    "en": "Hi! How can we help you today?",
+    "th": "สวัสดีค่ะ มีอะไรให้เราช่วยไหมคะ",
+    "fa": "سلام! چطور می‌توانیم کمکتان کنیم؟",
+}
+AWAY = {
+    "en": "Our team is away right now and back {when}. Leave your message here and we will answer then.",
+    "th": "ขณะนี้อยู่นอกเวลาทำการ ทีมงานจะกลับมา{when} ฝากข้อความไว้ได้เลย แล้วเราจะตอบกลับเมื่อเปิดทำการค่ะ",
+    "fa": "همکاران ما الان در دسترس نیستند و {when} برمی‌گردند. پیامتان را همین‌جا بگذارید تا همان موقع پاسخ دهیم.",
+}
+
+
 class WebchatConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     enabled: bool = True
     history_limit: int = 200
     heartbeat: float = 30.0
+    # The widget's look and first words; a site can override each on its script tag (data-color, data-position,
+    # data-title, data-greeting).  Texts per language, English when the visitor's is missing.
+    title: dict[str, str] = {}
+    greeting: dict[str, str] = Field(default_factory=lambda: dict(GREETING))
+    away: dict[str, str] = Field(default_factory=lambda: dict(AWAY), description="outside business hours; {when} is the time the team is back")
+    color: str = Field("#1d4ed8", pattern=r"^#[0-9A-Fa-f]{6}$")
+    position: Literal["right", "left"] = "right"
+
+    def widget_settings(self) -> dict[str, Any]:
+        """What the widget script is served with (hub.web.catalogs)."""
+        return {"title": self.title, "greeting": self.greeting, "away": self.away, "color": self.color, "position": self.position}
 
 
 class Bus(Protocol):
@@ -60,6 +83,8 @@ class WebchatHost:
     on_typing: Callable[[str], Awaitable[None]]  # visitor hash; tells agents the customer is typing
     frames_per_minute: int = 0  # every frame of one socket counts; 0 = unlimited (load tests)
     typing_every: float = 3.0  # seconds: at most one typing event per visitor in this time
+    # When the team is back, None while open (the hub's business hours): the widget says so on opening.
+    back_at: Callable[[], datetime | None] = lambda: None
 
 
 class FrameBudget:
@@ -252,6 +277,10 @@ class WebchatChannel:
         # closes the socket (1009), and a resent one would close it again on every reconnect.
         welcome: dict[str, Any] = {"type": "welcome", "visitor_token": token, "history": [],
                                    "limits": {"max_frame": host.max_frame, "max_text": host.max_text}}
+        back = host.back_at()
+        welcome["open"] = back is None
+        if back is not None:
+            welcome["back_at"] = back.isoformat()
         if resumed is not None:
             customer_id, ticket_id, history = resumed
             welcome.update(ticket_id=ticket_id, history=history, customer_id=customer_id)

@@ -87,7 +87,27 @@ def _chat_host(hub: Hub) -> WebchatHost:
         on_typing=on_typing,
         frames_per_minute=cfg.rate_limits.chat_frames_per_minute if cfg.rate_limits.enabled else 0,
         typing_every=cfg.rate_limits.chat_typing_interval,
+        back_at=_back_at(hub),
     )
+
+
+def _back_at(hub: Hub) -> Callable[[], Any]:
+    """When the default department opens again (None while it is open), from the business hours."""
+    try:
+        from routing import calendar_for
+
+        cal = calendar_for(hub.config, hub.config.default_department)
+    except (ImportError, ValueError):
+        return lambda: None
+
+    def back() -> Any:
+        now = hub.clock.now()
+        try:
+            return None if cal.is_open(now) else cal.next_open(now)
+        except ValueError:  # a calendar that never opens: say nothing about hours
+            return None
+
+    return back
 
 
 def _customer_view(m: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from aiohttp import web
 
 from hub import i18n
+from hub.services import HUB
 
 routes = web.RouteTableDef()
 WIDGET = i18n.LOCALE_DIR.parent / "web" / "static" / "widget.js"
@@ -32,13 +33,14 @@ def _catalog_body(lang: str) -> bytes:
     return json.dumps(i18n.web_catalog(lang), ensure_ascii=False, sort_keys=True).encode()
 
 
-@lru_cache(maxsize=1)
-def widget_body() -> bytes:
+@lru_cache(maxsize=4)
+def widget_body(settings: str = "{}") -> bytes:
+    """The widget script with its strings and the hub's widget settings (channels.webchat, as JSON) built in."""
     strings = {
         code: {k[len(_WIDGET_PREFIX):]: v for k, v in i18n.web_catalog(code).items() if k.startswith(_WIDGET_PREFIX)}
         for code in i18n.languages()
     }
-    data = json.dumps({"strings": strings, "languages": i18n.languages_json()}, ensure_ascii=False)
+    data = json.dumps({"strings": strings, "languages": i18n.languages_json(), "settings": json.loads(settings)}, ensure_ascii=False)
     source = WIDGET.read_text(encoding="utf-8")
     if _MARK not in source:
         raise RuntimeError(f"{WIDGET} lost its catalog marker {_MARK}")
@@ -61,4 +63,8 @@ async def catalog(request: web.Request) -> web.Response:
 
 @routes.get("/widget.js")
 async def widget(request: web.Request) -> web.Response:
-    return _cached(request, widget_body(), "text/javascript")
+    channel = request.app[HUB].channels.get("webchat")
+    config = getattr(channel, "config", None)
+    found: dict[str, object] = config.widget_settings() if hasattr(config, "widget_settings") else {}
+    found["callback"] = "callback" in request.app[HUB].channels  # no "call me back" where nobody books calls
+    return _cached(request, widget_body(json.dumps(found, sort_keys=True)), "text/javascript")

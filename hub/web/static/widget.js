@@ -1,5 +1,6 @@
 /* Embeddable chat widget: <script src="https://HUB/widget.js" defer></script> adds a launcher and a chat panel.
- * Optional attributes on the tag: data-lang="en|th|fa", data-open="true".
+ * Optional attributes on the tag: data-lang="en|th|fa", data-open="true", data-color="#1d4ed8",
+ * data-position="right|left", data-title="...", data-greeting="..." (else the hub's channels.webchat settings).
  * The hub's address comes from this script's own src, so the widget works on any allowed site. Everything the
  * server or the visitor wrote is inserted with textContent: no HTML from data ever reaches the DOM. */
 (() => {
@@ -18,6 +19,11 @@
   const STRINGS = I18N.strings;
   const LANG_NAMES = Object.fromEntries(Object.entries(I18N.languages).map(([k, v]) => [k, v.name]));
   const RTL = new Set(Object.keys(I18N.languages).filter((k) => I18N.languages[k].dir === "rtl"));
+  // The hub's widget settings (channels.webchat), each overridable on the script tag.
+  const SETTINGS = I18N.settings || {};
+  const COLOR = /^#[0-9a-f]{6}$/i.test(me.dataset.color || "") ? me.dataset.color : (SETTINGS.color || "#1d4ed8");
+  const POSITION = (me.dataset.position || SETTINGS.position) === "left" ? "left" : "right";
+  const perLang = (table) => (table && typeof table === "object" ? table[lang] || table.en || "" : "");
 
   const store = {
     get: (k) => { try { return localStorage.getItem(KEY + k); } catch { return null; } },
@@ -62,7 +68,8 @@
   }
 
   // ---- DOM ----------------------------------------------------------------------------------------------
-  const host = h("div", { id: "hubchat-host" });
+  const host = h("div", { id: "hubchat-host", "data-position": POSITION });
+  host.style.setProperty("--hub-accent", COLOR);
   const root = host.attachShadow({ mode: "open" });
   const ui = {};
   ui.badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
@@ -84,7 +91,8 @@
   ui.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0" });
   ui.typing = h("p", { class: "typing", hidden: true, "aria-live": "polite" });
   ui.talkBtn = h("button", { type: "button", class: "secondary talk", onclick: () => send(t("handoff")) });
-  ui.cbBtn = h("button", { type: "button", class: "secondary callback", "aria-expanded": "false", onclick: () => showCallback(true) });
+  ui.cbBtn = h("button", { type: "button", class: "secondary callback", "aria-expanded": "false", hidden: SETTINGS.callback === false,
+    onclick: () => showCallback(true) });
   ui.input = h("textarea", { id: "hubchat-input", rows: 2, dir: "auto", maxlength: 10000, "aria-describedby": "hubchat-length",
     oninput: () => { typed(); checkLength(); }, onkeydown: composeKey });
   ui.lengthHint = h("p", { id: "hubchat-length", class: "length-hint", role: "status", hidden: true });
@@ -119,7 +127,8 @@
     ui.panel.setAttribute("dir", RTL.has(lang) ? "rtl" : "ltr");
     ui.langSel.value = lang;
     ui.langSel.setAttribute("aria-label", t("language"));
-    ui.title.textContent = t("title");
+    ui.title.textContent = me.dataset.title || perLang(SETTINGS.title) || t("title");
+    renderIntro();
     ui.closeBtn.setAttribute("aria-label", t("close"));
     ui.launcher.setAttribute("aria-label", t("open"));
     ui.detailsSummary.textContent = t("details");
@@ -139,6 +148,33 @@
     for (const li of ui.log.children) li.refresh?.();
     renderStatus();
   }
+  /** The greeting (for a new conversation) and, outside business hours, when the team is back: shown on this
+   * page only, never stored; the texts come from the hub's settings or the script tag. */
+  let intro = null, backAt = null;
+  function renderIntro() {
+    if (!intro) return;
+    const lines = [];
+    const greeting = me.dataset.greeting || perLang(SETTINGS.greeting);
+    if (intro.greet && greeting) lines.push(greeting);
+    if (backAt && !isNaN(backAt)) {
+      const when = new Intl.DateTimeFormat(lang, { weekday: "long", hour: "2-digit", minute: "2-digit", timeZone: TZ }).format(backAt);
+      const away = perLang(SETTINGS.away);
+      if (away) lines.push(away.replace("{when}", when));
+    }
+    intro.li.hidden = lines.length === 0;
+    intro.text.textContent = lines.join("\n\n");
+  }
+  function showIntro(greet) {
+    if (!intro) {
+      const text = h("p", { class: "text", dir: "auto" });
+      const li = h("li", { class: "msg from-bot intro" }, h("div", { class: "meta" }, h("bdi", { text: t("bot") })), text);
+      intro = { li, text, greet };
+      ui.log.prepend(li);
+    }
+    intro.greet = intro.greet || greet;
+    renderIntro();
+  }
+
   function setLang(l, chosen) {
     if (!STRINGS[l]) return;
     lang = l;
@@ -219,7 +255,10 @@
       state = "online";
       attempt = 0;
       renderStatus();
-      for (const m of Array.isArray(f.history) ? f.history : []) addMessage(m, false);
+      const history = Array.isArray(f.history) ? f.history : [];
+      for (const m of history) addMessage(m, false);
+      backAt = f.open === false && typeof f.back_at === "string" ? new Date(f.back_at) : null;
+      showIntro(history.length === 0 && !shown.size);
       if (f.limits && typeof f.limits === "object") {
         for (const k of ["max_frame", "max_text"]) if (Number(f.limits[k]) > 0) limits[k] = Number(f.limits[k]);
         checkLength();
@@ -240,6 +279,7 @@
       addMessage(f, true);
     } else if (f.type === "typing") {
       ui.typing.hidden = false;
+      ui.talkBtn.hidden = true; // an agent is in the conversation
       clearTimeout(typingTimer);
       typingTimer = setTimeout(() => { ui.typing.hidden = true; }, 6000);
     } else if (f.type === "error" && f.client_id) {
@@ -277,6 +317,7 @@
     if (key != null && shown.has(key)) return shown.get(key);
     const mine = m.mine || m.direction === "in" || m.author === "customer";
     const author = mine ? "customer" : (["bot", "agent", "system"].includes(m.author) ? m.author : "system");
+    if (author === "agent") ui.talkBtn.hidden = true; // a person is here: no need to ask for one
     const who = h("span", { class: "who" }), when = h("time", { datetime: m.created_at || new Date().toISOString() });
     const stateEl = h("span", { class: "state" });
     const text = h("p", { class: "text", dir: "auto" }, ...linkify(String(m.text ?? "")));
