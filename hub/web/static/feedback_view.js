@@ -1,58 +1,9 @@
 // Satisfaction and follow-ups in the console: a ticket's surveys and follow-ups (with a form to schedule one, and
 // "resolve with a fix" for complaints), a customer's survey history, and the supervisors' win-back list.
 import { h, bdi, fmtTime } from "./dom.js";
-import { t, lang, addStrings } from "./i18n.js";
+import { t, lang } from "./i18n.js";
 
-addStrings({
-  en: {
-    "fb.title": "Satisfaction and follow-ups", "fb.surveys": "Surveys", "fb.none": "No survey yet.",
-    "fb.score": "Score {score}/5", "fb.nps": "NPS {nps}/10", "fb.complaint": "Complaint follow-up #{id}",
-    "fb.state.scheduled": "to be sent {at}", "fb.state.sent": "sent, not answered", "fb.state.answered": "answered",
-    "fb.state.not_sent": "not sent", "fb.state.cancelled": "cancelled", "fb.state.expired": "expired",
-    "fb.followups": "Follow-ups", "fb.noFollowups": "No follow-up scheduled.",
-    "fb.mode.reminder": "Remind me", "fb.mode.message": "Send the customer a message", "fb.inDays": "In days",
-    "fb.text": "Message to the customer", "fb.schedule": "Schedule follow-up", "fb.cancel": "Cancel", "fb.done": "Done",
-    "fb.resolveFixed": "Resolve with a fix (check in later)", "fb.summary": "CSAT {csat}% · average {avg} · {n} answers",
-    "fb.f.state.scheduled": "scheduled {at}", "fb.f.state.due": "due", "fb.f.state.sent": "sent", "fb.f.state.answered": "answered",
-    "fb.f.state.done": "done", "fb.f.state.cancelled": "cancelled", "fb.f.state.not_sent": "not sent",
-    "fb.outcome.confirmed": "fix confirmed", "fb.outcome.reopened": "reopened",
-    "tab.winback": "Win-back", "wb.title": "Win back quiet customers", "wb.days": "No contact for days", "wb.load": "Show",
-    "wb.none": "Nobody to win back.", "wb.customer": "Customer", "wb.reason": "Why", "wb.quiet": "Quiet since",
-    "wb.open": "Open follow-up", "wb.opened": "Follow-up #{id} scheduled", "wb.text": "Message (optional: without one, a reminder for you)",
-  },
-  th: {
-    "fb.title": "ความพึงพอใจและการติดตามผล", "fb.surveys": "แบบสอบถาม", "fb.none": "ยังไม่มีแบบสอบถาม",
-    "fb.score": "คะแนน {score}/5", "fb.nps": "NPS {nps}/10", "fb.complaint": "เรื่องร้องเรียนติดตาม #{id}",
-    "fb.state.scheduled": "จะส่ง {at}", "fb.state.sent": "ส่งแล้ว ยังไม่ตอบ", "fb.state.answered": "ตอบแล้ว",
-    "fb.state.not_sent": "ไม่ได้ส่ง", "fb.state.cancelled": "ยกเลิก", "fb.state.expired": "หมดอายุ",
-    "fb.followups": "การติดตามผล", "fb.noFollowups": "ยังไม่มีการติดตามผล",
-    "fb.mode.reminder": "เตือนฉัน", "fb.mode.message": "ส่งข้อความถึงลูกค้า", "fb.inDays": "อีกกี่วัน",
-    "fb.text": "ข้อความถึงลูกค้า", "fb.schedule": "ตั้งการติดตามผล", "fb.cancel": "ยกเลิก", "fb.done": "เสร็จแล้ว",
-    "fb.resolveFixed": "ปิดเรื่องแบบแก้ไขแล้ว (สอบถามภายหลัง)", "fb.summary": "CSAT {csat}% · เฉลี่ย {avg} · {n} คำตอบ",
-    "fb.f.state.scheduled": "กำหนด {at}", "fb.f.state.due": "ถึงกำหนด", "fb.f.state.sent": "ส่งแล้ว", "fb.f.state.answered": "ตอบแล้ว",
-    "fb.f.state.done": "เสร็จแล้ว", "fb.f.state.cancelled": "ยกเลิก", "fb.f.state.not_sent": "ไม่ได้ส่ง",
-    "fb.outcome.confirmed": "ยืนยันว่าแก้ไขแล้ว", "fb.outcome.reopened": "เปิดใหม่",
-    "tab.winback": "ดึงลูกค้ากลับ", "wb.title": "ติดต่อลูกค้าที่เงียบหายไป", "wb.days": "ไม่ได้ติดต่อกี่วัน", "wb.load": "แสดง",
-    "wb.none": "ไม่มีลูกค้าที่ต้องติดต่อ", "wb.customer": "ลูกค้า", "wb.reason": "เหตุผล", "wb.quiet": "เงียบตั้งแต่",
-    "wb.open": "ตั้งการติดตามผล", "wb.opened": "ตั้งการติดตามผล #{id} แล้ว", "wb.text": "ข้อความ (ไม่ใส่ก็ได้: จะเป็นการเตือนคุณ)",
-  },
-  fa: {
-    "fb.title": "رضایت و پیگیری", "fb.surveys": "نظرسنجی‌ها", "fb.none": "هنوز نظرسنجی‌ای نیست.",
-    "fb.score": "امتیاز {score}/۵", "fb.nps": "NPS {nps}/۱۰", "fb.complaint": "پیگیری شکایت #{id}",
-    "fb.state.scheduled": "ارسال در {at}", "fb.state.sent": "ارسال شد، بی‌پاسخ", "fb.state.answered": "پاسخ داده شد",
-    "fb.state.not_sent": "ارسال نشد", "fb.state.cancelled": "لغو شد", "fb.state.expired": "منقضی شد",
-    "fb.followups": "پیگیری‌ها", "fb.noFollowups": "پیگیری‌ای برنامه‌ریزی نشده است.",
-    "fb.mode.reminder": "به من یادآوری کن", "fb.mode.message": "پیامی به مشتری بفرست", "fb.inDays": "چند روز دیگر",
-    "fb.text": "پیام به مشتری", "fb.schedule": "برنامه‌ریزی پیگیری", "fb.cancel": "لغو", "fb.done": "انجام شد",
-    "fb.resolveFixed": "حل با رفع مشکل (بعداً پرسیده شود)", "fb.summary": "CSAT {csat}٪ · میانگین {avg} · {n} پاسخ",
-    "fb.f.state.scheduled": "برنامه‌ریزی‌شده {at}", "fb.f.state.due": "سررسید", "fb.f.state.sent": "ارسال شد", "fb.f.state.answered": "پاسخ داده شد",
-    "fb.f.state.done": "انجام شد", "fb.f.state.cancelled": "لغو شد", "fb.f.state.not_sent": "ارسال نشد",
-    "fb.outcome.confirmed": "رفع مشکل تأیید شد", "fb.outcome.reopened": "دوباره باز شد",
-    "tab.winback": "بازگرداندن مشتری", "wb.title": "بازگرداندن مشتریان کم‌پیدا", "wb.days": "روزهای بی‌تماس", "wb.load": "نمایش",
-    "wb.none": "کسی برای پیگیری نیست.", "wb.customer": "مشتری", "wb.reason": "دلیل", "wb.quiet": "بی‌تماس از",
-    "wb.open": "باز کردن پیگیری", "wb.opened": "پیگیری #{id} برنامه‌ریزی شد", "wb.text": "پیام (اختیاری: بدون آن، یادآوری برای شما)",
-  },
-});
+// Its strings are in the catalogs (hub/locale/LANG/web.json).
 
 const num = (v) => new Intl.NumberFormat(lang()).format(v);
 const when = (iso) => (iso ? fmtTime(iso, lang()) : "");
