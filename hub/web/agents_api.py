@@ -87,9 +87,11 @@ def _capacity(data: dict[str, Any]) -> int:
 
 def _password(data: dict[str, Any]) -> tuple[str, bool]:
     """The password given, or a generated one (returned once to the admin); whether it was generated."""
-    password = text_field(data, "password", auth.MAX_PASSWORD, required=False)
-    if password is None:
+    if data.get("password") in (None, ""):
         return secrets.token_urlsafe(12), True
+    password = data["password"]
+    if not isinstance(password, str):
+        raise Invalid("password must be a string", field="password")
     if problem := auth.password_problem(password):
         raise Invalid(problem, field="password")
     return password, False
