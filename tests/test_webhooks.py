@@ -287,3 +287,33 @@ async def test_survey_answers_reach_the_receiver_once_each(db_url: str) -> None:
             assert len(await _rows(h)) == 2  # one row per stored answer, none doubled by the bus event
     finally:
         await rx.stop()
+
+
+async def test_callback_booked_and_outcome(sqlite_url: str) -> None:
+    from hub.clock import FrozenClock
+    from tests.test_callbacks_helpers import MONDAY_7AM_BKK, booking, callback_config
+
+    clock = FrozenClock(MONDAY_7AM_BKK)
+    rx = Receiver(free_port(), SECRET)
+    rx.now = lambda: clock.now().timestamp()
+    hook = {"name": "crm", "url": rx.url, "secret": SECRET, "allow_private": True, "events": ["callback.booked", "callback.outcome"]}
+    config = callback_config(sqlite_url, webhooks={"endpoints": [hook], "sweep_interval": 0.05, "backoff_base": 0.05})
+    await rx.start()
+    try:
+        async with running_hub(config, clock=clock) as h:
+            a = await h.agent("a@example.com", departments=["callbacks"])
+            status, cb = await h.api("POST", "/api/callbacks", json=booking(name="สมชาย"))
+            assert status == 201
+            status, _ = await h.api("POST", f"/api/callbacks/{cb['id']}/outcome", a, json={"outcome": "no_answer"})
+            assert status == 200
+
+            async def two() -> bool:
+                return len(rx.accepted) == 2
+
+            await _until(two)
+            got = {b["type"]: b["data"]["callback"] for b in rx.accepted.values()}
+            assert got["callback.booked"]["id"] == cb["id"] and got["callback.booked"]["outcome"] is None
+            assert got["callback.outcome"]["outcome"] == "no_answer" and got["callback.outcome"]["attempts"] == 1
+            assert all(g["valid"] for g in rx.got)
+    finally:
+        await rx.stop()

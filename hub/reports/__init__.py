@@ -1,6 +1,7 @@
 """Reports for supervisors: the JSON summary (`summary`) and the Reports tab's figures (`figures`, `api`).
 
-May import hub.store, hub.config, routing.calendar (business hours) and nlp.normalize (folding missed questions).
+May import hub.store, hub.config, routing.calendar and routing.sla (business hours per department) and
+nlp.normalize (folding missed questions).
 """
 from __future__ import annotations
 
