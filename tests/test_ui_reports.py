@@ -70,6 +70,7 @@ async def test_reports_tab_in_english_and_persian(browser: Any, sqlite_url: str)
         await expect(sat).to_have_count(2)
         await expect(sat.nth(0).locator("td[data-col=csat_pct]")).to_have_text("50%")
         assert tab.unexpected(NO_CALLBACKS) == []
+        await tab.shot("reports-en")
 
         # Persian: right to left, Persian digits, the chart's days mirrored.
         fa = await console_login(browser, h, "sup@example.com", lang="fa", timezone_id="UTC")
@@ -87,6 +88,7 @@ async def test_reports_tab_in_english_and_persian(browser: Any, sqlite_url: str)
         xs = await chart.locator("rect.bar").evaluate_all("rects => rects.map((r) => Number(r.getAttribute('x')))")
         assert xs == sorted(xs, reverse=True)  # the first day is drawn on the right
         assert fa.unexpected(NO_CALLBACKS) == []
+        await fa.shot("reports-fa")
 
         # An agent has no Reports tab, and the API refuses them.
         plain = await console_login(browser, h, "plain@example.com")

@@ -11,30 +11,32 @@ function el(tag, attrs = {}, text) {
   return e;
 }
 
-function niceMax(v) {
-  if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= v);
+// The axis top: four equal steps of 1, 2, 2.5 or 5 times a power of ten (whole steps only for counts).
+function niceMax(v, whole) {
+  const need = v > 0 ? v / 4 : 0.25;
+  const p = 10 ** Math.floor(Math.log10(need));
+  const steps = [1, 2, 2.5, 5, 10].map((m) => m * p).filter((x) => !whole || (x >= 1 && Number.isInteger(x)));
+  return 4 * (steps.find((x) => x >= need) ?? Math.max(1, Math.ceil(need)));
 }
 
 /**
- * barChart({ labels, series: [{ name, values }], stacked, max, format, title, rtl })
+ * barChart({ labels, series: [{ name, values }], stacked, max, format, title, rtl, whole })
  * labels: category names already formatted; values: numbers or null (no bar); format: value -> text.
  */
-export function barChart({ labels, series, stacked = false, max = null, format = String, title = "", rtl = false }) {
-  const W = 640, H = 220, top = 12, bottom = 44, side = 48;
+export function barChart({ labels, series, stacked = false, max = null, format = String, title = "", rtl = false, whole = false }) {
+  const W = 640, H = 220, top = 12, bottom = 44, side = 72;
   const n = labels.length, plotW = W - 2 * side, plotH = H - top - bottom;
   const totals = labels.map((_, i) => series.reduce((s, x) => s + (x.values[i] ?? 0), 0));
-  const peak = max ?? niceMax(stacked ? Math.max(0, ...totals) : Math.max(0, ...series.flatMap((s) => s.values.map((v) => v ?? 0))));
+  const peak = max ?? niceMax(stacked ? Math.max(0, ...totals) : Math.max(0, ...series.flatMap((s) => s.values.map((v) => v ?? 0))), whole);
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": title, preserveAspectRatio: "xMidYMid meet" });
   svg.append(el("title", {}, title));
   const y = (v) => top + plotH - (plotH * v) / peak;
-  // Value axis on the reading side: left in LTR, right in RTL.
+  // Value axis on the reading side: left in LTR, right in RTL ("end" of right-to-left text is its left edge).
   const axisX = rtl ? W - side : side;
   for (let k = 0; k <= 4; k++) {
     const v = (peak * k) / 4;
     svg.append(el("line", { x1: side, x2: W - side, y1: y(v), y2: y(v), class: k ? "grid" : "axis" }));
-    svg.append(el("text", { x: rtl ? axisX + 6 : axisX - 6, y: y(v) + 4, "text-anchor": rtl ? "start" : "end", class: "tick" }, format(v)));
+    svg.append(el("text", { x: rtl ? axisX + 6 : axisX - 6, y: y(v) + 4, "text-anchor": "end", class: "tick" }, format(v)));
   }
   const slot = plotW / Math.max(n, 1);
   const groupW = Math.min(slot * 0.8, 60);

@@ -117,10 +117,19 @@ export class ReportsView {
     const rtl = document.documentElement.dir === "rtl";
     const charts = (CHARTS[name] || []).map((c) => {
       const kind = c.kind || "count";
-      const series = c.cols.map((col, j) => ({ name: t("col." + col), values: table.rows.map((row) => row[col]), color: PALETTE[j] }));
-      const title = c.title ? t(c.title) : t("reports." + name);
+      let series = c.cols.map((col, j) => ({ name: t("col." + col), values: table.rows.map((row) => row[col]), color: PALETTE[j] }));
+      let format = (v) => this.value(v, kind);
+      if (kind === "seconds") {
+        // Durations are drawn in one unit (minutes, hours or days, by the longest) so the axis steps are round.
+        const top = Math.max(0, ...series.flatMap((x) => x.values.map((v) => v ?? 0)));
+        const [div, unit] = top < 7200 ? [60, "minute"] : top < 172800 ? [3600, "hour"] : [86400, "day"];
+        series = series.map((x) => ({ ...x, values: x.values.map((v) => (v == null ? v : v / div)) }));
+        const fmt = new Intl.NumberFormat(lang(), { style: "unit", unit, unitDisplay: "short", maximumFractionDigits: 1 });
+        format = (v) => fmt.format(v);
+      }
+      const title = c.title ? t(c.title) : c.cols.length === 1 ? t("col." + c.cols[0]) : t("reports." + name);
       return h("figure", { class: "chart-box" },
-        barChart({ labels, series, stacked: !!c.stacked, max: kind === "pct" ? 100 : null, format: (v) => this.value(v, kind), title, rtl }),
+        barChart({ labels, series, stacked: !!c.stacked, max: kind === "pct" ? 100 : null, format, title, rtl, whole: kind === "count" }),
         series.length > 1 ? legend(series, h) : null, h("figcaption", { class: "muted", text: title }));
     });
     const head = h("tr", {}, h("th", { scope: "col", text: t("reports.group." + r.group) }), cols.map((c) => h("th", { scope: "col", text: t("col." + c) })));
