@@ -1,4 +1,4 @@
-"""The Reports tab in Chromium, in English and in Persian (right to left, Persian digits), with its charts, tables
+"""The Reports tab in Chromium, in English, Persian (right to left, Persian digits) and Thai, with its charts, tables
 and CSV export; the webhook delivery log for admins, with a delivery sent again after its receiver came up."""
 from __future__ import annotations
 
@@ -89,6 +89,15 @@ async def test_reports_tab_in_english_and_persian(browser: Any, sqlite_url: str)
         assert xs == sorted(xs, reverse=True)  # the first day is drawn on the right
         assert fa.unexpected(NO_CALLBACKS) == []
         await fa.shot("reports-fa")
+
+        # Thai: the same figures under Thai headings.
+        th = await console_login(browser, h, "sup@example.com", lang="th", timezone_id="UTC")
+        await expect(th.page.locator("a.tab[href='#/reports']")).to_have_text("รายงาน")
+        await _week(th.page)
+        await expect(th.page.locator(".kpi[data-kpi=tickets] .kpi-value")).to_have_text("6")
+        await expect(th.page.locator(".report-section[data-section=volume] h3")).to_have_text("จำนวนตั๋วและเวลาตอบกลับ")
+        await expect(th.page.locator(".kpi[data-kpi=first_response_median] .kpi-value")).to_contain_text("15")
+        assert th.unexpected(NO_CALLBACKS) == []
 
         # An agent has no Reports tab, and the API refuses them.
         plain = await console_login(browser, h, "plain@example.com")

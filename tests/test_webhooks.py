@@ -322,3 +322,31 @@ async def test_callback_booked_and_outcome(sqlite_url: str) -> None:
             assert all(g["valid"] for g in rx.got)
     finally:
         await rx.stop()
+
+
+async def test_sla_breach_is_one_event(sqlite_url: str) -> None:
+    """A Persian complaint left unanswered past its 15 minutes: one sla.breached, however often the breach runs."""
+    from hub.clock import FrozenClock
+    from tests.test_sla_flow import COMPLAINTS, _job, at, escalation_config, open_ticket, tick
+
+    clock = FrozenClock(at(1, 10))
+    rx = Receiver(free_port(), SECRET)
+    rx.now = lambda: clock.now().timestamp()
+    hook = {"name": "crm", "url": rx.url, "secret": SECRET, "allow_private": True, "events": ["sla.breached"]}
+    config = escalation_config(sqlite_url, webhooks={"endpoints": [hook], "sweep_interval": 0.05, "backoff_base": 0.05})
+    await rx.start()
+    try:
+        async with running_hub(config, clock=clock) as h:
+            tid = await open_ticket(h, COMPLAINTS["fa"], "fa")
+            clock.at = at(1, 10, 15)
+            await tick(h)
+            await _until(lambda: _has(rx, "sla.breached"))
+            await h.hub.sla.breach(_job(tid, "first_response"))  # the job run again changes nothing
+            await tick(h)
+            await h.hub.webhooks.drain()
+            [event] = rx.accepted.values()
+            assert event["data"]["ticket"]["id"] == tid and event["data"]["target"] == "first_response"
+            assert event["data"]["ticket"]["department"] == "escalations" and "escalat" in event["data"]["why"]
+            assert len(await _rows(h)) == 1 and rx.got[0]["valid"]
+    finally:
+        await rx.stop()
