@@ -120,3 +120,18 @@ async def test_csv_export_and_bad_parameters(sqlite_url: str) -> None:
             status, body = await h.api("GET", f"/api/reports?{query}", sup)
             assert status == 422 and body["error"]["field"] == field, (query, body)
         assert (await h.api("GET", f"/api/reports/nothing.csv?{WEEK}", sup))[0] == 404
+
+
+async def test_an_empty_range_reports_zeros_not_errors(sqlite_url: str) -> None:
+    async with running_hub(_config(sqlite_url), clock=FrozenClock(fx.NOW)) as h:
+        sup = await h.agent("sup@example.com", "supervisor")
+        for group in ("day", "week", "agent", "department", "channel"):
+            status, r = await h.api("GET", f"/api/reports?{WEEK}&group={group}", sup)
+            assert status == 200, r
+            v = r["sections"]["volume"]["total"]
+            assert v["tickets"] == 0 and v["first_response_median"] is None
+            assert r["sections"]["satisfaction"]["total"]["csat_pct"] is None
+            assert all(not x["rows"] for x in r["lists"].values())
+            assert len(r["sections"]["volume"]["rows"]) == {"day": 7, "week": 1}.get(group, 0)
+            status, text = await h.api("GET", f"/api/reports/volume.csv?{WEEK}&group={group}", sup)
+            assert status == 200 and "total" in text
