@@ -234,8 +234,32 @@ class SurveysConfig(Strict):
         return parse_duration(v)
 
 
+class FollowupRule(Strict):
+    """A follow-up scheduled by itself when a matching ticket is resolved."""
+
+    kind: str | None = None  # question, complaint, sales, callback, feedback; any when left out
+    department: str | None = None
+    channel: str | None = None
+    after: timedelta = Field(timedelta(days=3), description="time after the resolution")
+    mode: Literal["reminder", "message"] = "reminder"
+    text: dict[str, str] = Field({}, description="the message per language (en, th, fa); en is the fallback")
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _d(cls, v: Any) -> Any:
+        return parse_duration(v)
+
+    @model_validator(mode="after")
+    def _text(self) -> "FollowupRule":
+        if self.mode == "message" and not (self.text.get("en") or "").strip():
+            raise ValueError("text.en: a message rule needs its English text (the fallback for other languages)")
+        return self
+
+
 class FollowupsConfig(Strict):
     """Check-ins with customers and win-back (hub/surveys/followups)."""
+
+    rules: list[FollowupRule] = []
 
     checkin_after: timedelta = Field(timedelta(days=3), description="check-in after a complaint resolved with a fix; 0 = none")
     winback_days: int = Field(30, ge=1, description="no contact for this many days puts a dissatisfied customer on the win-back list")

@@ -223,11 +223,10 @@ class Intake:
             if stored.moved:
                 await self.events.ticket("ticket.updated", stored.ticket)
             if stored.claimed is not None:
+                # After the channel's acknowledgement, like a responder: the customer's answer shows before the
+                # reply to it, and nothing that follows can fail the ack.
                 if stored.claimed.after is not None:
-                    try:
-                        await stored.claimed.after()
-                    except Exception:  # the answer is stored; what follows it must not fail the channel's ack
-                        log.exception("after claimed message %s", stored.accepted.message_id)
+                    self._spawn(stored.claimed.after())
                 return stored.accepted
             if not stored.edited and not isinstance(self.responder, NoResponder):
                 submit = getattr(self.responder, "submit", None)

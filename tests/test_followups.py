@@ -170,3 +170,50 @@ async def test_winback_list_opens_one_followup_per_customer_within_the_channel_l
         _, f = await h.api("GET", f"/api/tickets/{later['ticket_id']}/followups", sup)
         assert f["items"][-1]["state"] == "sent"
 
+
+
+async def test_rules_schedule_followups_on_resolution(db_url: str) -> None:
+    clock = FrozenClock(datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc))  # Monday 10:00 in Bangkok
+    rules = [{"kind": "sales", "after": "1d", "mode": "message",
+              "text": {"en": "Did you decide on the plan?", "th": "ตัดสินใจเรื่องแพ็กเกจได้หรือยังคะ"}},
+             {"department": "billing", "after": "2h", "mode": "reminder"}]
+    config = hub_config(db_url, scheduler_interval=3600, followups={"rules": rules}, surveys={"enabled": False})
+    async with running_hub(config, clock=clock) as h:  # rules work with surveys off
+        a = await h.agent("a@example.com", departments=["support", "billing"])
+        chat, tid, _ = await customer(h, a, "สนใจแพ็กเกจรายปีค่ะ", "th")
+        assert (await h.api("POST", f"/api/tickets/{tid}/kind", a, json={"kind": "sales"}))[0] == 200
+        assert (await h.api("POST", f"/api/tickets/{tid}/reply", a, json={"text": "ส่งรายละเอียดให้แล้วค่ะ"}))[0] == 201
+        assert (await h.api("POST", f"/api/tickets/{tid}/resolve", a))[0] == 200
+        _, tid2, _ = await customer(h, a, "Invoice copy please")
+        assert (await h.api("POST", f"/api/tickets/{tid2}/transfer", a, json={"department": "billing"}))[0] == 200
+        assert (await h.api("POST", f"/api/tickets/{tid2}/resolve", a))[0] == 200
+        await h.hub.surveys.tick()
+        await h.hub.surveys.tick()  # a resolution gets its rules once
+        _, f1 = await h.api("GET", f"/api/tickets/{tid}/followups", a)
+        _, f2 = await h.api("GET", f"/api/tickets/{tid2}/followups", a)
+        assert [(f["source"], f["mode"], f["due_at"]) for f in f1["items"]] == [("rule", "message", "2026-03-03T03:00:00+00:00")]
+        assert [(f["source"], f["mode"]) for f in f2["items"]] == [("rule", "reminder")]
+        clock.advance(days=1)
+        await h.hub.surveys.tick()
+        assert (await chat.expect("message", author="system"))["text"] == "ตัดสินใจเรื่องแพ็กเกจได้หรือยังคะ"
+
+
+async def test_an_unanswered_survey_expires_and_a_late_tap_changes_nothing(db_url: str) -> None:
+    clock = FrozenClock(datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc))
+    async with running_hub(hub_config(db_url, scheduler_interval=3600), clock=clock) as h:
+        a = await h.agent("a@example.com", departments=["support"])
+        chat, tid, _ = await customer(h, a, "Where is my order")
+        assert (await h.api("POST", f"/api/tickets/{tid}/reply", a, json={"text": "Shipped."}))[0] == 201
+        assert (await h.api("POST", f"/api/tickets/{tid}/resolve", a))[0] == 200
+        clock.advance(hours=2)
+        await h.hub.surveys.tick()
+        ask = await chat.expect("message", author="system")
+        clock.advance(days=3, minutes=1)
+        await h.hub.surveys.tick()
+        await chat.say("5", payload=ask["buttons"][4]["payload"])
+        await h.settle()
+        a = await h.login("a@example.com")
+        _, res = await h.api("GET", f"/api/tickets/{tid}/surveys", a)
+        assert (res["items"][0]["state"], res["items"][0]["score"]) == ("expired", None)
+        _, t = await h.api("GET", f"/api/tickets/{tid}", a)
+        assert t["status"] == "resolved" and any("after the survey closed" in x["why"] for x in t["trace"])

@@ -78,8 +78,6 @@ class Planner:
     # --- planning ---------------------------------------------------------------------------------------------------
 
     async def plan(self, limit: int = 200) -> int:
-        if not self.cfg.enabled:
-            return 0
         now = self.hub.clock.now()
         since = now - self.cfg.delay - self.cfg.expires_after
         asked = exists().where(and_(surveys.c.ticket_id == tickets.c.id, surveys.c.resolved_at == tickets.c.resolved_at))
@@ -98,12 +96,37 @@ class Planner:
                 )
             ).all()
         for r in rows:
-            await self._plan_one(r, now)
+            if await self._plan_one(r, now):
+                await self._rules(r)
         return len(rows)
 
-    async def _plan_one(self, r: Any, now: datetime) -> None:
+    async def _rules(self, r: Any) -> None:
+        """followups.rules for a resolution seen for the first time (after its survey row is committed)."""
+        rules = self.hub.config.followups.rules
+        if not rules:
+            return
+        t = await self._ticket_of(r.id)
+        for i, rule in enumerate(rules):
+            if any(want is not None and want != got for want, got in
+                   ((rule.kind, t.kind), (rule.department, t.department), (rule.channel, t.channel))):
+                continue
+            text = rule.text.get(lang_of(t.language)) or rule.text.get("en")
+            try:
+                await self.hub.surveys.followups.schedule(
+                    t.id, mode=rule.mode, source="rule", at=max(r.resolved_at + rule.after, self.hub.clock.now()), text=text,
+                    request_key=f"rule:{i}:{t.id}:{int(r.resolved_at.timestamp())}",
+                )
+            except Exception:  # a rule must not stop the sweep; the trace of the ticket stays as it was
+                log.exception("follow-up rule %s on ticket %s failed", i, t.id)
+
+    async def _ticket_of(self, ticket_id: int) -> Any:
+        async with self.hub.db.read() as conn:
+            return await ticket_store.get_ticket(conn, ticket_id)
+
+    async def _plan_one(self, r: Any, now: datetime) -> bool:
+        """The row of one resolution; True when this call created it (the resolution is new)."""
         async with self.hub.db.write() as conn:
-            why = await self._ineligible(conn, r)
+            why = "surveys are off (surveys.enabled)" if not self.cfg.enabled else await self._ineligible(conn, r)
             ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(surveys)
             res = await conn.execute(
                 ins.values(
@@ -113,8 +136,9 @@ class Planner:
                     due_at=r.resolved_at + self.cfg.delay, created_at=now, updated_at=now,
                 ).on_conflict_do_nothing(index_elements=["ticket_id", "resolved_at"])
             )
-            if res.rowcount == 1 and why:
+            if res.rowcount == 1 and why and self.cfg.enabled:
                 await ticket_store.add_trace(conn, r.id, now, "survey", f"none sent: {why}")
+        return res.rowcount == 1
 
     async def _ineligible(self, conn: AsyncConnection, r: Any) -> str | None:
         dept = self.hub.config.department(r.department or "")
@@ -141,6 +165,16 @@ class Planner:
             if by_agent is None:
                 return "only the bot answered (surveys.bot_only is off)"
         return None
+
+    async def expire(self) -> int:
+        """Surveys sent and never answered whose window closed (an answered one keeps its state)."""
+        now = self.hub.clock.now()
+        async with self.hub.db.write() as conn:
+            res = await conn.execute(
+                update(surveys).where(and_(surveys.c.state == "sent", surveys.c.expires_at <= now))
+                .values(state="expired", updated_at=now)
+            )
+        return res.rowcount or 0
 
     # --- sending ----------------------------------------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ class Surveys:
     async def tick(self) -> None:
         await self.planner.plan()
         await self.planner.send_due()
+        await self.planner.expire()
         await self.complaints.reconsider()
         await self.followups.tick()
 
