@@ -20,7 +20,7 @@ async def customer(h: RunningHub, headers: dict[str, str], text: str, lang: str 
 
 async def test_messages_go_out_in_open_hours_of_each_customers_zone(db_url: str) -> None:
     clock = FrozenClock(FRIDAY_20_UTC)
-    async with running_hub(hub_config(db_url, scheduler_interval=3600), clock=clock) as h:
+    async with running_hub(hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}), clock=clock) as h:
         sup = await h.agent("sup@example.com", "supervisor", departments=["support"])
         people = {}
         for zone in ("America/New_York", "Asia/Tehran", None):
@@ -58,7 +58,7 @@ async def test_messages_go_out_in_open_hours_of_each_customers_zone(db_url: str)
 
 async def test_reminder_falls_due_for_its_agent(db_url: str) -> None:
     clock = FrozenClock(FRIDAY_20_UTC)
-    async with running_hub(hub_config(db_url, scheduler_interval=3600), clock=clock) as h:
+    async with running_hub(hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}), clock=clock) as h:
         a = await h.agent("a@example.com", departments=["support"])
         _, tid, _ = await customer(h, a, "Please check again next week")
         status, bad = await h.api("POST", f"/api/tickets/{tid}/followups", a, json={"mode": "message", "in_days": 1})
@@ -89,7 +89,7 @@ async def complaint_resolved_with_fix(h: RunningHub, a: dict[str, str], text: st
 
 async def test_checkin_after_a_fix_confirms_or_reopens(db_url: str) -> None:
     clock = FrozenClock(datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc))  # Monday 10:00 in Bangkok
-    async with running_hub(hub_config(db_url, scheduler_interval=3600, surveys={"enabled": False}), clock=clock) as h:
+    async with running_hub(hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}, surveys={"enabled": False}), clock=clock) as h:
         a = await h.agent("a@example.com", departments=["support"])
         chat1, t1 = await complaint_resolved_with_fix(h, a, "The heater broke again", "en")
         chat2, t2 = await complaint_resolved_with_fix(h, a, "เครื่องทำน้ำอุ่นเสียอีกแล้ว", "th")
@@ -132,7 +132,7 @@ async def low_score(h: RunningHub, clock: FrozenClock, a: dict[str, str], text: 
 
 async def test_winback_list_opens_one_followup_per_customer_within_the_channel_limit(db_url: str) -> None:
     clock = FrozenClock(datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc))
-    config = hub_config(db_url, scheduler_interval=3600, followups={"per_channel_per_hour": {"webchat": 1}})
+    config = hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}, followups={"per_channel_per_hour": {"webchat": 1}})
     async with running_hub(config, clock=clock) as h:
         a = await h.agent("a@example.com", departments=["support"])
         await h.add_agent("sup@example.com", "supervisor", departments=["support"])
@@ -177,7 +177,7 @@ async def test_rules_schedule_followups_on_resolution(db_url: str) -> None:
     rules = [{"kind": "sales", "after": "1d", "mode": "message",
               "text": {"en": "Did you decide on the plan?", "th": "ตัดสินใจเรื่องแพ็กเกจได้หรือยังคะ"}},
              {"department": "billing", "after": "2h", "mode": "reminder"}]
-    config = hub_config(db_url, scheduler_interval=3600, followups={"rules": rules}, surveys={"enabled": False})
+    config = hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}, followups={"rules": rules}, surveys={"enabled": False})
     async with running_hub(config, clock=clock) as h:  # rules work with surveys off
         a = await h.agent("a@example.com", departments=["support", "billing"])
         chat, tid, _ = await customer(h, a, "สนใจแพ็กเกจรายปีค่ะ", "th")
@@ -200,7 +200,7 @@ async def test_rules_schedule_followups_on_resolution(db_url: str) -> None:
 
 async def test_an_unanswered_survey_expires_and_a_late_tap_changes_nothing(db_url: str) -> None:
     clock = FrozenClock(datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc))
-    async with running_hub(hub_config(db_url, scheduler_interval=3600), clock=clock) as h:
+    async with running_hub(hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}), clock=clock) as h:
         a = await h.agent("a@example.com", departments=["support"])
         chat, tid, _ = await customer(h, a, "Where is my order")
         assert (await h.api("POST", f"/api/tickets/{tid}/reply", a, json={"text": "Shipped."}))[0] == 201

@@ -42,7 +42,7 @@ async def resolved_telegram(h: RunningHub, fake: FakeTelegram, text: str) -> tup
 async def test_telegram_buttons_then_comment(db_url: str) -> None:
     clock = FrozenClock(START)
     async with FakeTelegram() as fake:
-        config = hub_config(db_url, scheduler_interval=3600, channels={"telegram": fake.channel_config()})
+        config = hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}, channels={"telegram": fake.channel_config()})
         async with running_hub(config, clock=clock) as h:
             headers, tid = await resolved_telegram(h, fake, "พัสดุยังไม่มาถึงเลยครับ")
             clock.advance(hours=1, minutes=5)
@@ -72,7 +72,7 @@ async def test_telegram_buttons_then_comment(db_url: str) -> None:
 async def test_no_survey_to_a_customer_who_blocked_the_bot(db_url: str) -> None:
     clock = FrozenClock(START)
     async with FakeTelegram() as fake:
-        config = hub_config(db_url, scheduler_interval=3600, channels={"telegram": fake.channel_config()})
+        config = hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}, channels={"telegram": fake.channel_config()})
         async with running_hub(config, clock=clock) as h:
             headers, tid = await resolved_telegram(h, fake, "Where is my order?")
             fake.blocked.add(CHAT)
@@ -90,7 +90,7 @@ async def test_no_survey_to_a_customer_who_blocked_the_bot(db_url: str) -> None:
 
 async def test_callbacks_survey_after_reached_on_the_customers_chat_only(sqlite_url: str) -> None:
     clock = FrozenClock(MONDAY_7AM_BKK)
-    async with running_hub(callback_config(sqlite_url, scheduler_interval=3600), clock=clock) as h:
+    async with running_hub(callback_config(sqlite_url, scheduler_interval=3600, tickets={"closing_message": {}}), clock=clock) as h:
         a = await h.agent("a@example.com", departments=["callbacks"])
         chat = await h.chat(lang="en")
         await chat.say("please call me")

@@ -40,7 +40,7 @@ async def trace_of(h: RunningHub, headers: dict[str, str], tid: int) -> list[str
 
 async def test_widget_low_score_and_comment_open_a_linked_complaint(db_url: str) -> None:
     clock = FrozenClock(START)
-    async with running_hub(hub_config(db_url, scheduler_interval=3600), clock=clock) as h:
+    async with running_hub(hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}), clock=clock) as h:
         sup = await h.add_agent("sup@example.com", "supervisor", departments=["support"])
         await h.add_agent("agent@example.com", departments=["support"])
         chat, headers, tid = await resolved_chat(h, clock, "My order 4411 never arrived")
@@ -88,7 +88,7 @@ async def test_widget_low_score_and_comment_open_a_linked_complaint(db_url: str)
 
 async def test_persian_typed_digit_good_score_and_a_new_question_continues(db_url: str) -> None:
     clock = FrozenClock(START)
-    async with running_hub(hub_config(db_url, scheduler_interval=3600), clock=clock) as h:
+    async with running_hub(hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}), clock=clock) as h:
         await h.add_agent("agent@example.com", departments=["support"])
         chat, headers, tid = await resolved_chat(h, clock, "سفارش من هنوز نرسیده است", lang="fa")
         clock.advance(hours=2)
@@ -109,7 +109,7 @@ async def test_persian_typed_digit_good_score_and_a_new_question_continues(db_ur
 
 async def test_thai_complaint_comment_after_a_middle_score(db_url: str) -> None:
     clock = FrozenClock(START)
-    async with running_hub(hub_config(db_url, scheduler_interval=3600), clock=clock) as h:
+    async with running_hub(hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}), clock=clock) as h:
         await h.add_agent("agent@example.com", departments=["support"])
         chat, headers, tid = await resolved_chat(h, clock, "สินค้ายังไม่มาส่งเลย", lang="th")
         clock.advance(hours=2)
@@ -128,7 +128,7 @@ async def test_thai_complaint_comment_after_a_middle_score(db_url: str) -> None:
 
 async def test_one_survey_per_resolution_and_none_for_a_reopened_ticket(db_url: str) -> None:
     clock = FrozenClock(START)
-    async with running_hub(hub_config(db_url, scheduler_interval=3600), clock=clock) as h:
+    async with running_hub(hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}), clock=clock) as h:
         await h.add_agent("agent@example.com", departments=["support"])
         chat, headers, tid = await resolved_chat(h, clock, "Where is my invoice")
         await h.hub.surveys.tick()
@@ -150,7 +150,7 @@ async def test_one_survey_per_resolution_and_none_for_a_reopened_ticket(db_url: 
 
 async def test_bot_only_chats_and_switched_off_departments_are_not_asked(db_url: str) -> None:
     clock = FrozenClock(START)
-    config = hub_config(db_url, scheduler_interval=3600, departments=[{"name": "support", "default": True, "surveys": False}, {"name": "billing"}])
+    config = hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}, departments=[{"name": "support", "default": True, "surveys": False}, {"name": "billing"}])
     async with running_hub(config, clock=clock) as h:
         await h.add_agent("agent@example.com", departments=["support"])
         chat, headers, tid = await resolved_chat(h, clock, "Where is my parcel")

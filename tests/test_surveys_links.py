@@ -20,7 +20,7 @@ PUBLIC = "https://help.example.com"
 
 
 def config(db_url: str, dovecot: Dovecot, smtpd: Smtpd, **over: Any) -> Any:
-    return hub_config(db_url, scheduler_interval=3600, server={"public_url": PUBLIC}, channels={"webchat": {"enabled": True}, "email": email_channel(dovecot, smtpd.port)}, **over)
+    return hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}, server={"public_url": PUBLIC}, channels={"webchat": {"enabled": True}, "email": email_channel(dovecot, smtpd.port)}, **over)
 
 
 async def resolve(h: RunningHub, headers: dict[str, str], tid: int) -> None:

@@ -36,7 +36,7 @@ async def answered_low(h: RunningHub, clock: FrozenClock, text: str, lang: str =
 
 async def test_survey_page_on_a_phone_without_javascript(browser: Any, sqlite_url: str) -> None:
     clock = FrozenClock(START)
-    config = hub_config(sqlite_url, scheduler_interval=3600)
+    config = hub_config(sqlite_url, scheduler_interval=3600, tickets={"closing_message": {}})
     async with hub_for(browser, config, clock=clock) as h:
         await h.add_agent("a@example.com", departments=["support"])
         a = await h.login("a@example.com")
@@ -71,7 +71,7 @@ async def test_survey_page_on_a_phone_without_javascript(browser: Any, sqlite_ur
 
 async def test_console_shows_surveys_followups_and_the_winback_tab(browser: Any, sqlite_url: str) -> None:
     clock = FrozenClock(START)
-    config = hub_config(sqlite_url, scheduler_interval=3600)
+    config = hub_config(sqlite_url, scheduler_interval=3600, tickets={"closing_message": {}})
     async with hub_for(browser, config, clock=clock) as h:
         await h.add_agent("a@example.com", departments=["support"])
         await h.add_agent("sup@example.com", "supervisor", departments=["support"], name="Supa")
