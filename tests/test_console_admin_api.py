@@ -154,6 +154,8 @@ async def test_a_mention_notifies_its_agent_live_and_later(db_url: str) -> None:
         assert status == 201
         _, bea_me = await hub.api("GET", "/api/me", bea)
         assert note["mentions"] == [bea_me["id"]]  # never the author itself
+        _, detail = await hub.api("GET", f"/api/tickets/{tid}", ana)
+        assert detail["notes"][-1]["mentions"] == [bea_me["id"]]
         ev = await next_event(bea_ws, "mention")
         assert ev["mention"]["agent_id"] == bea_me["id"] and ev["mention"]["ticket_id"] == tid
         assert ev["mention"]["text"] == "@Bea can you check <script>? @Ana too" and ev["mention"]["subject"]

@@ -179,6 +179,8 @@ async def test_a_mention_in_a_note_notifies_the_colleague_now_and_later(browser:
         await item.locator("a").click()
         await expect(b).to_have_url(re.compile(f"#/ticket/{tid}$"))
         await expect(badge).to_have_count(0)
+        await expect(b.locator(".timeline .note.mentions-me")).to_have_count(1)  # the note that names Bea stands out
+        assert await a.locator(".timeline .note.mentions-me").count() == 0
 
         # Nok was not logged in: the mention is waiting at the next login, and a reload keeps it seen once opened.
         nok = await console_login(browser, h, "nok@example.com")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Attachment, Author, Direction, Message, Status, Ticket
 from hub.store import records
-from hub.store.schema import identities, messages, notes, outbox, tickets, trace
+from hub.store.schema import identities, mentions, messages, notes, outbox, tickets, trace
 
 
 # Built once and executed with parameters: SQLAlchemy then compiles each of them a single time.
@@ -142,9 +142,14 @@ async def customer_history(
 
 
 async def ticket_notes(conn: AsyncConnection, ticket_id: int) -> list[dict[str, Any]]:
-    rows = await conn.execute(select(notes).where(notes.c.ticket_id == ticket_id).order_by(notes.c.id))
+    rows = (await conn.execute(select(notes).where(notes.c.ticket_id == ticket_id).order_by(notes.c.id))).all()
+    named: dict[int, list[int]] = {}
+    for m in await conn.execute(select(mentions.c.note_id, mentions.c.agent_id)
+                                .where(mentions.c.ticket_id == ticket_id).order_by(mentions.c.id)):
+        named.setdefault(m.note_id, []).append(m.agent_id)
     return [
-        {"id": r.id, "agent_id": r.agent_id, "text": r.text, "created_at": r.created_at.isoformat()} for r in rows
+        {"id": r.id, "agent_id": r.agent_id, "text": r.text, "created_at": r.created_at.isoformat(),
+         "mentions": named.get(r.id, [])} for r in rows
     ]
 
 

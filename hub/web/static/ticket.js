@@ -233,7 +233,8 @@ export class TicketView {
   }
 
   note(n) {
-    return h("li", { class: "note", "data-note": n.id },
+    const forMe = (n.mentions || []).includes(this.app.me?.id);
+    return h("li", { class: "note" + (forMe ? " mentions-me" : ""), "data-note": n.id },
       h("div", { class: "meta" }, icon("note", t("ticket.note")), " ", h("strong", { text: t("ticket.note") }), " · ",
         h("bdi", { text: this.app.agentName(n.agent_id) }), " · ", h("time", { datetime: n.created_at, text: fmtTime(n.created_at, lang()) })),
       h("p", { class: "text", dir: "auto", text: n.text }));
