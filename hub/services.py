@@ -71,6 +71,7 @@ class Hub:
         self.sla.register(self.scheduler)
         # Assign first: the SLA jobs are the same whoever takes the ticket.
         self.intake.on_ticket_opened += [self.assigner.on_ticket_opened, self.sla.on_ticket_opened]
+        self.intake.on_ticket_opened.append(self.webhooks.ticket_opened)  # last: it sends the ticket as opened
         self.intake.on_ticket_change.append(self.sla.before_change)
         self.actions.on_change.append(self.sla.before_change)
         self.extras: dict[str, Any] = {}  # per-channel collaborators (the web chat host), set by the web app

@@ -350,3 +350,20 @@ async def test_sla_breach_is_one_event(sqlite_url: str) -> None:
             assert len(await _rows(h)) == 1 and rx.got[0]["valid"]
     finally:
         await rx.stop()
+
+
+async def test_ticket_created_is_queued_with_the_ticket(sqlite_url: str) -> None:
+    """Without the after-commit path (as if the process died right after the commit), ticket.created still goes
+    out: it was queued in the transaction that opened the ticket."""
+    rx = Receiver(free_port(), SECRET)
+    await rx.start()
+    try:
+        async with running_hub(_config(sqlite_url, rx.url, events=["ticket.created"])) as h:
+            h.hub.bus.taps.remove(h.hub.webhooks.on_publish)
+            chat = await h.chat(name="Mina", lang="fa")
+            ack = await chat.say("سلام، بسته‌ام نرسیده")
+            await _until(lambda: _has(rx, "ticket.created"))
+            [event] = rx.accepted.values()
+            assert event["data"]["ticket"]["id"] == ack["ticket_id"]
+    finally:
+        await rx.stop()

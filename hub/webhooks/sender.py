@@ -82,8 +82,25 @@ class WebhookSender:
                 continue
             async with self.db.write() as conn:
                 ids = await store.enqueue(conn, targets, ev, self.clock.now())
+            if not ids:
+                # Queued already, in the change's own transaction (ticket.created, survey.answered): send it now
+                # rather than at the next sweep.
+                async with self.db.read() as conn:
+                    ids = list((await conn.execute(select(wd.c.id).where(and_(wd.c.event_id == ev.id, wd.c.state == "pending")))).scalars())
             for i in ids:
                 self.kick(i)
+
+    async def ticket_opened(self, conn: Any, t: Any, route: Any) -> None:
+        """In the transaction that opens a ticket (intake's `on_ticket_opened`, after assignment and SLA): the
+        ticket.created deliveries commit with the ticket, so a crash right after cannot lose them."""
+        if not self.active:
+            return None
+        from hub.serialize import ticket_json
+
+        for ev in from_bus({"type": "ticket.created", "ticket": ticket_json(t)}):
+            targets = [e.name for e in self.config.endpoints if e.wants(ev.type)]
+            await store.enqueue(conn, targets, ev, self.clock.now())
+        return None
 
     async def survey_answered(self, conn: Any, survey: dict[str, Any]) -> None:
         """In the transaction that stores a survey answer (hub.surveys' `on_answered`): the delivery rows commit with
