@@ -335,6 +335,7 @@ surveys = Table(
     UniqueConstraint("ticket_id", "resolved_at", name="uq_surveys_ticket_resolution"),
     Index("ix_surveys_token_hash", "token_hash", unique=True),
     Index("ix_surveys_answered_at", "answered_at"),
+    Index("ix_surveys_state_due", "state", "due_at"),  # the sweep: scheduled ones due, sent ones to expire
 )
 
 # A check-in with the customer: a reminder for an agent, or a prepared message sent on the customer's channel at a

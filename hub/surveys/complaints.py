@@ -61,8 +61,10 @@ class Complaints:
         async with self.hub.db.read() as conn:
             ids = (
                 await conn.execute(
-                    select(surveys.c.id).where(and_(surveys.c.complaint_ticket_id.is_(None), surveys.c.score <= self.cfg.low_score,
-                                                    surveys.c.updated_at >= now - since, surveys.c.updated_at <= now - timedelta(seconds=30)))
+                    # answered_at is indexed: the range of the last day, not every answer ever given.
+                    select(surveys.c.id).where(and_(surveys.c.answered_at >= now - since, surveys.c.complaint_ticket_id.is_(None),
+                                                    surveys.c.score <= self.cfg.low_score,
+                                                    surveys.c.updated_at <= now - timedelta(seconds=30)))
                     .limit(50)
                 )
             ).scalars().all()
