@@ -195,3 +195,30 @@ async def test_an_erased_customer_is_not_on_the_win_back_list(hub: RunningHub) -
     assert [c["customer_id"] for c in await candidates(hub.hub, 30)] == [t.customer_id]
     assert (await hub.api("POST", f"/api/customers/{t.customer_id}/erase", admin, json={"confirm": t.customer_id}))[0] == 200
     assert await candidates(hub.hub, 30) == []
+
+
+async def test_an_erased_telegram_customer_leaves_no_file_ids_names_or_phone(db_url: str) -> None:
+    from tests.fake_telegram import FakeTelegram, load, telegram_hub, wait_stored
+
+    async with FakeTelegram() as fake:
+        async with telegram_hub(db_url, fake) as h:
+            admin = await h.agent("admin@example.com", "admin")
+            fake.push(load("photo_caption"))
+            fake.push(load("contact"))  # he shares his own phone number: +66 81 234 5678
+            rows = await wait_stored(h, 2)
+            await h.settle()
+            text = await database_text(h.hub.db)
+            needles = ["AgACAgUAAxkBAAMMZ0photo", "somchai_j", "Jaidee", "กล่องพัสดุเสียหายตอนได้รับ", "812345678", "7012345678"]
+            assert leftovers(text, b"", needles) == needles
+            async with h.hub.db.read() as conn:
+                cid = (await conn.execute(select(tickets.c.customer_id).where(tickets.c.id == rows[0].ticket_id))).scalar()
+            status, done = await h.api("POST", f"/api/customers/{cid}/erase", admin, json={"confirm": cid})
+            assert status == 200 and done["mails_removed"] == 0
+            text = await database_text(h.hub.db)
+            assert leftovers(text, database_files(db_url), needles) == []
+            # He writes again: a stranger to the hub.
+            fake.push(load("text_th"))
+            rows = await wait_stored(h, 3)
+            async with h.hub.db.read() as conn:
+                again = (await conn.execute(select(tickets.c.customer_id).where(tickets.c.id == rows[-1].ticket_id))).scalar()
+            assert again != cid
