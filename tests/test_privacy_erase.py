@@ -3,6 +3,7 @@ server's processed folder; the counts and times the reports need survive; replie
 same person writing again is a new, unknown customer.  On SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import func, select
@@ -100,7 +101,7 @@ async def test_erased_customer_leaves_no_trace_and_comes_back_unknown(db_url: st
         assert (await h.api("POST", path, sup, json={"confirm": first.customer_id}))[0] == 403
         status, err = await h.api("POST", path, admin, json={"confirm": True})
         assert status == 422 and err["error"]["field"] == "confirm"
-        status, done = await h.api("POST", path, admin, json={"confirm": first.customer_id})
+        status, done = await _erase(h, path, admin, first.customer_id)
         assert status == 200, done
         assert done["tickets"] == 1 and done["outbox_cancelled"] >= 1 and done["mails_removed"] == 1
         assert done["identities"] >= 1 and done["callbacks"] == 1
@@ -138,6 +139,16 @@ async def test_erased_customer_leaves_no_trace_and_comes_back_unknown(db_url: st
         assert rows[-1].customer_id not in (first.customer_id, other.customer_id) and rows[-1].id != tid
         _, cust = await h.api("GET", f"/api/customers/{rows[-1].customer_id}", admin)
         assert [t["id"] for t in cust["tickets"]] == [rows[-1].id]
+
+
+async def _erase(h: RunningHub, path: str, headers: dict[str, str], cid: int) -> tuple[int, Any]:
+    """Erase as an admin would: a 503 (the mail server refused for a while; nothing was erased) is tried again."""
+    for _ in range(5):
+        status, body = await h.api("POST", path, headers, json={"confirm": cid})
+        if status != 503:
+            break
+        await asyncio.sleep(2)
+    return status, body
 
 
 async def _done_holds(dov: Dovecot, n: int) -> bool:
