@@ -35,7 +35,14 @@ class Housekeeping:
     def register(self, sched: scheduler.Scheduler) -> None:
         sched.handle(KIND)(self._job)
 
+    @property
+    def active(self) -> bool:
+        cfg = self.hub.config.tickets
+        return cfg.auto_close_after > timedelta(0) or cfg.bot_idle_resolve_after > timedelta(0)
+
     async def start(self) -> None:
+        if not self.active:
+            return
         async with self.hub.db.write() as conn:
             planned = (await conn.execute(select(jobs.c.id).where(and_(jobs.c.key == KEY, jobs.c.state == "pending")))).first()
             if planned is None:
@@ -67,6 +74,8 @@ class Housekeeping:
 
     async def _resolve_bot_only(self) -> int:
         idle = self.hub.config.tickets.bot_idle_resolve_after
+        if idle <= timedelta(0):  # 0 turns both rules off: bot conversations stay until someone acts
+            return 0
         now = self.hub.clock.now()
         last_in = (select(func.max(messages.c.created_at)).where(and_(messages.c.ticket_id == tickets.c.id,
                                                                       messages.c.direction == Direction.IN.value))
@@ -81,7 +90,7 @@ class Housekeeping:
             state: dict[str, Any] = r.bot_state or {}
             if state.get("helped") and not state.get("awaiting_feedback"):
                 helped.append(r.id)
-            elif idle > timedelta(0) and r.last_in is not None and _aware(r.last_in) <= now - idle:
+            elif r.last_in is not None and _aware(r.last_in) <= now - idle:
                 quiet.append(r.id)
         return (await self._move(helped, Status.RESOLVED, "resolved automatically: the customer said the bot's answer helped")
                 + await self._move(quiet, Status.RESOLVED, f"resolved automatically: the bot answered and the customer said nothing for {_span(idle)}"))

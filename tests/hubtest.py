@@ -115,6 +115,9 @@ def hub_config(db_url: str, **over: Any) -> Config:
                         "chat_frames_per_minute": 5000},
         "outbox": {"backoff_base": 0.05, "sweep_interval": 0.05, "max_attempts": 3},
         "bot": {"enabled": False},
+        # No goodbye on resolving and no automatic resolving or closing unless a test asks for them: tests count
+        # the messages a resolution leaves and move the clock by days.
+        "tickets": {"closing_message": {}, "auto_close_after": 0, "bot_idle_resolve_after": 0},
     }
     return from_mapping(deep_merge(base, over))
 

@@ -3,9 +3,10 @@ resolved tickets close after tickets.auto_close_after, and conversations only th
 themselves once the customer said it helped or went quiet, which takes them out of the open queue."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hub.clock import FrozenClock
+from hub.config import CLOSING_MESSAGE
 from tests.hubtest import hub_config, running_hub
 from tests.test_bot_flow import QUESTIONS, bot_config, ticket
 
@@ -15,7 +16,7 @@ START = datetime.now(timezone.utc)
 
 async def test_resolving_says_goodbye_and_the_ticket_closes_later(sqlite_url: str) -> None:
     clock = FrozenClock(START)
-    cfg = hub_config(sqlite_url, tickets={"auto_close_after": "2d"})
+    cfg = hub_config(sqlite_url, tickets={"auto_close_after": "2d", "closing_message": CLOSING_MESSAGE})
     async with running_hub(cfg, clock=clock) as h:
         chat = await h.chat(lang="th")
         ack = await chat.say("พัสดุหมายเลข 4521 ยังไม่มาส่งเลยค่ะ")
@@ -51,7 +52,9 @@ async def test_no_closing_message_when_none_is_configured(sqlite_url: str) -> No
 
 async def test_bot_only_conversations_resolve_when_helped_or_quiet(sqlite_url: str) -> None:
     clock = FrozenClock(START)
-    async with running_hub(bot_config(sqlite_url), clock=clock) as h:
+    cfg = bot_config(sqlite_url)
+    cfg = cfg.model_copy(update={"tickets": cfg.tickets.model_copy(update={"bot_idle_resolve_after": timedelta(hours=24)})})
+    async with running_hub(cfg, clock=clock) as h:
         text, entry = QUESTIONS["en"]
         helped = await h.chat(lang="en")
         a = await helped.say(text)

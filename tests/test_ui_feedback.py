@@ -26,8 +26,6 @@ async def answered_low(h: RunningHub, clock: FrozenClock, text: str, lang: str =
     clock.advance(hours=2)
     await h.hub.surveys.tick()
     ask = await chat.expect("message", author="system")
-    if "buttons" not in ask:  # the closing message said on resolving comes first
-        ask = await chat.expect("message", author="system")
     await chat.say("1", payload=ask["buttons"][0]["payload"])
     await chat.say("The parcel was crushed <img src=x onerror=alert(1)>")
     await h.settle()
