@@ -37,6 +37,9 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     feed = Feed(ws, 5000)
     unsubscribe = hub.bus.subscribe(AGENTS, feed.put)
+    # hello goes out first: its frame is written before the feed's drain task gets its first turn, and events
+    # published from here on wait in the feed, so none is lost and none comes before hello.
+    await ws.send_json({"type": "hello", "agent": {"id": agent.id, "name": agent.name, "role": agent.role.value}})
     ended = asyncio.Event()
     mine = auth.token_hash(token)
 
@@ -48,7 +51,6 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     watching = asyncio.create_task(_watch_session(request, ws, token, expires_at, ended))
     SOCKETS.labels("agent").inc()
     await _presence(request, agent.id, "online")
-    await ws.send_json({"type": "hello", "agent": {"id": agent.id, "name": agent.name, "role": agent.role.value}})
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
