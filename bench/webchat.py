@@ -18,12 +18,13 @@ import argparse
 import asyncio
 import multiprocessing
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from bench.common import HubProcess, cpu_seconds, emit, free_port, machine, pct, peak_rss_mb, rss_mb  # noqa: E402
+from bench.common import HubProcess, children, cpu_seconds, emit, free_port, machine, pct, peak_rss_mb, rss_mb  # noqa: E402
 
 try:
     import uvloop
@@ -226,7 +227,9 @@ async def hub_load(
             finally:
                 reading.cancel()
 
+        workers = [c for h in hubs if h.proc for c in children(h.pid)]
         cpu0 = sum(cpu_seconds(h.pid) for h in hubs if h.proc)
+        wcpu0 = {w: cpu_seconds(w) for w in workers}
         # The agent works from its own process, so its timings are the hub's and not the load generator's loop.
         spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this loop's sockets
         parent, child = spawn.Pipe()
@@ -239,6 +242,9 @@ async def hub_load(
         to_customer.extend((reply_seen[t] - at) * 1000 for t, at in reply_sent.items() if t in reply_seen)
         elapsed = max(deadline, last_ack[0]) - t_start  # the timed window, not the tail that collects late replies
         cpu = sum(cpu_seconds(h.pid) for h in hubs if h.proc) - cpu0
+        # A worker started during the window (the classifier's, on its first batch) counts from zero.
+        workers = {c for h in hubs if h.proc for c in children(h.pid)}
+        wcpu = sum(cpu_seconds(w) - wcpu0.get(w, 0.0) for w in workers if Path(f"/proc/{w}").exists())
         if meter:
             meter.stop()
 
@@ -258,6 +264,7 @@ async def hub_load(
         "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
         "agent_request_ms": {k: {"p50": pct(v, 50), "p99": pct(v, 99), "n": len(v)} for k, v in agent_ms.items()},
         "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
+        "worker_cpu_ms_per_message": round(wcpu * 1000 / max(acked, 1), 3),  # the hub's child processes
         "hub_peak_rss_mb": [peak_rss_mb(h.pid) for h in hubs if h.proc],
         **memory,
     }
@@ -269,6 +276,7 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--reply-every", type=float, default=0.02, help="seconds between agent replies")
     ap.add_argument("--rate", type=float, nargs="*", default=[1000.0], help="open-loop offered rates (msg/s); the closed loop always runs")
+    ap.add_argument("--review-worker", choices=("thread", "process"), default=None, help="review.worker of the hub")
     ap.add_argument("--idle", type=int, default=0, help="silent connected customers kept through every run")
     ap.add_argument("--database-url", default=None, help="e.g. postgresql+asyncpg://postgres@127.0.0.1/bench")
     ap.add_argument("--redis-url", default=None)
@@ -282,6 +290,8 @@ async def main() -> None:
             overrides["database"] = {"url": args.database_url}
         if args.redis_url:
             overrides["redis"] = {"url": args.redis_url}
+        if args.review_worker:
+            overrides["review"] = {"worker": args.review_worker}
         hub = HubProcess(overrides)
         hub.add_agent(*AGENT)
         hub.start()

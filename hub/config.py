@@ -274,6 +274,12 @@ class FollowupsConfig(Strict):
         return parse_duration(v)
 
 
+class ReviewConfig(Strict):
+    worker: Literal["thread", "process"] = Field(
+        "thread", description="where the language review classifies: a thread of the hub, or a process of its own "
+                              "(another core, no GIL shared with the event loop; costs the memory of a second copy of the models)")
+
+
 class Config(Strict):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -293,6 +299,7 @@ class Config(Strict):
     followups: FollowupsConfig = FollowupsConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     retention: RetentionConfig = RetentionConfig()
+    review: ReviewConfig = ReviewConfig()
     scheduler_interval: float = Field(1.0, gt=0, description="seconds between scheduler ticks")
     default_region: str = Field("TH", description="phone number region when a number has no country code")
     # Where this file was read from: relative paths in plug-in sections (knowledge_base) resolve against it.

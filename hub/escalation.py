@@ -20,7 +20,8 @@ loads the tickets of the whole batch, the batch is classified in one call, and o
 reviewed when the hub stops is reviewed when it starts again (`start`).  A review is idempotent (an escalation is
 conditional on the kind), so reviewing a message twice after a crash changes nothing.
 
-Messages are classified one batch at a time in a worker thread, so the event loop never runs the model; when a
+Messages are classified one batch at a time in a worker thread, or with `review.worker: process` in a process of
+its own (hub.classifier_pool), so the event loop never runs the model; when a
 backlog builds up (more than `LEXICAL_BACKLOG` waiting), the backlog is classified without the sentence encoder,
 which keeps the delay bounded under load at a small cost in accuracy, and so are messages once the encoder has
 used its share of the CPU (nlp.encoder.Budget, shared with the FAQ bot).
@@ -38,6 +39,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import OperationalError
 
 from hub.bus import AGENTS
+from hub.classifier_pool import ClassifierPool
 from hub.domain import Accepted, Identity, Inbound, Status
 from hub.metrics import CLASSIFY, ESCALATIONS
 from hub.ports import RouteRequest, RouteResult
@@ -87,6 +89,7 @@ class Escalator:
         self.hub = hub
         self._queue: asyncio.Queue[tuple[RouteRequest, asyncio.Future[RouteResult]]] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self.pool = ClassifierPool(hub.config, hub.router)  # in a thread, or a process of its own (review.worker)
         self._jobs: list[_Job] = []
         self._wake: asyncio.Event | None = None
         self._reviewer: asyncio.Task[None] | None = None
@@ -121,9 +124,9 @@ class Escalator:
             batch = [first]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            lexical = self._queue.qsize() + len(batch) > LEXICAL_BACKLOG or self._encoder_busy([r for r, _ in batch])
+            lexical = self._queue.qsize() + len(batch) > LEXICAL_BACKLOG
             try:
-                results = await asyncio.to_thread(self._route_all, [r for r, _ in batch], lexical)
+                results = await self.pool.route([r for r, _ in batch], lexical)
             except Exception as exc:  # a failing model must not leave callers waiting
                 for _, fut in batch:
                     if not fut.done():
@@ -132,29 +135,6 @@ class Escalator:
             for (_, fut), res in zip(batch, results):
                 if not fut.done():
                     fut.set_result(res)
-
-    @staticmethod
-    def _encoder_busy(reqs: list[RouteRequest]) -> bool:
-        from nlp.encoder import load_encoder
-
-        encoder = load_encoder()
-        busy = getattr(encoder, "busy", None)
-        return bool(busy is not None and busy([r.text for r in reqs]))
-
-    def _route_all(self, reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
-        router = self.hub.router
-        if not lexical and len(reqs) > 1:
-            from nlp.encoder import load_encoder
-
-            encoder = load_encoder()
-            if encoder is not None:  # one engine call for the batch; each message then finds its vector cached
-                encoder.embed([r.text for r in reqs])
-        out = []
-        for r in reqs:
-            if lexical and r.detector is None:
-                r = RouteRequest(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "detector": "model:lexical"})
-            out.append(router.route(r))
-        return out
 
     async def start(self) -> None:
         """Review what an earlier run stored but did not review (it stopped or crashed first)."""
@@ -189,6 +169,7 @@ class Escalator:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        self.pool.close()
         for job in self._jobs:
             if job.result is not None and not job.result.done():
                 job.result.set_result(None)
@@ -289,8 +270,8 @@ class Escalator:
         out: list[RouteResult] = []
         for start in range(0, len(reqs), BATCH):  # the encoder's batch size
             part = reqs[start:start + BATCH]
-            lexical = len(reqs) + len(self._jobs) > LEXICAL_BACKLOG or self._encoder_busy(part)
-            out += await asyncio.to_thread(self._route_all, part, lexical)
+            lexical = len(reqs) + len(self._jobs) > LEXICAL_BACKLOG
+            out += await self.pool.route(part, lexical)
         return out
 
     async def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime) -> Review:

@@ -36,8 +36,13 @@ async def test_the_same_with_the_sentence_encoder(sqlite_url: str, lang: str, en
     await _flow(sqlite_url, lang)
 
 
-async def _flow(db_url: str, lang: str) -> None:
-    async with running_hub(hub_config(db_url, routing=ROUTING)) as h:
+@pytest.mark.parametrize("lang", ["en", "th", "fa"])
+async def test_the_same_with_the_classifier_in_its_own_process(sqlite_url: str, lang: str) -> None:
+    await _flow(sqlite_url, lang, review={"worker": "process"})
+
+
+async def _flow(db_url: str, lang: str, **over: Any) -> None:
+    async with running_hub(hub_config(db_url, routing=ROUTING, **over)) as h:
         sup = await h.agent("sup@example.com", role="supervisor", departments=["support"])
         ws = await agent_socket(h, sup)
         chat = await h.chat(lang=lang)

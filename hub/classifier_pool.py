@@ -1,0 +1,80 @@
+"""The language review's classifier in a process of its own (`review.worker: process`).
+
+In the hub's process the classifier's Python work holds the GIL that the event loop needs, so every batch it
+classifies delays acknowledgements and agents' requests; in a worker process it runs beside the loop on another
+core.  The worker builds its own router from the same config (models, lexicons, the encoder and its CPU budget)
+and is started on the first batch, so a hub that never classifies never pays for it.  If the worker dies, the
+batch is classified in a thread of the hub instead and the next batch starts a new worker.
+
+Imports: hub.config, hub.ports, hub.registry (in the worker); nothing that needs the event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from hub.config import Config
+from hub.ports import RouteRequest, RouteResult
+
+log = logging.getLogger("hub.classifier")
+
+_router: Any = None  # in the worker process
+
+
+def _start(config: Config) -> None:
+    global _router
+    from hub import registry
+
+    _router = registry.build_router(config)
+
+
+def route_all(router: Any, reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
+    """Classify a batch: one encoder call for all of it (each message then finds its vector cached), or the
+    lexical variant alone when asked (a backlog) or when the encoder has used its share of the CPU."""
+    from nlp.encoder import load_encoder
+
+    encoder = load_encoder()
+    if not lexical and encoder is not None:
+        busy = getattr(encoder, "busy", None)
+        lexical = bool(busy is not None and busy([r.text for r in reqs]))
+    if not lexical and encoder is not None and len(reqs) > 1:
+        encoder.embed([r.text for r in reqs])
+    out = []
+    for r in reqs:
+        if lexical and r.detector is None:
+            r = RouteRequest(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "detector": "model:lexical"})
+        out.append(router.route(r))
+    return out
+
+
+def _route_in_worker(reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
+    return route_all(_router, reqs, lexical)
+
+
+class ClassifierPool:
+    def __init__(self, config: Config, router: Any) -> None:
+        self.config, self.router = config, router
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def route(self, reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
+        if self.config.review.worker == "thread":
+            return await asyncio.to_thread(route_all, self.router, reqs, lexical)
+        if self._pool is None:
+            # spawn, not fork: a fork of a running event loop with its sockets and threads is not safe.
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_start, initargs=(self.config,))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, _route_in_worker, reqs, lexical)
+        except BrokenProcessPool:
+            log.warning("the classifier process ended; this batch is classified in the hub, the next starts a new one")
+            self.close()
+            return await asyncio.to_thread(route_all, self.router, reqs, lexical)
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
