@@ -125,7 +125,7 @@ class Intake:
         self._current: dict[int, int] = {}
         self._profiled: set[int] = set()  # customers whose name/language no longer need filling
         self._pending: list[tuple[Inbound, asyncio.Future[Accepted]]] = []
-        self._committer: asyncio.Task[None] | None = None
+        self._committers: set[asyncio.Task[None]] = set()
 
     async def deliver(self, inbound: Inbound) -> Accepted:
         """Store `inbound` and return once it is committed.  Messages that arrive in the same turn of the event loop
@@ -133,8 +133,12 @@ class Intake:
         message, and the group waits behind staff writers (hub.store.db lanes)."""
         fut: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._pending.append((inbound, fut))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_groups(), name="intake-commit")
+        # SQLite has one writer, so one committer; PostgreSQL commits groups on several connections at once, each
+        # group's round trips overlapping the others'.
+        if sum(not t.done() for t in self._committers) < self.db.customer_writers:
+            task = asyncio.create_task(self._commit_groups(), name="intake-commit")
+            self._committers.add(task)
+            task.add_done_callback(self._committers.discard)
         return await fut
 
     async def _commit_groups(self) -> None:
@@ -257,9 +261,10 @@ class Intake:
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
 
     async def stop(self) -> None:
-        if self._committer is not None:
-            self._committer.cancel()
-            await asyncio.gather(self._committer, return_exceptions=True)
+        committers = tuple(self._committers)
+        for task in committers:
+            task.cancel()
+        await asyncio.gather(*committers, return_exceptions=True)
         for _, fut in self._pending:  # never stored: the channel does not acknowledge them, the provider resends
             if not fut.done():
                 fut.set_exception(ConnectionAbortedError("the hub is stopping"))

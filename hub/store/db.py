@@ -143,7 +143,8 @@ class Database:
         self._write_lock: LaneLock | None = None
         self.write_lock_wait = write_lock_wait
         # PostgreSQL: customer transactions may hold at most half the pool, so staff always find a connection.
-        self._customer_slots = asyncio.Semaphore(max(1, pool_size // 2))
+        self.customer_writers = 1 if self.is_sqlite else max(1, pool_size // 2)
+        self._customer_slots = asyncio.Semaphore(self.customer_writers)
         if self.is_sqlite:
             sqlite_url = parsed.set(drivername="sqlite+pysqlite")
             self.sync_engine: Engine = create_engine(
