@@ -84,7 +84,7 @@ async def anonymise_tickets(conn: Any, ticket_ids: Sequence[int], now: datetime,
                                .values(delivery="failed", delivery_error=CANCELLED_DELIVERY))
         counts.messages += (await conn.execute(
             update(messages).where(in_tickets).values(
-                text="", html=None, provider_id=None, attachments=[], edits=[], meta={}, raw=null(),
+                text="", html=None, provider_id=None, attachments=[], edits=[], meta={}, raw=null(), review_pending=None,
                 # A delivery error may quote the address it failed on; the cancellation notice stays.
                 delivery_error=case((messages.c.delivery_error == CANCELLED_DELIVERY, CANCELLED_DELIVERY), else_=None),
             ))).rowcount
