@@ -227,8 +227,9 @@ class SurveysConfig(Strict):
     bot_only: bool = Field(False, description="also survey chats that only the bot answered")
     auto_replies: bool = Field(False, description="also survey tickets opened by auto-replies, bounces or spam reports")
     link_secret: str | None = Field(None, description="HMAC key of survey links; a random one is kept in the database without it")
+    sweep_every: timedelta = Field(timedelta(seconds=15), description="how often surveys and follow-ups due are looked for")
 
-    @field_validator("delay", "expires_after", "comment_window", mode="before")
+    @field_validator("delay", "expires_after", "comment_window", "sweep_every", mode="before")
     @classmethod
     def _d(cls, v: Any) -> Any:
         return parse_duration(v)

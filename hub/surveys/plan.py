@@ -169,11 +169,12 @@ class Planner:
     async def expire(self) -> int:
         """Surveys sent and never answered whose window closed (an answered one keeps its state)."""
         now = self.hub.clock.now()
+        over = and_(surveys.c.state == "sent", surveys.c.expires_at <= now)
+        async with self.hub.db.read() as conn:  # the write lock only when there is something to expire
+            if (await conn.execute(select(surveys.c.id).where(over).limit(1))).first() is None:
+                return 0
         async with self.hub.db.write() as conn:
-            res = await conn.execute(
-                update(surveys).where(and_(surveys.c.state == "sent", surveys.c.expires_at <= now))
-                .values(state="expired", updated_at=now)
-            )
+            res = await conn.execute(update(surveys).where(over).values(state="expired", updated_at=now))
         return res.rowcount or 0
 
     # --- sending ----------------------------------------------------------------------------------------------------

@@ -79,7 +79,10 @@ class Surveys:
                 raise
             except Exception:
                 log.exception("surveys sweep failed")
-            await asyncio.sleep(max(self.hub.config.scheduler_interval, 1.0))
+            # Surveys and follow-ups are due to the minute, not the second: a sweep every few seconds is plenty, and
+            # at least every scheduler tick so a test (or a small desk) that wants it sooner gets it.
+            every = max(self.hub.config.surveys.sweep_every.total_seconds(), self.hub.config.scheduler_interval, 1.0)
+            await asyncio.sleep(every)
 
     async def tick(self) -> None:
         await self.planner.plan()
