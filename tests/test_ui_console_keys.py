@@ -228,4 +228,16 @@ async def test_desktop_notification_for_a_newly_assigned_ticket(browser: Any, sq
         await h.api("POST", f"/api/tickets/{tid}/transfer", ana, json={"agent_id": bea_id})
         await expect(b.locator("a.tab .badge:not([hidden])")).to_have_text("1")
         assert len(await b.evaluate("window.__shown")) == 1
+        # Switched off in the console while the browser still allows them: none either, also after a reload.
+        await b.uncheck("#mute")
+        await toggle.click()
+        await expect(toggle).to_have_text("Desktop alerts off")
+        await expect(toggle).to_have_attribute("aria-pressed", "false")
+        await b.reload()
+        await b.locator(".live.online").wait_for()
+        await expect(toggle).to_have_text("Desktop alerts off")
+        await h.api("POST", f"/api/tickets/{tid}/transfer", ana, json={"department": "billing"})
+        await h.api("POST", f"/api/tickets/{tid}/transfer", ana, json={"agent_id": bea_id})
+        await expect(b.locator("a.tab .badge:not([hidden])")).to_have_text("1")
+        assert await b.evaluate("window.__shown") == []  # a fresh page's record: nothing shown since the reload
         assert not bea.unexpected(NO_CALLBACKS), bea.errors

@@ -4,6 +4,7 @@ import { h } from "./dom.js";
 import { t } from "./i18n.js";
 
 const supported = () => typeof Notification === "function";
+const OFF = "hubconsole.desktop"; // "off": the agent switched them off here while the browser still allows them
 
 export class DesktopAlerts {
   constructor(isMuted) {
@@ -14,22 +15,29 @@ export class DesktopAlerts {
     navigator.permissions?.query({ name: "notifications" }).then((status) => { status.onchange = () => this.draw(); }).catch(() => {});
   }
 
-  get allowed() { return supported() && Notification.permission === "granted"; }
+  get switchedOff() { try { return localStorage.getItem(OFF) === "off"; } catch { return false; } }
+
+  get allowed() { return supported() && Notification.permission === "granted" && !this.switchedOff; }
 
   draw() {
     const b = this.button;
     b.hidden = !supported();
     if (!supported()) return;
     const p = Notification.permission;
-    b.textContent = p === "granted" ? t("notify.on") : t("notify.enable");
-    b.disabled = p !== "default";
+    b.textContent = p !== "granted" ? t("notify.enable") : this.switchedOff ? t("notify.off") : t("notify.on");
+    b.disabled = p === "denied";
     b.title = p === "denied" ? t("notify.blocked") : "";
-    b.setAttribute("aria-pressed", String(p === "granted"));
+    b.setAttribute("aria-pressed", String(this.allowed));
   }
 
+  /** Asks the browser the first time; once allowed, the button switches the alerts off and on for this console. */
   async ask() {
     if (!supported()) return;
-    try { await Notification.requestPermission(); } catch { /* an old callback-only browser */ }
+    if (Notification.permission === "granted") {
+      try { localStorage.setItem(OFF, this.switchedOff ? "" : "off"); } catch { /* storage disabled */ }
+    } else {
+      try { localStorage.removeItem(OFF); await Notification.requestPermission(); } catch { /* an old callback-only browser */ }
+    }
     this.draw();
   }
 
