@@ -165,3 +165,26 @@ async def test_bot_only_chats_and_switched_off_departments_are_not_asked(db_url:
         [s2] = (await surveys_of(h, headers, tid2))["items"]
         assert s2["state"] == "not_sent" and "only the bot" in s2["reason"]
         assert any("survey: none sent" in x for x in await trace_of(h, headers, tid2))
+
+
+async def test_nps_second_question_in_thai(db_url: str) -> None:
+    clock = FrozenClock(START)
+    config = hub_config(db_url, scheduler_interval=3600, tickets={"closing_message": {}}, surveys={"nps": True})
+    async with running_hub(config, clock=clock) as h:
+        await h.add_agent("agent@example.com", departments=["support"])
+        chat, headers, tid = await resolved_chat(h, clock, "ขอใบกำกับภาษีย้อนหลังค่ะ", lang="th")
+        clock.advance(hours=2)
+        await h.hub.surveys.tick()
+        ask = await chat.expect("message", author="system")
+        await chat.say("5", payload=ask["buttons"][4]["payload"])
+        nps = await chat.expect("message", author="system")
+        assert "แนะนำ" in nps["text"] and [b["label"] for b in nps["buttons"]] == [str(n) for n in range(11)]
+        await chat.say("9", payload=nps["buttons"][9]["payload"])
+        assert "มีอะไรอยากบอก" in (await chat.expect("message", author="system"))["text"]
+        await chat.say("รวดเร็วดีมากค่ะ")
+        assert "ขอบคุณสำหรับความคิดเห็น" in (await chat.expect("message", author="system"))["text"]
+        await h.settle()
+        body = await surveys_of(h, headers, tid)
+        s = body["items"][0]
+        assert (s["score"], s["nps"], s["comment"], s["answers"]) == (5, 9, "รวดเร็วดีมากค่ะ", 3)
+        assert body["summary"]["nps"] == 100.0 and body["summary"]["csat"] == 100.0
