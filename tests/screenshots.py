@@ -19,7 +19,8 @@ from tests.hubtest import hub_config, running_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPARTMENTS = [{"name": "support", "default": True, "label": {"th": "ฝ่ายบริการลูกค้า", "fa": "پشتیبانی"}},
-               {"name": "billing", "label": {"th": "การเงิน", "fa": "امور مالی"}, "keywords": {"en": ["invoice", "charged"]}}]
+               {"name": "billing", "label": {"th": "การเงิน", "fa": "امور مالی"}, "keywords": {"en": ["invoice", "charged"]}},
+               {"name": "callbacks", "label": {"th": "โทรกลับ", "fa": "تماس برگشتی"}}]
 
 
 async def main(out: Path) -> None:
@@ -29,7 +30,7 @@ async def main(out: Path) -> None:
         raise SystemExit("chromium is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
         config = hub_config(f"sqlite+aiosqlite:///{tmp}/hub.db", bot={"enabled": True, "knowledge_base": str(ROOT / "faq.yaml")},
-                            departments=DEPARTMENTS)
+                            departments=DEPARTMENTS, channels={"webchat": {"enabled": True}, "callback": {"enabled": True}})
         async with running_hub(config) as h, async_playwright() as p:
             await h.add_agent("ana@example.com", name="Ana")
             await h.add_agent("bea@example.com", name="Bea")
@@ -89,8 +90,20 @@ async def main(out: Path) -> None:
             await m.locator(".timeline .msg").first.wait_for()
             await m.screenshot(path=str(out / "console-phone-ticket.png"))
             await pctx.close()
+            # A Persian customer books a call back on a phone, without the widget: the page in Persian, right to left.
+            cctx = await browser.new_context(locale="fa-IR", timezone_id="Asia/Tehran", viewport={"width": 390, "height": 844},
+                                             device_scale_factor=2)
+            cb = await cctx.new_page()
+            await cb.goto(h.url + "/callback")
+            await cb.locator("label.slot input:not([disabled])").first.check()
+            await cb.fill("input[name=name]", "مریم")
+            await cb.fill("input[name=phone]", "0912")
+            await cb.click("form[method=post] button[type=submit]")
+            await cb.locator(".error").wait_for()
+            await cb.screenshot(path=str(out / "callback-phone-fa.png"), full_page=True)
+            await cctx.close()
             await browser.close()
-    print(f"wrote {out / 'widget.png'}, {out / 'console.png'} and {out / 'console-phone-ticket.png'}")
+    print(f"wrote widget.png, console.png, console-phone-ticket.png and callback-phone-fa.png in {out}")
 
 
 if __name__ == "__main__":
