@@ -105,7 +105,8 @@ class HubProcess:
             Path(profile).mkdir(parents=True, exist_ok=True)
             out = Path(profile) / f"hub-{self.port}.txt"
             cmd = ["py-spy", "record", "--nonblocking", "--rate", "200", "--format", "raw", "-o", str(out), "--", *cmd]
-        self.proc = subprocess.Popen(cmd, cwd=HUB_TREE, env=env)
+        # The hub's stdout (its start-up banner) stays out of the JSON this script prints.
+        self.proc = subprocess.Popen(cmd, cwd=HUB_TREE, env=env, stdout=subprocess.DEVNULL)
         deadline = time.time() + 60
         import urllib.request
 
