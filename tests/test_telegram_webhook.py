@@ -37,6 +37,8 @@ async def test_webhook_end_to_end(db_url: str) -> None:
         fake.push(load("text_fa"))
         [row] = await wait_stored(h, 1)
         assert row.text == load("text_fa")["message"]["text"]
+        # The row is committed before the hub answers Telegram, so the 200 may still be on its way here.
+        await fake.wait_for(lambda: fake.webhook_posts)
         assert [status for _, status in fake.webhook_posts] == [200]
         headers = await h.agent()
         status, msg = await h.api("POST", f"/api/tickets/{row.ticket_id}/reply", headers, json={"text": "سلام، بررسی می‌کنیم."})
