@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, exists, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Config
-from hub.reports import groups as G
+from hub.reports import collector, groups as G
 from hub.reports.missed import missed_questions, topics
 from hub.reports.opentime import OpenTime, span
 from hub.reports.params import ReportQuery
@@ -78,32 +78,36 @@ async def _tickets(conn: AsyncConnection, q: ReportQuery, now: datetime) -> list
              + case((t.assignee_id.is_not(None), ASSIGNED), else_=0))
     group = {"agent": t.assignee_id, "channel": t.channel, "department": t.department}.get(q.group, null())
     stmt = select(t.department, group, epoch(t.created_at, d), epoch(t.first_response_at, d), epoch(t.resolved_at, d),
-                  flags).where(_in_range(q))
+                  flags, t.kind).where(_in_range(q))
     return list((await conn.execute(stmt)).all())
 
 
-async def _lists(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
-    """Counts the database groups itself: tickets by kind, complaints by department and by topic."""
-    by_kind = (await conn.execute(select(tickets.c.kind, func.count()).where(_in_range(q)).group_by(tickets.c.kind))).all()
+async def _topics(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
+    """Complaints by topic, the database grouping them by tags and the bot's last entry."""
     complaint = and_(_in_range(q), tickets.c.kind == "complaint")
-    by_dept = (await conn.execute(select(tickets.c.department, func.count()).where(complaint)
-                                  .group_by(tickets.c.department))).all()
     entry = tickets.c.bot_state["last_entry"].as_string()
     tags = as_text(tickets.c.tags)
     by_topic = (await conn.execute(select(tags, entry, func.count()).where(complaint).group_by(tags, entry))).all()
+    return _counted(topics(by_topic), "topic")
+
+
+def _ticket_lists(dept: np.ndarray, kind: np.ndarray) -> dict[str, Any]:
+    """Tickets by kind and complaints by department, counted from the ticket rows already fetched (two more scans
+    of the range cost more than counting them here)."""
+    complaint = kind == "complaint"
     return {
-        "complaints_by_department": _counted(Counter({(k or G.NONE): n for k, n in by_dept}), "department"),
-        "tickets_by_kind": _counted(Counter(dict(by_kind)), "kind"),
-        "complaint_topics": _counted(topics(by_topic), "topic"),
+        "complaints_by_department": _counted(Counter(k or G.NONE for k in dept[complaint].tolist()), "department"),
+        "tickets_by_kind": _counted(Counter(kind.tolist()), "kind"),
     }
 
 
-def _business(config: Config, dept: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Open seconds between start and end per row, on the calendar of the row's department (as its SLA)."""
-    out = np.full(len(start), np.nan)
-    finite = end[~np.isnan(end)]
+def _business(config: Config, dept: np.ndarray, start: np.ndarray, *ends: np.ndarray) -> list[np.ndarray]:
+    """Open seconds between start and each end per row, on the calendar of the row's department (as its SLA): one
+    OpenTime per calendar serves every end."""
+    outs = [np.full(len(start), np.nan) for _ in ends]
+    finite = np.concatenate([end[~np.isnan(end)] for end in ends])
     if not len(finite):
-        return out
+        return outs
     since, until = span(float(np.nanmin(start)), float(finite.max()))
     calendars: dict[int, tuple[Any, list[Any]]] = {}
     for name in set(dept.tolist()):
@@ -112,18 +116,20 @@ def _business(config: Config, dept: np.ndarray, start: np.ndarray, end: np.ndarr
     for cal, names in calendars.values():
         wanted = set(names)
         ix = np.array([x in wanted for x in dept.tolist()], dtype=bool) if len(calendars) > 1 else slice(None)
-        out[ix] = OpenTime(cal, since, until).between(start[ix], end[ix])
-    return out
+        hours = OpenTime(cal, since, until)
+        for out, end in zip(outs, ends):
+            out[ix] = hours.between(start[ix], end[ix])
+    return outs
 
 
-def _ticket_tables(q: ReportQuery, config: Config, rows: list[Any]) -> dict[str, Any]:
-    dept_l, group_l, created, first, resolved, flags_l = list(zip(*rows)) if rows else [()] * 6
-    flags = np.array(flags_l, dtype=np.int64)
-    created, first, resolved = G.column(created), G.column(first), G.column(resolved)
-    dept = np.array(dept_l, dtype=object)
+# The kinds of the columns _tickets fetches, for G.columns.
+TICKET_COLUMNS = "oofffio"
+
+
+def _ticket_tables(q: ReportQuery, config: Config, cols: list[np.ndarray]) -> dict[str, Any]:
+    dept, group_l, created, first, resolved, flags, _ = cols
     bit = lambda b: flags & b > 0  # noqa: E731
-    first_bt = _business(config, dept, created, first)
-    res_bt = _business(config, dept, created, resolved)
+    first_bt, res_bt = _business(config, dept, created, first, resolved)
     # SLA targets count once decided: met (answered by the deadline, no breach recorded) or missed (late, breached,
     # or still open past the deadline); a ticket still inside its deadline counts in neither.
     fr_decided, fr_met, rs_decided, rs_met = bit(FR_DECIDED), bit(FR_MET), bit(RS_DECIDED), bit(RS_MET)
@@ -134,10 +140,11 @@ def _ticket_tables(q: ReportQuery, config: Config, rows: list[Any]) -> dict[str,
     g = G.Grouping.of(q, created, group_l, group_l, group_l)
 
     def volume(g: G.Grouping) -> G.Columns:
+        fr_median, fr_p90 = g.quantiles(first_bt, (0.5, 0.9))
+        rs_median, rs_p90 = g.quantiles(res_bt, (0.5, 0.9))
         return {"tickets": g.count(), "first_responses": g.count(~np.isnan(first_bt)),
-                "first_response_median": g.quantile(first_bt, 0.5), "first_response_p90": g.quantile(first_bt, 0.9),
-                "resolved": g.count(~np.isnan(res_bt)), "resolution_median": g.quantile(res_bt, 0.5),
-                "resolution_p90": g.quantile(res_bt, 0.9)}
+                "first_response_median": fr_median, "first_response_p90": fr_p90,
+                "resolved": g.count(~np.isnan(res_bt)), "resolution_median": rs_median, "resolution_p90": rs_p90}
 
     def sla(g: G.Grouping) -> G.Columns:
         a, b, c, d = g.count(fr_decided), g.count(fr_met), g.count(rs_decided), g.count(rs_met)
@@ -170,9 +177,8 @@ async def _satisfaction(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]
     if q.channel:
         stmt = stmt.where(surveys.c.channel == q.channel)
     rows = (await conn.execute(stmt)).all()
-    score_l, nps_l, agent_l, dept_l, channel_l, at_l = list(zip(*rows)) if rows else [()] * 6
-    score, nps = G.column(score_l), G.column(nps_l)
-    g = G.Grouping.of(q, G.column(at_l), agent_l, dept_l, channel_l)
+    score, nps, agent_l, dept_l, channel_l, at = G.columns(rows, "ffooof")
+    g = G.Grouping.of(q, at, agent_l, dept_l, channel_l)
 
     def section(g: G.Grouping) -> G.Columns:
         n, answered_nps = g.count(), g.count(~np.isnan(nps))
@@ -191,10 +197,9 @@ async def _callbacks(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
             .join(tickets, tickets.c.id == callbacks.c.ticket_id)
             .where(and_(callbacks.c.slot_start >= q.start, callbacks.c.slot_start < q.end, *_filters(q))))
     rows = (await conn.execute(stmt)).all()
-    status_l, outcome_l, agent_l, dept_l, channel_l, slot_l = list(zip(*rows)) if rows else [()] * 6
-    status = np.array(status_l, dtype=object)
-    outcome = np.array([o or "" for o in outcome_l], dtype=object)
-    g = G.Grouping.of(q, G.column(slot_l), agent_l, dept_l, channel_l)
+    status, outcome_l, agent_l, dept_l, channel_l, slot = G.columns(rows, "ooooof")
+    outcome = np.array([o or "" for o in outcome_l.tolist()], dtype=object)
+    g = G.Grouping.of(q, slot, agent_l, dept_l, channel_l)
     reached, cancelled = outcome == "reached", status == "cancelled"
 
     def section(g: G.Grouping) -> G.Columns:
@@ -210,27 +215,29 @@ async def _callbacks(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
 
 async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -> dict[str, Any]:
     began = _time.perf_counter()
-    async with db.read() as conn:
-        rows = await _tickets(conn, q, now)
-        satisfaction = await _satisfaction(conn, q)
-        cbs = await _callbacks(conn, q)
-        missed = await missed_questions(conn, q)
-        lists = await _lists(conn, q)
-        agent_names = {str(r.id): r.name for r in (await conn.execute(select(agents.c.id, agents.c.name))).all()}
-    sections = _ticket_tables(q, config, rows)
-    sections["satisfaction"] = satisfaction
-    sections["callbacks"] = cbs
-    lists["missed_questions"] = missed
-    labels = {G.NONE: None}
-    if q.group == "agent":
-        labels.update(agent_names)
-    return {
-        "from": q.first.isoformat(), "to": q.last.isoformat(), "tz": q.tz, "group": q.group,
-        "department": q.department, "channel": q.channel, "labels": labels,
-        "columns": COLUMNS, "sections": sections, "lists": lists,
-        "units": {"seconds": "business hours of the ticket's department", "pct": "percent"},
-        "took_ms": round((_time.perf_counter() - began) * 1000, 1),
-    }
+    with collector.paused():
+        async with db.read() as conn:
+            rows = await _tickets(conn, q, now)
+            satisfaction = await _satisfaction(conn, q)
+            cbs = await _callbacks(conn, q)
+            missed = await missed_questions(conn, q)
+            complaint_topics = await _topics(conn, q)
+            agent_names = {str(r.id): r.name for r in (await conn.execute(select(agents.c.id, agents.c.name))).all()}
+        cols = G.columns(rows, TICKET_COLUMNS)
+        sections = _ticket_tables(q, config, cols)
+        sections["satisfaction"] = satisfaction
+        sections["callbacks"] = cbs
+        lists = {**_ticket_lists(cols[0], cols[6]), "complaint_topics": complaint_topics, "missed_questions": missed}
+        labels = {G.NONE: None}
+        if q.group == "agent":
+            labels.update(agent_names)
+        return {
+            "from": q.first.isoformat(), "to": q.last.isoformat(), "tz": q.tz, "group": q.group,
+            "department": q.department, "channel": q.channel, "labels": labels,
+            "columns": COLUMNS, "sections": sections, "lists": lists,
+            "units": {"seconds": "business hours of the ticket's department", "pct": "percent"},
+            "took_ms": round((_time.perf_counter() - began) * 1000, 1),
+        }
 
 
 def _counted(c: Counter[str], name: str) -> dict[str, Any]:

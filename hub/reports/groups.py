@@ -21,6 +21,18 @@ def column(values: Sequence[Any]) -> np.ndarray:
     return np.array(values, dtype=np.float64) if len(values) else np.zeros(0)
 
 
+_KINDS = {"f": np.float64, "i": np.int64, "o": object}
+
+
+def columns(rows: Sequence[Any], kinds: str) -> list[np.ndarray]:
+    """Fetched rows turned into one array per column, `kinds` naming each: "f" a number (None as NaN), "i" an
+    integer, "o" anything else.  One pass in numpy: transposing 100,000 rows with zip and converting each column
+    costs about four times as much."""
+    dtype = np.dtype([(f"c{i}", _KINDS[k]) for i, k in enumerate(kinds)])
+    table = np.fromiter((tuple(r) for r in rows), dtype=dtype, count=len(rows))
+    return [table[f"c{i}"] for i in range(len(kinds))]
+
+
 class Grouping:
     """Which group each row belongs to (`index`), the groups' keys in display order."""
 
@@ -40,13 +52,14 @@ class Grouping:
             week_of_day = np.array([names.index(m) for m in mondays], dtype=np.int64)
             return cls(names, week_of_day[day] if len(day) else day)
         col = {"agent": agent, "department": dept, "channel": channel}[q.group]
-        keys = np.array([NONE if v is None else str(v) for v in col], dtype=object)
-        if not len(keys):
-            return cls([], np.zeros(0, dtype=np.int64))
-        uniq, inv = np.unique(keys.astype(str), return_inverse=True)
-        names = sorted((str(u) for u in uniq), key=lambda x: (x == NONE, _natural(x)))
-        where = np.array([names.index(str(u)) for u in uniq], dtype=np.int64)
-        return cls(names, where[inv])
+        # Numbered in order of appearance through a dict (a hash per row beats sorting 100,000 strings), then
+        # renumbered in display order.
+        codes: dict[Any, int] = {}
+        seen = np.fromiter((codes.setdefault(v, len(codes)) for v in col), dtype=np.int64, count=len(col))
+        keys = [NONE if v is None else str(v) for v in codes]
+        names = sorted(set(keys), key=lambda x: (x == NONE, _natural(x)))
+        where = np.array([names.index(k) for k in keys], dtype=np.int64)
+        return cls(names, where[seen] if len(seen) else seen)
 
     def total(self) -> Grouping:
         return Grouping(["total"], np.zeros(len(self.index), dtype=np.int64))
@@ -59,25 +72,26 @@ class Grouping:
         ok = ~np.isnan(values)
         return np.bincount(self.index[ok], weights=values[ok], minlength=self.size)[: self.size] if self.size else np.zeros(0)
 
-    def quantile(self, values: np.ndarray, q: float) -> np.ndarray:
+    def quantiles(self, values: np.ndarray, qs: Sequence[float]) -> list[np.ndarray]:
         """Per group, linear interpolation between the two nearest ranks (numpy's default): with 11 values the 90th
-        percentile is the 10th value."""
-        out = np.full(self.size, np.nan)
+        percentile is the 10th value.  One sort serves every q."""
+        outs = [np.full(self.size, np.nan) for _ in qs]
         ok = ~np.isnan(values)
         g, v = self.index[ok], values[ok]
         if not len(v):
-            return out
+            return outs
         order = np.lexsort((v, g))
         v = v[order]
         counts = np.bincount(g, minlength=self.size)[: self.size]
         starts = np.cumsum(counts) - counts
         has = counts > 0
-        h = (counts[has] - 1) * q
-        lo = np.floor(h).astype(np.int64)
-        hi = np.minimum(lo + 1, counts[has] - 1)
-        a, b = v[starts[has] + lo], v[starts[has] + hi]
-        out[has] = a + (h - lo) * (b - a)
-        return out
+        for out, q in zip(outs, qs):
+            h = (counts[has] - 1) * q
+            lo = np.floor(h).astype(np.int64)
+            hi = np.minimum(lo + 1, counts[has] - 1)
+            a, b = v[starts[has] + lo], v[starts[has] + hi]
+            out[has] = a + (h - lo) * (b - a)
+        return outs
 
 
 def _natural(x: str) -> tuple[int, Any]:
