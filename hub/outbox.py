@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from channels.base import Channel, PermanentError, RetryAfter, SendError, Unreachable
+from hub import periodic
 from hub.clock import Clock
 from hub.config import OutboxConfig
 from hub.domain import Author, Button, Identity, Outbound, provider_key
@@ -67,7 +68,8 @@ class Outbox:
         return True
 
     async def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="outbox-sweeper")
+        self._sweeper = asyncio.create_task(
+            periodic.repeat(self.sweep, lambda: self.config.sweep_interval, "outbox sweep"), name="outbox-sweeper")
 
     async def stop(self) -> None:
         if self._sweeper:
@@ -76,18 +78,7 @@ class Outbox:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox sweep failed")
-            await asyncio.sleep(self.config.sweep_interval)
+        await periodic.drain(self._tasks)
 
     async def sweep(self, limit: int = 100) -> int:
         now = self.clock.now()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select, update
 
+from hub import periodic
 from hub.store import tickets as ticket_store
 from hub.store.schema import surveys
 from hub.surveys.answers import Answer, Answers
@@ -68,21 +69,15 @@ class Surveys:
             log.error("survey task failed", exc_info=task.exception())
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
+        await periodic.drain(self._tasks)
+
+    def _every(self) -> float:
+        # Surveys and follow-ups are due to the minute, not the second: a sweep every few seconds is plenty, and
+        # at least every scheduler tick so a test (or a small desk) that wants it sooner gets it.
+        return max(self.hub.config.surveys.sweep_every.total_seconds(), self.hub.config.scheduler_interval, 1.0)
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("surveys sweep failed")
-            # Surveys and follow-ups are due to the minute, not the second: a sweep every few seconds is plenty, and
-            # at least every scheduler tick so a test (or a small desk) that wants it sooner gets it.
-            every = max(self.hub.config.surveys.sweep_every.total_seconds(), self.hub.config.scheduler_interval, 1.0)
-            await asyncio.sleep(every)
+        await periodic.repeat(self.tick, self._every, "surveys sweep")
 
     async def tick(self) -> None:
         await self.planner.plan()

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from sqlalchemy import and_, delete, or_, select, update
 
+from hub import periodic
 from hub.bus import AGENTS
 from hub.clock import Clock
 from hub.store.db import Database
@@ -57,7 +58,8 @@ class WebhookSender:
             self._sessions[allow_private] = aiohttp.ClientSession(
                 connector=connector, timeout=timeout, headers={"User-Agent": USER_AGENT}, trust_env=False
             )
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="webhook-sweeper")
+        self._sweeper = asyncio.create_task(
+            periodic.repeat(self.sweep, lambda: self.config.sweep_interval, "webhook sweep"), name="webhook-sweeper")
 
     async def stop(self) -> None:
         if self._sweeper:
@@ -68,8 +70,7 @@ class WebhookSender:
         self._sessions.clear()
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
+        await periodic.drain(self._tasks)
 
     # -- queueing --------------------------------------------------------------------------------------------------
     async def on_publish(self, topic: str, event: dict[str, Any]) -> None:
@@ -123,16 +124,6 @@ class WebhookSender:
         task = asyncio.create_task(self.attempt(delivery_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhook sweep failed")
-            await asyncio.sleep(self.config.sweep_interval)
 
     def _due(self, now: datetime) -> Any:
         return and_(wd.c.state == "pending", wd.c.next_attempt_at <= now,
