@@ -28,7 +28,7 @@ from hub.store import customers as customer_store
 from hub.store import records
 from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS, Database
-from hub.store.schema import customers, messages, tickets
+from hub.store.schema import agents, customers, messages, tickets
 from hub.titles import title_of
 
 log = logging.getLogger("hub.intake")
@@ -535,12 +535,16 @@ class Intake:
 
     async def _continue(self, conn: Any, t: Ticket, inbound: Inbound, now: datetime, why: str, iid: int) -> Ticket:
         values: dict[str, Any] = {"updated_at": now}
+        owner = t.assignee_id
+        if owner and t.status in (Status.PENDING, Status.RESOLVED) and not await self._active(conn, owner):
+            # A deactivated agent's ticket that comes back goes to the queue, as their open ones did when they left.
+            owner = values["assignee_id"] = None
         if t.status is Status.PENDING:
-            values["status"] = Status.ASSIGNED.value if t.assignee_id else Status.QUEUED.value
+            values["status"] = Status.ASSIGNED.value if owner else Status.QUEUED.value
             values["sla_paused_at"] = None
         elif t.status is Status.RESOLVED:
-            values["status"] = Status.ASSIGNED.value if t.assignee_id else Status.QUEUED.value
-            if not t.assignee_id and self.reopen_to_bot(inbound.channel):  # an owned ticket goes back to its agent
+            values["status"] = Status.ASSIGNED.value if owner else Status.QUEUED.value
+            if not owner and self.reopen_to_bot(inbound.channel):  # an owned ticket goes back to its agent
                 values.update(status=Status.BOT.value, bot_misses=0, bot_state={})
             values["resolved_at"] = None
             await ticket_store.add_trace(conn, t.id, now, "reopened", f"customer wrote again: {why}")
@@ -551,3 +555,7 @@ class Intake:
                 await hook(conn, t, values, now)
         row = (await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values).returning(*tickets.c))).one()
         return records.ticket(row)
+
+    @staticmethod
+    async def _active(conn: Any, agent_id: int) -> bool:
+        return bool((await conn.execute(select(agents.c.active).where(agents.c.id == agent_id))).scalar())

@@ -189,9 +189,11 @@ async def test_a_deactivated_agents_open_tickets_go_back_to_the_queue(db_url: st
     async with running_hub(hub_config(db_url)) as hub:
         admin = await hub.agent("admin@example.com", role="admin")
         ana = await hub.agent("ana@example.com", name="Ana")
+        chats = []
         for text in ("first problem", "second problem", "third problem"):
-            await (await hub.chat()).say(text)
-        await hub.settle()
+            chats.append(await hub.chat())
+            await chats[-1].say(text)
+            await hub.settle()  # one at a time: ticket ids follow the chats' order
         first, second, third = sorted(t["id"] for t in (await hub.api("GET", "/api/tickets", ana))[1]["items"])
         for tid in (first, second, third):
             assert (await hub.api("POST", f"/api/tickets/{tid}/claim", ana))[0] == 200
@@ -211,4 +213,9 @@ async def test_a_deactivated_agents_open_tickets_go_back_to_the_queue(db_url: st
         assert detail["trace"][-1]["what"] == "released" and "deactivated by admin" in detail["trace"][-1]["why"]
         _, resolved = await hub.api("GET", f"/api/tickets/{third}", admin)
         assert resolved["status"] == "resolved" and resolved["assignee_id"] == me["id"]  # closed work keeps its author
+        # When that customer writes again, the ticket goes to the queue, not back to the agent who left.
+        await chats[2].say("it broke again")
+        await hub.settle()
+        _, reopened = await hub.api("GET", f"/api/tickets/{third}", admin)
+        assert (reopened["status"], reopened["assignee_id"]) == ("queued", None)
         await watcher.close()
