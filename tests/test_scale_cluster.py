@@ -182,7 +182,9 @@ async def test_singleton_lease_moves_to_a_survivor_after_sigkill(pg_url: str, re
             new_pid = int((await r.get(key)).decode().split("-")[0])
             assert new_pid != pid and new_pid in {n.proc.pid for n in nodes if n.alive and n.proc}
             texts = [row.text for row in await sql.rows("SELECT text FROM messages WHERE channel = 'telegram' AND direction = 'in' ORDER BY id")]
-            assert texts == ["first, before the crash", "second, after the crash", "another customer"]
+            # Each chat's messages keep their order; two chats' updates in one batch are stored concurrently.
+            assert sorted(texts) == sorted(["first, before the crash", "second, after the crash", "another customer"])
+            assert texts.index("first, before the crash") < texts.index("second, after the crash")
 
             # The old holder comes back as a follower: still exactly one poller, nothing stored twice.
             await victim.start()
