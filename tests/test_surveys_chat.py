@@ -50,6 +50,11 @@ async def test_widget_low_score_and_comment_open_a_linked_complaint(db_url: str)
         await h.hub.surveys.tick()
         ask = await chat.expect("message", author="system")
         assert "How satisfied" in ask["text"] and [b["label"] for b in ask["buttons"]] == ["1", "2", "3", "4", "5"]
+        # A reload (a new socket with the same token) shows the question with its buttons, not as plain text.
+        again = await h.chat(visitor_token=chat.token)
+        assert again.welcome["history"][-1]["id"] == ask["id"] and again.welcome["history"][-1]["buttons"] == ask["buttons"]
+        assert all("buttons" not in m for m in again.welcome["history"][:-1])
+        await again.ws.close()
         await h.hub.surveys.tick()  # a second sweep asks nothing more
         await chat.say("1", payload=ask["buttons"][0]["payload"])
         prompt = (await chat.expect("message", author="system"))["text"]

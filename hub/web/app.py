@@ -10,11 +10,11 @@ from sqlalchemy import and_, select
 
 from channels.webchat import WebchatHost
 from hub.config import Config
-from hub.domain import Status
+from hub.domain import Direction, Status
 from hub.serialize import message_json
 from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
-from hub.store.schema import identities, tickets
+from hub.store.schema import identities, messages, tickets
 from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, catalogs, customers_api, delivery_api, labels_api, middleware, privacy_api, public
 from hub.surveys import api as survey_api
 from hub.surveys import page as survey_page
@@ -65,7 +65,15 @@ def _chat_host(hub: Hub) -> WebchatHost:
                 )
             ).scalar()
             history = await ticket_store.customer_history(conn, row.customer_id, "webchat", history_limit, identity_id=row.id)
-        return row.customer_id, open_ticket, [_customer_view(m) for m in history]
+            views = [_customer_view(m) for m in history]
+            if history and history[-1].direction is Direction.OUT:
+                # The last message's choices still stand (a survey's scores, "Did you mean ..."): after a reload
+                # they stay tappable.  Older ones are history and stay text.
+                meta = (await conn.execute(select(messages.c.meta).where(messages.c.id == history[-1].id))).scalar()
+                buttons = (meta or {}).get("buttons") or []
+                if buttons:
+                    views[-1]["buttons"] = [{"label": b["label"], "payload": b.get("payload")} for b in buttons]
+        return row.customer_id, open_ticket, views
 
     async def allow_message(visitor: str) -> bool:
         return await hub.limiter.hit(f"chat-msg:{visitor}", cfg.rate_limits.chat_messages_per_minute)
