@@ -35,8 +35,11 @@ class Actions:
             await hook(conn, t, values, now)
 
     async def _ticket(self, conn: Any, ticket_id: int) -> Ticket:
+        # The row is locked first (PostgreSQL; SQLite has one writer anyway): an action's hooks write the ticket's
+        # jobs before its UPDATE, while after-commit work (the language review, SLA re-arming) updates the ticket and
+        # then its jobs; one lock order for both keeps them from deadlocking.
         try:
-            return await store.get_ticket(conn, ticket_id)
+            return await store.get_ticket(conn, ticket_id, lock=True)
         except store.NotFound:
             raise NotFoundError(f"ticket {ticket_id} does not exist") from None
 

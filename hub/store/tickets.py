@@ -28,8 +28,10 @@ class Conflict(Exception):
     """A concurrent change won (the ticket was claimed first, its status moved on)."""
 
 
-async def get_ticket(conn: AsyncConnection, ticket_id: int) -> Ticket:
-    row = (await conn.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
+async def get_ticket(conn: AsyncConnection, ticket_id: int, *, lock: bool = False) -> Ticket:
+    """`lock`: take the row for the rest of a write transaction (SELECT ... FOR UPDATE where the database has it)."""
+    q = select(tickets).where(tickets.c.id == ticket_id)
+    row = (await conn.execute(q.with_for_update() if lock else q)).first()
     if row is None:
         raise NotFound(f"ticket {ticket_id}")
     return records.ticket(row)
