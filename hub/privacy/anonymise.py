@@ -94,7 +94,7 @@ async def anonymise_tickets(conn: Any, ticket_ids: Sequence[int], now: datetime,
         # Corrections agents made are training examples in the customer's own words.
         counts.labels += (await conn.execute(delete(labels).where(labels.c.ticket_id.in_(ids)))).rowcount
         counts.surveys += (await conn.execute(
-            update(surveys).where(surveys.c.ticket_id.in_(ids)).values(comment=None, token_hash=None))).rowcount
+            update(surveys).where(surveys.c.ticket_id.in_(ids)).values(comment=None, comment_pending=None, token_hash=None))).rowcount
         await conn.execute(update(surveys).where(and_(surveys.c.ticket_id.in_(ids), surveys.c.state == "scheduled"))
                            .values(state="cancelled", reason="the customer's data was erased", updated_at=now))
         counts.followups += (await conn.execute(
@@ -124,7 +124,7 @@ async def erase_customer(conn: Any, customer_id: int, now: datetime, *, webhooks
         update(callbacks).where(callbacks.c.customer_id == customer_id).values(
             phone="", note=None, topic=None, manage_hash=None, request_key=None))).rowcount
     # Surveys and follow-ups name the customer too (and may sit on a ticket of someone else after a merge).
-    await conn.execute(update(surveys).where(surveys.c.customer_id == customer_id).values(comment=None, token_hash=None))
+    await conn.execute(update(surveys).where(surveys.c.customer_id == customer_id).values(comment=None, comment_pending=None, token_hash=None))
     await conn.execute(update(followups).where(followups.c.customer_id == customer_id).values(text=None))
     await conn.execute(update(followups).where(and_(followups.c.customer_id == customer_id,
                                                     followups.c.state.in_(OPEN_FOLLOWUPS)))

@@ -322,6 +322,8 @@ surveys = Table(
     Column("score", Integer),  # 1..5
     Column("nps", Integer),  # 0..10, when the second question is configured
     Column("comment", Text),
+    # True from storing a new comment until the complaint classifier's verdict is committed (NULL: reviewed).
+    Column("comment_pending", Boolean),
     Column("answers", Integer, nullable=False, default=0),  # how many times an answer was stored (a changed score)
     Column("token_hash", String(64)),  # SHA-256 of the link token (email, contact form)
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
@@ -336,6 +338,8 @@ surveys = Table(
     Index("ix_surveys_token_hash", "token_hash", unique=True),
     Index("ix_surveys_answered_at", "answered_at"),
     Index("ix_surveys_state_due", "state", "due_at"),  # the sweep: scheduled ones due, sent ones to expire
+    Index("ix_surveys_comment_pending", "updated_at", sqlite_where=text("comment_pending"),
+          postgresql_where=text("comment_pending")),
 )
 
 # A check-in with the customer: a reminder for an agent, or a prepared message sent on the customer's channel at a

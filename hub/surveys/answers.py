@@ -45,7 +45,6 @@ class Answer:
 @dataclass(slots=True)
 class Stored:
     survey: dict[str, Any]
-    classify_comment: bool  # a new comment: the classifier reads it for a complaint after the commit
     sent: list[Sent] = field(default_factory=list)
 
 
@@ -71,6 +70,10 @@ class Answers:
         new_comment = answer.comment is not None and answer.comment.strip() != (s.comment or "")
         if answer.comment is not None:
             values["comment"] = answer.comment.strip() or None
+            # Committed with the comment, cleared with the classifier's verdict: a comment whose review a stopped
+            # process never finished is found again by the sweep (Complaints.reconsider).
+            if new_comment:
+                values["comment_pending"] = True if values["comment"] else None
         await conn.execute(update(surveys).where(surveys.c.id == s.id).values(**values))
         row = (await conn.execute(select(surveys).where(surveys.c.id == s.id))).one()
         what = [f"score {row.score}/5" if row.score is not None else "no score"]
@@ -82,7 +85,7 @@ class Answers:
         data = survey_json(row)
         for hook in self.on_answered:
             await hook(conn, data)
-        return Stored(data, new_comment and bool(row.comment))
+        return Stored(data)
 
     async def after(self, stored: Stored) -> None:
         """After the commit: deliver the replies, tell consoles and integrations, open a complaint if it was bad."""
@@ -94,7 +97,7 @@ class Answers:
             await self.hub.events.message(sent.message, t)
         await self.hub.events.survey_answered(stored.survey, t)
         # The classifier may take a moment: the channel's acknowledgement does not wait for it.
-        self.hub.surveys.spawn(self.hub.surveys.complaints.consider(stored.survey["id"], stored.classify_comment))
+        self.hub.surveys.spawn(self.hub.surveys.complaints.consider(stored.survey["id"]))
 
     # --- chat answers (hub.intake interceptor) ----------------------------------------------------------------------
 

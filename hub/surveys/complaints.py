@@ -2,8 +2,9 @@
 (parent_id), in the surveyed ticket's department, with the complaint SLA, assigned to the department's supervisor.
 
 Opened once per survey: `surveys.complaint_ticket_id` is set in the transaction that creates the ticket, on the
-condition that it was still empty.  A low score is also found again by the periodic sweep (`reconsider`), so a
-crash between storing the answer and opening the ticket loses nothing.
+condition that it was still empty.  A low score, and a comment still marked `comment_pending` (stored, not yet
+judged by the classifier), are found again by the periodic sweep (`reconsider`), so a crash between storing the
+answer and opening the ticket, or deciding none is needed, loses nothing.
 """
 from __future__ import annotations
 
@@ -36,15 +37,21 @@ class Complaints:
         self.hub = hub
         self.cfg = hub.config.surveys
 
-    async def consider(self, survey_id: int, classify_comment: bool) -> int | None:
+    async def consider(self, survey_id: int) -> int | None:
+        """Open the complaint a bad answer calls for, or record that none is needed; idempotent, so the answer's own
+        after-commit step and the sweep may both come here for one survey."""
         async with self.hub.db.read() as conn:
             s = (await conn.execute(select(surveys).where(surveys.c.id == survey_id))).first()
-        if s is None or s.complaint_ticket_id is not None:
+        if s is None:
+            return None
+        if s.complaint_ticket_id is not None:
+            if s.comment_pending:
+                await self._reviewed(s)  # its complaint is open already: one per survey
             return None
         why = None
         if s.score is not None and s.score <= self.cfg.low_score:
             why = f"survey score {s.score}/5 (at or below surveys.low_score {self.cfg.low_score})"
-        elif classify_comment and s.comment:
+        elif s.comment_pending and s.comment:
             route = await self.hub.escalator.classify(
                 RouteRequest(text=s.comment, channel=s.via or s.channel, now=self.hub.clock.now(), language_hint=s.language)
             )
@@ -52,24 +59,46 @@ class Complaints:
                 prob = f" (p={route.complaint_probability:.2f})" if route.complaint_probability is not None else ""
                 why = f"the survey comment reads as a complaint{prob}"
         if why is None:
+            if s.comment_pending:
+                await self._reviewed(s)
             return None
         return await self.open(s, why)
 
-    async def reconsider(self, since: timedelta = timedelta(days=1)) -> int:
-        """Low scores answered lately that have no complaint ticket yet (the process stopped in between)."""
+    async def _reviewed(self, s: Any) -> None:
+        """The classifier's "no complaint" for this very comment: a newer comment stored meanwhile stays pending."""
+        async with self.hub.db.write() as conn:
+            same = surveys.c.comment.is_(None) if s.comment is None else surveys.c.comment == s.comment  # erased
+            await conn.execute(update(surveys).where(and_(surveys.c.id == s.id, surveys.c.comment_pending.is_(True), same))
+                               .values(comment_pending=None))
+
+    async def reconsider(self, since: timedelta = timedelta(days=1), limit: int = 50) -> int:
+        """Answers whose verdict a stopped process never committed: low scores answered lately with no complaint
+        ticket yet, and comments the classifier has not read (whenever they came: the partial index holds only
+        those)."""
         now = self.hub.clock.now()
+        # Not the answers of the last moments: their own after-commit step is still on them.
+        settled = now - timedelta(seconds=30)
         async with self.hub.db.read() as conn:
             ids = (
                 await conn.execute(
                     # answered_at is indexed: the range of the last day, not every answer ever given.
                     select(surveys.c.id).where(and_(surveys.c.answered_at >= now - since, surveys.c.complaint_ticket_id.is_(None),
                                                     surveys.c.score <= self.cfg.low_score,
-                                                    surveys.c.updated_at <= now - timedelta(seconds=30)))
-                    .limit(50)
+                                                    surveys.c.updated_at <= settled))
+                    .limit(limit)
                 )
             ).scalars().all()
-        for sid in ids:
-            await self.consider(sid, False)
+            ids += (
+                await conn.execute(
+                    select(surveys.c.id).where(and_(surveys.c.comment_pending.is_(True), surveys.c.updated_at <= settled))
+                    .order_by(surveys.c.updated_at).limit(limit)
+                )
+            ).scalars().all()
+        for sid in dict.fromkeys(ids):
+            try:
+                await self.consider(sid)
+            except Exception:  # one survey (a classifier error) must not hold up the others or the follow-ups
+                log.exception("survey %s: complaint review failed; tried again next sweep", sid)
         return len(ids)
 
     async def open(self, s: Any, why: str) -> int | None:
@@ -106,7 +135,7 @@ class Complaints:
             t = records.ticket(row)
             claimed = await conn.execute(
                 update(surveys).where(and_(surveys.c.id == s.id, surveys.c.complaint_ticket_id.is_(None)))
-                .values(complaint_ticket_id=t.id, updated_at=now)
+                .values(complaint_ticket_id=t.id, comment_pending=None, updated_at=now)
             )
             if claimed.rowcount != 1:
                 raise _Taken()  # another process opened it first: roll this ticket back

@@ -118,7 +118,7 @@ class Surveys:
             stored = await self.answers.record(conn, s, answer, now)
             row = (await conn.execute(select(surveys).where(surveys.c.id == s.id))).one()
         await self.hub.events.survey_answered(stored.survey, await self._ticket(s.ticket_id))
-        self.spawn(self.complaints.consider(s.id, stored.classify_comment))
+        self.spawn(self.complaints.consider(s.id))
         return row, fresh.value
 
     async def _ticket(self, ticket_id: int) -> Any:
