@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -22,6 +22,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub.store import facts
 
 # How long a writer waits for another process's write lock before the write fails (the old busy timeout).
 WRITE_LOCK_WAIT = 30.0
@@ -138,6 +140,8 @@ class SyncConnection:
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False, write_lock_wait: float = WRITE_LOCK_WAIT) -> None:
         self.url = url
+        # async fn(conn, facts) run inside every write transaction that noted facts, before its commit.
+        self.before_commit: list[Callable[[Any, list[facts.Fact]], Awaitable[None]]] = []
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._write_lock: LaneLock | None = None
@@ -224,7 +228,23 @@ class Database:
     @asynccontextmanager
     async def write(self, lane: int = STAFF) -> AsyncIterator[Any]:
         """One transaction that commits on success and rolls back on error.  `lane=CUSTOMERS` for customer intake,
-        which waits behind every staff writer."""
+        which waits behind every staff writer.  The `before_commit` hooks see the facts the transaction noted
+        (hub.store.facts) and write in it, just before it commits."""
+        async with self._transaction(lane) as conn:
+            if not self.before_commit:
+                yield conn
+                return
+            noted, token = facts.begin()
+            try:
+                yield conn
+            finally:
+                facts.end(token)
+            if noted:
+                for hook in self.before_commit:
+                    await hook(conn, noted)
+
+    @asynccontextmanager
+    async def _transaction(self, lane: int) -> AsyncIterator[Any]:
         if self._write_lock is None:
             if lane == CUSTOMERS:
                 async with self._customer_slots, self.engine.begin() as aconn:

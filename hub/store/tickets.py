@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Attachment, Author, Direction, Message, Status, Ticket
-from hub.store import records
+from hub.store import facts, records
 from hub.store.schema import identities, mentions, messages, notes, outbox, tickets, trace
 
 
@@ -89,6 +89,7 @@ async def insert_message(
         review_pending=review_pending or None,
     )
     mid = (await conn.execute(_INSERT_MESSAGE, values)).scalar_one()
+    facts.note("message", mid)
     return Message(
         id=mid,
         ticket_id=ticket_id,
@@ -174,6 +175,8 @@ async def set_status(
         .where(and_(tickets.c.id == ticket_id, tickets.c.status.in_(allowed_from)))
         .values(updated_at=at, **values)
     )
+    if res.rowcount == 1 and values.get("status") == "resolved":
+        facts.note("resolved", ticket_id)
     return res.rowcount == 1
 
 

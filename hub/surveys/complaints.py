@@ -140,6 +140,7 @@ class Complaints:
             if claimed.rowcount != 1:
                 raise _Taken()  # another process opened it first: roll this ticket back
             await self.hub.sla.on_ticket_opened(conn, t, route)
+            await self.hub.webhooks.ticket_opened(conn, t, route)  # ticket.created commits with the ticket
             who = f"supervisor #{supervisor}" if supervisor else "the department queue (no supervisor)"
             await ticket_store.add_traces(conn, t.id, now, [
                 ("opened", f"complaint follow-up of ticket #{orig.id}: {why}"),

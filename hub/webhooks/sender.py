@@ -118,6 +118,12 @@ class WebhookSender:
             targets = [e.name for e in self.config.endpoints if e.wants(ev.type)]
             await store.enqueue(conn, targets, ev, self.clock.now())
 
+    async def before_commit(self, conn: Any, noted: list[Any]) -> None:
+        """`Database.before_commit`: messages and resolutions queue their events in their own transaction."""
+        from hub.webhooks.changes import queue
+
+        await queue(conn, noted, self.config, self.clock.now())
+
     def kick(self, delivery_id: int) -> None:
         if not self._sessions:
             return  # not started (or stopping): the sweeper of a running process picks the row up
