@@ -6,7 +6,10 @@ import csv
 import io
 from typing import Any
 
+from sqlalchemy import select
+
 from hub.clock import FrozenClock
+from hub.store.schema import report_durations
 from tests import reportfixture as fx
 from tests.hubtest import hub_config, running_hub
 
@@ -135,3 +138,40 @@ async def test_an_empty_range_reports_zeros_not_errors(sqlite_url: str) -> None:
             assert len(r["sections"]["volume"]["rows"]) == {"day": 7, "week": 1}.get(group, 0)
             status, text = await h.api("GET", f"/api/reports/volume.csv?{WEEK}&group={group}", sup)
             assert status == 200 and "total" in text
+
+
+async def test_stored_durations_follow_a_reopened_ticket_and_changed_hours(db_url: str) -> None:
+    """Reports keep each ticket's business-hours durations (report_durations); a ticket reopened and resolved again
+    and a department calendar edited between two reports give the new figures, never the stored ones."""
+    async with running_hub(_config(db_url), clock=FrozenClock(fx.NOW)) as h:
+        a = await h.add_agent("a@example.com", "agent")
+        b = await h.add_agent("b@example.com", "agent")
+        ids = await fx.load(h.hub.db, a, b)
+        sup = await h.agent("sup@example.com", "supervisor")
+        status, r = await h.api("GET", f"/api/reports?{WEEK}", sup)
+        assert r["sections"]["volume"]["total"]["resolution_median"] == 7200.0
+        async with h.hub.db.read() as conn:
+            stored = (await conn.execute(select(report_durations.c.ticket_id, report_durations.c.resolution_bs))).all()
+        assert round(dict(stored)[ids["t1"]], 1) == 7200.0 and len(stored) == 6  # the week's tickets, stored by the report
+
+        # t1 (resolved Mon 2 11:00) reopened and resolved again now, Mon 9 12:00: 8 h on the 2nd, four days of 8 h
+        # and 3 h on the 9th -> 43 h; resolutions [300, 12600, 154800], p90 at rank 1.8.
+        for action in ("reopen", "resolve"):
+            status, body = await h.api("POST", f"/api/tickets/{ids['t1']}/{action}", sup)
+            assert status == 200, (action, body)
+        status, r = await h.api("GET", f"/api/reports?{WEEK}", sup)
+        v = r["sections"]["volume"]["total"]
+        assert (v["resolution_median"], v["resolution_p90"]) == (12600.0, 12600.0 + 0.8 * (154800.0 - 12600.0))
+        assert (v["first_response_median"], v["first_response_p90"]) == (900.0, 2880.0)
+
+    # The same database under business hours from 08:00: first responses t1 30 min, t2 30 min + 90 min, t3 10 min,
+    # t4 75 min after the weekend, t6 1 min; resolutions t6 5 min, t2 30 min + 4 h, t1 9 + 4 * 9 + 4 h.
+    hours = {**fx.HOURS, "weekly": {d: ["08:00-17:00"] for d in fx.HOURS["weekly"]}}
+    async with running_hub(hub_config(db_url, business_hours=hours), clock=FrozenClock(fx.NOW)) as h:
+        sup = await h.agent("sup2@example.com", "supervisor")
+        status, r = await h.api("GET", f"/api/reports?{WEEK}", sup)
+        v = r["sections"]["volume"]["total"]
+        assert (v["first_response_median"], v["first_response_p90"]) == (1800.0, 4500.0 + 0.6 * 2700.0)
+        assert (v["resolution_median"], v["resolution_p90"]) == (16200.0, 16200.0 + 0.8 * (172800.0 - 16200.0))
+        status, again = await h.api("GET", f"/api/reports?{WEEK}", sup)
+        assert again["sections"] == r["sections"]  # read from the rows the first report stored

@@ -4,7 +4,8 @@ and callbacks; each grouped by day, week, agent, department or channel.
 
 Tickets count in the range they were created in, survey answers when they were answered, callbacks by their booked
 slot.  Each table reads an indexed range and fetches only numbers and short strings; grouping and percentiles run
-in numpy.
+in numpy.  Business-hours durations come from `report_durations` (hub/reports/durations.py), computed once per
+ticket state rather than in every report.
 """
 from __future__ import annotations
 
@@ -14,18 +15,16 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, exists, func, null, or_, select
+from sqlalchemy import and_, case, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Config
-from hub.reports import collector, groups as G
+from hub.reports import collector, durations, groups as G
 from hub.reports.missed import missed_questions, topics
-from hub.reports.opentime import OpenTime, span
 from hub.reports.params import ReportQuery
 from hub.reports.sql import as_text, epoch
 from hub.store.db import Database
 from hub.store.schema import agents, callbacks, surveys, tickets, trace
-from routing.sla import calendar_for
 
 COLUMNS = {
     "volume": ["tickets", "first_responses", "first_response_median", "first_response_p90", "resolved",
@@ -59,15 +58,19 @@ def _in_range(q: ReportQuery) -> Any:
     return and_(tickets.c.created_at >= q.start, tickets.c.created_at < q.end, *_filters(q))
 
 
-async def _tickets(conn: AsyncConnection, q: ReportQuery, now: datetime) -> list[Any]:
-    """One narrow row per ticket: its department (for its calendar), the grouping column, three times as numbers,
-    and everything else the database can decide (kind, SLA met or missed, bot, handoff) folded into bit flags."""
+async def _tickets(conn: AsyncConnection, config: Config, q: ReportQuery, now: datetime) -> list[Any]:
+    """One narrow row per ticket: its department and kind (for the lists), the grouping column, its creation time
+    as a number (days and weeks), its stored business-hours durations, and everything else the database can decide
+    (kind, SLA met or missed, bot, handoff) folded into bit flags; the ticket's id only where no valid durations
+    are stored (`durations`)."""
     d = conn.dialect.name
     t = tickets.c
     breached = as_text(t.breached)
     fr_decided = and_(t.first_response_due.is_not(None), or_(t.first_response_at.is_not(None), t.first_response_due < now))
     rs_decided = and_(t.resolution_due.is_not(None), or_(t.resolved_at.is_not(None), t.resolution_due < now))
-    handed = exists().where(and_(trace.c.what.in_(("handoff", "escalated")), trace.c.ticket_id == t.id))
+    # One set of handed-off tickets for the whole range: a correlated EXISTS per ticket cost more than the rest of
+    # the row together.
+    handed = t.id.in_(select(trace.c.ticket_id).where(trace.c.what.in_(("handoff", "escalated"))))
     flags = (case((t.kind == "complaint", COMPLAINT), else_=0)
              + case((as_text(t.bot_state).not_in(("{}", "null")), WITH_BOT), else_=0)
              + case((fr_decided, FR_DECIDED), else_=0)
@@ -77,8 +80,10 @@ async def _tickets(conn: AsyncConnection, q: ReportQuery, now: datetime) -> list
              + case((handed, PASSED), else_=0)
              + case((t.assignee_id.is_not(None), ASSIGNED), else_=0))
     group = {"agent": t.assignee_id, "channel": t.channel, "department": t.department}.get(q.group, null())
-    stmt = select(t.department, group, epoch(t.created_at, d), epoch(t.first_response_at, d), epoch(t.resolved_at, d),
-                  flags, t.kind).where(_in_range(q))
+    created = epoch(t.created_at, d) if q.group in ("day", "week") else null()
+    stmt = (select(t.department, group, created, durations.rd.c.first_response_bs, durations.rd.c.resolution_bs, flags,
+                   t.kind, case((durations.rd.c.ticket_id.is_(None), t.id)))
+            .select_from(durations.joined(config)).where(_in_range(q)))
     return list((await conn.execute(stmt)).all())
 
 
@@ -101,35 +106,13 @@ def _ticket_lists(dept: np.ndarray, kind: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _business(config: Config, dept: np.ndarray, start: np.ndarray, *ends: np.ndarray) -> list[np.ndarray]:
-    """Open seconds between start and each end per row, on the calendar of the row's department (as its SLA): one
-    OpenTime per calendar serves every end."""
-    outs = [np.full(len(start), np.nan) for _ in ends]
-    finite = np.concatenate([end[~np.isnan(end)] for end in ends])
-    if not len(finite):
-        return outs
-    since, until = span(float(np.nanmin(start)), float(finite.max()))
-    calendars: dict[int, tuple[Any, list[Any]]] = {}
-    for name in set(dept.tolist()):
-        cal = calendar_for(config, name)
-        calendars.setdefault(id(cal), (cal, []))[1].append(name)
-    for cal, names in calendars.values():
-        wanted = set(names)
-        ix = np.array([x in wanted for x in dept.tolist()], dtype=bool) if len(calendars) > 1 else slice(None)
-        hours = OpenTime(cal, since, until)
-        for out, end in zip(outs, ends):
-            out[ix] = hours.between(start[ix], end[ix])
-    return outs
-
-
 # The kinds of the columns _tickets fetches, for G.columns.
-TICKET_COLUMNS = "oofffio"
+TICKET_COLUMNS = "oofffioo"
 
 
-def _ticket_tables(q: ReportQuery, config: Config, cols: list[np.ndarray]) -> dict[str, Any]:
-    dept, group_l, created, first, resolved, flags, _ = cols
+def _ticket_tables(q: ReportQuery, cols: list[np.ndarray]) -> dict[str, Any]:
+    _, group_l, created, first_bt, res_bt, flags, _, _ = cols
     bit = lambda b: flags & b > 0  # noqa: E731
-    first_bt, res_bt = _business(config, dept, created, first, resolved)
     # SLA targets count once decided: met (answered by the deadline, no breach recorded) or missed (late, breached,
     # or still open past the deadline); a ticket still inside its deadline counts in neither.
     fr_decided, fr_met, rs_decided, rs_met = bit(FR_DECIDED), bit(FR_MET), bit(RS_DECIDED), bit(RS_MET)
@@ -217,14 +200,19 @@ async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -
     began = _time.perf_counter()
     with collector.paused():
         async with db.read() as conn:
-            rows = await _tickets(conn, q, now)
+            cols = G.columns(await _tickets(conn, config, q, now), TICKET_COLUMNS)
+            missing = durations.Missing()
+            stale = cols[7]
+            if (stale != None).any():  # noqa: E711 (element-wise)
+                await missing.compute(conn, config, [i for i in stale.tolist() if i is not None])
+                missing.patch(stale, cols[3], cols[4])
             satisfaction = await _satisfaction(conn, q)
             cbs = await _callbacks(conn, q)
             missed = await missed_questions(conn, q)
             complaint_topics = await _topics(conn, q)
             agent_names = {str(r.id): r.name for r in (await conn.execute(select(agents.c.id, agents.c.name))).all()}
-        cols = G.columns(rows, TICKET_COLUMNS)
-        sections = _ticket_tables(q, config, cols)
+        await missing.store(db)
+        sections = _ticket_tables(q, cols)
         sections["satisfaction"] = satisfaction
         sections["callbacks"] = cbs
         lists = {**_ticket_lists(cols[0], cols[6]), "complaint_topics": complaint_topics, "missed_questions": missed}

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -432,4 +433,21 @@ mentions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("seen_at", UtcDateTime, nullable=True),
     Index("ix_mentions_agent_seen", "agent_id", "seen_at"),
+)
+
+# Each ticket's first response and resolution times in business seconds of its department's calendar, kept for the
+# Reports tab and filled by it (never on the message path).  A row is valid only while the ticket still has the
+# times, department and calendar (`calendar`: a digest of the business hours) it was computed from: a reopened
+# ticket, a transfer or edited business hours make it stale, and the next report computes it afresh.
+report_durations = Table(
+    "report_durations",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("first_response_at", UtcDateTime),
+    Column("resolved_at", UtcDateTime),
+    Column("department", String(100)),
+    Column("calendar", String(40), nullable=False),
+    Column("first_response_bs", Float),
+    Column("resolution_bs", Float),
 )
