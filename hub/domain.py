@@ -174,6 +174,10 @@ class Outbound:
     thread_refs: tuple[str, ...] = ()  # provider ids of the conversation so far, newest last
     automatic: bool = False  # sent by the hub itself (bot, notices): e.g. email marks it Auto-Submitted
     created_at: datetime | None = None
+    # A win-back or follow-up message: the customer's opt-out token and its one-click link (hub.surveys.optout),
+    # which the email channel writes as List-Unsubscribe headers.
+    unsubscribe_token: str | None = None
+    unsubscribe_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -171,6 +171,8 @@ class Outbox:
             thread_refs=refs,
             automatic=row.automatic,
             created_at=row.created_at,
+            unsubscribe_token=(meta.get("unsubscribe") or {}).get("token"),
+            unsubscribe_url=(meta.get("unsubscribe") or {}).get("url"),
         )
         return out, row.attempts, to[2]
 

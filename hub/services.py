@@ -87,7 +87,8 @@ class Hub:
 
         self.surveys = Surveys(self)
         self.surveys.answers.on_answered.append(self.webhooks.survey_answered)
-        self.intake.interceptors += [self.surveys.answers.intercept, self.surveys.followups.intercept]
+        self.intake.interceptors += [self.surveys.answers.intercept, self.surveys.followups.intercept,
+                                     self.surveys.optout.intercept]
         self.workers.append(self.surveys)
         self.retention = Retention(self.db, config.retention, self.clock, self.channels)
         self.retention.register(self.scheduler)

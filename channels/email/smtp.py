@@ -82,6 +82,14 @@ def compose(cfg: EmailConfig, out: Outbound) -> Composed:
         # Keep the first (thread root) and the latest ones: clients thread on either, headers stay short.
         refs = ids if len(ids) <= 10 else [ids[0], *ids[-9:]]
         msg["References"] = "\r\n ".join(refs)
+    if out.unsubscribe_token:
+        # RFC 2369 and RFC 8058: the mail client's one-click POST goes to the link; the mailto reaches the hub's
+        # own mailbox, where "unsubscribe TOKEN" in the subject does the same.
+        uris = [f"<{out.unsubscribe_url}>"] if out.unsubscribe_url else []
+        uris.append(f"<mailto:{cfg.address}?subject=unsubscribe%20{out.unsubscribe_token}>")
+        msg["List-Unsubscribe"] = ", ".join(uris)
+        if out.unsubscribe_url:
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if out.automatic:
         msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer this
         msg["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies to it

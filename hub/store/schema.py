@@ -91,6 +91,8 @@ customers = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("erased_at", UtcDateTime),  # set when an admin erased the customer: an anonymous shell for the counts
     Column("tz", String(64)),  # the customer's time zone when known (a callback booking, the widget); follow-ups use it
+    # Opted out of win-back and proactive follow-up messages (List-Unsubscribe); replies to their tickets still go.
+    Column("unsubscribed_at", UtcDateTime),
 )
 
 identities = Table(

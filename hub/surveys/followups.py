@@ -21,6 +21,7 @@ from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.intake import Claimed
 from hub.store import tickets as ticket_store
 from hub.store.schema import followups, messages
+from hub.surveys import optout
 from hub.surveys.plan import CHAT, Sent, post
 from hub.surveys.records import followup_json
 from hub.surveys.texts import lang_of, say, yes_no
@@ -144,6 +145,7 @@ class Followups:
         return len(ids)
 
     async def fire(self, followup_id: int) -> None:
+        signer = await self.hub.surveys.signer()  # before the transaction: a first call writes the key
         now = self.hub.clock.now()
         sent: Sent | None = None
         event: dict[str, Any] | None = None
@@ -158,6 +160,8 @@ class Followups:
             else:
                 t = await ticket_store.get_ticket(conn, f.ticket_id)
                 target = await self.hub.surveys.planner._target(conn, t.identity_id, t.channel, t.customer_id)
+                if await optout.unsubscribed(conn, t.customer_id):
+                    target = optout.REASON  # on every channel: the opt-out is the customer's, not the address's
                 if isinstance(target, str):
                     values.update(state="not_sent", reason=target, done_at=now)
                     await ticket_store.add_trace(conn, t.id, now, "follow-up", f"#{f.id} not sent: {target}")
@@ -165,7 +169,7 @@ class Followups:
                     # Spread out, never a blast: the next hour, still inside the customer's open hours.
                     values["due_at"] = next_open(now + RATE_WINDOW / 4, f.tz, self.hub.config.business_hours)
                 else:
-                    sent = await self._message(conn, f, t, target, now)
+                    sent = await self._message(conn, f, t, target, now, optout.meta(signer, self.hub.config.server.public_url, t.customer_id))
                     values.update(state="sent", message_id=sent.message.id)
                     await ticket_store.add_trace(conn, t.id, now, "follow-up", f"#{f.id} sent via {target.channel}")
             res = await conn.execute(update(followups).where(and_(followups.c.id == f.id, followups.c.state == "scheduled",
@@ -194,18 +198,19 @@ class Followups:
         ).scalar_one()
         return n >= cap
 
-    async def _message(self, conn: AsyncConnection, f: Any, t: Any, ident: Any, now: datetime) -> Sent:
+    async def _message(self, conn: AsyncConnection, f: Any, t: Any, ident: Any, now: datetime, unsubscribe: dict[str, Any]) -> Sent:
         lang = f.language
         lock = self.hub.outbox.lock
+        meta = {"followup_id": f.id, **unsubscribe}
         if f.source == "checkin":
             subject = (t.subject or f"#{t.id}")[:120]
             if ident.channel in CHAT:
                 buttons = (Button(say("yes", lang), f"checkin:{f.id}:yes"), Button(say("no", lang), f"checkin:{f.id}:no"))
                 return await post(conn, t.id, ident.channel, ident.id, say("checkin", lang, subject=subject), now, lock,
-                                  buttons=buttons, meta={"followup_id": f.id})
+                                  buttons=buttons, meta=meta)
             return await post(conn, t.id, ident.channel, ident.id, say("checkin_email", lang, subject=subject), now, lock,
-                              meta={"followup_id": f.id})
-        return await post(conn, t.id, ident.channel, ident.id, f.text or "", now, lock, meta={"followup_id": f.id})
+                              meta=meta)
+        return await post(conn, t.id, ident.channel, ident.id, f.text or "", now, lock, meta=meta)
 
     # --- check-in answers (hub.intake interceptor) --------------------------------------------------------------------
 

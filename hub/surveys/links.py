@@ -41,6 +41,11 @@ class Signer:
         msg = f"{survey_id}.{nonce}.{int(expires_at.timestamp())}".encode()
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()[:32]
 
+    def mac(self, text: str) -> str:
+        """The same key over another kind of link (hub.surveys.optout): callers prefix `text` with their kind, which
+        never starts with a digit, so no such signature is ever a survey link's."""
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()[:32]
+
     def issue(self, survey_id: int, expires_at: datetime) -> Token:
         nonce = secrets.token_urlsafe(18)
         value = f"{survey_id}.{nonce}.{self._sig(survey_id, nonce, expires_at)}"

@@ -51,6 +51,9 @@ def _doc(lang: str, title: str, body: str, status: int = 200) -> web.Response:
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
+document = _doc  # the page frame, shared with the unsubscribe page (hub.surveys.unsubscribe)
+
+
 def _scale(name: str, low: int, high: int, chosen: int | None, lang: str, legend: str, ends: tuple[str, str]) -> str:
     opts = "".join(
         f'<label><input type="radio" name="{name}" value="{n}"{" checked" if chosen == n else ""}'

@@ -16,6 +16,7 @@ from hub.surveys.answers import Answer, Answers
 from hub.surveys.complaints import Complaints
 from hub.surveys.followups import Followups
 from hub.surveys.links import Signer, load_secret, token_hash
+from hub.surveys.optout import OptOut
 from hub.surveys.plan import Planner
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Surveys:
         self.answers = Answers(hub)
         self.complaints = Complaints(hub)
         self.followups = Followups(hub)
+        self.optout = OptOut(hub)
         # async fn(conn, survey: dict) run inside the transaction that stores an answer.
         self.on_answered = self.answers.on_answered
         self._signer: Signer | None = None
@@ -48,7 +50,12 @@ class Surveys:
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
 
+    @property
+    def loaded_signer(self) -> Signer | None:
+        return self._signer
+
     async def start(self) -> None:
+        await self.signer()  # before any write transaction needs it (a first load writes the key)
         self._task = asyncio.create_task(self._loop(), name="surveys")
 
     async def stop(self) -> None:

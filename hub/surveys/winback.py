@@ -55,9 +55,11 @@ async def candidates(hub: Hub, days: int, *, customer_id: int | None = None, lim
             )).scalars().all()
         )
         names = dict((await conn.execute(select(customers.c.id, customers.c.name).where(customers.c.id.in_(ids)))).all())
-        # An erased customer is nobody to win back: their record is an anonymous shell with no address.
-        erased = set((await conn.execute(select(customers.c.id).where(and_(customers.c.id.in_(ids),
-                                                                          customers.c.erased_at.is_not(None))))).scalars().all())
+        # An erased customer is nobody to win back: their record is an anonymous shell with no address.  One who
+        # unsubscribed from follow-ups (hub.surveys.optout) asked not to be written to.
+        erased = set((await conn.execute(select(customers.c.id).where(and_(
+            customers.c.id.in_(ids), or_(customers.c.erased_at.is_not(None), customers.c.unsubscribed_at.is_not(None))))
+        )).scalars().all())
     out = []
     for cid, item in found.items():
         at = last.get(cid)

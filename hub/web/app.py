@@ -18,6 +18,7 @@ from hub.store.schema import identities, messages, tickets
 from hub.web import agent_api, agent_ws, agents_api, audit_api, canned_api, catalogs, customers_api, delivery_api, labels_api, middleware, privacy_api, public
 from hub.surveys import api as survey_api
 from hub.surveys import page as survey_page
+from hub.surveys import unsubscribe as unsubscribe_page
 from hub.web.http import client_ip
 from hub.reports import api as reports_api
 from hub.webhooks import api as webhooks_api
@@ -155,6 +156,7 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     app.router.add_routes(reports_api.routes)
     app.router.add_routes(survey_api.routes)
     app.router.add_routes(survey_page.routes)
+    app.router.add_routes(unsubscribe_page.routes)
     app.router.add_routes(privacy_api.routes)
     for ch in hub.channels.values():
         app.router.add_routes(ch.routes())

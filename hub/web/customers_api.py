@@ -61,6 +61,8 @@ async def customer_json(conn: Any, cid: int) -> dict[str, Any]:
         "account_manager_id": c.account_manager_id,
         "created_at": c.created_at.isoformat(),
         "erased_at": row.erased_at.isoformat() if row.erased_at else None,
+        # Opted out of win-back and follow-up messages (List-Unsubscribe); replies to their tickets still go out.
+        "unsubscribed_at": row.unsubscribed_at.isoformat() if row.unsubscribed_at else None,
         "identities": [
             # A web visitor's id is a token hash: agents see that a web identity exists, never the hash.
             {"channel": i.channel, "external_id": i.external_id if i.channel != "webchat" else "visitor", "display": i.display,

@@ -1,0 +1,22 @@
+"""customers.unsubscribed_at: the customer opted out of win-back and proactive follow-up messages
+
+Revision ID: 0015
+Revises: 0014
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0015"
+down_revision = "0014"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("customers", sa.Column("unsubscribed_at", sa.DateTime(timezone=True)))
+
+
+def downgrade() -> None:
+    op.drop_column("customers", "unsubscribed_at")
