@@ -4,7 +4,14 @@ Fills a fresh database (SQLite by default, PostgreSQL with --postgres URL) with 
 survey answers, one in twenty with a callback, one in ten handed off by the bot, some after misses), then times
 `hub.reports.figures` (what the endpoint returns, without HTTP) for a 30-day and a 365-day range in each grouping.
 Wall time depends on what else the machine runs; `cpu_p50_ms` (this process's CPU time, its database threads
-included) is what one idle core would need.  Prints JSON.  Usage: python -m bench.reports [--tickets 100000] [--runs 5] [--postgres postgresql+asyncpg://...]
+included) is what one idle core would need.  Where the hub keeps business-hours durations (`report_durations`),
+each range and grouping is first timed once with that table emptied (`cold_*`: the first report after an upgrade
+or an edit of every calendar) and then `--runs` times as it is left (`cpu_p50_ms`: later reports).
+
+`--db FILE` keeps the SQLite database (filled on first use) so that two trees can be timed on the same data, one
+after the other: `HUB_BENCH_TREE=../other-checkout python -m bench.reports --db /tmp/r.db` times that checkout's
+hub.  Prints JSON.
+Usage: python -m bench.reports [--tickets 100000] [--runs 5] [--db FILE | --postgres postgresql+asyncpg://...]
 """
 from __future__ import annotations
 
@@ -13,20 +20,26 @@ import asyncio
 import json
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import insert
+from bench.common import HUB_TREE, machine, pct
 
-from bench.common import machine, pct
-from hub.config import from_mapping
-from hub.reports.figures import figures
-from hub.reports.params import ReportQuery
-from hub.store.db import Database
-from hub.store.migrate import migrate
-from hub.store.schema import agents, callbacks, customers, messages, surveys, tickets, trace
+sys.path.insert(0, str(HUB_TREE))  # the hub being timed: this checkout, or HUB_BENCH_TREE's
+
+from sqlalchemy import delete, func, insert, inspect, select  # noqa: E402
+
+from hub.config import from_mapping  # noqa: E402
+from hub.reports.figures import figures  # noqa: E402
+from hub.reports.params import ReportQuery  # noqa: E402
+from hub.store import schema  # noqa: E402
+from hub.store.db import Database  # noqa: E402
+from hub.store.migrate import migrate  # noqa: E402
+from hub.store.schema import agents, callbacks, customers, messages, surveys, tickets, trace  # noqa: E402
 
 START = datetime(2025, 12, 1, tzinfo=timezone.utc)
 DEPTS = ["support", "billing", "sales", "callbacks"]
@@ -100,24 +113,36 @@ async def fill(db: Database, n: int, seed: int = 7) -> None:
                     await conn.execute(insert(table), values)
 
 
+async def _timed(db: Database, config: Any, q: ReportQuery, now: datetime) -> tuple[float, float, int]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = await figures(db, config, q, now)
+    # process_time: every thread of this process, so the database reads are counted too
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000, r["sections"]["volume"]["total"]["tickets"]
+
+
 async def time_reports(db: Database, runs: int) -> list[dict[str, Any]]:
     config = from_mapping({"departments": [{"name": d, "default": d == "support"} for d in DEPTS]})
     now = START + timedelta(days=366)
+    kept = getattr(schema, "report_durations", None)
     out = []
     for days in (30, 365):
         last = date(2026, 11, 30)
         for group in ("day", "week", "agent", "department", "channel"):
             q = ReportQuery(last - timedelta(days=days - 1), last, "Asia/Bangkok", group)
+            row: dict[str, Any] = {"days": days, "group": group}
+            if kept is not None:
+                async with db.write() as conn:
+                    await conn.execute(delete(kept))
+                wall, cpu1, _ = await _timed(db, config, q, now)
+                row.update(cold_ms=round(wall, 1), cold_cpu_ms=round(cpu1, 1))
             times, cpu, tickets_in = [], [], 0
             for _ in range(runs):
-                t0, c0 = time.perf_counter(), time.process_time()
-                r = await figures(db, config, q, now)
-                times.append((time.perf_counter() - t0) * 1000)
-                cpu.append((time.process_time() - c0) * 1000)  # every thread of this process: the SQLite reads too
-                tickets_in = r["sections"]["volume"]["total"]["tickets"]
-            out.append({"days": days, "group": group, "tickets_in_range": tickets_in,
-                        "p50_ms": round(pct(times, 50) or 0, 1), "max_ms": round(max(times), 1),
-                        "cpu_p50_ms": round(pct(cpu, 50) or 0, 1)})
+                wall, c, tickets_in = await _timed(db, config, q, now)
+                times.append(wall)
+                cpu.append(c)
+            row.update(tickets_in_range=tickets_in, p50_ms=round(pct(times, 50) or 0, 1), max_ms=round(max(times), 1),
+                       cpu_p50_ms=round(pct(cpu, 50) or 0, 1))
+            out.append(row)
     return out
 
 
@@ -125,20 +150,32 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tickets", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--db", help="a SQLite file to keep (filled when it has no tickets yet)")
     ap.add_argument("--postgres", help="a PostgreSQL database URL to fill (its tables are created; use an empty one)")
     args = ap.parse_args()
-    url = args.postgres or f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='hub-bench-reports-')}/hub.db"
+    path = args.db or f"{tempfile.mkdtemp(prefix='hub-bench-reports-')}/hub.db"
+    url = args.postgres or f"sqlite+aiosqlite:///{path}"
     db = Database(url)
-    await migrate(db)
-    t0 = time.perf_counter()
-    await fill(db, args.tickets)
-    filled = time.perf_counter() - t0
+    filled = 0.0
+    if not await _has_tickets(db):  # a kept database is left as it is (its schema may be newer than the hub timed)
+        await migrate(db)
+        t0 = time.perf_counter()
+        await fill(db, args.tickets)
+        filled = time.perf_counter() - t0
     results = await time_reports(db, args.runs)
     await db.close()
+    commit = subprocess.run(["git", "-C", str(HUB_TREE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(json.dumps({"bench": "reports", "database": url.split(":")[0], "tickets": args.tickets, "runs": args.runs,
-                      "fill_seconds": round(filled, 1), "machine": machine(), "date": date.today().isoformat(),
+                      "hub": commit, "fill_seconds": round(filled, 1), "machine": machine(), "date": date.today().isoformat(),
                       "load_average": [round(x, 2) for x in os.getloadavg()],
                       "results": results}, indent=1))
+
+
+async def _has_tickets(db: Database) -> bool:
+    async with db.read() as conn:
+        if not await conn.run_sync(lambda c: inspect(c).has_table("tickets")):
+            return False
+        return bool((await conn.execute(select(func.count()).select_from(tickets))).scalar())
 
 
 if __name__ == "__main__":
