@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.clock import FrozenClock
 from hub.store.schema import report_durations
@@ -153,6 +153,11 @@ async def test_stored_durations_follow_a_reopened_ticket_and_changed_hours(db_ur
         async with h.hub.db.read() as conn:
             stored = (await conn.execute(select(report_durations.c.ticket_id, report_durations.c.resolution_bs))).all()
         assert round(dict(stored)[ids["t1"]], 1) == 7200.0 and len(stored) == 6  # the week's tickets, stored by the report
+        # Later reports read the stored rows (a row changed behind the hub's back shows), while they still match.
+        async with h.hub.db.write() as conn:
+            await conn.execute(update(report_durations).where(report_durations.c.ticket_id == ids["t1"]).values(resolution_bs=7300.0))
+        status, r = await h.api("GET", f"/api/reports?{WEEK}", sup)
+        assert r["sections"]["volume"]["total"]["resolution_median"] == 7300.0
 
         # t1 (resolved Mon 2 11:00) reopened and resolved again now, Mon 9 12:00: 8 h on the 2nd, four days of 8 h
         # and 3 h on the 9th -> 43 h; resolutions [300, 12600, 154800], p90 at rank 1.8.

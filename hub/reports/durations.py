@@ -15,10 +15,11 @@ import logging
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, literal, select
+from sqlalchemy import and_, case, column, literal, select, table, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import NullType
 
 from hub.config import BusinessHours, Config
 from hub.reports.opentime import OpenTime, span
@@ -80,6 +81,13 @@ def business(config: Config, dept: np.ndarray, start: np.ndarray, *ends: np.ndar
     return outs
 
 
+# The table as plain columns: the stored times are copied as the driver gives them (text on SQLite, timestamps on
+# PostgreSQL), never parsed into datetimes and formatted back, which was most of a cold report's time and could
+# only make the copy differ from the ticket's value.
+_COPIED = ("created_at", "first_response_at", "resolved_at", "department", "calendar", "first_response_bs", "resolution_bs")
+_raw = table("report_durations", column("ticket_id"), *(column(c) for c in _COPIED))
+
+
 class Missing:
     """The durations of the tickets in a report's range that had no valid stored row, computed now."""
 
@@ -87,25 +95,29 @@ class Missing:
         self.by_id: dict[int, tuple[float, float]] = {}
         self.rows: list[dict[str, Any]] = []
 
-    async def compute(self, conn: AsyncConnection, config: Config, ids: list[int]) -> None:
-        """Durations for these tickets as they are now.  Chosen by id rather than by the join again: on PostgreSQL
-        another report may have stored some of them since, and they are needed all the same."""
+    async def compute(self, conn: AsyncConnection, config: Config, in_range: Any, ids: list[int]) -> None:
+        """Durations for the report's tickets without valid stored ones (`ids`), from the tickets as they are now.
+        On PostgreSQL another report may have stored some of them since the report's own query: those are read
+        by id."""
         d, t = conn.dialect.name, tickets.c
-        found: list[Any] = []
-        for lo in range(0, len(ids), CHUNK):
-            found += (await conn.execute(
-                select(t.id, t.department, t.created_at, t.first_response_at, t.resolved_at, epoch(t.created_at, d),
-                       epoch(t.first_response_at, d), epoch(t.resolved_at, d)).where(t.id.in_(ids[lo:lo + CHUNK])))).all()
+        raw = lambda c: type_coerce(c, NullType())  # noqa: E731
+        cols = (t.id, t.department, raw(t.created_at), raw(t.first_response_at), raw(t.resolved_at),
+                epoch(t.created_at, d), epoch(t.first_response_at, d), epoch(t.resolved_at, d))
+        found = list((await conn.execute(select(*cols).select_from(joined(config))
+                                         .where(and_(in_range, rd.c.ticket_id.is_(None))))).all())
+        left = sorted(set(ids) - {r[0] for r in found})
+        for lo in range(0, len(left), CHUNK):
+            found += (await conn.execute(select(*cols).where(t.id.in_(left[lo:lo + CHUNK])))).all()
         if not found:
             return
         num = lambda i: np.array([r[i] for r in found], dtype=np.float64)  # noqa: E731 (None becomes NaN)
-        dept = np.array([r.department for r in found], dtype=object)
+        dept = np.array([r[1] for r in found], dtype=object)
         first, res = business(config, dept, num(5), num(6), num(7))
         sigs = {name: signature(calendar_for(config, name).hours) for name in set(dept.tolist())}
         for r, f, s in zip(found, first.tolist(), res.tolist()):
-            self.by_id[r.id] = (f, s)
-            self.rows.append({"ticket_id": r.id, "created_at": r.created_at, "first_response_at": r.first_response_at,
-                              "resolved_at": r.resolved_at, "department": r.department, "calendar": sigs[r.department],
+            self.by_id[r[0]] = (f, s)
+            self.rows.append({"ticket_id": r[0], "created_at": r[2], "first_response_at": r[3], "resolved_at": r[4],
+                              "department": r[1], "calendar": sigs[r[1]],
                               "first_response_bs": None if f != f else f, "resolution_bs": None if s != s else s})
 
     def patch(self, ids: np.ndarray, first: np.ndarray, res: np.ndarray) -> None:
@@ -115,10 +127,8 @@ class Missing:
 
     async def store(self, db: Database) -> None:
         """Keep what was computed.  A failure costs only the next report's time, so it is logged, not raised."""
-        ins = (sqlite_insert if db.is_sqlite else pg_insert)(rd)
-        stmt = ins.on_conflict_do_update(index_elements=["ticket_id"], set_={
-            c: ins.excluded[c] for c in ("created_at", "first_response_at", "resolved_at", "department", "calendar",
-                                         "first_response_bs", "resolution_bs")})
+        ins = (sqlite_insert if db.is_sqlite else pg_insert)(_raw)
+        stmt = ins.on_conflict_do_update(index_elements=["ticket_id"], set_={c: ins.excluded[c] for c in _COPIED})
         try:
             for lo in range(0, len(self.rows), BATCH):
                 async with db.write() as conn:

@@ -227,7 +227,7 @@ async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -
             missing = durations.Missing()
             stale = cols[7]
             if (stale != None).any():  # noqa: E711 (element-wise)
-                await missing.compute(conn, config, [i for i in stale.tolist() if i is not None])
+                await missing.compute(conn, config, _in_range(q), [i for i in stale.tolist() if i is not None])
                 missing.patch(stale, cols[2], cols[3])
             satisfaction = await _satisfaction(conn, q)
             cbs = await _callbacks(conn, q)
