@@ -75,6 +75,10 @@ class Claimed:
 Interceptor = Callable[[Any, Inbound, int, int, datetime], Awaitable[Claimed | None]]
 
 
+# Mails no person wrote: they never reopen a resolved ticket or answer for a pending one.
+NO_ANSWER = frozenset({"auto_reply", "bounce", "spam_report"})
+
+
 class _Redelivered(Exception):
     """The fast path found the provider id already stored: roll back and report the first copy."""
 
@@ -536,6 +540,13 @@ class Intake:
     async def _continue(self, conn: Any, t: Ticket, inbound: Inbound, now: datetime, why: str, iid: int) -> Ticket:
         values: dict[str, Any] = {"updated_at": now}
         owner = t.assignee_id
+        robot = inbound.flags & NO_ANSWER
+        if robot and t.status in (Status.PENDING, Status.RESOLVED):
+            # An out-of-office or a bounce that a mail of ours drew (the closing notice, a survey, a check-in) is not
+            # the customer writing again: kept on the ticket, which stays where it was.
+            await ticket_store.add_trace(conn, t.id, now, "thread", f"{'/'.join(sorted(robot))} kept; the ticket stays {t.status.value}")
+            row = (await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values).returning(*tickets.c))).one()
+            return records.ticket(row)
         if owner and t.status in (Status.PENDING, Status.RESOLVED) and not await self._active(conn, owner):
             # A deactivated agent's ticket that comes back goes to the queue, as their open ones did when they left.
             owner = values["assignee_id"] = None

@@ -132,6 +132,10 @@ class EmailChannel:
         self._failures.pop(key, None)
         if parsed.noise.flags & {"auto_reply", "bounce"}:
             self._quiet[parsed.sender] = time.monotonic()
+        elif not parsed.noise.flags:
+            # A person wrote from the address since its out-of-office: the answer to what they wrote (a check-in's
+            # "we reopened your request") must reach them.
+            self._quiet.pop(parsed.sender, None)
         if "bounce" in parsed.noise.flags and not accepted.duplicate:
             for address in parsed.noise.failed:
                 if address != self.config.address.lower():

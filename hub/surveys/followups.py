@@ -255,11 +255,14 @@ class Followups:
             return None
         later = (
             await conn.execute(
-                select(messages.c.id).where(and_(messages.c.ticket_id == f.ticket_id, messages.c.id > f.message_id,
-                                                 messages.c.direction == "in")).limit(1)
+                select(messages.c.meta).where(and_(messages.c.ticket_id == f.ticket_id, messages.c.id > f.message_id,
+                                                   messages.c.direction == "in")).order_by(messages.c.id).limit(20)
             )
-        ).first()
-        return None if later is not None else f
+        ).all()
+        # The customer has said something else since: no longer an answer.  An out-of-office or a bounce that the
+        # check-in mail drew is not the customer speaking, and must not keep their real answer from counting.
+        spoke = [m for m in later if not set((m.meta or {}).get("flags", ())) & {"bounce", "auto_reply", "spam_report"}]
+        return None if spoke or len(later) == 20 else f
 
     async def _answer(self, conn: AsyncConnection, f: Any, fine: bool, inbound: Inbound, now: datetime) -> Claimed:
         t = await ticket_store.get_ticket(conn, f.ticket_id)

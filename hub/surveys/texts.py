@@ -4,6 +4,8 @@ Thai is written without spaces between words; Persian right to left with Persian
 """
 from __future__ import annotations
 
+import re
+
 LANGS = ("en", "th", "fa")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -147,16 +149,35 @@ def looks_like_question(text: str) -> bool:
 
 _YES = ("yes", "yep", "yeah", "all good", "works", "working", "fine", "ok", "okay", "ใช่", "ได้แล้ว", "ใช้ได้", "เรียบร้อย",
         "ปกติ", "ดีแล้ว", "بله", "آره", "درست", "خوب است", "اوکی")
-# Checked first: they contain a "no" word yet say all is well.
-_FINE = ("no problem", "no issues", "not broken", "ไม่มีปัญหา", "مشکلی نیست", "مشکلی ندارد")
-_NO = ("no", "not ", "still", "again", "broken", "doesn't", "does not", "ไม่", "ยัง", "เสีย", "نه", "خیر", "هنوز", "خراب")
+# Read first, and taken out of the text: they hold a "no" word ("no", "still", "ยัง", "ไม่") yet say all is well.
+_FINE = ("no problem", "no problems", "no issues", "not broken", "still working", "still works", "still fine", "still good",
+         "ไม่มีปัญหา", "ยังใช้ได้", "ยังใช้งานได้", "ยังดี", "مشکلی نیست", "مشکلی ندارد", "هنوز خوب")
+_NO = ("no", "nope", "not", "still", "again", "broken", "doesn't", "does not", "isn't", "ไม่", "ยัง", "เสีย", "نه", "خیر",
+       "هنوز", "خراب")
+_THAI = re.compile(r"[\u0e00-\u0e7f]")
+
+
+def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole words where words are spaced ("no" is not in "now", نه not in خانه); Thai, written without spaces
+    between words, by its letters."""
+    parts = [re.escape(w) if _THAI.search(w) else rf"(?<![\w\u200c]){re.escape(w)}(?![\w\u200c])" for w in words]
+    return re.compile("|".join(sorted(parts, key=len, reverse=True)))
+
+
+_YES_RE, _FINE_RE, _NO_RE = _pattern(_YES), _pattern(_FINE), _pattern(_NO)
 
 
 def yes_no(text: str) -> bool | None:
     """A short check-in answer: True (still fine), False (still a problem), None (something else)."""
-    t = f" {text.strip().lower()} "
+    t = " ".join(text.strip().lower().split())
     if len(t) > 80:
         return None
+    t = _FINE_RE.sub(" fine ", t)  # "still working" must not read as "still" (a problem)
+    if _NO_RE.search(t):
+        return False
+    if _YES_RE.search(t):
+        return True
+    return None
     if any(w in t for w in _FINE):
         return True
     if any(w in t for w in _NO):
