@@ -4,7 +4,7 @@ the fix or reopens the complaint, and the customer is told which, by mail, in th
 reply to the check-in is not taken for an answer and does not keep the real answer from counting."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any

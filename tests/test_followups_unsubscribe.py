@@ -14,10 +14,9 @@ from hub.clock import FrozenClock
 from hub.store.schema import customers, tickets
 from hub.surveys import optout
 from tests.dovecot import Dovecot, dovecot, wait_until  # noqa: F401  (fixture)
-from tests.hubtest import RunningHub
+from tests.hubtest import RunningHub, running_hub
 from tests.mailtest import Smtpd, fixture, smtpd  # noqa: F401  (fixture)
 from tests.test_surveys_links import PUBLIC, START, config, page, resolve, survey_link
-from tests.hubtest import running_hub
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
