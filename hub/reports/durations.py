@@ -57,7 +57,8 @@ def fresh() -> Any:
     t = tickets.c
     return and_(rd.c.ticket_id == t.id, rd.c.created_at == t.created_at,
                 rd.c.first_response_at.is_not_distinct_from(t.first_response_at),
-                rd.c.resolved_at.is_not_distinct_from(t.resolved_at), rd.c.department.is_not_distinct_from(t.department))
+                rd.c.resolved_at.is_not_distinct_from(t.resolved_at),
+                rd.c.department.is_not_distinct_from(t.department))
 
 
 def joined(config: Config) -> Any:
@@ -88,7 +89,8 @@ def business(config: Config, dept: np.ndarray, start: np.ndarray, *ends: np.ndar
 # The table as plain columns: the stored times are copied as the driver gives them (text on SQLite, timestamps on
 # PostgreSQL), never parsed into datetimes and formatted back, which was most of a cold report's time and could
 # only make the copy differ from the ticket's value.
-_COPIED = ("created_at", "first_response_at", "resolved_at", "department", "calendar", "first_response_bs", "resolution_bs")
+_COPIED = ("created_at", "first_response_at", "resolved_at", "department", "calendar", "first_response_bs",
+           "resolution_bs")
 _raw = table("report_durations", column("ticket_id"), *(column(c) for c in _COPIED))
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, func, null, or_, select
+from sqlalchemy import and_, case, func, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Config
@@ -88,7 +88,8 @@ async def _tickets(conn: AsyncConnection, config: Config, q: ReportQuery, now: d
              + case((handed, PASSED), else_=0)
              + case((t.assignee_id.is_not(None), ASSIGNED), else_=0)
              + case(*((t.kind == k, i << KIND_SHIFT) for i, k in enumerate(KINDS)), else_=OTHER_KIND << KIND_SHIFT)
-             + case((t.department.is_(None), 0), *((t.department == n, (i + 1) << DEPT_SHIFT) for i, n in enumerate(depts)),
+             + case((t.department.is_(None), 0),
+                    *((t.department == n, (i + 1) << DEPT_SHIFT) for i, n in enumerate(depts)),
                     else_=(len(depts) + 1) << DEPT_SHIFT))
     group = {"agent": t.assignee_id, "channel": t.channel, "department": t.department}.get(q.group, null())
     created = epoch(t.created_at, d) if q.group in ("day", "week") else null()
@@ -176,7 +177,8 @@ async def _satisfaction(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]
         group, kinds = epoch(s.answered_at, d), "fff"
     else:
         group, kinds = {"agent": s.agent_id, "department": s.department, "channel": s.channel}[q.group], "ffo"
-    stmt = select(s.score, s.nps, group).where(and_(s.answered_at >= q.start, s.answered_at < q.end, s.score.is_not(None)))
+    stmt = select(s.score, s.nps, group).where(
+        and_(s.answered_at >= q.start, s.answered_at < q.end, s.score.is_not(None)))
     if q.department:
         stmt = stmt.where(s.department == q.department)
     if q.channel:
@@ -200,7 +202,8 @@ async def _callbacks(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
     if q.group in ("day", "week"):
         group, kinds = epoch(c.slot_start, d), "oof"
     else:
-        group, kinds = {"agent": c.assignee_id, "department": tickets.c.department, "channel": tickets.c.channel}[q.group], "ooo"
+        kinds = "ooo"
+        group = {"agent": c.assignee_id, "department": tickets.c.department, "channel": tickets.c.channel}[q.group]
     stmt = (select(c.status, c.outcome, group).join(tickets, tickets.c.id == c.ticket_id)
             .where(and_(c.slot_start >= q.start, c.slot_start < q.end, *_filters(q))))
     status, outcome_l, by = G.columns((await conn.execute(stmt)).all(), kinds)
@@ -238,7 +241,8 @@ async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -
         sections = _ticket_tables(q, cols)
         sections["satisfaction"] = satisfaction
         sections["callbacks"] = cbs
-        lists = {**_ticket_lists(config, cols[4], cols[5], cols[6]), "complaint_topics": complaint_topics, "missed_questions": missed}
+        lists = {**_ticket_lists(config, cols[4], cols[5], cols[6]), "complaint_topics": complaint_topics,
+                 "missed_questions": missed}
         labels = {G.NONE: None}
         if q.group == "agent":
             labels.update(agent_names)
