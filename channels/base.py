@@ -15,6 +15,9 @@ from aiohttp import web
 from hub.domain import Accepted, Identity, Inbound, Outbound, SendResult
 
 Deliver = Callable[[Inbound], Awaitable[Accepted]]
+# Several messages in their order, sharing commits; each result is the message's Accepted or the exception that
+# kept it from being stored (the others are stored all the same).
+DeliverMany = Callable[[Sequence[Inbound]], Awaitable[list["Accepted | BaseException"]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ class ChannelContext:
     mark_unreachable: Callable[[Identity, str], Awaitable[None]]
     public_url: str | None = None
     extra: Any = None  # channel-specific collaborators a registry may inject
+    # A batch of messages read together (a mailbox's fetch): they share transactions; None means one by one.
+    deliver_many: DeliverMany | None = None
 
 
 class SendError(Exception):

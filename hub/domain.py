@@ -139,6 +139,11 @@ class Inbound:
             set_(self, "thread_refs", tuple(provider_key(r) for r in self.thread_refs))
 
 
+class NotAttempted(Exception):
+    """A message of a batch (`deliver_many`) that was not tried: an earlier one of the batch could not be stored,
+    and nothing is stored ahead of it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Accepted:
     """What `deliver(inbound)` returns once the message is committed."""

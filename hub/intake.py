@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.clock import Clock
 from hub.config import Config
-from hub.domain import Accepted, Author, Direction, Inbound, Message, Status, Ticket
+from hub.domain import Accepted, Author, Direction, Inbound, Message, NotAttempted, Status, Ticket
 from hub.events import Events
 from hub.metrics import DUPLICATES, INBOUND
 from hub.ports import NoResponder, Responder, RouteRequest, RouteResult, Router
@@ -43,6 +43,22 @@ GROUP = 64
 
 # Built once, executed with parameters: compiled a single time instead of per new ticket.
 _INSERT_TICKET = insert(tickets).returning(*tickets.c)
+_CUSTOMER_FACTS = select(
+    customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id,
+    select(func.count()).select_from(tickets)
+    .where(and_(tickets.c.customer_id == bindparam("cid"), tickets.c.status.in_(OPEN))).scalar_subquery().label("open"),
+).where(customers.c.id == bindparam("cid"))
+
+
+@dataclass(frozen=True, slots=True)
+class _NewCustomer:
+    """The routing facts of a customer inserted in this transaction (hub.store.customers' defaults)."""
+
+    language: str | None
+    tier: str = "standard"
+    tags: tuple[str, ...] = ()
+    account_manager_id: int | None = None
+    open: int = 0
 # The fast path's two statements, built once: building a statement costs more CPU than SQLite takes to run it.
 # The status list is literal, so the statement needs no per-execution expansion of an IN list.
 _TOUCH = (
@@ -77,6 +93,20 @@ Interceptor = Callable[[Any, Inbound, int, int, datetime], Awaitable[Claimed | N
 
 # Mails no person wrote: they never reopen a resolved ticket or answer for a pending one.
 NO_ANSWER = frozenset({"auto_reply", "bounce", "spam_report"})
+
+
+@dataclass(slots=True)
+class _Checked:
+    """Provider ids a group looked up before storing (`looked`), those found stored (`found`), and those stored by
+    the group since (`stored`): a message whose id was looked up and is in neither needs no look of its own."""
+
+    looked: set[str]
+    found: set[tuple[str, str]]
+    stored: set[tuple[str, str]] = field(default_factory=set)
+
+    def is_new(self, inbound: Inbound) -> bool:
+        key = (inbound.channel, inbound.provider_id)
+        return inbound.provider_id in self.looked and key not in self.found and key not in self.stored
 
 
 class _Redelivered(Exception):
@@ -117,6 +147,7 @@ class Intake:
         # async fn(conn, ticket, values, now) before a customer message changes an existing ticket (SLA pause)
         self.on_ticket_change: list[Callable[[Any, Ticket, dict[str, Any], datetime], Awaitable[None]]] = []
         # Asked before a message finds its ticket: an answer a plug-in was waiting for (hub.surveys) is claimed.
+        # Not asked for a customer the message itself created: nothing can be waiting for one (no ticket yet).
         self.interceptors: list[Interceptor] = []
         # Whether a stored message waits for the responder's review (marked in its own transaction, see
         # hub.escalation); set by the hub.
@@ -145,6 +176,23 @@ class Intake:
             task.add_done_callback(self._committers.discard)
         return await fut
 
+    async def deliver_many(self, inbounds: Sequence[Inbound]) -> list[Accepted | BaseException]:
+        """Store messages read together (a mailbox's fetch) in their order, GROUP to a transaction, and return once
+        all are committed: each result is the message's Accepted or the exception that kept it from being stored.
+        The groups commit one after another, so a mail that replies to an earlier one of the batch finds it, on
+        PostgreSQL too (where `deliver`'s groups may commit side by side).  Nothing is stored ahead of a message
+        that could not be: the messages after it fail with `NotAttempted`."""
+        loop = asyncio.get_running_loop()
+        out: list[Accepted | BaseException] = []
+        for start in range(0, len(inbounds), GROUP):
+            group = [(inbound, loop.create_future()) for inbound in inbounds[start : start + GROUP]]
+            if any(isinstance(r, BaseException) for r in out):
+                out += [NotAttempted("an earlier message of the batch could not be stored")] * len(group)
+                continue
+            await self._commit_group(group, in_order=True)
+            out += [fut.exception() or fut.result() for _, fut in group]
+        return out
+
     async def _commit_groups(self) -> None:
         while self._pending:
             group, self._pending = self._pending[:GROUP], self._pending[GROUP:]
@@ -158,7 +206,9 @@ class Intake:
             # Between groups the loop serves everything else first: acks, agent requests, the next frames.
             await asyncio.sleep(0)
 
-    async def _commit_group(self, group: list[tuple[Inbound, asyncio.Future[Accepted]]]) -> None:
+    async def _commit_group(self, group: list[tuple[Inbound, asyncio.Future[Accepted]]], *, in_order: bool = False) -> None:
+        """`in_order`: a message that cannot be stored stops the group there; the ones after it fail with
+        `NotAttempted`, so nothing is stored ahead of an earlier message."""
         stored: list[_Stored | BaseException] | None = None
         if len(group) > 1:
             try:
@@ -170,6 +220,9 @@ class Intake:
         if stored is None:  # each alone, so one message cannot sink the others
             stored = []
             for inbound, _ in group:
+                if in_order and any(isinstance(r, BaseException) for r in stored):
+                    stored.append(NotAttempted("an earlier message of the batch could not be stored"))
+                    continue
                 try:
                     stored.append(await self._store_alone(inbound))
                 except Exception as exc:
@@ -200,7 +253,20 @@ class Intake:
     async def _store_group(self, group: list[Inbound]) -> list[_Stored | BaseException]:
         now = self.clock.now()
         async with self.db.write(CUSTOMERS) as conn:
-            return [await self._store(conn, inbound, now) for inbound in group]
+            checked = await self._stored_already(conn, group)
+            return [await self._store(conn, inbound, now, checked) for inbound in group]
+
+    async def _stored_already(self, conn: Any, group: list[Inbound]) -> _Checked | None:
+        """One look for the provider ids of the group's messages that will not take the fast path (new senders,
+        mail): the ids found are duplicates, the others need no look of their own.  The fast path's insert detects
+        its own duplicates."""
+        ids = {inbound.provider_id for inbound in group if not self._continues_chat(inbound)}
+        if len(ids) < 2:
+            return None
+        found = (await conn.execute(
+            select(messages.c.channel, messages.c.provider_id).where(messages.c.provider_id.in_(ids))
+        )).all()
+        return _Checked(ids, {(r.channel, r.provider_id) for r in found})
 
     async def _store_alone(self, inbound: Inbound) -> _Stored:
         now = self.clock.now()
@@ -297,6 +363,11 @@ class Intake:
         if ticket is not None and ticket.channel == inbound.channel and ticket.identity_id == iid:
             self._current[iid] = ticket.id
 
+    def _continues_chat(self, inbound: Inbound) -> bool:
+        """A known sender with a current chat ticket: the message will most likely take the fast path."""
+        ids = self._idents.get((inbound.sender.channel, inbound.sender.external_id))
+        return ids is not None and ids[1] in self._current and self.conversational(inbound.channel)
+
     async def _fast(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
         """A known customer continuing an open ticket in a chat: two statements instead of eight.  Returns None
         when anything is unusual, and the caller takes the full path in the same transaction."""
@@ -336,18 +407,21 @@ class Intake:
         )
         return _Stored(Accepted(mid, tid, ids[0]), records.ticket(row), False, msg)
 
-    async def _store(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored:
+    async def _store(self, conn: Any, inbound: Inbound, now: datetime, checked: _Checked | None = None) -> _Stored:
         fast = await self._fast(conn, inbound, now)
         if fast is not None:
             return fast
-        dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
-        if dup is not None:
-            return _Stored(dup)
+        if checked is None or not checked.is_new(inbound):
+            dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
+            if dup is not None:
+                return _Stored(dup)
+        if checked is not None:
+            checked.stored.add((inbound.channel, inbound.provider_id))
         if inbound.edit_of:
             edited = await self._apply_edit(conn, inbound, now)
             if edited is not None:
                 return edited
-        cid, iid = await customer_store.resolve(
+        cid, iid, created = await customer_store.resolve_sender(
             conn,
             inbound.sender,
             now,
@@ -361,16 +435,15 @@ class Intake:
             await customer_store.add_identity(conn, cid, extra, now)
         for claim in inbound.claims:
             await customer_store.add_identity(conn, cid, claim, now, verified=False)
-        for hook in self.interceptors:
+        # A customer created just now has no ticket, survey or follow-up yet: nothing to look up.
+        for hook in self.interceptors if not created else ():
             claimed = await hook(conn, inbound, cid, iid, now)
             if claimed is not None:
                 return await self._store_claimed(conn, inbound, claimed, cid, now)
-        ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, iid, now)
+        ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, iid, now, new_customer=created)
         before = ticket.status if ticket is not None else None
         if ticket is None:
-            ticket = await self._open_ticket(conn, inbound, cid, iid, now, parent)
-            if why:
-                await ticket_store.add_trace(conn, ticket.id, now, "thread", why)
+            ticket = await self._open_ticket(conn, inbound, cid, iid, now, parent, why, new_customer=created)
         else:
             ticket = await self._continue(conn, ticket, inbound, now, why, iid)
         meta = {k: v for k, v in (("subject", inbound.subject), ("refs", list(inbound.thread_refs)), ("flags", sorted(inbound.flags))) if v}
@@ -425,9 +498,10 @@ class Intake:
         return _Stored(Accepted(row.id, row.ticket_id, row.customer_id), ticket, False, msg, edited=True)
 
     async def _find_ticket(
-        self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime
+        self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime, *, new_customer: bool = False
     ) -> tuple[Ticket | None, str, bool, int | None]:
-        """(ticket to continue, why, new?, parent id for a follow-up)."""
+        """(ticket to continue, why, new?, parent id for a follow-up).  A customer created just now has no ticket of
+        their own, but may still write on a thread of someone else's (a colleague in copy, a bounce)."""
         candidate: Ticket | None = None
         why = ""
         if inbound.thread_refs:
@@ -441,7 +515,7 @@ class Intake:
             ).first()
             if row is not None:
                 candidate, why = await ticket_store.get_ticket(conn, row.ticket_id), "replies to a message of this ticket"
-        if candidate is None and inbound.ticket_hint is not None:
+        if candidate is None and inbound.ticket_hint is not None and not new_customer:
             row = (
                 await conn.execute(
                     select(tickets).where(and_(tickets.c.id == inbound.ticket_hint, tickets.c.customer_id == cid))
@@ -449,7 +523,7 @@ class Intake:
             ).first()
             if row is not None:
                 candidate, why = records.ticket(row), f"quotes ticket #{inbound.ticket_hint}"
-        if candidate is None and self.conversational(inbound.channel):
+        if candidate is None and self.conversational(inbound.channel) and not new_customer:
             # The conversation of this very identity: after a merge a customer may have two chats on one channel,
             # and each reply goes back to the identity its ticket was written from.
             row = (
@@ -472,18 +546,13 @@ class Intake:
         return None, f"follow-up to #{candidate.id} ({candidate.status.value}): {why}", True, candidate.id
 
     async def _open_ticket(
-        self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime, parent: int | None
+        self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime, parent: int | None, why: str = "",
+        *, new_customer: bool = False,
     ) -> Ticket:
-        open_count = (
-            select(func.count()).select_from(tickets)
-            .where(and_(tickets.c.customer_id == cid, tickets.c.status.in_(OPEN))).scalar_subquery()
-        )
-        cust = (
-            await conn.execute(
-                select(customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id, open_count.label("open"))
-                .where(customers.c.id == cid)
-            )
-        ).one()
+        if new_customer:  # what `resolve_sender` has just written: no need to read it back
+            cust: Any = _NewCustomer(inbound.sender_lang and inbound.sender_lang[:10])
+        else:
+            cust = (await conn.execute(_CUSTOMER_FACTS, {"cid": cid})).one()
         repeat = cust.open > 0
         route = self.router.route(
             RouteRequest(
@@ -531,7 +600,8 @@ class Intake:
             )
         ).one()
         ticket = records.ticket(row)
-        await ticket_store.add_traces(conn, ticket.id, now, (("opened", f"{inbound.channel} message"), *route.trace))
+        traces = (("opened", f"{inbound.channel} message"), *route.trace, *((("thread", why),) if why else ()))
+        await ticket_store.add_traces(conn, ticket.id, now, traces)
         # Plug-ins act inside the same transaction (SLA jobs, auto-assignment), so a crash leaves all or nothing.
         for hook in self.on_ticket_opened:
             ticket = await hook(conn, ticket, route) or ticket

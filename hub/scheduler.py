@@ -64,6 +64,16 @@ async def schedule(conn: AsyncConnection, kind: str, key: str, due_at: datetime,
     )
 
 
+async def schedule_many(conn: AsyncConnection, items: list[tuple[str, str, datetime, dict[str, Any]]]) -> None:
+    """`schedule` for several (kind, key, due_at, payload) in one statement."""
+    if items:
+        await conn.execute(
+            _upsert(conn.dialect.name),
+            [{"kind": kind, "key": key, "due_at": due, "payload": payload or {}, "state": "pending", "attempts": 0}
+             for kind, key, due, payload in items],
+        )
+
+
 async def cancel(conn: AsyncConnection, key: str) -> None:
     await conn.execute(delete(jobs).where(and_(jobs.c.key == key, jobs.c.state == "pending")))
 

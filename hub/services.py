@@ -118,6 +118,7 @@ class Hub:
         for name, ch in self.channels.items():
             ctx = ChannelContext(
                 deliver=self.intake.deliver,
+                deliver_many=self.intake.deliver_many,
                 checkpoints=DbCheckpoints(self.db, self.clock, f"{name}:"),
                 singleton=self.singleton,
                 mark_unreachable=self.mark_unreachable,

@@ -102,10 +102,24 @@ class SlaJobs:
         await scheduler.schedule(conn, BREACH, key(target, "breach", tid), due, payload)
 
     async def on_ticket_opened(self, conn: AsyncConnection, t: Ticket, route: RouteResult) -> Ticket | None:
+        """Arm a new ticket's jobs: the same jobs `_arm` writes, in one statement."""
         terms = Terms(route.sla_policy, route.sla_policy in self._calendar_hours(),
                       self._default_terms(route.sla_policy).warn_at)
-        await self._arm(conn, t.id, "first_response", terms, t.first_response_due, route.first_response_warn_at)
-        await self._arm(conn, t.id, "resolution", terms, t.resolution_due, route.resolution_warn_at)
+        arm: list[tuple[str, str, datetime, dict[str, Any]]] = []
+        stop: list[str] = []
+        for target, due, warn in (("first_response", t.first_response_due, route.first_response_warn_at),
+                                  ("resolution", t.resolution_due, route.resolution_warn_at)):
+            if due is None:
+                continue
+            payload = terms.payload(t.id, target)
+            if warn is not None and warn < due:
+                arm.append((WARN, key(target, "warn", t.id), warn, payload))
+            else:
+                stop.append(key(target, "warn", t.id))
+            arm.append((BREACH, key(target, "breach", t.id), due, payload))
+        if stop:
+            await _stop(conn, stop)
+        await scheduler.schedule_many(conn, arm)
         return None
 
     async def _shift(

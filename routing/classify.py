@@ -132,6 +132,8 @@ def find_hits(lex: Lexicon, text: str) -> list[Hit]:
     taken: list[tuple[int, int]] = []
     spans: dict[tuple[int, int], list[Entry]] = {}
     for entry in lex.entries:
+        if entry.needle not in text:
+            continue
         for m in entry.pattern.finditer(text):
             span = (m.start(), m.end())
             if span in spans:  # the same words listed in two sections count once in each

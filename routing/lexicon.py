@@ -36,6 +36,12 @@ class Entry:
     category: str  # "complaint", "when_negated", "praise", ... ; complaint entries carry their weight
     weight: float
     pattern: re.Pattern[str]
+    # A piece of `text` every match contains verbatim (the pattern joins the words with \s* and adds only
+    # boundaries around them): a substring test that rules out most entries before their pattern runs.
+    needle: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needle", max(self.text.split(), key=len, default=self.text))
 
 
 @dataclass(frozen=True)

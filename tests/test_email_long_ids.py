@@ -54,7 +54,7 @@ async def test_mail_that_keeps_failing_is_stored_raw_and_the_mailbox_moves_on(sq
     import dataclasses
 
     from channels.email import POISON_TRIES
-    from hub.domain import Accepted, Inbound
+    from hub.domain import Accepted, Inbound, NotAttempted
 
     cfg = hub_config(sqlite_url, channels={"email": email_channel(dovecot, smtpd.port, imap={"backoff_max": 0.2})})
     async with running_hub(cfg) as h:
@@ -62,13 +62,20 @@ async def test_mail_that_keeps_failing_is_stored_raw_and_the_mailbox_moves_on(sq
         ctx = channel._ctx  # type: ignore[attr-defined]
         tries: list[bool] = []
 
-        async def deliver(inbound: Inbound) -> Accepted:
-            if inbound.subject == "poison" and "unreadable" not in inbound.raw:
-                tries.append(True)
-                raise RuntimeError("this mail cannot be stored as parsed")
-            return await ctx.deliver(inbound)
+        def poison(inbound: Inbound) -> bool:
+            return inbound.subject == "poison" and "unreadable" not in inbound.raw
 
-        channel._ctx = dataclasses.replace(ctx, deliver=deliver)  # type: ignore[attr-defined]
+        async def deliver_many(inbounds: list[Inbound]) -> list[Accepted | BaseException]:
+            # The batch the mailbox hands over, stored in order up to the poison mail, which fails.
+            k = next((n for n, i in enumerate(inbounds) if poison(i)), len(inbounds))
+            head = await ctx.deliver_many(inbounds[:k]) if k else []
+            if k == len(inbounds):
+                return head
+            tries.append(True)
+            return [*head, RuntimeError("this mail cannot be stored as parsed"),
+                    *[NotAttempted("behind the poison mail")] * (len(inbounds) - k - 1)]
+
+        channel._ctx = dataclasses.replace(ctx, deliver_many=deliver_many)  # type: ignore[attr-defined]
         await dovecot.append(_mail("<poison-1@example.co.th>", "poison"), fixture("thai_utf8.eml"))
         await wait_until(lambda: _count_is(h, 2))
         assert len(tries) == POISON_TRIES

@@ -25,7 +25,7 @@ from channels.email.imap import Connection, Fetched, ImapError, Mailbox
 from channels.email.parse import RAW_PART, ParsedMail, broken_mail, find_part, parse_bytes, parse_mail, part_bytes
 from channels.email.quote import strip_reply
 from channels.email.smtp import Sender, compose
-from hub.domain import Attachment, Identity, Inbound, Outbound, SendResult
+from hub.domain import Accepted, Attachment, Identity, Inbound, NotAttempted, Outbound, SendResult
 from hub.errors import Invalid, NotFoundError, TooLarge, Unavailable
 
 log = logging.getLogger("hub.channels.email")
@@ -113,23 +113,48 @@ class EmailChannel:
     def routes(self) -> Sequence[web.RouteDef]:
         return []
 
-    async def _handle(self, item: Fetched, uidvalidity: int) -> None:
+    async def _handle(self, items: Sequence[Fetched], uidvalidity: int) -> None:
+        """Store a fetched batch, in UID order, sharing transactions; raises (nothing is acknowledged) when any mail
+        of it could not be stored: the next session fetches the batch again and the stored ones are duplicates."""
         assert self._ctx is not None
-        prefix = f"imap:{uidvalidity}:{item.uid}"
-        key = (uidvalidity, item.uid)
-        if len(item.raw) > 4 * 1024 * 1024:  # a big mail parses for a while: keep the event loop responsive
-            parsed = await asyncio.to_thread(parse_mail, item.raw, own_address=self.config.address, max_attachment=self.config.max_attachment)
+        # Every mail is parsed before any is stored, so a big one parsed off the loop keeps its place in the order.
+        parsed = [await self._parse(item, uidvalidity) for item in items]
+        inbounds = [to_inbound(p, ref_prefix=f"imap:{uidvalidity}:{item.uid}", received=item.internal_date)
+                    for p, item in zip(parsed, items)]
+        if self._ctx.deliver_many is not None:
+            results = await self._ctx.deliver_many(inbounds)
         else:
-            parsed = parse_mail(item.raw, own_address=self.config.address, max_attachment=self.config.max_attachment)
-        if self._failures.get(key, 0) >= POISON_TRIES:
-            parsed = broken_mail(item.raw, "storing the parsed mail failed repeatedly")
-        inbound = to_inbound(parsed, ref_prefix=prefix, received=item.internal_date)
-        try:
-            accepted = await self._ctx.deliver(inbound)
-        except Exception:
-            self._failures[key] = self._failures.get(key, 0) + 1
-            raise
-        self._failures.pop(key, None)
+            results = []
+            for inbound in inbounds:
+                try:
+                    results.append(await self._ctx.deliver(inbound))
+                except Exception as exc:
+                    results.append(exc)
+                    break  # in UID order: nothing is stored ahead of a mail that failed
+            results += [NotAttempted("an earlier mail of the batch failed")] * (len(inbounds) - len(results))
+        failed: BaseException | None = None
+        for item, p, result in zip(items, parsed, results):
+            key = (uidvalidity, item.uid)
+            if isinstance(result, NotAttempted):
+                continue  # behind a mail that failed: fetched again with it
+            if isinstance(result, BaseException):
+                self._failures[key] = self._failures.get(key, 0) + 1
+                failed = failed or result
+                continue
+            self._failures.pop(key, None)
+            await self._stored(p, result)
+        if failed is not None:
+            raise failed
+
+    async def _parse(self, item: Fetched, uidvalidity: int) -> ParsedMail:
+        if self._failures.get((uidvalidity, item.uid), 0) >= POISON_TRIES:
+            return broken_mail(item.raw, "storing the parsed mail failed repeatedly")
+        if len(item.raw) > 4 * 1024 * 1024:  # a big mail parses for a while: keep the event loop responsive
+            return await asyncio.to_thread(parse_mail, item.raw, own_address=self.config.address, max_attachment=self.config.max_attachment)
+        return parse_mail(item.raw, own_address=self.config.address, max_attachment=self.config.max_attachment)
+
+    async def _stored(self, parsed: ParsedMail, accepted: Accepted) -> None:
+        """After a mail is committed: quiet its sender after an auto-reply or bounce, mark bounced addresses."""
         if parsed.noise.flags & {"auto_reply", "bounce"}:
             self._quiet[parsed.sender] = time.monotonic()
         elif not parsed.noise.flags:

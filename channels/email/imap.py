@@ -234,7 +234,8 @@ def _internal_date(raw: bytes) -> datetime | None:
         return None
 
 
-Handle = Callable[[Fetched, int], Awaitable[None]]
+# fn(fetched batch in UID order, uidvalidity): stores them all or raises, and then nothing is acknowledged.
+Handle = Callable[[Sequence[Fetched], int], Awaitable[None]]
 
 
 class Mailbox:
@@ -289,10 +290,9 @@ class Mailbox:
                 uids = [u for u in uids if u > last]  # "n:*" always matches the newest mail, even when it is older
             for start in range(0, len(uids), cfg.batch):
                 chunk = uids[start : start + cfg.batch]
-                done: list[int] = []
-                for item in sorted(await conn.fetch(chunk), key=lambda f: f.uid):
-                    await self.handle(item, uidvalidity)
-                    done.append(item.uid)
+                fetched = sorted(await conn.fetch(chunk), key=lambda f: f.uid)
+                await self.handle(fetched, uidvalidity)
+                done = [item.uid for item in fetched]
                 await conn.acknowledge(done, cfg.processed_folder, cfg.mark_seen)
                 last = max(last, *chunk)
                 await self.save(Cursor(uidvalidity, last).dump())

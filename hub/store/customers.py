@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,19 +38,32 @@ async def find_identity(conn: AsyncConnection, ident: Identity) -> Any:
     ).first()
 
 
-async def _unproven_record(conn: AsyncConnection, ident: Identity) -> Any:
-    """The oldest unverified row of this address on a customer nobody proved anything for: a record that exists only
-    through forms (contact form, callback form).  A customer with a chat, a Telegram chat or a mail is never one, so
-    an address claimed in a chat never draws anyone else's messages into that chat's record."""
-    proven = select(_other.c.id).where(and_(_other.c.customer_id == identities.c.customer_id, _other.c.verified))
-    return (
-        await conn.execute(
-            select(identities.c.id, identities.c.customer_id)
-            .where(and_(_address(ident), identities.c.verified.is_(False), ~proven.exists()))
-            .order_by(identities.c.id)
-            .limit(1)
-        )
-    ).first()
+# Every row of an address with whether its customer proved anything: one statement answers both questions `resolve`
+# asks (who proved this address? else which form-only record holds it?).
+_proven = select(_other.c.id).where(and_(_other.c.customer_id == identities.c.customer_id, _other.c.verified)).exists()
+# The customer's name and language come along, so filling them in needs no read of its own.
+_ADDRESS_ROWS = (
+    select(identities.c.id, identities.c.customer_id, identities.c.verified, _proven.label("proven"),
+           customers.c.name, customers.c.language)
+    .join(customers, customers.c.id == identities.c.customer_id)
+    .where(and_(identities.c.channel == bindparam("channel"), identities.c.external_id == bindparam("external_id")))
+    .order_by(identities.c.id)
+)
+
+
+def _pick(rows: list[Any], verified: bool) -> Any:
+    """The verified row of the address (a verified sender only), else the oldest unverified row on a customer
+    nobody proved anything for: a record that exists only through forms (contact form, callback form).  A customer
+    with a chat, a Telegram chat or a mail is never one, so an address claimed in a chat never draws anyone else's
+    messages into that chat's record."""
+    if verified:
+        for r in rows:
+            if r.verified:
+                return r
+    for r in rows:
+        if not r.verified and not r.proven:
+            return r
+    return None
 
 
 async def resolve(
@@ -63,28 +76,41 @@ async def resolve(
     language: str | None = None,
     display: str | None = None,
 ) -> tuple[int, int]:
-    """(customer_id, identity_id) for a sender, creating the customer on first contact.  A known customer's empty
-    name and language are filled from what the channel tells (Telegram's profile, an email's From name).
+    """(customer_id, identity_id) for a sender, creating the customer on first contact (see `resolve_sender`)."""
+    cid, iid, _ = await resolve_sender(conn, ident, at, verified=verified, name=name, language=language, display=display)
+    return cid, iid
+
+
+async def resolve_sender(
+    conn: AsyncConnection,
+    ident: Identity,
+    at: datetime,
+    *,
+    verified: bool = True,
+    name: str | None = None,
+    language: str | None = None,
+    display: str | None = None,
+) -> tuple[int, int, bool]:
+    """(customer_id, identity_id, created) for a sender, creating the customer on first contact.  A known customer's
+    empty name and language are filled from what the channel tells (Telegram's profile, an email's From name).
+    `created`: the customer was inserted by this call, so nothing else of theirs exists yet.
 
     A verified sender joins the customer who proved the address, else the form-only record of that address (a mail
     from the address proves it: the row becomes verified), else a new customer.  An unverified sender (a form) never
     joins a proven customer: it joins the form-only record of the address or starts one."""
-    row = await find_identity(conn, ident) if verified else None
-    if row is None:
-        row = await _unproven_record(conn, ident)
-        if row is not None and verified:
-            await conn.execute(update(identities).where(identities.c.id == row.id).values(verified=True))
+    rows = (await conn.execute(_ADDRESS_ROWS, {"channel": ident.channel, "external_id": ident.external_id})).all()
+    row = _pick(rows, verified)
+    if row is not None and verified and not row.verified:
+        await conn.execute(update(identities).where(identities.c.id == row.id).values(verified=True))
     if row is not None:
-        if name or language:
-            cur = (await conn.execute(select(customers.c.name, customers.c.language).where(customers.c.id == row.customer_id))).one()
-            fill = {}
-            if name and not cur.name:
-                fill["name"] = name[:300]
-            if language and not cur.language:
-                fill["language"] = language[:10]
-            if fill:
-                await conn.execute(update(customers).where(customers.c.id == row.customer_id).values(**fill))
-        return row.customer_id, row.id
+        fill = {}
+        if name and not row.name:
+            fill["name"] = name[:300]
+        if language and not row.language:
+            fill["language"] = language[:10]
+        if fill:
+            await conn.execute(update(customers).where(customers.c.id == row.customer_id).values(**fill))
+        return row.customer_id, row.id, False
     params = dict(name=(name or None) and name[:300], language=language and language[:10], tier="standard", tags=[], created_at=at)
     cid = (await conn.execute(_INSERT_CUSTOMER, params)).scalar_one()
     iid = await _insert_identity(conn, cid, ident, at, display, verified=verified)
@@ -92,8 +118,8 @@ async def resolve(
         await conn.execute(delete(customers).where(customers.c.id == cid))
         row = await find_identity(conn, ident)
         assert row is not None
-        return row.customer_id, row.id
-    return cid, iid
+        return row.customer_id, row.id, False
+    return cid, iid, True
 
 
 async def _insert_identity(

@@ -1,0 +1,109 @@
+"""New conversations stored in groups: each gets what a conversation opened alone gets (ticket, trace, SLA jobs),
+a provider id is stored once inside a group too, and a mailbox's batch (`deliver_many`) is stored in order."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.domain import Identity, Inbound, NotAttempted
+from hub.store.schema import customers, jobs, messages, tickets, trace
+from tests.hubtest import hub_config, running_hub
+
+
+def chat(pid: str, visitor: str, text: str = "my parcel has not arrived") -> Inbound:
+    return Inbound(channel="webchat", provider_id=pid, sender=Identity("webchat", visitor), text=text,
+                   received_at=datetime.now(timezone.utc), sender_name=f"Visitor {visitor}")
+
+
+def mail(pid: str, sender: str, text: str, refs: tuple[str, ...] = ()) -> Inbound:
+    return Inbound(channel="email", provider_id=pid, sender=Identity("email", sender), text=text,
+                   received_at=datetime.now(timezone.utc), subject="order 1234", thread_refs=refs)
+
+
+async def _per_ticket(h: Any, table: Any, column: Any) -> dict[int, int]:
+    async with h.hub.db.read() as conn:
+        return dict((await conn.execute(select(column, func.count()).group_by(column))).all())
+
+
+async def _sla_jobs(h: Any, ticket_id: int) -> list[tuple[str, str]]:
+    async with h.hub.db.read() as conn:
+        rows = await conn.execute(select(jobs.c.kind, jobs.c.key).where(jobs.c.key.like(f"sla:%:{ticket_id}")).order_by(jobs.c.key))
+        return [(r.kind, r.key.rsplit(":", 1)[0]) for r in rows]
+
+
+async def test_a_group_of_new_conversations_gets_what_one_alone_gets(db_url: str) -> None:
+    async with running_hub(hub_config(db_url)) as h:
+        alone = await h.hub.intake.deliver(chat("alone-1", "v-alone"))
+        # One turn of the loop: these share a transaction.  Two carry the same provider id (a resent frame), one
+        # repeats the id stored above (from a sender this process has not seen), and one visitor writes twice.
+        batch = [chat(f"g-{i}", f"v-{i}") for i in range(10)]
+        batch += [chat("g-3", "v-3"), chat("alone-1", "v-unseen"), chat("g-10", "v-0", "and another thing")]
+        alone_calls: list[Inbound] = []
+        store_alone = h.hub.intake._store_alone
+
+        async def counted(inbound: Inbound) -> Any:
+            alone_calls.append(inbound)
+            return await store_alone(inbound)
+
+        h.hub.intake._store_alone = counted  # type: ignore[method-assign]
+        got = await asyncio.gather(*(h.hub.intake.deliver(i) for i in batch))
+        assert alone_calls == []  # one transaction held them all: nothing fell back to storing one by one
+        first = got[:10]
+        assert len({a.ticket_id for a in first}) == 10 and not any(a.duplicate for a in first)
+        assert got[10].duplicate and got[10].message_id == first[3].message_id
+        assert got[11].duplicate and got[11].message_id == alone.message_id
+        assert not got[12].duplicate and got[12].ticket_id == first[0].ticket_id  # the same chat continues
+        traces = await _per_ticket(h, trace, trace.c.ticket_id)
+        expected_jobs = await _sla_jobs(h, alone.ticket_id)
+        assert expected_jobs  # the test config arms SLA jobs, so the comparison below means something
+        for a in first:
+            assert traces[a.ticket_id] == traces[alone.ticket_id]
+            assert await _sla_jobs(h, a.ticket_id) == expected_jobs
+        async with h.hub.db.read() as conn:
+            assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 12
+            assert (await conn.execute(select(func.count()).select_from(customers))).scalar_one() == 11
+            names = dict((await conn.execute(select(tickets.c.id, customers.c.name).join(customers, customers.c.id == tickets.c.customer_id))).all())
+        assert names[first[4].ticket_id] == "Visitor v-4"
+
+
+async def test_a_mailbox_batch_is_stored_in_order_and_stops_at_a_mail_that_fails(db_url: str) -> None:
+    async with running_hub(hub_config(db_url)) as h:
+        intake = h.hub.intake
+        known = await intake.deliver(mail("<k-1@example.net>", "known@example.net", "first mail"))
+
+        async def refuse(conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime) -> None:
+            if "cannot be stored" in inbound.text:
+                raise RuntimeError("refused")
+            return None
+
+        intake.interceptors.append(refuse)
+        batch = [
+            mail("<a-1@example.net>", "a@example.net", "where is my order"),
+            mail("<a-2@example.net>", "b@example.net", "same order, in copy", refs=("<a-1@example.net>",)),
+            mail("<k-2@example.net>", "known@example.net", "this one cannot be stored"),
+            mail("<c-1@example.net>", "c@example.net", "after the failure"),
+        ]
+        got = await intake.deliver_many(batch)
+        assert not isinstance(got[0], BaseException) and not isinstance(got[1], BaseException)
+        assert got[1].ticket_id == got[0].ticket_id  # the reply in the same batch found the mail before it
+        assert isinstance(got[2], RuntimeError) and isinstance(got[3], NotAttempted)
+        async with h.hub.db.read() as conn:
+            ids = set((await conn.execute(select(messages.c.provider_id))).scalars())
+        assert ids == {"<k-1@example.net>", "<a-1@example.net>", "<a-2@example.net>"}
+        intake.interceptors.remove(refuse)
+        again = await intake.deliver_many(batch)  # the mailbox fetches the batch again
+        assert [getattr(a, "duplicate", None) for a in again] == [True, True, False, False]
+        assert not isinstance(again[2], BaseException) and again[2].customer_id == known.customer_id
+
+
+@pytest.mark.parametrize("size", [1, 130])
+async def test_deliver_many_returns_one_result_per_message_across_groups(sqlite_url: str, size: int) -> None:
+    async with running_hub(hub_config(sqlite_url)) as h:
+        batch = [mail(f"<m-{i}@example.net>", f"s{i % 7}@example.net", f"mail {i}") for i in range(size)]
+        got = await h.hub.intake.deliver_many(batch)
+        assert len(got) == size and not any(isinstance(a, BaseException) or a.duplicate for a in got)
+        assert len({a.message_id for a in got}) == size
