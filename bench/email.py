@@ -1,6 +1,7 @@
 """Email throughput: mails in Dovecot -> tickets, against a raw aioimaplib FETCH of the same mailbox, and SMTP replies.
 
     python bench/email.py [--mails 2000] [--replies 1000]
+    HUB_BENCH_TREE=../other-checkout python bench/email.py     # the same load against another checkout's hub
 
 Starts a private Dovecot and aiosmtpd on free ports and the hub in this process (SQLite), then prints JSON: mails/s
 from the channel's start until every ticket message is stored, the raw UID FETCH rate of the same mailbox (the
@@ -23,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# HUB_BENCH_TREE: the hub (and the test helpers that start it) of another checkout, for an A/B in one run.
+sys.path.insert(0, os.environ.get("HUB_BENCH_TREE") or os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
@@ -133,6 +135,20 @@ async def main(n_mails: int, n_replies: int) -> None:
             for inbound in inbounds:
                 await h2.hub.intake.deliver(inbound)
             deliver_rate = len(inbounds) / (time.perf_counter() - t0)
+        # The same mails handed over 100 at a time, as the mailbox hands over a fetch (trees without
+        # `deliver_many` give each its own `deliver`, gathered, so they may share group commits too).
+        cfg3 = hub_config(f"sqlite+aiosqlite:///{root / 'hub3.db'}", rate_limits={"enabled": False})
+        async with running_hub(cfg3) as h3:
+            intake = h3.hub.intake
+            many = getattr(intake, "deliver_many", None)
+            t0 = time.perf_counter()
+            for start in range(0, len(inbounds), 100):
+                part = inbounds[start : start + 100]
+                if many is not None:
+                    await many(part)
+                else:
+                    await asyncio.gather(*(intake.deliver(i) for i in part))
+            batch_rate = len(inbounds) / (time.perf_counter() - t0)
         emit({
             "benchmark": "email",
             "machine": machine(),
@@ -142,6 +158,8 @@ async def main(n_mails: int, n_replies: int) -> None:
             "baseline_raw_imap_fetch_per_s": round(fetch_rate, 1),
             "parser_only_per_s": round(parse_rate, 1),
             "hub_intake_only_per_s": round(deliver_rate, 1),
+            "hub_intake_batches_of_100_per_s": round(batch_rate, 1),
+            "load_average_1min": round(os.getloadavg()[0], 1),
             "append_per_s": round(append_rate, 1),
             "idle_latency_p50_s": round(pct(latencies, 50) or 0, 3),
             "idle_latency_max_s": round(max(latencies), 3),
