@@ -52,6 +52,7 @@ bench: install-test
 NLP_DATA ?= ../shared/data
 models: install-test
 	$(VENV)/bin/hub nlp train --data $(NLP_DATA) --output nlp/data/models.npz --no-labels --force
+	$(VENV)/bin/hub nlp space --data $(NLP_DATA) --output nlp/data/intent_space.npz
 
 clean:
 	rm -rf $(VENV) hub.db hub.db-wal hub.db-shm

@@ -28,12 +28,15 @@ import sys as _sys
 _sys.path[0] = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import os  # noqa: E402
 import csv  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import MappingProxyType  # noqa: E402
 
@@ -206,12 +209,38 @@ def faq_section(data: Path, quick: bool) -> dict:
 
 
 def _both(kb: KnowledgeBase, q: list, lang: str) -> dict:
-    """The matcher as served (meaning-based when the encoder is installed) and the lexical matcher alone."""
+    """The matcher as served (meaning-based when the encoder is installed), the same on the plain embeddings
+    (without the intent space, nlp.space), and the lexical matcher alone."""
     m = Matcher(kb, threshold=0.6)
     lexical = _run(m, q, lang)
     if not m.ensure_semantic():
         return {"lexical": lexical}
-    return {"served": _run(m, q, lang), "lexical": lexical}
+    served = _run(m, q, lang)
+    with _space_off():
+        plain = Matcher(kb, threshold=0.6)
+        plain.ensure_semantic()
+        without_space = _run(plain, q, lang)
+    return {"served": served, "served_without_intent_space": without_space, "lexical": lexical}
+
+
+@contextlib.contextmanager
+def _space_off() -> Iterator[None]:
+    from bots import matcher
+    from nlp.space import load_space
+
+    before = os.environ.get("HUB_NLP_SPACE")
+    os.environ["HUB_NLP_SPACE"] = "none"
+    load_space.cache_clear()
+    matcher._BUILT.clear()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HUB_NLP_SPACE", None)
+        else:
+            os.environ["HUB_NLP_SPACE"] = before
+        load_space.cache_clear()
+        matcher._BUILT.clear()
 
 
 def latency_section() -> dict:

@@ -12,7 +12,9 @@ fitted when the index is built.  `match()` answers only when that probability re
 `bot.threshold`, default 0.6).
 
 When the sentence encoder is installed (nlp.encoder), `ensure_semantic()` adds a meaning-based index over all
-languages at once (bots.semantic) with its own gate fitted on the knowledge base (bots.calibration.fit_gate);
+languages at once (bots.semantic) with its own gate fitted on the knowledge base (bots.calibration.fit_gate),
+over the embeddings extended by the intent space (nlp.space: directions that tell intents apart, learned from
+public intent-labelled questions);
 from then on it ranks and scores, and the lexical index above is the fallback.  It is built apart from the
 constructor because embedding a knowledge base the first time takes seconds: the hub builds it in a worker thread
 and keeps answering lexically meanwhile; embeddings are cached on disk (nlp.cache), so later starts are quick.
@@ -37,6 +39,7 @@ from bots.semantic import EntryModel, train_entry_model
 from bots.features import CHAR, WORD, terms
 from bots.kb import Entry, KnowledgeBase
 from nlp.langid import language_of as detect_language
+from nlp.space import IntentSpace, load_space
 
 __all__ = ["Match", "Matcher", "LanguageIndex", "SemanticIndex", "build"]
 
@@ -185,6 +188,11 @@ class SemanticIndex:
     languages: frozenset[str]  # languages the examples are written in
     column_of: dict[str, int]  # entry id -> its column in the model
     mean_cosine: float  # an example's mean cosine to all centroids, averaged: where same-language questions sit
+    space: IntentSpace | None = None  # applied to examples and questions alike (nlp.space)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self.encoder.embed(texts)  # type: ignore[attr-defined]
+        return self.space.apply(vectors) if self.space is not None else vectors
 
 
 def _fingerprint(kb: KnowledgeBase) -> str:
@@ -202,15 +210,17 @@ _BUILT: dict[tuple[str, str], SemanticIndex | None] = {}
 
 def _semantic_for(fingerprint: str, kb: KnowledgeBase, encoder: object) -> SemanticIndex | None:
     """Build once per knowledge-base content and encoder: several hubs in one process share it."""
-    key = (fingerprint, getattr(encoder, "name", ""))
+    space = load_space(getattr(encoder, "name", ""))
+    key = (fingerprint, getattr(encoder, "name", ""), space.version if space is not None else "")
     if key not in _BUILT:
         if len(_BUILT) >= 4:
             _BUILT.pop(next(iter(_BUILT)))
-        _BUILT[key] = _build_semantic(fingerprint, kb, encoder)
+        _BUILT[key] = _build_semantic(fingerprint, kb, encoder, space)
     return _BUILT[key]
 
 
-def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object) -> SemanticIndex | None:
+def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object,
+                    space: IntentSpace | None = None) -> SemanticIndex | None:
     from nlp.cache import embed_cached
 
     texts: list[str] = []
@@ -225,6 +235,9 @@ def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object) -> Sem
     vectors = embed_cached(encoder, texts, f"kb-{fingerprint[:16]}")  # type: ignore[arg-type]
     background = [t for lang in ("en", "th", "fa") for t in background_for(lang)]
     bg = embed_cached(encoder, background, "background") if background else None  # type: ignore[arg-type]
+    if space is not None:  # the cache keeps the encoder's own vectors; the space is cheap to apply again
+        vectors = space.apply(vectors)
+        bg = space.apply(bg) if bg is not None else None
     y = np.array(labels)
     entries = tuple(sorted(set(labels)))
     model = train_entry_model(vectors, y, entries)
@@ -232,7 +245,7 @@ def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object) -> Sem
     mean_cosine = float((vectors @ model.centroids.T).mean())
     languages = frozenset(lang for entry in kb.entries for lang, ex in entry.examples.items() if ex)
     column_of = {kb.entries[e].id: col for col, e in enumerate(model.entries)}
-    return SemanticIndex(model, gate, encoder, languages, column_of, mean_cosine)
+    return SemanticIndex(model, gate, encoder, languages, column_of, mean_cosine, space)
 
 
 class Matcher:
@@ -288,7 +301,7 @@ class Matcher:
 
     def _rank_semantic(self, sem: SemanticIndex, text: str, lang: str, k: int,
                        lexical: list[Match] | None = None) -> list[Match]:
-        vec = sem.encoder.embed([text])  # type: ignore[attr-defined]
+        vec = sem.embed([text])
         s = sem.model.scores(vec)
         probs, cos = s.probs[0], s.cosines[0]
         if lang not in sem.languages:
