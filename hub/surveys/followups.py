@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.bus import AGENTS
@@ -34,6 +34,13 @@ log = logging.getLogger("hub.surveys")
 MODES = ("reminder", "message")
 LIVE = ("scheduled", "due", "sent")
 RATE_WINDOW = timedelta(hours=1)
+# Asked of every mail and chat message of a known customer (the intake's interceptor): built once, so each look
+# costs the query and not the building of it.
+_LAST_CHECKIN = (
+    select(followups)
+    .where(and_(followups.c.customer_id == bindparam("cid"), followups.c.state == "sent", followups.c.source == "checkin"))
+    .order_by(followups.c.id.desc()).limit(1)
+)
 
 
 class Followups:
@@ -241,13 +248,7 @@ class Followups:
         return await self._answer(conn, f, answer, inbound, now)
 
     async def _awaiting(self, conn: AsyncConnection, channel: str, cid: int, iid: int) -> Any:
-        f = (
-            await conn.execute(
-                select(followups).where(and_(followups.c.customer_id == cid, followups.c.state == "sent",
-                                             followups.c.source == "checkin"))
-                .order_by(followups.c.id.desc()).limit(1)
-            )
-        ).first()
+        f = (await conn.execute(_LAST_CHECKIN, {"cid": cid})).first()
         if f is None or f.message_id is None:
             return None
         asked = (await conn.execute(select(messages.c.meta, messages.c.channel).where(messages.c.id == f.message_id))).first()
