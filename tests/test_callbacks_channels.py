@@ -73,7 +73,7 @@ async def test_telegram_customer_gets_confirmation_and_reminder_in_their_zone(db
         assert full["phone"] == "+66812345678"  # from the shared contact
         await fake.wait_for(lambda: sent_to(fake, SOMCHAI, "06:30"))
         [confirm] = sent_to(fake, SOMCHAI, "06:30")
-        assert "Asia/Tehran" in confirm["text"] and "07:00" in confirm["text"] and f"/callback/{cb['id']}?t=" in confirm["text"]
+        assert "between Monday 1 March 2027, 06:30 and 07:00 (Asia/Tehran)" in confirm["text"] and f"/callback/{cb['id']}?t=" in confirm["text"]
         assert "5678" not in confirm["text"]  # the number is masked on the written channel
         # The reminder, 15 minutes before, goes to the same chat once however often the scheduler runs.
         clock.advance(hours=2, minutes=46)
@@ -83,7 +83,7 @@ async def test_telegram_customer_gets_confirmation_and_reminder_in_their_zone(db
         await h.settle()
         assert len(sent_to(fake, SOMCHAI, "06:30")) == 2
         reminder = sent_to(fake, SOMCHAI, "06:30")[-1]
-        assert reminder is not confirm and "Asia/Tehran" in reminder["text"]
+        assert reminder is not confirm and "Monday 1 March 2027, 06:30 and 07:00 (Asia/Tehran)" in reminder["text"]
         _, t = await h.api("GET", f"/api/tickets/{tid}", agent)
         assert t["kind"] == "callback" and t["channel"] == "telegram"
         assert any("booked by agent" in tr["why"] for tr in t["trace"])
@@ -152,7 +152,8 @@ async def test_email_customer_gets_threaded_auto_submitted_confirmation(sqlite_u
         assert "callback:" not in mail["References"]  # the booking's own record is not a mail to thread on
         assert mail["Auto-Submitted"] == "auto-replied"
         body = mail.get_body(("plain",)).get_content()
-        assert "2027-03-01 14:00" in body and "15:00" in body and "Asia/Bangkok" in body
+        # The customer wrote in Thai: the day in Thai with the Buddhist year, the zone by its name.
+        assert "วันจันทร์ที่ 1 มีนาคม 2570 เวลา 14:00 น. ถึง 15:00 (Asia/Bangkok)" in body and "2027" not in body
         assert f"/callback/{cb['id']}?t=" in body
         assert f"[#{tid}]" in str(mail["Subject"])
 
@@ -203,13 +204,15 @@ async def test_telegram_customer_books_from_offered_buttons(sqlite_url: str) -> 
         fake.push(load("contact"))
         await wait_stored(h, 3)
         fake.push(press(SOMCHAI, offer["message_id"], buttons[0]["callback_data"], "q2"))
-        await fake.wait_for(lambda: sent_to(fake, SOMCHAI, "2027-03-01 09:00"))
+        await fake.wait_for(lambda: sent_to(fake, SOMCHAI, "/callback/1?t="))
         await h.settle()
         [cb] = await booked(h)
         assert cb.phone == "+66812345678" and cb.tz == "Asia/Bangkok" and cb.status == "scheduled"
         rows = await wait_stored(h, 3)
         assert cb.ticket_id == rows[0].ticket_id  # the chat's own ticket
-        confirm = sent_to(fake, SOMCHAI, "2027-03-01 09:00")[-1]
+        confirm = sent_to(fake, SOMCHAI, "/callback/1?t=")[-1]
+        # The day written out as the customer reads it (English here), the zone by its name.
+        assert "between Monday 1 March 2027, 09:00 and 09:30 (Asia/Bangkok)" in confirm["text"]
         assert "Asia/Bangkok" in confirm["text"] and not keyboard(confirm)
         # The press delivered again (same callback id) books nothing more.
         fake.push(press(SOMCHAI, offer["message_id"], buttons[0]["callback_data"], "q2"))

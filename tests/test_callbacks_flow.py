@@ -36,7 +36,9 @@ async def test_web_chat_confirmation_reminder_due_and_retries(sqlite_url: str) -
         status, cb = await h.api("POST", "/api/callbacks", json=booking(visitor_token=chat.token, lang="th"))
         assert status == 201, cb
         confirm = await chat.expect("message", author="system")
-        assert "10:00" in confirm["text"] and "Asia/Bangkok" in confirm["text"] and "+66****5678" not in confirm["text"]
+        # Thai: Thai day and month names and the Buddhist year, the zone by its name.
+        assert "วันจันทร์ที่ 1 มีนาคม 2570 เวลา 10:00 น." in confirm["text"] and "(Asia/Bangkok)" in confirm["text"]
+        assert "2027" not in confirm["text"] and "+66****5678" not in confirm["text"]
         assert "+66" in confirm["text"] and "5678" not in confirm["text"]  # masked on the written channel
         assert f"/callback/{cb['id']}?t=" in confirm["text"]
         tid = cb["ticket_id"]
@@ -45,7 +47,7 @@ async def test_web_chat_confirmation_reminder_due_and_retries(sqlite_url: str) -
         await tick(h)
         await tick(h)
         reminder = await chat.expect("message", author="system")
-        assert "10:00" in reminder["text"]
+        assert "วันจันทร์ที่ 1 มีนาคม 2570 เวลา 10:00 น." in reminder["text"] and "(Asia/Bangkok)" in reminder["text"]
         assert len(await system_texts(h, tid)) == 2
         # Due: on the agent socket and in the due list.
         a = await h.agent("a@example.com", departments=["callbacks"])

@@ -10,6 +10,7 @@ from channels.telegram.parse import Answer, Deliver, Ignore, Me, Texts, e164, pa
 from channels.telegram.texts import GREETING, HELP, split_text
 from hub.config import ConfigError, from_mapping
 from hub.domain import Identity
+from hub.i18n import tr
 from hub.registry import build_channels
 from tests.fake_telegram import load
 
@@ -95,9 +96,11 @@ def test_callback_query_is_a_button_press_with_its_payload_and_label() -> None:
 
 def test_start_and_help_are_answered_in_the_users_language() -> None:
     th, fa, en = parse(load("start_th")), parse(load("start_fa")), parse(load("help_en"))
-    assert isinstance(th, Answer) and th.text == GREETING["th"] and th.chat_id == 7099990001
-    assert isinstance(fa, Answer) and fa.text == GREETING["fa"]
-    assert isinstance(en, Answer) and en.text == HELP["en"] and en.command == "help"
+    # The greeting in the user's language, from the catalogs (not the English source).
+    assert isinstance(th, Answer) and th.text == tr("th", GREETING) and th.chat_id == 7099990001
+    assert th.text.startswith("สวัสดี")
+    assert isinstance(fa, Answer) and fa.text == tr("fa", GREETING) and fa.text.startswith("سلام!")
+    assert isinstance(en, Answer) and en.text == HELP and en.command == "help"
     custom = parse_update(Update.de_json(load("start_th"), None), ME, Texts(greeting={"th": "ยินดีต้อนรับ"}))
     assert isinstance(custom, Answer) and custom.text == "ยินดีต้อนรับ"
 

@@ -1,27 +1,21 @@
-"""Texts the channel answers by itself (/start, /help) and splitting long replies at Telegram's limit."""
+"""Texts the channel answers by itself (/start, /help) and splitting long replies at Telegram's limit.
+
+Imports hub.i18n only, a leaf of the core (standard library and Babel): the channel stays free of the rest of the hub.
+"""
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
 
+from hub.i18n import N_, known, tr
+
 MAX_TEXT = 4096  # Telegram counts UTF-16 code units
 
-GREETING = {
-    "en": "Hello! Write your question here and our support team will answer in this chat. "
-    "Send /human at any time to talk to a person.",
-    "th": "สวัสดีครับ/ค่ะ! พิมพ์คำถามของคุณที่นี่ ทีมงานฝ่ายบริการลูกค้าจะตอบกลับในแชตนี้ "
-    "ส่ง /human ได้ทุกเมื่อเพื่อคุยกับเจ้าหน้าที่",
-    "fa": "سلام! پرسش خود را همین‌جا بنویسید؛ تیم پشتیبانی در همین گفتگو پاسخ می‌دهد. "
-    "هر زمان خواستید با یک همکار ما صحبت کنید، ‎/human را بفرستید.",
-}
-HELP = {
-    "en": "Just write your message here; photos, documents, voice messages and your location are welcome too. "
-    "Send /human to ask for a person from our team.",
-    "th": "พิมพ์ข้อความของคุณได้เลย ส่งรูปภาพ เอกสาร ข้อความเสียง หรือตำแหน่งที่ตั้งได้ด้วย "
-    "ส่ง /human เพื่อขอคุยกับเจ้าหน้าที่",
-    "fa": "کافی است پیام خود را همین‌جا بنویسید؛ می‌توانید عکس، سند، پیام صوتی یا موقعیت مکانی هم بفرستید. "
-    "برای گفتگو با یکی از همکاران ما ‎/human را بفرستید.",
-}
+# The English source; the translations live in the server catalogs (hub/locale), read through hub.i18n.
+GREETING = N_("Hello! Write your question here and our support team will answer in this chat. "
+              "Send /human at any time to talk to a person.")
+HELP = N_("Just write your message here; photos, documents, voice messages and your location are welcome too. "
+          "Send /human to ask for a person from our team.")
 
 
 def language(code: str | None) -> str | None:
@@ -32,9 +26,10 @@ def language(code: str | None) -> str | None:
     return primary[:10] or None
 
 
-def pick(texts: Mapping[str, str], overrides: Mapping[str, str], lang: str | None) -> str:
-    key = lang if lang in texts else "en"
-    return overrides.get(key) or texts[key]
+def pick(msgid: str, overrides: Mapping[str, str], lang: str | None) -> str:
+    """The configured text for the language (`channels.telegram.greeting` / `help`), else the catalog's."""
+    key = known(lang) or "en"
+    return overrides.get(key) or tr(key, msgid)
 
 
 def _units(s: str) -> int:

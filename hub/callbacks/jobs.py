@@ -14,7 +14,7 @@ from sqlalchemy import and_, update
 from hub.bus import AGENTS
 from hub.callbacks import store
 from hub.callbacks.service import CallbackService
-from hub.callbacks.texts import say
+from hub.callbacks.texts import say, window
 from hub.callbacks.values import ACTIVE, human, mask
 from hub.domain import Status
 from hub.scheduler import Job
@@ -54,7 +54,7 @@ class CallbackJobs:
             row = await store.get(conn, cid)
             if row.window_start <= now:  # the hub was down past the call time: a reminder now only confuses
                 return
-            fmt = dict(phone=mask(row.phone), start=human(row.window_start, row.tz), end=human(row.window_end, row.tz)[11:], tz=row.tz)
+            fmt = dict(phone=mask(row.phone), **window(row.window_start, row.window_end, row.tz, row.lang))
             sent = await store.notice(conn, row.ticket_id, say("reminder", row.lang, **fmt), now, self.s.writable)
         if sent is not None:
             self.s.hub.outbox.kick(sent[1])

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select, update
 from hub.callbacks import store
 from hub.callbacks.config import CallbackConfig
 from hub.callbacks.slots import Slot, SlotGrid
-from hub.callbacks.texts import say
+from hub.callbacks.texts import say, window
 from hub.i18n import N_
 from hub.links import absolute
 from hub.callbacks.values import human, local, mask, parse_time, phone_e164, zone
@@ -338,7 +338,7 @@ class CallbackService:
                 )
             ).scalar_one()
             await store.schedule_jobs(conn, cid, req.window_start, req.window_end, now, self.remind_at(req.window_start))
-            fmt = dict(phone=mask(req.phone), start=human(req.window_start, req.tz), end=human(req.window_end, req.tz)[11:], tz=req.tz)
+            fmt = dict(phone=mask(req.phone), **window(req.window_start, req.window_end, req.tz, req.lang))
             text_ = say("confirmed", req.lang, **fmt) + "\n" + say("manage", req.lang, url=self.manage_url(cid, token))
             sent = await store.notice(conn, t.id, text_, now, self.writable)
             row = await store.get(conn, cid)

@@ -1,6 +1,10 @@
 """What the customer is told about their callback; translations in hub/locale (English when unknown)."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from hub import dates
 from hub.i18n import N_, tr
 
 TEXTS: dict[str, str] = {
@@ -19,3 +23,9 @@ TEXTS: dict[str, str] = {
 
 def say(key: str, lang: str | None, **values: object) -> str:
     return tr(lang, TEXTS[key], **values)
+
+
+def window(start: datetime, end: datetime, tz: str, lang: str | None) -> dict[str, str]:
+    """`start`, `end` and `tz` for a notice: the day and time in the customer's language and calendar (Buddhist
+    year in Thai, Solar Hijri in Persian), the end as a time of that day; the zone keeps its name."""
+    return {"start": dates.when(start, tz, lang), "end": dates.clock(end.astimezone(ZoneInfo(tz)), lang), "tz": tz}

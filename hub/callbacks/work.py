@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import and_, update
 
-from hub import audit
+from hub import audit, dates
 from hub.callbacks import store
 from hub.callbacks.service import CallbackService, SlotFull, token_hash
 from hub.callbacks.slots import Slot
-from hub.callbacks.texts import say
+from hub.callbacks.texts import say, window
 from hub.callbacks.values import ACTIVE, FINAL, OUTCOMES, human, mask, zone
 from hub.domain import Agent, Identity, Message, Role, Status
 from hub.errors import ConflictError, Invalid, NotFoundError
@@ -166,7 +166,7 @@ class CallbackWork:
         await conn.execute(update(tickets).where(tickets.c.id == row.ticket_id).values(first_response_due=end, updated_at=now))
         await store.schedule_jobs(conn, row.id, start, end, now, self.s.remind_at(start))
         await ticket_store.add_trace(conn, row.ticket_id, now, "callback", f"moved to {human(start, row.tz)}-{human(end, row.tz)[11:]} {row.tz}")
-        fmt = dict(phone=mask(row.phone), start=human(start, row.tz), end=human(end, row.tz)[11:], tz=row.tz)
+        fmt = dict(phone=mask(row.phone), **window(start, end, row.tz, row.lang))
         return await store.notice(conn, row.ticket_id, say("rescheduled", row.lang, **fmt), now, self.s.writable)
 
     async def _close_ticket(self, conn: Any, row: Any, closing: tuple[str, str], now: datetime) -> None:
@@ -213,7 +213,7 @@ class CallbackWork:
                 raise ConflictError(f"callback {callback_id} is {row.status} and can no longer be cancelled")
             await conn.execute(update(callbacks).where(callbacks.c.id == callback_id).values(status="cancelled", outcome=None, updated_at=now))
             await store.cancel_jobs(conn, callback_id)
-            fmt = dict(start=human(row.window_start, row.tz), tz=row.tz)
+            fmt = dict(start=dates.when(row.window_start, row.tz, row.lang), tz=row.tz)
             sent = await store.notice(conn, row.ticket_id, say("cancelled", row.lang, **fmt), now, self.s.writable)
             await self._close_ticket(conn, row, ("resolved", f"callback {callback_id} cancelled by the customer"), now)
             row = await store.get(conn, callback_id)

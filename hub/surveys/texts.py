@@ -1,4 +1,5 @@
-"""What the customer is asked and told by surveys and check-ins, in English, Thai and Persian (English when unknown).
+"""What the customer is asked and told by surveys and check-ins: the English source here, the translations in the
+server catalogs (hub/locale, read through hub.i18n; English when a language has none).
 
 Thai is written without spaces between words; Persian right to left with Persian digits (`digits`).
 """
@@ -6,97 +7,34 @@ from __future__ import annotations
 
 import re
 
-LANGS = ("en", "th", "fa")
+from hub.i18n import N_, known, tr
 
-TEXTS: dict[str, dict[str, str]] = {
-    "ask_chat": {
-        "en": "Your request \u201c{subject}\u201d is resolved. How satisfied are you with our help? Tap 1 (not at all) to 5 (very).",
-        "th": "เรื่อง \u201c{subject}\u201d ได้รับการแก้ไขแล้ว คุณพอใจกับการช่วยเหลือของเราแค่ไหน แตะ1(ไม่พอใจเลย)ถึง5(พอใจมาก)",
-        "fa": "درخواست «{subject}» شما حل شد. چقدر از کمک ما راضی هستید؟ از ۱ (اصلاً) تا ۵ (خیلی زیاد) انتخاب کنید.",
-    },
-    "ask_email": {
-        "en": "Your request \u201c{subject}\u201d is resolved. How satisfied are you with our help? One tap on this page "
-              "tells us (you can change your answer until {until}):\n\n{url}\n\nThank you!",
-        "th": "เรื่อง \u201c{subject}\u201d ได้รับการแก้ไขแล้ว คุณพอใจกับการช่วยเหลือของเราแค่ไหน บอกเราได้ที่หน้านี้ "
-              "(เปลี่ยนคำตอบได้ถึง {until}):\n\n{url}\n\nขอบคุณค่ะ",
-        "fa": "درخواست «{subject}» شما حل شد. چقدر از کمک ما راضی هستید؟ در این صفحه به ما بگویید "
-              "(تا {until} می‌توانید پاسخ را تغییر دهید):\n\n{url}\n\nسپاس‌گزاریم!",
-    },
-    "ask_nps": {
-        "en": "How likely are you to recommend us to a friend? 0 (not at all) to 10 (extremely).",
-        "th": "คุณจะแนะนำเราให้เพื่อนมากแค่ไหน 0(ไม่แนะนำเลย)ถึง10(แนะนำแน่นอน)",
-        "fa": "چقدر احتمال دارد ما را به دوستانتان پیشنهاد کنید؟ از ۰ (اصلاً) تا ۱۰ (حتماً).",
-    },
-    "ask_comment": {
-        "en": "Thank you! Is there anything you would like to add? Just write it here.",
-        "th": "ขอบคุณค่ะ มีอะไรอยากบอกเราเพิ่มเติมไหม พิมพ์ไว้ที่นี่ได้เลย",
-        "fa": "سپاس! اگر نکته‌ای دارید همین‌جا بنویسید.",
-    },
-    "sorry": {
-        "en": "We are sorry we let you down. A supervisor will look into it and get back to you.",
-        "th": "ขออภัยที่ทำให้คุณผิดหวัง หัวหน้างานจะตรวจสอบและติดต่อกลับค่ะ",
-        "fa": "متأسفیم که راضی نبودید. سرپرست ما موضوع را بررسی می‌کند و با شما تماس می‌گیرد.",
-    },
-    "thanks": {
-        "en": "Thank you for your feedback.",
-        "th": "ขอบคุณสำหรับความคิดเห็นค่ะ",
-        "fa": "از بازخورد شما سپاس‌گزاریم.",
-    },
-    "checkin": {
-        "en": "We fixed the problem you reported (\u201c{subject}\u201d). Is everything still working?",
-        "th": "เราแก้ไขปัญหาที่คุณแจ้ง(\u201c{subject}\u201d)แล้ว ตอนนี้ทุกอย่างยังใช้งานได้ดีไหม",
-        "fa": "مشکلی که گزارش داده بودید («{subject}») برطرف شد. آیا همه‌چیز هنوز درست کار می‌کند؟",
-    },
-    "checkin_email": {
-        "en": "We fixed the problem you reported (\u201c{subject}\u201d). Is everything still working? "
-              "Just reply \u201cyes\u201d, or tell us what is wrong and we will reopen your request.",
-        "th": "เราแก้ไขปัญหาที่คุณแจ้ง(\u201c{subject}\u201d)แล้ว ตอนนี้ทุกอย่างยังใช้งานได้ดีไหม "
-              "ตอบกลับว่า\u201cใช่\u201d หรือบอกเราว่ามีปัญหาอะไร เราจะเปิดเรื่องของคุณอีกครั้ง",
-        "fa": "مشکلی که گزارش داده بودید («{subject}») برطرف شد. آیا همه‌چیز هنوز درست کار می‌کند؟ "
-              "کافی است «بله» پاسخ دهید، یا بگویید چه مشکلی هست تا درخواست شما دوباره باز شود.",
-    },
-    "yes": {"en": "Yes, all good", "th": "ใช่ ใช้งานได้ดี", "fa": "بله، همه‌چیز خوب است"},
-    "no": {"en": "No, still a problem", "th": "ไม่ ยังมีปัญหา", "fa": "نه، هنوز مشکل دارد"},
-    "checkin_ok": {
-        "en": "Great to hear, thank you!",
-        "th": "ดีใจที่ได้ยินค่ะ ขอบคุณค่ะ",
-        "fa": "خوشحالیم که درست شد، سپاس!",
-    },
-    "checkin_reopened": {
-        "en": "Sorry about that. We have reopened your request and an agent will get back to you.",
-        "th": "ขออภัยค่ะ เราเปิดเรื่องของคุณอีกครั้งแล้ว เจ้าหน้าที่จะติดต่อกลับ",
-        "fa": "متأسفیم. درخواست شما دوباره باز شد و همکاران ما پاسخ می‌دهند.",
-    },
+TEXTS: dict[str, str] = {
+    "ask_chat": N_("Your request “{subject}” is resolved. "
+                   "How satisfied are you with our help? Tap 1 (not at all) to 5 (very)."),
+    "ask_email": N_("Your request “{subject}” is resolved. How satisfied are you with our help? "
+                    "One tap on this page tells us (you can change your answer until {until}):\n\n{url}\n\nThank you!"),
+    "ask_nps": N_("How likely are you to recommend us to a friend? 0 (not at all) to 10 (extremely)."),
+    "ask_comment": N_("Thank you! Is there anything you would like to add? Just write it here."),
+    "sorry": N_("We are sorry we let you down. A supervisor will look into it and get back to you."),
+    "thanks": N_("Thank you for your feedback."),
+    "checkin": N_("We fixed the problem you reported (“{subject}”). Is everything still working?"),
+    "checkin_email": N_("We fixed the problem you reported (“{subject}”). Is everything still working? "
+                        "Just reply “yes”, or tell us what is wrong and we will reopen your request."),
+    "yes": N_("Yes, all good"),
+    "no": N_("No, still a problem"),
+    "checkin_ok": N_("Great to hear, thank you!"),
+    "checkin_reopened": N_("Sorry about that. We have reopened your request and an agent will get back to you."),
     # The link page.
-    "page_title": {"en": "How did we do?", "th": "เราช่วยคุณได้ดีแค่ไหน", "fa": "کار ما چطور بود؟"},
-    "page_question": {
-        "en": "How satisfied are you with our help on \u201c{subject}\u201d?",
-        "th": "คุณพอใจกับการช่วยเหลือเรื่อง\u201c{subject}\u201dแค่ไหน",
-        "fa": "چقدر از کمک ما درباره «{subject}» راضی هستید؟",
-    },
-    "page_low": {"en": "not at all", "th": "ไม่พอใจเลย", "fa": "اصلاً"},
-    "page_high": {"en": "very", "th": "พอใจมาก", "fa": "خیلی زیاد"},
-    "page_comment": {
-        "en": "Anything you would like to add? (optional)",
-        "th": "มีอะไรอยากบอกเพิ่มเติมไหม (ไม่บังคับ)",
-        "fa": "نکته‌ای برای گفتن دارید؟ (اختیاری)",
-    },
-    "page_submit": {"en": "Send", "th": "ส่ง", "fa": "ارسال"},
-    "page_saved": {
-        "en": "Thank you, your answer is saved. You can change it on this page until {until}.",
-        "th": "ขอบคุณค่ะ บันทึกคำตอบแล้ว เปลี่ยนคำตอบในหน้านี้ได้ถึง {until}",
-        "fa": "سپاس، پاسخ شما ثبت شد. تا {until} می‌توانید آن را در همین صفحه تغییر دهید.",
-    },
-    "page_pick": {
-        "en": "Please pick a score from 1 to 5.",
-        "th": "กรุณาเลือกคะแนน1ถึง5",
-        "fa": "لطفاً امتیازی از ۱ تا ۵ انتخاب کنید.",
-    },
-    "page_gone": {
-        "en": "This survey link has expired or was already used. Thank you all the same!",
-        "th": "ลิงก์แบบสอบถามนี้หมดอายุหรือถูกใช้ไปแล้ว ขอบคุณค่ะ",
-        "fa": "این پیوند نظرسنجی منقضی شده یا قبلاً استفاده شده است. به هر حال سپاس‌گزاریم!",
-    },
+    "page_title": N_("How did we do?"),
+    "page_question": N_("How satisfied are you with our help on “{subject}”?"),
+    "page_low": N_("not at all"),
+    "page_high": N_("very"),
+    "page_comment": N_("Anything you would like to add? (optional)"),
+    "page_submit": N_("Send"),
+    "page_saved": N_("Thank you, your answer is saved. You can change it on this page until {until}."),
+    "page_pick": N_("Please pick a score from 1 to 5."),
+    "page_gone": N_("This survey link has expired or was already used. Thank you all the same!"),
 }
 
 _PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -105,12 +43,12 @@ _TO_ASCII = str.maketrans("๐๑๒๓๔๕๖๗๘๙۰۱۲۳۴۵۶۷۸۹٠�
 
 
 def lang_of(lang: str | None) -> str:
-    code = (lang or "en")[:2].lower()
-    return code if code in LANGS else "en"
+    """The supported language of a stored tag ("th", "fa-IR"), English when there is no catalog for it."""
+    return known(lang) or "en"
 
 
 def say(key: str, lang: str | None, **values: object) -> str:
-    return TEXTS[key][lang_of(lang)].format(**values)
+    return tr(lang, TEXTS[key], **values)
 
 
 def digits(n: int | str, lang: str | None) -> str:
