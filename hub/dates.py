@@ -47,3 +47,13 @@ def when(at: datetime, tz: str | ZoneInfo, lang: str | None) -> str:
     if lang == "th":
         return f"{day(local.date(), lang)} เวลา {clock(local, lang)} น."
     return f"{day(local.date(), lang)}, {clock(local, lang)}"
+
+
+def slot(at: datetime, tz: str | ZoneInfo, lang: str | None) -> str:
+    """A short label for a time to pick on a button: 'Mon 1 Mar 09:00', 'จันทร์ 1 มี.ค. 09:00', 'دوشنبه ۱۰ اسفند ۰۹:۰۰'."""
+    local = at.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz)
+    lang = _base(lang)
+    if lang == "fa":
+        j = jdatetime.date.fromgregorian(date=local.date(), locale="fa_IR")
+        return digits(f"{j.strftime('%A')} {j.day} {j.strftime('%B')} {clock(local, lang)}", "fa")
+    return f"{format_date(local.date(), 'EEE d MMM', locale='th' if lang == 'th' else 'en')} {clock(local, lang)}"

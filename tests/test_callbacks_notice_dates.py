@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from hub import dates
 from hub.callbacks.texts import say, window
 
 # 02:00-02:30 UTC on Monday 1 March 2027: 09:00 in Bangkok, 05:30 in Tehran.
@@ -32,3 +33,13 @@ def test_the_day_is_the_day_in_the_customers_zone() -> None:
     assert values == {"start": "Monday 1 March 2027, 03:00", "end": "03:30", "tz": "Asia/Bangkok"}
     assert say("cancelled", "th", start=window(late, late, "America/New_York", "th")["start"], tz="America/New_York") \
         == "ยกเลิกการโทรกลับเวลา วันอาทิตย์ที่ 28 กุมภาพันธ์ 2570 เวลา 15:00 น. (America/New_York) แล้ว"
+
+
+@pytest.mark.parametrize(("lang", "tz", "want"), [
+    ("en", "Asia/Bangkok", "Mon 1 Mar 09:00"),
+    ("th", "Asia/Bangkok", "จันทร์ 1 มี.ค. 09:00"),
+    ("fa", "Asia/Tehran", "دوشنبه ۱۰ اسفند ۰۵:۳۰"),
+    ("de", "Asia/Bangkok", "Mon 1 Mar 09:00"),  # no catalog: English
+])
+def test_slot_buttons_are_short_and_in_the_customers_language(lang: str, tz: str, want: str) -> None:
+    assert dates.slot(START, tz, lang) == want

@@ -12,6 +12,7 @@ import hashlib
 import logging
 from typing import Any
 
+from hub import dates
 from hub.callbacks.forticket import parse_for_ticket
 from hub.callbacks.service import CallbackService, SlotFull
 from hub.callbacks.slots import Slot
@@ -72,7 +73,7 @@ class CallbackOffer:
         if not slots:
             await self._say(ticket_id, say("no_slots", lang))
             return
-        buttons = [Button(s.start.astimezone(tz).strftime("%a %d %b %H:%M"), f"{PREFIX}{s.start.isoformat()}") for s in slots]
+        buttons = [Button(dates.slot(s.start, tz, lang), f"{PREFIX}{s.start.isoformat()}") for s in slots]
         await self._say(ticket_id, say(key, lang, tz=tz.key), buttons)
 
     async def _book(self, svc: CallbackService, row: Any, inbound: Inbound, start: str, lang: str) -> None:
