@@ -16,7 +16,7 @@ from hub.domain import Agent, Author, Button, Direction, Message, Role, Status, 
 from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.events import Events
 from hub.outbox import Outbox
-from hub.store import records
+from hub.store import facts, records
 from hub.store import tickets as store
 from hub.store.db import Database
 from hub.store.schema import agents, notes, tickets
@@ -75,6 +75,7 @@ class Actions:
                 raise ConflictError(f"ticket {ticket_id} was claimed by someone else")
             await conn.execute(update(agents).where(agents.c.id == agent.id).values(last_assigned_at=now))
             await store.add_trace(conn, ticket_id, now, "claimed", f"by {agent.name} (#{agent.id})")
+            facts.note("updated", ticket_id)
             await _audit(conn, "ticket.claim", agent, t, now)
         return await self._updated(ticket_id)
 
@@ -165,6 +166,7 @@ class Actions:
             if not await store.set_status(conn, ticket_id, [Status.BOT.value], now, status=Status.QUEUED.value, **extra):
                 return False
             await store.add_trace(conn, ticket_id, now, "handoff", reason)
+            facts.note("updated", ticket_id)
         await self._updated(ticket_id)
         return True
 
@@ -208,6 +210,7 @@ class Actions:
             await self._changing(conn, t, values, now)
             await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now, **values))
             await store.add_trace(conn, ticket_id, now, "transferred", why)
+            facts.note("updated", ticket_id)
             await _audit(conn, "ticket.transfer", agent, t, now, department=department, agent_id=agent_id)
             if department is not None and department != t.department:
                 await labels.record(conn, ticket_id=ticket_id, source="transferred", now=now, language=t.language,
@@ -239,6 +242,7 @@ class Actions:
             await self._changing(conn, t, values, now)
             if not await store.set_status(conn, ticket_id, [t.status.value], now, **values):
                 raise ConflictError(f"ticket {ticket_id} changed meanwhile; try again")
+            facts.note("updated", ticket_id)
             who = f" by {agent.name}" if agent else ""
             await store.add_trace(conn, ticket_id, now, values["status"], f"{why}{who}")
             if agent is not None:
@@ -274,6 +278,7 @@ class Actions:
             await conn.execute(update(tickets).where(tickets.c.id == t.id).values(updated_at=now, **values))
             await store.add_trace(conn, t.id, now, "released",
                                   f"back to the queue: agent #{agent_id} deactivated by {by.name}")
+            facts.note("updated", t.id)
         return [r.id for r in rows]
 
     async def announce(self, ticket_ids: Sequence[int]) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.bus import AGENTS
 from hub.domain import Status, Ticket
 from hub.ports import RouteResult
+from hub.store import facts
 from hub.store import tickets as ticket_store
 from hub.store.schema import agents, customers, tickets
 from routing.assign import AgentLoad, choose_agent
@@ -232,6 +233,8 @@ class Assigner:
                 manager = row.account_manager_id if self.prefer_manager else None
                 auto = row.department in self.auto_departments
                 agent = await self.assign(conn, row.id, row.department, manager, only_manager=not auto)
+                if agent is not None:
+                    facts.note("updated", row.id)  # its ticket.updated webhook commits with the assignment
             if agent is None:
                 if auto:
                     return done  # nobody can take the oldest: nobody can take the younger ones either

@@ -44,6 +44,7 @@ from hub.domain import Accepted, Identity, Inbound, Status
 from hub.metrics import CLASSIFY, ESCALATIONS
 from hub.ports import RouteRequest, RouteResult
 from hub.serialize import ticket_json
+from hub.store import facts
 from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS
 from hub.store.schema import customers, messages, tickets
@@ -321,6 +322,7 @@ class Escalator:
             )
             if res.rowcount != 1:
                 return
+            facts.note("updated", row.id)
             t = await ticket_store.get_ticket(conn, row.id)
             if "first_response_due" in values or "resolution_due" in values:
                 await self.hub.sla.on_ticket_opened(conn, t, route)
@@ -343,6 +345,7 @@ class Escalator:
                                      .values(subject=title, updated_at=now))
             if res.rowcount != 1:
                 return
+            facts.note("updated", row.id)
             t = await ticket_store.get_ticket(conn, row.id)
         await self.hub.events.ticket("ticket.updated", t)
 
@@ -361,6 +364,7 @@ class Escalator:
             if res.rowcount != 1:
                 return
             await ticket_store.add_traces(conn, row.id, now, trace)
+            facts.note("updated", row.id)
             t = await ticket_store.get_ticket(conn, row.id)
         await self.hub.events.ticket("ticket.updated", t)
 

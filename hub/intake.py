@@ -25,7 +25,7 @@ from hub.events import Events
 from hub.metrics import DUPLICATES, INBOUND
 from hub.ports import NoResponder, Responder, RouteRequest, RouteResult, Router
 from hub.store import customers as customer_store
-from hub.store import records
+from hub.store import facts, records
 from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS, Database
 from hub.store.schema import agents, customers, messages, tickets
@@ -400,6 +400,7 @@ class Intake:
         ).scalar()
         if mid is None:
             raise _Redelivered()
+        facts.note("message", mid)  # as ticket_store.insert_message does: its webhook commits with it
         msg = Message(
             id=mid, ticket_id=tid, direction=Direction.IN, author=Author.CUSTOMER, text=inbound.text,
             channel=inbound.channel, created_at=at, delivery=None, provider_id=inbound.provider_id,
@@ -463,6 +464,8 @@ class Intake:
             review_pending=self.needs_review(inbound),
         )
         moved = before is not None and before != ticket.status
+        if moved:
+            facts.note("updated", ticket.id)
         remember = (cid, iid) if inbound.sender_verified else None  # a form's address is no key to a customer
         return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=remember, moved=moved)
 

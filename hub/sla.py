@@ -27,7 +27,7 @@ from hub.domain import Role, Status, Ticket
 from hub.ports import RouteResult
 from hub.scheduler import Job
 from hub.serialize import ticket_json
-from hub.store import records
+from hub.store import facts, records
 from hub.store import tickets as ticket_store
 from hub.store.schema import agents, jobs, tickets, trace
 from routing.calendar import BusinessCalendar
@@ -252,6 +252,8 @@ class SlaJobs:
             if not await ticket_store.set_status(conn, row.id, [row.status], now, **values):
                 raise RuntimeError(f"ticket {row.id} changed during the breach; retrying")
             await ticket_store.add_trace(conn, row.id, now, "escalated", action.why)
+            facts.note("updated", row.id)
+            facts.note("breach", row.id, target, action.why)
             supervisors = await self._supervisors(conn, {d for d in notify if d})
             t = await ticket_store.get_ticket(conn, row.id)
         log.warning("sla breach: ticket %s %s (%s); supervisors %s", t.id, target, action.why, supervisors)

@@ -220,7 +220,9 @@ def test_signature_and_event_ids() -> None:
     ticket = {"id": 7, "status": "resolved", "resolved_at": "2026-01-01T10:00:00+00:00"}
     a, b = from_bus({"type": "ticket.updated", "ticket": ticket}), from_bus({"type": "ticket.updated", "ticket": ticket})
     assert [e.type for e in a] == ["ticket.updated", "ticket.resolved"]
-    assert a[0].id != b[0].id and a[1].id == b[1].id  # updates are distinct; one resolution is one event
+    assert a[0].id == b[0].id and a[1].id == b[1].id  # one committed state, one resolution: one event each
+    later = from_bus({"type": "ticket.updated", "ticket": {**ticket, "updated_at": "2026-01-01T10:05:00+00:00"}})
+    assert later[0].id != a[0].id and later[1].id == a[1].id  # another change is another update, same resolution
     reopened = from_bus({"type": "ticket.updated", "ticket": {**ticket, "resolved_at": "2026-01-02T10:00:00+00:00"}})
     assert reopened[1].id != a[1].id  # resolved again later: a new event
     cb = {"id": 3, "attempts": 1, "outcome": "no_answer"}

@@ -18,6 +18,7 @@ from hub.callbacks.texts import say, window
 from hub.callbacks.values import ACTIVE, human, mask
 from hub.domain import Status
 from hub.scheduler import Job
+from hub.store import facts
 from hub.store import tickets as ticket_store
 from hub.store.schema import callbacks, tickets
 
@@ -101,5 +102,6 @@ class CallbackJobs:
                 why += f"; moved from {t.department} to escalation department {dept.escalation}"
             await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values))
             await ticket_store.add_trace(conn, t.id, now, "sla", why)
+            facts.note("updated", t.id)  # the ticket.updated its _after publishes commits here
         log.warning("callback %s overdue on ticket %s (%s)", cid, row.ticket_id, mask(row.phone))
         await self.s._after(row.ticket_id, None, {"type": "callback.overdue", "callback": store.callback_json(row), "ticket_id": row.ticket_id, "deadline": "first_response"})

@@ -31,6 +31,7 @@ from hub.callbacks.values import human, local, mask, parse_time, phone_e164, zon
 from hub.domain import Accepted, Identity, Inbound, Message, Status
 from hub.validation import text_field
 from hub.errors import ConflictError, Invalid
+from hub.store import facts
 from hub.store import tickets as ticket_store
 from hub.store.schema import callbacks, messages, tickets
 
@@ -338,6 +339,8 @@ class CallbackService:
                 )
             ).scalar_one()
             await store.schedule_jobs(conn, cid, req.window_start, req.window_end, now, self.remind_at(req.window_start))
+            facts.note("callback.booked", cid)
+            facts.note("updated", t.id)
             fmt = dict(phone=mask(req.phone), **window(req.window_start, req.window_end, req.tz, req.lang))
             text_ = say("confirmed", req.lang, **fmt) + "\n" + say("manage", req.lang, url=self.manage_url(cid, token))
             sent = await store.notice(conn, t.id, text_, now, self.writable)

@@ -19,6 +19,7 @@ from hub.callbacks.values import ACTIVE, FINAL, OUTCOMES, human, mask, zone
 from hub.domain import Agent, Identity, Message, Role, Status
 from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.store import customers as customer_store
+from hub.store import facts
 from hub.store import tickets as ticket_store
 from hub.store.schema import callbacks, tickets
 
@@ -66,6 +67,7 @@ class CallbackWork:
                 await ticket_store.add_trace(conn, row.ticket_id, now, "claimed", f"callback {callback_id} by {agent.name} (#{agent.id})")
             await audit.record(conn, "callback.claim", actor=agent, target_type="callback", target_id=callback_id,
                                customer_id=row.customer_id, at=now, detail={"ticket_id": row.ticket_id})
+            facts.note("updated", row.ticket_id)  # the ticket.updated its _after publishes commits here
             row = await store.get(conn, callback_id)
         cb = store.callback_json(row)
         await self.s._after(row.ticket_id, None, {"type": "callback.claimed", "callback": cb})
@@ -138,6 +140,7 @@ class CallbackWork:
             if closing is not None:
                 await store.cancel_jobs(conn, callback_id)
                 await self._close_ticket(conn, row, closing, now)
+            _changed(row)
             row = await store.get(conn, callback_id)
         cb = store.callback_json(row)
         log.info("callback %s outcome %s by agent %s (%s)", callback_id, outcome, agent.id, mask(row.phone))
@@ -195,6 +198,7 @@ class CallbackWork:
                 values: dict[str, Any] = {"updated_at": now}
                 sent = await self._move(conn, row, new, now, values)
                 await conn.execute(update(callbacks).where(callbacks.c.id == callback_id).values(**values))
+                _changed(row)
                 row = await store.get(conn, callback_id)
         except SlotFull:
             raise await self._failed_move(row, new[0]) from None
@@ -216,7 +220,15 @@ class CallbackWork:
             fmt = dict(start=dates.when(row.window_start, row.tz, row.lang), tz=row.tz)
             sent = await store.notice(conn, row.ticket_id, say("cancelled", row.lang, **fmt), now, self.s.writable)
             await self._close_ticket(conn, row, ("resolved", f"callback {callback_id} cancelled by the customer"), now)
+            _changed(row)
             row = await store.get(conn, callback_id)
         cb = store.callback_json(row)
         await self.s._after(row.ticket_id, sent, {"type": "callback.updated", "callback": cb})
         return cb
+
+
+def _changed(row: Any) -> None:
+    """In the transaction that changes a callback: its `callback.outcome` and its ticket's `ticket.updated`
+    webhooks commit with the change (the `_after` events published after the commit name the same ones)."""
+    facts.note("callback.updated", row.id)
+    facts.note("updated", row.ticket_id)

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 
-# (kind, id): ("message", message id) for a stored message, ("resolved", ticket id) for a ticket resolved.
-Fact = tuple[str, int]
+# (kind, id, details).  The kinds:
+#   ("message", message id)              a stored message
+#   ("resolved", ticket id)              a ticket resolved
+#   ("updated", ticket id)               a ticket change the consoles are told of (a `ticket.updated` after commit)
+#   ("callback.booked", callback id)     a callback booked
+#   ("callback.updated", callback id)    a callback's outcome recorded, or the callback moved or cancelled
+#   ("breach", ticket id, (target, why)) an SLA target missed
+Fact = tuple[str, int, tuple[str, ...]]
 
 _current: ContextVar[list[Fact] | None] = ContextVar("hub_store_facts", default=None)
 
 
-def note(kind: str, ident: int) -> None:
+def note(kind: str, ident: int, *details: str) -> None:
     facts = _current.get()
     if facts is not None:
-        facts.append((kind, ident))
+        facts.append((kind, ident, details))
 
 
 def begin() -> tuple[list[Fact], Token[list[Fact] | None]]:

@@ -19,6 +19,7 @@ from hub.bus import AGENTS
 from hub.domain import Agent, Button, Inbound, Status
 from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.intake import Claimed
+from hub.store import facts
 from hub.store import tickets as ticket_store
 from hub.store.schema import followups, messages
 from hub.surveys import optout
@@ -281,6 +282,8 @@ class Followups:
             for hook in self.hub.intake.on_ticket_change:
                 await hook(conn, t, values, now)
             moved = await ticket_store.set_status(conn, t.id, [t.status.value], now, **values)
+            if moved:
+                facts.note("updated", t.id)
             await ticket_store.add_trace(conn, t.id, now, "reopened", f"check-in #{f.id}: the customer says it is not fixed")
         sent = await post(conn, t.id, via, iid, say("checkin_ok" if fine else "checkin_reopened", f.language), now,
                           self.hub.outbox.lock, meta={"followup_id": f.id})

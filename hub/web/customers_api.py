@@ -12,7 +12,7 @@ from hub.domain import Role
 from hub.errors import Invalid, NotFoundError
 from hub.serialize import ticket_json
 from hub.services import HUB
-from hub.store import records
+from hub.store import facts, records
 from hub.store import tickets as ticket_store
 from hub.store.merge import MergeError, merge_customers
 from hub.store.schema import agents, customers, identities, tickets
@@ -147,6 +147,8 @@ async def merge_customer(request: web.Request) -> web.Response:
     try:
         async with hub.db.write() as conn:
             merged = await merge_customers(conn, cid, target)
+            for tid in merged.tickets:
+                facts.note("updated", tid)
             await ticket_store.add_traces_each(conn, merged.tickets, now, "customer_merged",
                                                f"customer {cid} merged into {target} by agent {agent_id}")
             await audit.record(conn, "customer.merge", actor=request[AGENT_KEY], target_type="customer",

@@ -2,11 +2,15 @@
 
 Event ids are derived from what the event is about where that is unique (a ticket's creation, a message, a
 resolution at its time, a callback's outcome at its attempt), so the same fact published twice, by a retried
-handler or another process, becomes one delivery per endpoint, and a receiver sees one id for it.  Changes that
-have no such identity (ticket.updated) get a random id.
+handler or another process, becomes one delivery per endpoint, and a receiver sees one id for it.  A
+`ticket.updated` is identified by the ticket's state after the change (its JSON, `updated_at` included): the
+transaction that made the change queues it with the state it committed, and the bus event that follows carries
+the same state, so both name one event.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +29,8 @@ def _fixed(*parts: Any) -> str:
     return str(uuid.uuid5(_NS, ":".join(str(p) for p in parts)))
 
 
-def _fresh() -> str:
-    return str(uuid.uuid4())
+def _state(ticket: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(ticket, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def from_bus(event: dict[str, Any]) -> list[WebhookEvent]:
@@ -36,7 +40,7 @@ def from_bus(event: dict[str, Any]) -> list[WebhookEvent]:
     if kind == "ticket.created" and ticket:
         return [WebhookEvent("ticket.created", _fixed("ticket.created", ticket["id"]), {"ticket": ticket})]
     if kind == "ticket.updated" and ticket:
-        out = [WebhookEvent("ticket.updated", _fresh(), {"ticket": ticket})]
+        out = [WebhookEvent("ticket.updated", _fixed("ticket.updated", ticket["id"], _state(ticket)), {"ticket": ticket})]
         if ticket.get("status") == "resolved" and ticket.get("resolved_at"):
             out.append(WebhookEvent("ticket.resolved", _fixed("ticket.resolved", ticket["id"], ticket["resolved_at"]), {"ticket": ticket}))
         return out

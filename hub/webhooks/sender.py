@@ -74,22 +74,21 @@ class WebhookSender:
 
     # -- queueing --------------------------------------------------------------------------------------------------
     async def on_publish(self, topic: str, event: dict[str, Any]) -> None:
-        """The bus tap: every queue event this process publishes, after its change was committed."""
+        """The bus tap: every queue event this process publishes, after its change was committed.  Every webhook
+        event is queued in the transaction of its change (`ticket_opened`, `survey_answered`, `before_commit`):
+        this only sends the rows now rather than at the next sweep.  The ids are those the change queued, as the
+        event mapping derives both from the same fact."""
         if topic != AGENTS or not self.active:
             return
-        for ev in from_bus(event):
-            targets = [e.name for e in self.config.endpoints if e.wants(ev.type)]
-            if not targets:
-                continue
-            async with self.db.write() as conn:
-                ids = await store.enqueue(conn, targets, ev, self.clock.now())
-            if not ids:
-                # Queued already, in the change's own transaction (ticket.created, survey.answered): send it now
-                # rather than at the next sweep.
-                async with self.db.read() as conn:
-                    ids = list((await conn.execute(select(wd.c.id).where(and_(wd.c.event_id == ev.id, wd.c.state == "pending")))).scalars())
-            for i in ids:
-                self.kick(i)
+        events = {ev.id: ev.type for ev in from_bus(event)}
+        targets = [e.name for e in self.config.endpoints if any(e.wants(t) for t in events.values())]
+        if not targets or not self._sessions:
+            return
+        async with self.db.read() as conn:  # the (endpoint, event_id) unique index answers this
+            ids = list((await conn.execute(select(wd.c.id).where(and_(
+                wd.c.endpoint.in_(targets), wd.c.event_id.in_(list(events)), wd.c.state == "pending")))).scalars())
+        for i in ids:
+            self.kick(i)
 
     async def ticket_opened(self, conn: Any, t: Any, route: Any) -> None:
         """In the transaction that opens a ticket (intake's `on_ticket_opened`, after assignment and SLA): the
@@ -119,7 +118,7 @@ class WebhookSender:
             await store.enqueue(conn, targets, ev, self.clock.now())
 
     async def before_commit(self, conn: Any, noted: list[Any]) -> None:
-        """`Database.before_commit`: messages and resolutions queue their events in their own transaction."""
+        """`Database.before_commit`: the facts a transaction noted queue their events in it (hub.webhooks.changes)."""
         from hub.webhooks.changes import queue
 
         await queue(conn, noted, self.config, self.clock.now())
