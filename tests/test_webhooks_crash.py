@@ -86,8 +86,10 @@ async def test_events_committed_before_a_crash_are_delivered_after_the_restart(d
 
             # The process is abandoned as it stands (never shut down); another starts on the same database.
             async with running_hub(_config(db_url, rx.url), clock=clock) as h2:
-                async def all_in() -> bool:
-                    return set(rx.accepted) == set(expected)
+                async def all_in() -> bool:  # received, and recorded as sent (the sweeper's attempts are not drained)
+                    async with h2.hub.db.read() as conn:
+                        states = set((await conn.execute(select(wd.c.state))).scalars())
+                    return set(rx.accepted) == set(expected) and states == {"sent"}
 
                 await _until(all_in)
                 await h2.hub.webhooks.drain()

@@ -82,7 +82,8 @@ async def test_updates_callbacks_and_breaches_committed_before_a_crash_are_deliv
             await h.settle()
             assert (await chat.say("พัสดุหมายเลข TH123 ค่ะ"))["ticket_id"] == tid  # the fast path
             assert (await h.api("POST", f"/api/tickets/{tid}/claim", a))[0] == 200
-            assert (await h.api("POST", f"/api/tickets/{tid}/transfer", a, json={"department": "escalations"}))[0] == 200
+            moved = await h.api("POST", f"/api/tickets/{tid}/transfer", a, json={"department": "escalations"})
+            assert moved[0] == 200
             status, cb = await h.api("POST", "/api/callbacks", json=booking(lang="th"))
             assert status == 201, cb
             assert (await h.api("POST", f"/api/callbacks/{cb['id']}/claim", a))[0] == 200
@@ -108,8 +109,10 @@ async def test_updates_callbacks_and_breaches_committed_before_a_crash_are_deliv
 
             # The process is abandoned as it stands (never shut down); another starts on the same database.
             async with running_hub(_config(db_url, rx.url), clock=clock) as h2:
-                async def all_in() -> bool:
-                    return set(rx.accepted) == set(queued)
+                async def all_in() -> bool:  # received, and recorded as sent (the sweeper's attempts are not drained)
+                    async with h2.hub.db.read() as conn:
+                        states = set((await conn.execute(select(wd.c.state))).scalars())
+                    return set(rx.accepted) == set(queued) and states == {"sent"}
 
                 await _until(all_in)
                 await h2.hub.webhooks.drain()
@@ -188,5 +191,6 @@ async def test_without_endpoints_callbacks_updates_and_breaches_write_nothing(sq
         await h.hub.scheduler.tick()
         await h.settle()
         async with h.hub.db.read() as conn:
-            assert (await conn.execute(select(tickets.c.breached).where(tickets.c.id == tid))).scalar_one() == ["first_response"]
+            breached = (await conn.execute(select(tickets.c.breached).where(tickets.c.id == tid))).scalar_one()
+            assert breached == ["first_response"]
             assert (await conn.execute(select(func.count()).select_from(wd))).scalar_one() == 0

@@ -43,13 +43,14 @@ async def queue(conn: Any, noted: list[Fact], config: WebhooksConfig, now: datet
             if row is None:
                 continue  # rolled back to a savepoint within the transaction
             m = records.message(row)
-            events += from_bus({"type": "message.created", "message": message_json(m), "ticket": await ticket(m.ticket_id)})
+            t = await ticket(m.ticket_id)
+            events += from_bus({"type": "message.created", "message": message_json(m), "ticket": t})
         elif kind in ("resolved", "updated") and wanted[f"ticket.{kind}"]:
             t = await ticket(ident)
             if kind == "resolved" and t["status"] != Status.RESOLVED.value:
                 continue  # reopened later in the same transaction
             events += [e for e in from_bus({"type": "ticket.updated", "ticket": t}) if e.type == f"ticket.{kind}"]
-        elif kind in ("callback.booked", "callback.updated") and (wanted["callback.booked"] or wanted["callback.outcome"]):
+        elif kind.startswith("callback.") and (wanted["callback.booked"] or wanted["callback.outcome"]):
             cb = await callback_store.get(conn, ident)
             if cb is not None:
                 bus_type = "callback.created" if kind == "callback.booked" else "callback.updated"

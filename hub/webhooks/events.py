@@ -40,7 +40,8 @@ def from_bus(event: dict[str, Any]) -> list[WebhookEvent]:
     if kind == "ticket.created" and ticket:
         return [WebhookEvent("ticket.created", _fixed("ticket.created", ticket["id"]), {"ticket": ticket})]
     if kind == "ticket.updated" and ticket:
-        out = [WebhookEvent("ticket.updated", _fixed("ticket.updated", ticket["id"], _state(ticket)), {"ticket": ticket})]
+        updated_id = _fixed("ticket.updated", ticket["id"], _state(ticket))
+        out = [WebhookEvent("ticket.updated", updated_id, {"ticket": ticket})]
         if ticket.get("status") == "resolved" and ticket.get("resolved_at"):
             out.append(WebhookEvent("ticket.resolved", _fixed("ticket.resolved", ticket["id"], ticket["resolved_at"]), {"ticket": ticket}))
         return out
