@@ -214,17 +214,29 @@ service anvil {{
         return out
 
 
+def private_root(name: str) -> Path:
+    """A folder for one server's files outside pytest's temporary tree.  Dovecot's mail and auth processes run as
+    other users and must traverse to its files; pytest keeps /tmp/pytest-of-<user> at mode 0700 and puts it back
+    whenever another pytest run on the machine starts, which made logins fail with "Temporary authentication
+    failure" mid-run."""
+    root = Path(tempfile.mkdtemp(prefix=f"hub-{name}-", dir="/tmp"))
+    os.chmod(root, 0o711)
+    return root
+
+
 @pytest.fixture
 def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
     exe = binary("dovecot", "/usr/sbin")
     need("dovecot (Debian package dovecot-imapd)", exe is not None)
     assert exe is not None
-    server = Dovecot(tmp_path / "dovecot", exe)
+    root = private_root("dovecot")
+    server = Dovecot(root, exe)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hub.store.schema import identities, messages, tickets
-from tests.dovecot import Dovecot, dovecot, wait_until  # noqa: F401  (fixture)
+from tests.dovecot import Dovecot, dovecot, private_root, wait_until  # noqa: F401  (fixture)
 from tests.hubtest import RunningHub, hub_config, running_hub
 from tests.mailtest import Smtpd, email_channel, fixture, smtpd  # noqa: F401  (fixture)
 
@@ -275,7 +275,8 @@ async def test_tls_starttls_move_to_processed_folder_and_reconnect(sqlite_url: s
 
     exe = binary("dovecot", "/usr/sbin")
     need("dovecot and openssl", exe is not None and shutil.which("openssl") is not None)
-    d = Dovecot(tmp_path / "tls-dovecot", exe or "", tls=True)
+    root = private_root("tls-dovecot")
+    d = Dovecot(root, exe or "", tls=True)
     d.start()
     try:
         await d.create("Done")
@@ -299,6 +300,7 @@ async def test_tls_starttls_move_to_processed_folder_and_reconnect(sqlite_url: s
             await wait_until(lambda: _seen(d))
     finally:
         d.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _count(d: Dovecot, folder: str, n: int) -> Any:
