@@ -59,3 +59,19 @@ class Receiver:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+async def assert_a_restart_sends_nothing(config: Any, rx: Receiver, clock: Any) -> None:
+    """Another start on the same database, after every event was delivered: no delivery again, every row sent."""
+    from sqlalchemy import select
+
+    from hub.store.schema import webhook_deliveries as wd
+    from tests.hubtest import running_hub
+
+    got = len(rx.got)
+    async with running_hub(config, clock=clock) as h:
+        await h.hub.webhooks.sweep()
+        await h.hub.webhooks.drain()
+        async with h.hub.db.read() as conn:
+            states = (await conn.execute(select(wd.c.state))).scalars().all()
+    assert len(rx.got) == got and set(states) == {"sent"}
