@@ -1,8 +1,10 @@
 """The running hub: every service built from config, started and stopped in order."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
@@ -134,22 +136,22 @@ class Hub:
         await self.scheduler.start()
 
     async def stop(self) -> None:
-        await self.scheduler.stop()
+        # Every step is bounded: a part that cannot finish (a peer that never answers, a wait that lost its wake-up)
+        # must not keep the process from stopping.  What a cut step leaves is what a crash leaves, and the hub is
+        # built to lose nothing acknowledged across a crash; the log names the step, so the cause can be found.
+        await _bounded("scheduler", self.scheduler.stop())
         for w in reversed(self.workers):
-            await w.stop()
-        await self.intake.stop()
-        await self.escalator.stop()
-        await self.outbox.stop()
-        await self.webhooks.stop()
+            await _bounded(f"worker {type(w).__name__}", w.stop())
+        await _bounded("intake", self.intake.stop())
+        await _bounded("escalator", self.escalator.stop())
+        await _bounded("outbox", self.outbox.stop())
+        await _bounded("webhooks", self.webhooks.stop())
         for ch in self.channels.values():
-            try:
-                await ch.stop()
-            except Exception:
-                log.exception("stopping channel %s failed", ch.name)
-        await self.bus.stop()
+            await _bounded(f"channel {ch.name}", ch.stop())
+        await _bounded("bus", self.bus.stop())
         for closable in (self.limiter, self.singleton):
             if hasattr(closable, "close"):
-                await closable.close()
+                await _bounded(type(closable).__name__, closable.close())
         await self.db.close()
 
     async def seed_agents(self) -> None:
@@ -208,3 +210,15 @@ class Hub:
 
 
 HUB = web.AppKey("hub", Hub)
+
+
+STOP_STEP_SECONDS = 15.0
+
+
+async def _bounded(name: str, step: Awaitable[None], seconds: float = STOP_STEP_SECONDS) -> None:
+    try:
+        await asyncio.wait_for(step, seconds)
+    except asyncio.TimeoutError:
+        log.error("stopping %s took longer than %.0f s; going on without it", name, seconds)
+    except Exception:
+        log.exception("stopping %s failed", name)
