@@ -4,7 +4,6 @@ transaction, and the next process to start delivers each to a real local receive
 With no endpoint configured, writers note and write nothing for webhooks."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,6 +15,7 @@ from hub.store.schema import messages, surveys, tickets
 from hub.store.schema import webhook_deliveries as wd
 from hub.webhooks.events import _fixed
 from tests.hubtest import RunningHub, hub_config, running_hub
+from tests.dovecot import wait_until
 from tests.webhook_receiver import Receiver, assert_a_restart_sends_nothing, free_port
 
 SECRET = "a-long-shared-secret-0123456789"
@@ -44,14 +44,6 @@ async def _expected(h: RunningHub, tid: int) -> dict[str, str]:
     out.update({_fixed("message.created", m): "message.created" for m in mids})
     out.update({_fixed(f"survey.answered:{s.id}:{n}"): "survey.answered" for n in range(1, s.answers + 1)})
     return out
-
-
-async def _until(check: Any) -> None:
-    for _ in range(600):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_events_committed_before_a_crash_are_delivered_after_the_restart(db_url: str) -> None:
@@ -91,7 +83,7 @@ async def test_events_committed_before_a_crash_are_delivered_after_the_restart(d
                         states = set((await conn.execute(select(wd.c.state))).scalars())
                     return set(rx.accepted) == set(expected) and states == {"sent"}
 
-                await _until(all_in)
+                await wait_until(all_in)
                 await h2.hub.webhooks.drain()
             for event_id, body in rx.accepted.items():
                 assert body["type"] == expected[event_id] and body["id"] == event_id

@@ -5,7 +5,6 @@ change's own transaction under the ids the after-commit bus events name, and the
 each to a real local receiver, once."""
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -18,6 +17,7 @@ from hub.store.schema import webhook_deliveries as wd
 from hub.webhooks.events import from_bus
 from tests.hubtest import RunningHub, running_hub
 from tests.test_callbacks_helpers import MONDAY_7AM_BKK, booking, callback_config
+from tests.dovecot import wait_until
 from tests.webhook_receiver import Receiver, assert_a_restart_sends_nothing, free_port
 
 SECRET = "a-long-shared-secret-0123456789"
@@ -57,14 +57,6 @@ async def _quiet(h: RunningHub) -> None:
 async def _queued(h: RunningHub) -> dict[str, Any]:
     async with h.hub.db.read() as conn:
         return {r.event_id: r for r in (await conn.execute(select(wd))).all()}
-
-
-async def _until(check: Any) -> None:
-    for _ in range(600):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_updates_callbacks_and_breaches_committed_before_a_crash_are_delivered_after_it(db_url: str) -> None:
@@ -114,7 +106,7 @@ async def test_updates_callbacks_and_breaches_committed_before_a_crash_are_deliv
                         states = set((await conn.execute(select(wd.c.state))).scalars())
                     return set(rx.accepted) == set(queued) and states == {"sent"}
 
-                await _until(all_in)
+                await wait_until(all_in)
                 await h2.hub.webhooks.drain()
             assert all(g["valid"] for g in rx.got)
             for event_id, body in rx.accepted.items():
