@@ -33,6 +33,7 @@ from hub.store import facts
 from hub.store import tickets as ticket_store
 from hub.store.schema import agents, customers, tickets
 from routing.assign import AgentLoad, choose_agent
+from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.assignment")
 BUSY = (Status.ASSIGNED.value, Status.PENDING.value)  # statuses that hold one of an agent's seats
@@ -75,9 +76,7 @@ class Assigner:
     async def stop(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
     async def idle(self) -> None:

@@ -39,6 +39,7 @@ from hub import labels
 from hub.escalation import Review
 from hub.links import BASE, absolute
 from hub.store.schema import customers, tickets
+from hub.periodic import cancel_and_wait
 
 if TYPE_CHECKING:
     from hub.services import Hub
@@ -84,9 +85,7 @@ class KnowledgeBaseReloader:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
     async def reload(self, force: bool = False) -> bool:
         # Building the index of a large knowledge base takes a while: keep it off the event loop.

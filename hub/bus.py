@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from hub import wire
+from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.bus")
 
@@ -117,9 +118,7 @@ class RedisBus(LocalBus):
             log.warning("redis bus not connected yet; live events stay in this process until it is")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         await self._redis.aclose()
         await super().stop()
 

@@ -49,6 +49,7 @@ from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS
 from hub.store.schema import customers, messages, tickets
 from hub.titles import title_of
+from hub.periodic import cancel_and_wait
 
 if TYPE_CHECKING:
     from hub.services import Hub
@@ -167,9 +168,7 @@ class Escalator:
         for attr in ("_worker", "_reviewer"):
             task = getattr(self, attr)
             setattr(self, attr, None)
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
         self.pool.close()
         for job in self._jobs:
             if job.result is not None and not job.result.done():

@@ -30,6 +30,7 @@ from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS, Database
 from hub.store.schema import agents, customers, messages, tickets
 from hub.titles import title_of
+from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.intake")
 OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
@@ -331,17 +332,12 @@ class Intake:
             await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
 
     async def stop(self) -> None:
-        committers = tuple(self._committers)
-        for task in committers:
-            task.cancel()
-        await asyncio.gather(*committers, return_exceptions=True)
+        await cancel_and_wait(*self._committers)
         for _, fut in self._pending:  # never stored: the channel does not acknowledge them, the provider resends
             if not fut.done():
                 fut.set_exception(ConnectionAbortedError("the hub is stopping"))
         self._pending = []
-        for t in tuple(self._tasks):
-            t.cancel()
-        await asyncio.gather(*tuple(self._tasks), return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
 
     async def _duplicate(self, conn: Any, channel: str, provider_id: str) -> Accepted | None:
         row = (

@@ -11,6 +11,8 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 
+from hub.periodic import cancel_and_wait
+
 log = logging.getLogger("hub.lease")
 
 # Extend or release only while we still hold the lease: a holder that stalled past its TTL must not undo a takeover.
@@ -66,9 +68,7 @@ class RedisSingleton:
                         work.cancel()
                         break
             finally:
-                if not work.done():
-                    work.cancel()
-                await asyncio.gather(work, return_exceptions=True)
+                await cancel_and_wait(work)
                 self.held.discard(name)
                 try:
                     await self._redis.eval(_RELEASE, 1, key, self.owner)

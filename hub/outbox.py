@@ -72,10 +72,8 @@ class Outbox:
             periodic.repeat(self.sweep, lambda: self.config.sweep_interval, "outbox sweep"), name="outbox-sweeper")
 
     async def stop(self) -> None:
-        if self._sweeper:
-            self._sweeper.cancel()
-        pending = [t for t in (self._sweeper, *self._tasks) if t]
-        await asyncio.gather(*pending, return_exceptions=True)
+        await periodic.cancel_and_wait(self._sweeper)
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # deliveries already started finish
 
     async def drain(self) -> None:
         await periodic.drain(self._tasks)

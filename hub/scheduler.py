@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.clock import Clock
 from hub.store.db import Database
 from hub.store.schema import jobs
+from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.scheduler")
 LOCK = timedelta(seconds=60)
@@ -100,9 +101,7 @@ class Scheduler:
         self._task = asyncio.create_task(self._loop(), name="scheduler")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
 
     def wake(self) -> None:
         self._wake.set()

@@ -27,6 +27,7 @@ from channels.email.quote import strip_reply
 from channels.email.smtp import Sender, compose
 from hub.domain import Accepted, Attachment, Identity, Inbound, NotAttempted, Outbound, SendResult
 from hub.errors import Invalid, NotFoundError, TooLarge, Unavailable
+from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.channels.email")
 NAME = "email"
@@ -105,8 +106,7 @@ class EmailChannel:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
             self._task = None
         await self.sender.close()
 

@@ -194,9 +194,10 @@ class Connection:
                 await asyncio.wait_for(self.client.logout(), 5)
         except Exception:
             pass
-        transport = getattr(self.client.protocol, "transport", None)
-        if transport is not None:
-            transport.close()
+        finally:  # also when the LOGOUT is cut short by a second cancellation: the socket never outlives the session
+            transport = getattr(self.client.protocol, "transport", None)
+            if transport is not None:
+                transport.close()
 
 
 def _ok(resp: aioimaplib.Response, what: str) -> aioimaplib.Response:

@@ -28,6 +28,7 @@ from channels.telegram.texts import MAX_TEXT, split_text
 from hub.config import ConfigError
 from hub.domain import Button, Identity, Outbound, SendResult
 from hub.errors import NotFoundError, TooLarge, Unavailable
+from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.channels.telegram")
 WEBHOOK_PATH = "/telegram/webhook"
@@ -95,9 +96,7 @@ class TelegramChannel:
         self._task = asyncio.create_task(self._run(), name="telegram")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         try:
             await self.bot.shutdown()
         finally:

@@ -59,10 +59,7 @@ class Surveys:
         self._task = asyncio.create_task(self._loop(), name="surveys")
 
     async def stop(self) -> None:
-        for t in (self._task, *self._tasks):
-            if t is not None:
-                t.cancel()
-        await asyncio.gather(*(t for t in (self._task, *self._tasks) if t is not None), return_exceptions=True)
+        await periodic.cancel_and_wait(self._task, *self._tasks)
         self._task = None
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:

@@ -62,9 +62,8 @@ class WebhookSender:
             periodic.repeat(self.sweep, lambda: self.config.sweep_interval, "webhook sweep"), name="webhook-sweeper")
 
     async def stop(self) -> None:
-        if self._sweeper:
-            self._sweeper.cancel()
-        await asyncio.gather(*(t for t in (self._sweeper, *self._tasks) if t), return_exceptions=True)
+        await periodic.cancel_and_wait(self._sweeper)
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # deliveries already started finish
         for s in self._sessions.values():
             await s.close()
         self._sessions.clear()
