@@ -27,6 +27,9 @@ from tests.dovecot import Dovecot, dovecot  # noqa: F401  (fixture)
 from tests.fake_telegram import FakeTelegram, text_update
 from tests.mailtest import Smtpd, email_channel, smtpd  # noqa: F401  (fixture)
 from tests.test_scale_support import Node, Sql, TcpProxy, add_agent, cluster_config, login, start_all, stop_all, until
+from tests.webhook_receiver import Receiver, free_port
+
+HOOK_SECRET = "crash-test-webhook-secret"
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -173,9 +176,17 @@ async def test_kill_9_during_inbound_stream_loses_and_doubles_nothing(
 ) -> None:
     seed = int(os.environ.get("HUB_CRASH_SEED") or time.time())
     rng = random.Random(seed)
+    # A webhook receiver gets every message and ticket event: a process killed between a change's commit and the
+    # POST must leave the event to be sent after the restart (at least once, under one event id).
+    rx = Receiver(free_port(), HOOK_SECRET)
+    await rx.start()
+    hook = {"name": "crm", "url": rx.url, "secret": HOOK_SECRET, "allow_private": True,
+            "events": ["ticket.created", "message.created"]}
+    webhooks = {"endpoints": [hook], "backoff_base": 0.05, "backoff_max": 0.2, "sweep_interval": 0.1,
+                "max_attempts": 200, "timeout": 2, "lock_timeout": 3}
     async with FakeTelegram() as fake, aiohttp.ClientSession() as session:
         channels = {"telegram": fake.channel_config(), "email": email_channel(dovecot, smtpd.port)}
-        cfg = cluster_config(pg_url, redis_test_url, redis_prefix, channels=channels)
+        cfg = cluster_config(pg_url, redis_test_url, redis_prefix, channels=channels, webhooks=webhooks)
         nodes = [Node(cfg, "a"), Node(cfg, "b")]
         sql = Sql(pg_url)
         w = World(nodes, rng)
@@ -203,14 +214,36 @@ async def test_kill_9_during_inbound_stream_loses_and_doubles_nothing(
                         timeout=30, what=f"all {len(w.mails)} mails stored (seed {seed})")
             await until(lambda: _count(sql, "SELECT count(*) FROM outbox WHERE state = 'pending'", 0, exact=True),
                         timeout=30, what=f"every outbox row delivered (seed {seed})")
+            await until(lambda: _count(sql, "SELECT count(*) FROM webhook_deliveries WHERE state <> 'sent'", 0, exact=True),
+                        timeout=30, what=f"every webhook event delivered (seed {seed})")
             assert w.kills >= 3
             await _check(w, sql, fake, smtpd, session, seed)
+            await _check_webhooks(rx, sql, f"(seed {seed}, {w.kills} kills)")
             print(f"crash test (seed {seed}): {w.kills} kills; {len(w.chat_acked)} chat messages, {len(w.forms)} forms, "
                   f"{len(w.telegram)} Telegram updates, {len(w.mails)} mails, {len(w.replies_acked)} replies acknowledged, {len(w.replies_unknown)} unanswered")
         finally:
             w.running = False
             stop_all(nodes)
             await sql.close()
+            await rx.stop()
+
+
+async def _check_webhooks(rx: Receiver, sql: Sql, why: str) -> None:
+    """Every message and ticket stored reached the receiver, signed, under one stable event id each."""
+    assert rx.got and all(g["valid"] for g in rx.got), why
+    by_message: Counter[int] = Counter()
+    by_ticket: Counter[int] = Counter()
+    for body in rx.accepted.values():
+        if body["type"] == "message.created":
+            by_message[body["data"]["message"]["id"]] += 1
+        elif body["type"] == "ticket.created":
+            by_ticket[body["data"]["ticket"]["id"]] += 1
+    messages = {r.id for r in await sql.rows("SELECT id FROM messages")}
+    tickets = {r.id for r in await sql.rows("SELECT id FROM tickets")}
+    assert messages and set(by_message) == messages, (why, messages - set(by_message))
+    assert set(by_ticket) == tickets, (why, tickets - set(by_ticket))
+    # A resent event carries the id of its first sending, so the receiver keeps one copy per message and ticket.
+    assert max(by_message.values()) == 1 and max(by_ticket.values()) == 1, why
 
 
 async def _count(sql: Sql, query: str, n: int, exact: bool = False) -> bool:
