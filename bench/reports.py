@@ -4,9 +4,10 @@ Fills a fresh database (SQLite by default, PostgreSQL with --postgres URL) with 
 survey answers, one in twenty with a callback, one in ten handed off by the bot, some after misses), then times
 `hub.reports.figures` (what the endpoint returns, without HTTP) for a 30-day and a 365-day range in each grouping.
 Wall time depends on what else the machine runs; `cpu_p50_ms` (this process's CPU time, its database threads
-included) is what one idle core would need.  Where the hub keeps business-hours durations (`report_durations`),
-each range and grouping is first timed once with that table emptied (`cold_*`: the first report after an upgrade
-or an edit of every calendar) and then `--runs` times as it is left (`cpu_p50_ms`: later reports).
+included) is what one idle core would need.  Where the hub keeps business-hours durations (`report_durations`)
+and day blocks (`report_blocks`), each range and grouping is first timed once with those tables emptied (`cold_*`:
+the first report after an upgrade or an edit of every calendar) and then `--runs` times as they are left
+(`cpu_p50_ms`: later reports).
 
 `--db FILE` keeps the SQLite database (filled on first use) so that two trees can be timed on the same data, one
 after the other: `HUB_BENCH_TREE=../other-checkout python -m bench.reports --db /tmp/r.db` times that checkout's
@@ -124,6 +125,7 @@ async def time_reports(db: Database, runs: int) -> list[dict[str, Any]]:
     config = from_mapping({"departments": [{"name": d, "default": d == "support"} for d in DEPTS]})
     now = START + timedelta(days=366)
     kept = getattr(schema, "report_durations", None)
+    day_blocks = getattr(schema, "report_blocks", None)
     out = []
     for days in (30, 365):
         last = date(2026, 11, 30)
@@ -133,6 +135,8 @@ async def time_reports(db: Database, runs: int) -> list[dict[str, Any]]:
             if kept is not None:
                 async with db.write() as conn:
                     await conn.execute(delete(kept))
+                    if day_blocks is not None:
+                        await conn.execute(delete(day_blocks))
                 wall, cpu1, _ = await _timed(db, config, q, now)
                 row.update(cold_ms=round(wall, 1), cold_cpu_ms=round(cpu1, 1))
             times, cpu, tickets_in = [], [], 0

@@ -152,7 +152,9 @@ async def test_stored_durations_follow_a_reopened_ticket_and_changed_hours(db_ur
         assert r["sections"]["volume"]["total"]["resolution_median"] == 7200.0
         async with h.hub.db.read() as conn:
             stored = (await conn.execute(select(report_durations.c.ticket_id, report_durations.c.resolution_bs))).all()
-        assert round(dict(stored)[ids["t1"]], 1) == 7200.0 and len(stored) == 6  # the week's tickets, stored by the report
+        # The week's tickets, stored by the report (on SQLite with the rest of the UTC days its day blocks cover).
+        week = {ids[k] for k in ("t1", "t2", "t3", "t4", "t5", "t6")}
+        assert round(dict(stored)[ids["t1"]], 1) == 7200.0 and week <= set(dict(stored))
         # Later reports read the stored rows (a row changed behind the hub's back shows), while they still match.
         async with h.hub.db.write() as conn:
             await conn.execute(update(report_durations).where(report_durations.c.ticket_id == ids["t1"]).values(resolution_bs=7300.0))

@@ -131,10 +131,19 @@ class Missing:
         for i in np.flatnonzero(ids != None).tolist():  # noqa: E711 (element-wise)
             first[i], res[i] = self.by_id.get(ids[i], (np.nan, np.nan))  # deleted meanwhile: as no time
 
+    @staticmethod
+    def _upsert(sqlite: bool) -> Any:
+        ins = (sqlite_insert if sqlite else pg_insert)(_raw)
+        return ins.on_conflict_do_update(index_elements=["ticket_id"], set_={c: ins.excluded[c] for c in _COPIED})
+
+    async def store_in(self, conn: AsyncConnection) -> None:
+        """Keep what was computed, in the caller's write transaction (day blocks: hub/reports/blocks.py)."""
+        if self.rows:
+            await conn.execute(self._upsert(conn.dialect.name == "sqlite"), self.rows)
+
     async def store(self, db: Database) -> None:
         """Keep what was computed.  A failure costs only the next report's time, so it is logged, not raised."""
-        ins = (sqlite_insert if db.is_sqlite else pg_insert)(_raw)
-        stmt = ins.on_conflict_do_update(index_elements=["ticket_id"], set_={c: ins.excluded[c] for c in _COPIED})
+        stmt = self._upsert(db.is_sqlite)
         try:
             for lo in range(0, len(self.rows), BATCH):
                 async with db.write() as conn:

@@ -3,9 +3,10 @@ satisfaction (CSAT, NPS), complaints, the bot's answered and handed-off conversa
 and callbacks; each grouped by day, week, agent, department or channel.
 
 Tickets count in the range they were created in, survey answers when they were answered, callbacks by their booked
-slot.  Each table reads an indexed range and fetches only numbers and short strings; grouping and percentiles run
-in numpy.  Business-hours durations come from `report_durations` (hub/reports/durations.py), computed once per
-ticket state rather than in every report.
+slot.  On SQLite the rows come from day blocks (hub/reports/blocks.py, fromblocks.py: each UTC day's rows packed,
+kept until a row of that day changes); on PostgreSQL each table reads an indexed range and fetches only numbers and
+short strings.  Grouping and percentiles run in numpy.  Business-hours durations come from `report_durations`
+(hub/reports/durations.py), computed once per ticket state rather than in every report.
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ async def _topics(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
     entry = tickets.c.bot_state["last_entry"].as_string()
     tags = as_text(tickets.c.tags)
     by_topic = (await conn.execute(select(tags, entry, func.count()).where(complaint).group_by(tags, entry))).all()
-    return _counted(topics(by_topic), "topic")
+    return counted(topics(by_topic), "topic")
 
 
 def _ticket_lists(config: Config, flags: np.ndarray, other_kind: np.ndarray, other_dept: np.ndarray) -> dict[str, Any]:
@@ -122,7 +123,7 @@ def _ticket_lists(config: Config, flags: np.ndarray, other_kind: np.ndarray, oth
         for k, n in zip(keys, np.bincount(codes, minlength=len(keys)).tolist()):
             if n:
                 counter[k] += n  # added, not set: a department may be called "none"
-    return {"complaints_by_department": _counted(by_dept, "department"), "tickets_by_kind": _counted(kinds, "kind")}
+    return {"complaints_by_department": counted(by_dept, "department"), "tickets_by_kind": counted(kinds, "kind")}
 
 
 # The kinds of the columns _tickets fetches, for G.columns.
@@ -131,6 +132,11 @@ TICKET_COLUMNS = "offfiooo"
 
 def _ticket_tables(q: ReportQuery, cols: list[np.ndarray]) -> dict[str, Any]:
     group_l, created, first_bt, res_bt, flags, _, _, _ = cols
+    return ticket_tables(G.Grouping.of(q, created, group_l, group_l, group_l), first_bt, res_bt, flags)
+
+
+def ticket_tables(g: G.Grouping, first_bt: np.ndarray, res_bt: np.ndarray, flags: np.ndarray) -> dict[str, Any]:
+    """The ticket sections (volume, SLA, complaints, bot) from each ticket's group, durations and flags bits."""
     bit = lambda b: flags & b > 0  # noqa: E731
     # SLA targets count once decided: met (answered by the deadline, no breach recorded) or missed (late, breached,
     # or still open past the deadline); a ticket still inside its deadline counts in neither.
@@ -139,7 +145,6 @@ def _ticket_tables(q: ReportQuery, cols: list[np.ndarray]) -> dict[str, Any]:
     handled = bit(PASSED) | bit(WITH_BOT)
     # Handed off: the bot passed it to the queue, an escalation took it from the bot, or an agent holds it.
     handoff = bit(PASSED) | bit(ASSIGNED)
-    g = G.Grouping.of(q, created, group_l, group_l, group_l)
 
     def volume(g: G.Grouping) -> G.Columns:
         fr_median, fr_p90 = g.quantiles(first_bt, (0.5, 0.9))
@@ -184,8 +189,10 @@ async def _satisfaction(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]
     if q.channel:
         stmt = stmt.where(s.channel == q.channel)
     score, nps, by = G.columns((await conn.execute(stmt)).all(), kinds)
-    g = G.Grouping.of(q, by, by, by, by)
+    return satisfaction_table(G.Grouping.of(q, by, by, by, by), score, nps)
 
+
+def satisfaction_table(g: G.Grouping, score: np.ndarray, nps: np.ndarray) -> dict[str, Any]:
     def section(g: G.Grouping) -> G.Columns:
         n, answered_nps = g.count(), g.count(~np.isnan(nps))
         promoters, detractors = g.count(nps >= 9), g.count(nps <= 6)
@@ -208,7 +215,11 @@ async def _callbacks(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
             .where(and_(c.slot_start >= q.start, c.slot_start < q.end, *_filters(q))))
     status, outcome_l, by = G.columns((await conn.execute(stmt)).all(), kinds)
     outcome = np.array([o or "" for o in outcome_l.tolist()], dtype=object)
-    g = G.Grouping.of(q, by, by, by, by)
+    return callback_table(G.Grouping.of(q, by, by, by, by), status, outcome)
+
+
+def callback_table(g: G.Grouping, status: np.ndarray, outcome: np.ndarray) -> dict[str, Any]:
+    """`status` and `outcome` as text (no outcome as "")."""
     reached, cancelled = outcome == "reached", status == "cancelled"
 
     def section(g: G.Grouping) -> G.Columns:
@@ -225,27 +236,19 @@ async def _callbacks(conn: AsyncConnection, q: ReportQuery) -> dict[str, Any]:
 async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -> dict[str, Any]:
     began = _time.perf_counter()
     with collector.paused():
-        async with db.read() as conn:
-            cols = G.columns(await _tickets(conn, config, q, now), TICKET_COLUMNS)
-            missing = durations.Missing()
-            stale = cols[7]
-            if (stale != None).any():  # noqa: E711 (element-wise)
-                await missing.compute(conn, config, _in_range(q), [i for i in stale.tolist() if i is not None])
-                missing.patch(stale, cols[2], cols[3])
-            satisfaction = await _satisfaction(conn, q)
-            cbs = await _callbacks(conn, q)
-            missed = await missed_questions(conn, q)
-            complaint_topics = await _topics(conn, q)
-            agent_names = {str(r.id): r.name for r in (await conn.execute(select(agents.c.id, agents.c.name))).all()}
-        await missing.store(db)
-        sections = _ticket_tables(q, cols)
-        sections["satisfaction"] = satisfaction
-        sections["callbacks"] = cbs
-        lists = {**_ticket_lists(config, cols[4], cols[5], cols[6]), "complaint_topics": complaint_topics,
-                 "missed_questions": missed}
+        if db.is_sqlite:
+            # Day blocks (hub/reports/blocks.py): a year's report reads 365 packed rows per source.  Imported here:
+            # it builds on this module's tables.
+            from hub.reports.fromblocks import from_blocks
+
+            sections, lists = await from_blocks(db, config, q, now)
+        else:
+            sections, lists = await _direct(db, config, q, now)
         labels = {G.NONE: None}
         if q.group == "agent":
-            labels.update(agent_names)
+            async with db.read() as conn:
+                names = (await conn.execute(select(agents.c.id, agents.c.name))).all()
+            labels.update({str(r.id): r.name for r in names})
         return {
             "from": q.first.isoformat(), "to": q.last.isoformat(), "tz": q.tz, "group": q.group,
             "department": q.department, "channel": q.channel, "labels": labels,
@@ -255,6 +258,28 @@ async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -
         }
 
 
-def _counted(c: Counter[str], name: str) -> dict[str, Any]:
+async def _direct(db: Database, config: Config, q: ReportQuery, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sections and lists from queries over the range's rows (PostgreSQL)."""
+    async with db.read() as conn:
+        cols = G.columns(await _tickets(conn, config, q, now), TICKET_COLUMNS)
+        missing = durations.Missing()
+        stale = cols[7]
+        if (stale != None).any():  # noqa: E711 (element-wise)
+            await missing.compute(conn, config, _in_range(q), [i for i in stale.tolist() if i is not None])
+            missing.patch(stale, cols[2], cols[3])
+        satisfaction = await _satisfaction(conn, q)
+        cbs = await _callbacks(conn, q)
+        missed = await missed_questions(conn, q)
+        complaint_topics = await _topics(conn, q)
+    await missing.store(db)
+    sections = _ticket_tables(q, cols)
+    sections["satisfaction"] = satisfaction
+    sections["callbacks"] = cbs
+    lists = {**_ticket_lists(config, cols[4], cols[5], cols[6]), "complaint_topics": complaint_topics,
+             "missed_questions": missed}
+    return sections, lists
+
+
+def counted(c: Counter[str], name: str) -> dict[str, Any]:
     ordered = sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:50]  # ties by name, the same on every database
     return {"columns": [name, "count"], "rows": [{name: k, "count": v} for k, v in ordered]}

@@ -25,7 +25,8 @@ TOP = 20
 
 
 @lru_cache(maxsize=4096)  # the same questions come back again and again
-def _key(text: str, lang: str | None) -> str:
+def question_key(text: str, lang: str | None) -> str:
+    """A question's folded form: questions with equal ones count together."""
     return " ".join(_PUNCT.sub(" ", lexicon_form(text, lang)).split())[:300]
 
 
@@ -64,7 +65,7 @@ def _top(items: Iterable[tuple[str, str | None, int]]) -> dict[str, Any]:
     langs: dict[str, str | None] = {}
     ids: dict[str, list[int]] = defaultdict(list)
     for text, lang, tid in items:
-        key = _key(text, lang)
+        key = question_key(text, lang)
         if not key:
             continue
         counts[key] += 1
@@ -82,11 +83,16 @@ def topics(groups: Iterable[tuple[str | None, str | None, int]]) -> Counter[str]
     first tag a routing rule gave it that is not a kind, else the entry the bot last answered from, else none."""
     out: Counter[str] = Counter()
     for tags, entry, n in groups:
-        topic = None
-        if tags and tags != "[]":
-            try:
-                topic = next((t for t in json.loads(tags) or () if isinstance(t, str) and t not in KINDS), None)
-            except (ValueError, TypeError):
-                topic = None
-        out[str(topic or entry or "none")] += n
+        out[topic_of(tags, entry)] += n
     return out
+
+
+def topic_of(tags: str | None, entry: str | None) -> str:
+    """One complaint's topic from its tags (JSON text) and the bot's last entry."""
+    topic = None
+    if tags and tags != "[]":
+        try:
+            topic = next((t for t in json.loads(tags) or () if isinstance(t, str) and t not in KINDS), None)
+        except (ValueError, TypeError):
+            topic = None
+    return str(topic or entry or "none")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -452,4 +453,17 @@ report_durations = Table(
     Column("calendar", String(40), nullable=False),
     Column("first_response_bs", Float),
     Column("resolution_bs", Float),
+)
+
+# One source's report rows of one UTC day, packed (hub/reports/blocks.py); SQLite triggers drop the blocks of the
+# days whose rows change.
+report_blocks = Table(
+    "report_blocks",
+    metadata,
+    Column("source", String(20), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("calendar", String(40), nullable=False),
+    Column("strings", Text, nullable=False),  # JSON: the text values the data's codes stand for
+    Column("data", LargeBinary, nullable=False),  # one packed record per row
+    Column("questions", LargeBinary, nullable=False),  # ticket blocks: the missed questions, packed
 )
