@@ -231,6 +231,13 @@ def test_signature_and_event_ids() -> None:
     assert [e.type for e in from_bus({"type": "callback.created", "callback": cb})] == ["callback.booked"]
     sla = from_bus({"type": "sla.breach", "ticket": {"id": 1, "first_response_due": "x"}, "target": "first_response", "why": "w"})
     assert sla[0].type == "sla.breached" and sla[0].data["target"] == "first_response"
+    # A callback missed: its own event, the same for the same callback and window, another for another window.
+    missed = {"type": "sla.breach", "ticket": {"id": 1, "first_response_due": "x"}, "target": "first_response",
+              "callback": {"id": 3, "window_end": "2027-03-01T10:30:00+07:00"}}
+    m1, m2 = from_bus(missed)[0], from_bus(missed)[0]
+    assert m1.id == m2.id != sla[0].id and m1.data["callback"]["id"] == 3
+    moved = from_bus({**missed, "callback": {"id": 3, "window_end": "2027-03-02T10:30:00+07:00"}})[0]
+    assert moved.id != m1.id
     assert from_bus({"type": "typing", "ticket_id": 1}) == []
     survey = {"id": 4, "ticket_id": 7, "score": 2, "answers": 1}
     first = from_bus({"type": "survey.answered", "event_id": "survey.answered:4:1", "survey": survey, "ticket": ticket})
@@ -367,5 +374,40 @@ async def test_ticket_created_is_queued_with_the_ticket(sqlite_url: str) -> None
             await _until(lambda: _has(rx, "ticket.created"))
             [event] = rx.accepted.values()
             assert event["data"]["ticket"]["id"] == ack["ticket_id"]
+    finally:
+        await rx.stop()
+
+
+async def test_a_callback_not_made_in_its_window_is_one_sla_breach(sqlite_url: str) -> None:
+    """No outcome by the 10:30 call-by time: one sla.breached with the callback, however often the job runs."""
+    from hub.clock import FrozenClock
+    from tests.test_callbacks_helpers import MONDAY_7AM_BKK, booking, callback_config
+
+    clock = FrozenClock(MONDAY_7AM_BKK)
+    rx = Receiver(free_port(), SECRET)
+    rx.now = lambda: clock.now().timestamp()
+    hook = {"name": "crm", "url": rx.url, "secret": SECRET, "allow_private": True, "events": ["sla.breached"]}
+    config = callback_config(sqlite_url, scheduler_interval=3600,
+                             webhooks={"endpoints": [hook], "sweep_interval": 0.05, "backoff_base": 0.05})
+    await rx.start()
+    try:
+        async with running_hub(config, clock=clock) as h:
+            _, cb = await h.api("POST", "/api/callbacks", json=booking())
+            clock.advance(hours=3, minutes=29)  # 10:29: due, still inside the window
+            await h.hub.scheduler.tick()
+            await h.settle()
+            await h.hub.webhooks.drain()
+            assert not rx.accepted
+            clock.advance(minutes=2)  # 10:31
+            for _ in range(2):
+                await h.hub.scheduler.tick()
+                await h.settle()
+            await _until(lambda: _has(rx, "sla.breached"))
+            await h.hub.webhooks.drain()
+            [event] = rx.accepted.values()
+            data = event["data"]
+            assert data["callback"]["id"] == cb["id"] and data["ticket"]["id"] == cb["ticket_id"]
+            assert data["target"] == "first_response" and f"callback {cb['id']} not made" in data["why"]
+            assert len(await _rows(h)) == 1 and rx.got[0]["valid"]
     finally:
         await rx.stop()

@@ -103,5 +103,6 @@ class CallbackJobs:
             await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values))
             await ticket_store.add_trace(conn, t.id, now, "sla", why)
             facts.note("updated", t.id)  # the ticket.updated its _after publishes commits here
+            facts.note("callback.missed", cid, why)  # sla.breached, once: escalated_at is set once per window
         log.warning("callback %s overdue on ticket %s (%s)", cid, row.ticket_id, mask(row.phone))
         await self.s._after(row.ticket_id, None, {"type": "callback.overdue", "callback": store.callback_json(row), "ticket_id": row.ticket_id, "deadline": "first_response"})

@@ -16,6 +16,7 @@ from contextvars import ContextVar, Token
 #   ("callback.booked", callback id)     a callback booked
 #   ("callback.updated", callback id)    a callback's outcome recorded, or the callback moved or cancelled
 #   ("breach", ticket id, (target, why)) an SLA target missed
+#   ("callback.missed", callback id, (why,)) a callback not made by the end of its window (the "call by" SLA)
 Fact = tuple[str, int, tuple[str, ...]]
 
 _current: ContextVar[list[Fact] | None] = ContextVar("hub_store_facts", default=None)

@@ -55,6 +55,12 @@ async def queue(conn: Any, noted: list[Fact], config: WebhooksConfig, now: datet
             if cb is not None:
                 bus_type = "callback.created" if kind == "callback.booked" else "callback.updated"
                 events += from_bus({"type": bus_type, "callback": callback_store.callback_json(cb)})
+        elif kind == "callback.missed" and wanted["sla.breached"]:
+            cb = await callback_store.get(conn, ident)
+            if cb is not None:
+                (why,) = details
+                events += from_bus({"type": "sla.breach", "ticket": await ticket(cb.ticket_id), "why": why,
+                                    "target": "first_response", "callback": callback_store.callback_json(cb)})
         elif kind == "breach" and wanted["sla.breached"]:
             target, why = details
             events += from_bus({"type": "sla.breach", "ticket": await ticket(ident), "target": target, "why": why})

@@ -63,7 +63,13 @@ def from_bus(event: dict[str, Any]) -> list[WebhookEvent]:
         return [WebhookEvent("survey.answered", _fixed(key), data)]
     if kind == "sla.breach" and ticket:
         target = event.get("target")
-        due = ticket.get(f"{target}_due")
         data = {"ticket": ticket, "target": target, "why": event.get("why")}
+        if cb := event.get("callback"):
+            # A callback not made by the end of its window: one event per callback and window (a rescheduled
+            # callback missed again is another), apart from the ticket's own first-response breach.
+            data["callback"] = cb
+            missed = _fixed("sla.breached", "callback", cb["id"], cb.get("window_end"))
+            return [WebhookEvent("sla.breached", missed, data)]
+        due = ticket.get(f"{target}_due")
         return [WebhookEvent("sla.breached", _fixed("sla.breached", ticket["id"], target, due), data)]
     return []
