@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, literal_column, or_, select, type_coerce
+from sqlalchemy import and_, case, exists, literal_column, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import NullType
 
 from hub.config import Config
 from hub.reports import durations
-from hub.reports.blocks import ITEMS, Block, Codes, day_of, micros, span
+from hub.reports.blocks import ITEMS, Block, Codes, day_of, micros, micros_array, span
 from hub.reports.figures import PASSED, WITH_BOT  # the flags that do not depend on "now"
 from hub.reports.missed import MISS_REASONS, question_key, topic_of
 from hub.reports.sql import as_text, epoch
@@ -21,14 +21,13 @@ from hub.store.schema import callbacks, labels, messages, surveys, tickets, trac
 
 # SLA state of a target: none set, open (decided once its deadline passes), missed, met.
 NO_TARGET, OPEN, MISSED, MET = 0, 1, 2, 3
-NAT = np.iinfo(np.int64).min  # no deadline
 
 
 def _raw(col: Any) -> Any:
     return type_coerce(col, NullType())  # the stored text, not parsed
 
 
-def _days_of(col: str, days: Sequence[int], table: Any, time_col: Any) -> Any:
+def _days_of(col: str, days: Sequence[int], time_col: Any) -> Any:
     lo, hi, listed = span(days)
     return and_(time_col >= lo, time_col < hi, literal_column(f"{day_of(col)} IN ({listed})"))
 
@@ -41,7 +40,7 @@ def _split(days: Sequence[int], day_col: list[int]) -> dict[int, np.ndarray]:
 async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[int]) -> dict[int, Block]:
     t, rd = tickets.c, durations.rd.c
     d = conn.dialect.name
-    in_days = _days_of("tickets.created_at", days, tickets, t.created_at)
+    in_days = _days_of("tickets.created_at", days, t.created_at)
     breached = as_text(t.breached)
     handed = t.id.in_(select(trace.c.ticket_id).where(trace.c.what.in_(("handoff", "escalated"))))
 
@@ -72,23 +71,22 @@ async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[in
         missing.patch(stale, first_bt, res_bt)
         await missing.store_in(conn)
     codes = Codes()
+    column = lambda i: [r[i] for r in rows]  # noqa: E731
+    complaint_of = [r[6] == "complaint" for r in rows]
     cols = {
-        "created_us": np.array([micros(r[1]) for r in rows], dtype=np.int64),
-        "created_ep": np.array([r[2] for r in rows], dtype=np.float64),
+        "created_us": micros_array(column(1)),
+        "created_ep": np.array(column(2), dtype=np.float64),
         "agent": np.array([-1 if r[3] is None else r[3] for r in rows], dtype=np.int64),
-        "dept": np.array([codes(r[4]) for r in rows], dtype=np.int64),
-        "channel": np.array([codes(r[5]) for r in rows], dtype=np.int64),
-        "kind": np.array([codes(r[6]) for r in rows], dtype=np.int64),
-        "flags": np.array([r[7] for r in rows], dtype=np.int64),
-        "fr_state": np.array([r[8] for r in rows], dtype=np.int64),
-        "rs_state": np.array([r[9] for r in rows], dtype=np.int64),
-        "fr_due": np.array([NAT if r[10] is None else micros(r[10]) for r in rows], dtype=np.int64),
-        "rs_due": np.array([NAT if r[11] is None else micros(r[11]) for r in rows], dtype=np.int64),
+        "dept": codes.of(column(4)), "channel": codes.of(column(5)), "kind": codes.of(column(6)),
+        "flags": np.array(column(7), dtype=np.int64),
+        "fr_state": np.array(column(8), dtype=np.int64), "rs_state": np.array(column(9), dtype=np.int64),
+        "fr_due": micros_array(column(10)), "rs_due": micros_array(column(11)),
         "first_bt": first_bt, "res_bt": res_bt,
-        "topic": np.array([codes(topic_of(r[16], r[17])) if r[6] == "complaint" else -1 for r in rows], dtype=np.int64),
-        "id": np.array([r[15] for r in rows], dtype=np.int64),
+        "topic": np.where(complaint_of, codes.of([topic_of(r[16], r[17]) if c else None
+                                                  for r, c in zip(rows, complaint_of)]), -1),
+        "id": np.array(column(15), dtype=np.int64),
     }
-    items = await _missed(conn, in_days, codes)
+    items = await _missed(conn, lambda t: _days_of(f"{t.name}.created_at", days, t.c.created_at), codes)
     out = {}
     for day, ix in _split(days, [r[0] for r in rows]).items():
         row_of = dict(zip(cols["id"][ix].tolist(), range(len(ix))))
@@ -99,13 +97,16 @@ async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[in
     return out
 
 
-async def _missed(conn: AsyncConnection, in_days: Any, codes: Codes) -> list[tuple[int, ...]]:
+async def _missed(conn: AsyncConnection, days: Any, codes: Codes) -> list[tuple[int, ...]]:
     """The questions the bot missed on these days' tickets, as hub.reports.missed finds them, as ITEMS records
     (`row` left 0): each miss after a miss handoff with the customer message before it, and each answer a customer
     said did not help.  Those `missed._top` would skip (no text, nothing left once folded) are left out."""
-    missed_handoff = (select(trace.c.ticket_id).join(tickets, tickets.c.id == trace.c.ticket_id)
-                      .where(and_(trace.c.what == "handoff", in_days,
-                                  or_(*(trace.c.why.like(f"{r}%") for r in MISS_REASONS)))))
+    # The days' tickets (their range through ix_tickets_created) with a miss handoff: cheaper for a few days than
+    # every handoff in the trace.
+    tk = tickets.alias("tk")
+    missed_handoff = select(tk.c.id).where(and_(days(tk), exists().where(and_(
+        trace.c.ticket_id == tk.c.id, trace.c.what == "handoff",
+        or_(*(trace.c.why.like(f"{r}%") for r in MISS_REASONS))))))
     reply = messages.alias("reply")
     asked = (select(messages.c.text).where(and_(messages.c.ticket_id == reply.c.ticket_id,
                                                  messages.c.author == "customer", messages.c.id < reply.c.id))
@@ -119,7 +120,7 @@ async def _missed(conn: AsyncConnection, in_days: Any, codes: Codes) -> list[tup
     )).all()
     unhelpful = (await conn.execute(
         select(_raw(tickets.c.created_at), labels.c.ticket_id, labels.c.id, labels.c.text, labels.c.language)
-        .join(tickets, tickets.c.id == labels.c.ticket_id).where(and_(labels.c.source == "not_helpful", in_days))
+        .join(tickets, tickets.c.id == labels.c.ticket_id).where(and_(labels.c.source == "not_helpful", days(tickets)))
     )).all()
     out = []
     for kind, o1, o2, o3, tid, text, lang in (*((0, t, m, 0, t, x, lang) for t, m, x, lang in found),
@@ -135,17 +136,17 @@ async def build_surveys(conn: AsyncConnection, config: Config, days: Sequence[in
     d = conn.dialect.name
     stmt = select(literal_column(day_of("surveys.answered_at")), _raw(s.answered_at), epoch(s.answered_at, d),
                   s.score, s.nps, s.agent_id, s.department, s.channel).where(and_(
-                      _days_of("surveys.answered_at", days, surveys, s.answered_at), s.score.is_not(None)))
+                      _days_of("surveys.answered_at", days, s.answered_at), s.score.is_not(None)))
     rows = (await conn.execute(stmt)).all()
     codes = Codes()
     cols = {
-        "at_us": np.array([micros(r[1]) for r in rows], dtype=np.int64),
+        "at_us": micros_array([r[1] for r in rows]),
         "at_ep": np.array([r[2] for r in rows], dtype=np.float64),
         "score": np.array([r[3] for r in rows], dtype=np.float64),
         "nps": np.array([r[4] for r in rows], dtype=np.float64),
         "agent": np.array([-1 if r[5] is None else r[5] for r in rows], dtype=np.int64),
-        "dept": np.array([codes(r[6]) for r in rows], dtype=np.int64),
-        "channel": np.array([codes(r[7]) for r in rows], dtype=np.int64),
+        "dept": codes.of([r[6] for r in rows]),
+        "channel": codes.of([r[7] for r in rows]),
     }
     return {day: Block({k: v[ix] for k, v in cols.items()}, codes.strings)
             for day, ix in _split(days, [r[0] for r in rows]).items()}
@@ -157,17 +158,17 @@ async def build_callbacks(conn: AsyncConnection, config: Config, days: Sequence[
     stmt = (select(literal_column(day_of("callbacks.slot_start")), _raw(c.slot_start), epoch(c.slot_start, d),
                    c.status, c.outcome, c.assignee_id, tickets.c.department, tickets.c.channel)
             .join(tickets, tickets.c.id == c.ticket_id)
-            .where(_days_of("callbacks.slot_start", days, callbacks, c.slot_start)))
+            .where(_days_of("callbacks.slot_start", days, c.slot_start)))
     rows = (await conn.execute(stmt)).all()
     codes = Codes()
     cols = {
-        "at_us": np.array([micros(r[1]) for r in rows], dtype=np.int64),
+        "at_us": micros_array([r[1] for r in rows]),
         "at_ep": np.array([r[2] for r in rows], dtype=np.float64),
-        "status": np.array([codes(r[3]) for r in rows], dtype=np.int64),
-        "outcome": np.array([codes(r[4]) for r in rows], dtype=np.int64),
+        "status": codes.of([r[3] for r in rows]),
+        "outcome": codes.of([r[4] for r in rows]),
         "agent": np.array([-1 if r[5] is None else r[5] for r in rows], dtype=np.int64),
-        "dept": np.array([codes(r[6]) for r in rows], dtype=np.int64),
-        "channel": np.array([codes(r[7]) for r in rows], dtype=np.int64),
+        "dept": codes.of([r[6] for r in rows]),
+        "channel": codes.of([r[7] for r in rows]),
     }
     return {day: Block({k: v[ix] for k, v in cols.items()}, codes.strings)
             for day, ix in _split(days, [r[0] for r in rows]).items()}

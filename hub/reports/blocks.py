@@ -75,7 +75,8 @@ TRIGGERS: dict[str, tuple[str, str, str]] = {
     "rb_tickets_cb": ("AFTER UPDATE OF department, channel ON tickets", "",
                       _drop("callbacks", f"SELECT {day_of('slot_start')} FROM callbacks WHERE ticket_id = NEW.id")),
     # Handoffs (bot figures, missed questions), the bot's replies and the customer messages before them, not-helpful
-    # labels, stored durations: each belongs to its ticket's day.
+    # labels, stored durations changed: each belongs to its ticket's day.  (A new stored row needs none: only the
+    # block builder adds them, with the values its block holds.)
     "rb_trace_ins": ("AFTER INSERT ON trace", f"NEW.what IN {_HANDOFF}",
                      _drop("tickets", _tickets_day("NEW.ticket_id"))),
     "rb_trace_upd": ("AFTER UPDATE ON trace", f"OLD.what IN {_HANDOFF} OR NEW.what IN {_HANDOFF}",
@@ -94,7 +95,6 @@ TRIGGERS: dict[str, tuple[str, str, str]] = {
                       _drop("tickets", _tickets_day("OLD.ticket_id"), _tickets_day("NEW.ticket_id"))),
     "rb_labels_del": ("AFTER DELETE ON labels", "OLD.source = 'not_helpful'",
                       _drop("tickets", _tickets_day("OLD.ticket_id"))),
-    "rb_durations_ins": ("AFTER INSERT ON report_durations", "", _drop("tickets", _tickets_day("NEW.ticket_id"))),
     "rb_durations_upd": ("AFTER UPDATE ON report_durations", "",
                          _drop("tickets", _tickets_day("OLD.ticket_id"), _tickets_day("NEW.ticket_id"))),
     "rb_durations_del": ("AFTER DELETE ON report_durations", "", _drop("tickets", _tickets_day("OLD.ticket_id"))),
@@ -140,6 +140,14 @@ def micros(raw: Any) -> int:
     """A stored time as whole microseconds since 1970 (SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC): exact,
     so comparisons give what the database's comparisons of the same values give."""
     return (datetime.fromisoformat(raw) - EPOCH) // US
+
+
+def micros_array(raw: Sequence[Any]) -> np.ndarray:
+    """`micros` of many stored times at once (numpy parses the text); None becomes NAT."""
+    return np.array(raw, dtype="datetime64[us]").astype(np.int64) if len(raw) else np.zeros(0, dtype=np.int64)
+
+
+NAT = np.iinfo(np.int64).min  # no time (numpy's NaT as an integer)
 
 
 def micros_of(moment: datetime) -> int:
@@ -199,6 +207,11 @@ class Codes:
 
     def __call__(self, value: str | None) -> int:
         return self.index.setdefault(value, len(self.index))
+
+    def of(self, values: Sequence[str | None]) -> np.ndarray:
+        """The codes of a column (one dict look-up per row, none of them a Python call)."""
+        known = {v: self(v) for v in dict.fromkeys(values)}
+        return np.fromiter(map(known.__getitem__, values), dtype=np.int64, count=len(values))
 
     @property
     def strings(self) -> list[str | None]:
