@@ -1,6 +1,6 @@
 """Day blocks (hub/reports/blocks.py): after every kind of change a report depends on, the figures from blocks equal
-the figures from the direct queries over the same database (SQLite), in every grouping and in time zones whose day
-boundaries fall elsewhere; a trigger lost to a migration is restored and stale blocks dropped."""
+the figures from the direct queries over the same database (SQLite and PostgreSQL), in every grouping and in time
+zones whose day boundaries fall elsewhere; a trigger lost to a migration is restored and stale blocks dropped."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from hub.clock import FrozenClock
-from hub.reports import blocks
+from hub.reports import blocktriggers
 from hub.reports.figures import _direct
 from hub.reports.fromblocks import from_blocks
 from hub.reports.params import GROUPS, ReportQuery
@@ -45,8 +45,8 @@ def _day(d: int) -> int:
     return (date(2026, 3, d) - date(1970, 1, 1)).days
 
 
-async def test_blocks_follow_every_change_a_report_reads(sqlite_url: str) -> None:
-    async with running_hub(hub_config(sqlite_url, business_hours=fx.HOURS), clock=FrozenClock(fx.NOW)) as h:
+async def test_blocks_follow_every_change_a_report_reads(db_url: str) -> None:
+    async with running_hub(hub_config(db_url, business_hours=fx.HOURS), clock=FrozenClock(fx.NOW)) as h:
         a = await h.add_agent("a@example.com", "agent")
         b = await h.add_agent("b@example.com", "agent")
         ids = await fx.load(h.hub.db, a, b)
@@ -96,20 +96,22 @@ async def test_blocks_follow_every_change_a_report_reads(sqlite_url: str) -> Non
             assert await _same(h), what
 
 
-async def test_a_lost_trigger_is_restored_and_stale_blocks_dropped(sqlite_url: str) -> None:
-    async with running_hub(hub_config(sqlite_url, business_hours=fx.HOURS), clock=FrozenClock(fx.NOW)) as h:
+async def test_a_lost_trigger_is_restored_and_stale_blocks_dropped(db_url: str) -> None:
+    async with running_hub(hub_config(db_url, business_hours=fx.HOURS), clock=FrozenClock(fx.NOW)) as h:
         a = await h.add_agent("a@example.com", "agent")
         ids = await fx.load(h.hub.db, a, a)
         assert await _same(h) > 0
         # As a migration that copies the tickets table would: its triggers are gone, and changes go unrecorded.
         async with h.hub.db.write() as conn:
-            await conn.exec_driver_sql("DROP TRIGGER rb_tickets_upd")
+            await conn.exec_driver_sql("DROP TRIGGER rb_tickets_upd" + ("" if h.hub.db.is_sqlite else " ON tickets"))
             await conn.execute(update(tickets).where(tickets.c.id == ids["t1"]).values(kind="complaint"))
         assert _day(2) in await _blocks_of(h, "tickets")  # stale, and nothing dropped it
         await _same(h)
+        listed = ("SELECT name FROM sqlite_master WHERE type = 'trigger'" if h.hub.db.is_sqlite
+                  else "SELECT tgname FROM pg_trigger")
         async with h.hub.db.read() as conn:
-            names = set((await conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
-        assert set(blocks.TRIGGERS) <= names
+            names = set((await conn.exec_driver_sql(listed)).scalars())
+        assert set(blocktriggers.TRIGGERS) <= names
         async with h.hub.db.write() as conn:
             await conn.execute(update(tickets).where(tickets.c.id == ids["t1"]).values(kind="question"))
         assert _day(2) not in await _blocks_of(h, "tickets")

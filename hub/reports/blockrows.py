@@ -13,7 +13,8 @@ from sqlalchemy.types import NullType
 
 from hub.config import Config
 from hub.reports import durations
-from hub.reports.blocks import ITEMS, Block, Codes, day_of, micros, micros_array, span
+from hub.reports.blocks import DAY, ITEMS, Block, Codes, micros, micros_array, span
+from hub.reports.blocktriggers import day_of
 from hub.reports.figures import PASSED, WITH_BOT  # the flags that do not depend on "now"
 from hub.reports.missed import MISS_REASONS, question_key, topic_of
 from hub.reports.sql import as_text, epoch
@@ -27,9 +28,9 @@ def _raw(col: Any) -> Any:
     return type_coerce(col, NullType())  # the stored text, not parsed
 
 
-def _days_of(col: str, days: Sequence[int], time_col: Any) -> Any:
+def _days_of(col: str, days: Sequence[int], time_col: Any, dialect: str) -> Any:
     lo, hi, listed = span(days)
-    return and_(time_col >= lo, time_col < hi, literal_column(f"{day_of(col)} IN ({listed})"))
+    return and_(time_col >= lo, time_col < hi, literal_column(f"{day_of(col, dialect)} IN ({listed})"))
 
 
 def _split(days: Sequence[int], day_col: list[int]) -> dict[int, np.ndarray]:
@@ -37,10 +38,11 @@ def _split(days: Sequence[int], day_col: list[int]) -> dict[int, np.ndarray]:
     return {d: np.flatnonzero(by == d) for d in days}
 
 
-async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[int]) -> dict[int, Block]:
+async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[int],
+                         kept: set[int]) -> dict[int, Block]:
     t, rd = tickets.c, durations.rd.c
     d = conn.dialect.name
-    in_days = _days_of("tickets.created_at", days, t.created_at)
+    in_days = _days_of("tickets.created_at", days, t.created_at, d)
     breached = as_text(t.breached)
     handed = t.id.in_(select(trace.c.ticket_id).where(trace.c.what.in_(("handoff", "escalated"))))
 
@@ -50,7 +52,7 @@ async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[in
                     (and_(at <= due, ~breached.like(f"%{breach}%")), MET), else_=MISSED)
 
     complaint = t.kind == "complaint"
-    stmt = (select(literal_column(day_of("tickets.created_at")), _raw(t.created_at), epoch(t.created_at, d),
+    stmt = (select(literal_column(day_of("tickets.created_at", d)), _raw(t.created_at), epoch(t.created_at, d),
                    t.assignee_id, t.department, t.channel, t.kind,
                    case((as_text(t.bot_state).not_in(("{}", "null")), WITH_BOT), else_=0)
                    + case((handed, PASSED), else_=0),
@@ -69,6 +71,10 @@ async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[in
         missing = durations.Missing()
         await missing.compute(conn, config, in_days, [i for i in stale.tolist() if i is not None])
         missing.patch(stale, first_bt, res_bt)
+        if kept != set(days):
+            # Durations stored only for the days this transaction holds (PostgreSQL): two reports building the
+            # same days never wait for each other's rows.
+            missing.rows = [r for r in missing.rows if micros(r["created_at"]) // (DAY * 1_000_000) in kept]
         await missing.store_in(conn)
     codes = Codes()
     column = lambda i: [r[i] for r in rows]  # noqa: E731
@@ -86,7 +92,7 @@ async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[in
                                                   for r, c in zip(rows, complaint_of)]), -1),
         "id": np.array(column(15), dtype=np.int64),
     }
-    items = await _missed(conn, lambda t: _days_of(f"{t.name}.created_at", days, t.c.created_at), codes)
+    items = await _missed(conn, lambda t: _days_of(f"{t.name}.created_at", days, t.c.created_at, d), codes)
     out = {}
     for day, ix in _split(days, [r[0] for r in rows]).items():
         row_of = dict(zip(cols["id"][ix].tolist(), range(len(ix))))
@@ -131,12 +137,13 @@ async def _missed(conn: AsyncConnection, days: Any, codes: Codes) -> list[tuple[
     return out
 
 
-async def build_surveys(conn: AsyncConnection, config: Config, days: Sequence[int]) -> dict[int, Block]:
+async def build_surveys(conn: AsyncConnection, config: Config, days: Sequence[int],
+                         kept: set[int]) -> dict[int, Block]:
     s = surveys.c
     d = conn.dialect.name
-    stmt = select(literal_column(day_of("surveys.answered_at")), _raw(s.answered_at), epoch(s.answered_at, d),
+    stmt = select(literal_column(day_of("surveys.answered_at", d)), _raw(s.answered_at), epoch(s.answered_at, d),
                   s.score, s.nps, s.agent_id, s.department, s.channel).where(and_(
-                      _days_of("surveys.answered_at", days, s.answered_at), s.score.is_not(None)))
+                      _days_of("surveys.answered_at", days, s.answered_at, d), s.score.is_not(None)))
     rows = (await conn.execute(stmt)).all()
     codes = Codes()
     cols = {
@@ -152,13 +159,14 @@ async def build_surveys(conn: AsyncConnection, config: Config, days: Sequence[in
             for day, ix in _split(days, [r[0] for r in rows]).items()}
 
 
-async def build_callbacks(conn: AsyncConnection, config: Config, days: Sequence[int]) -> dict[int, Block]:
+async def build_callbacks(conn: AsyncConnection, config: Config, days: Sequence[int],
+                           kept: set[int]) -> dict[int, Block]:
     c = callbacks.c
     d = conn.dialect.name
-    stmt = (select(literal_column(day_of("callbacks.slot_start")), _raw(c.slot_start), epoch(c.slot_start, d),
+    stmt = (select(literal_column(day_of("callbacks.slot_start", d)), _raw(c.slot_start), epoch(c.slot_start, d),
                    c.status, c.outcome, c.assignee_id, tickets.c.department, tickets.c.channel)
             .join(tickets, tickets.c.id == c.ticket_id)
-            .where(_days_of("callbacks.slot_start", days, c.slot_start)))
+            .where(_days_of("callbacks.slot_start", days, c.slot_start, d)))
     rows = (await conn.execute(stmt)).all()
     codes = Codes()
     cols = {

@@ -1,41 +1,39 @@
 """Day blocks: what a report needs of each UTC day's tickets, survey answers and callbacks, kept packed in
-`report_blocks` so that a year's report reads 365 rows per source instead of 100,000 (SQLite).
+`report_blocks` so that a year's report reads 365 rows per source instead of 100,000.
 
 A block is one source's rows of one UTC day (tickets by creation, answers by `answered_at`, callbacks by slot) as
 numpy columns: times, group keys, codes, the SLA state independent of "now", business-hours durations; plus, for
 tickets, the missed questions and complaint topics.  Nothing in a block depends on the report's time zone, grouping,
 filters or "now": those are applied to the columns.  A block is valid while
 
-- no row it was built from changed: triggers (`TRIGGERS`, kept in place by `ensure_triggers`) delete the blocks of
-  the days a changed row belongs to, in the transaction of the change, whoever makes it;
+- no row it was built from changed: triggers (hub/reports/blocktriggers.py, kept in place by the reports) delete
+  the blocks of the days a changed row belongs to, in the transaction of the change, whoever makes it;
 - the business hours it was computed with are the configured ones (`calendar` holds their digest).
 
-Missing blocks are built by the report inside one write transaction per batch of days: SQLite runs one writer at a
-time, so nothing can change between reading the rows and storing the block.  PostgreSQL runs writers concurrently,
-and a block built there could miss a change committed between its read and its write; reports on PostgreSQL read
-the tables directly (hub/reports/figures.py).
+Missing blocks are built by the report inside one write transaction per batch of days.  SQLite runs one writer at
+a time, so nothing can change between reading the rows and storing the block.  PostgreSQL runs writers
+concurrently: there a block is stored only under an advisory lock that every writer's trigger takes in shared mode
+(`read`, blocktriggers).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Config
 from hub.reports import durations
+from hub.reports.blocktriggers import LOCK_KEY
 from hub.store.db import Database
 from hub.store.schema import report_blocks as rb
 from routing.sla import calendar_for
-
-log = logging.getLogger(__name__)
 SOURCES = ("tickets", "surveys", "callbacks")
 DAY = 86400
 BATCH_DAYS = 20  # days built per write transaction: a cold year holds the writer ~19 times, briefly each
@@ -43,89 +41,6 @@ BATCH_DAYS = 20  # days built per write transaction: a cold year holds the write
 FORMAT = "1"
 EPOCH = datetime(1970, 1, 1)
 US = timedelta(microseconds=1)
-
-
-def day_of(col: str) -> str:
-    """The UTC day number (days since 1970-01-01) of a stored time, in SQL: the same expression in the triggers and
-    the builders, so a row is always looked for in the block its change invalidates."""
-    return f"CAST(julianday({col}) - 2440587.5 AS INTEGER)"
-
-
-def _tickets_day(ticket_id: str) -> str:
-    return f"(SELECT {day_of('created_at')} FROM tickets WHERE id = {ticket_id})"
-
-
-def _drop(source: str, *days: str) -> str:
-    return f"DELETE FROM report_blocks WHERE source = '{source}' AND day IN ({', '.join(days)});"
-
-
-# Columns of tickets the ticket blocks are built from (an UPDATE setting none of them leaves the blocks alone).
-_TICKET_COLS = ("created_at", "department", "kind", "channel", "language", "assignee_id", "tags", "first_response_due",
-                "resolution_due", "first_response_at", "resolved_at", "breached", "bot_state")
-_MISS_AUTHORS = "('bot', 'system')"
-_HANDOFF = "('handoff', 'escalated')"
-
-# name -> (event, WHEN condition or "", body)
-TRIGGERS: dict[str, tuple[str, str, str]] = {
-    "rb_tickets_ins": ("AFTER INSERT ON tickets", "", _drop("tickets", day_of("NEW.created_at"))),
-    "rb_tickets_upd": (f"AFTER UPDATE OF {', '.join(_TICKET_COLS)} ON tickets", "",
-                       _drop("tickets", day_of("OLD.created_at"), day_of("NEW.created_at"))),
-    "rb_tickets_del": ("AFTER DELETE ON tickets", "", _drop("tickets", day_of("OLD.created_at"))),
-    # A callback is grouped and filtered by its ticket's department and channel.
-    "rb_tickets_cb": ("AFTER UPDATE OF department, channel ON tickets", "",
-                      _drop("callbacks", f"SELECT {day_of('slot_start')} FROM callbacks WHERE ticket_id = NEW.id")),
-    # Handoffs (bot figures, missed questions), the bot's replies and the customer messages before them, not-helpful
-    # labels, stored durations changed: each belongs to its ticket's day.  (A new stored row needs none: only the
-    # block builder adds them, with the values its block holds.)
-    "rb_trace_ins": ("AFTER INSERT ON trace", f"NEW.what IN {_HANDOFF}",
-                     _drop("tickets", _tickets_day("NEW.ticket_id"))),
-    "rb_trace_upd": ("AFTER UPDATE ON trace", f"OLD.what IN {_HANDOFF} OR NEW.what IN {_HANDOFF}",
-                     _drop("tickets", _tickets_day("OLD.ticket_id"), _tickets_day("NEW.ticket_id"))),
-    "rb_trace_del": ("AFTER DELETE ON trace", f"OLD.what IN {_HANDOFF}",
-                     _drop("tickets", _tickets_day("OLD.ticket_id"))),
-    # A new customer message never precedes an existing reply (ids grow), so only new bot and system ones count.
-    "rb_messages_ins": ("AFTER INSERT ON messages", f"NEW.author IN {_MISS_AUTHORS}",
-                        _drop("tickets", _tickets_day("NEW.ticket_id"))),
-    "rb_messages_upd": ("AFTER UPDATE OF ticket_id, author, text, meta ON messages", "",
-                        _drop("tickets", _tickets_day("OLD.ticket_id"), _tickets_day("NEW.ticket_id"))),
-    "rb_messages_del": ("AFTER DELETE ON messages", "", _drop("tickets", _tickets_day("OLD.ticket_id"))),
-    "rb_labels_ins": ("AFTER INSERT ON labels", "NEW.source = 'not_helpful'",
-                      _drop("tickets", _tickets_day("NEW.ticket_id"))),
-    "rb_labels_upd": ("AFTER UPDATE ON labels", "OLD.source = 'not_helpful' OR NEW.source = 'not_helpful'",
-                      _drop("tickets", _tickets_day("OLD.ticket_id"), _tickets_day("NEW.ticket_id"))),
-    "rb_labels_del": ("AFTER DELETE ON labels", "OLD.source = 'not_helpful'",
-                      _drop("tickets", _tickets_day("OLD.ticket_id"))),
-    "rb_durations_upd": ("AFTER UPDATE ON report_durations", "",
-                         _drop("tickets", _tickets_day("OLD.ticket_id"), _tickets_day("NEW.ticket_id"))),
-    "rb_durations_del": ("AFTER DELETE ON report_durations", "", _drop("tickets", _tickets_day("OLD.ticket_id"))),
-    "rb_surveys_ins": ("AFTER INSERT ON surveys", "", _drop("surveys", day_of("NEW.answered_at"))),
-    "rb_surveys_upd": ("AFTER UPDATE OF answered_at, score, nps, agent_id, department, channel ON surveys", "",
-                       _drop("surveys", day_of("OLD.answered_at"), day_of("NEW.answered_at"))),
-    "rb_surveys_del": ("AFTER DELETE ON surveys", "", _drop("surveys", day_of("OLD.answered_at"))),
-    "rb_callbacks_ins": ("AFTER INSERT ON callbacks", "", _drop("callbacks", day_of("NEW.slot_start"))),
-    "rb_callbacks_upd": ("AFTER UPDATE OF slot_start, status, outcome, assignee_id, ticket_id ON callbacks", "",
-                         _drop("callbacks", day_of("OLD.slot_start"), day_of("NEW.slot_start"))),
-    "rb_callbacks_del": ("AFTER DELETE ON callbacks", "", _drop("callbacks", day_of("OLD.slot_start"))),
-}
-
-
-def trigger_sql(name: str) -> str:
-    event, when, body = TRIGGERS[name]
-    return f"CREATE TRIGGER IF NOT EXISTS {name} {event} {'WHEN ' + when + ' ' if when else ''}BEGIN {body} END"
-
-
-async def ensure_triggers(db: Database) -> None:
-    """Create the triggers that are missing (a migration that copies a table drops the triggers on it) and, if any
-    was, drop every block: changes made while it was missing were not recorded."""
-    async with db.read() as conn:
-        have = {r[0] for r in (await conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rb_%'")).all()}
-    if have >= TRIGGERS.keys():
-        return
-    async with db.write() as conn:
-        for name in TRIGGERS:
-            await conn.exec_driver_sql(trigger_sql(name))
-        await conn.execute(delete(rb))
 
 
 def digest(config: Config) -> str:
@@ -136,15 +51,25 @@ def digest(config: Config) -> str:
     return hashlib.sha256(f"{FORMAT}:{durations.METHOD}:{'|'.join(sigs)}".encode()).hexdigest()[:32]
 
 
+def _naive(raw: Any) -> Any:
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC; asyncpg gives aware datetimes.
+    return raw.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(raw, datetime) else raw
+
+
 def micros(raw: Any) -> int:
-    """A stored time as whole microseconds since 1970 (SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC): exact,
-    so comparisons give what the database's comparisons of the same values give."""
-    return (datetime.fromisoformat(raw) - EPOCH) // US
+    """A stored time as whole microseconds since 1970: exact, so comparisons give what the database's comparisons
+    of the same values give."""
+    value = _naive(raw)
+    return ((value if isinstance(value, datetime) else datetime.fromisoformat(value)) - EPOCH) // US
 
 
 def micros_array(raw: Sequence[Any]) -> np.ndarray:
-    """`micros` of many stored times at once (numpy parses the text); None becomes NAT."""
-    return np.array(raw, dtype="datetime64[us]").astype(np.int64) if len(raw) else np.zeros(0, dtype=np.int64)
+    """`micros` of many stored times at once (numpy parses them); None becomes NAT."""
+    if not len(raw):
+        return np.zeros(0, dtype=np.int64)
+    if any(isinstance(v, datetime) for v in raw):
+        raw = [_naive(v) for v in raw]
+    return np.array(raw, dtype="datetime64[us]").astype(np.int64)
 
 
 NAT = np.iinfo(np.int64).min  # no time (numpy's NaT as an integer)
@@ -276,9 +201,16 @@ class Merged:
             return -1
 
 
-async def read(db: Database, config: Config, source: str, first: int, last: int, build: Any) -> Merged:
+async def read(db: Database, config: Config, source: str, first: int, last: int, build: Any,
+               today: int) -> Merged:
     """The blocks of days first..last (UTC day numbers) merged, building those missing with
-    `build(conn, config, days)` -> {day: Block} inside write transactions, BATCH_DAYS days each."""
+    `build(conn, config, days, kept)` -> {day: Block} inside write transactions, BATCH_DAYS days each; `kept`, the
+    days whose blocks will be stored, is where the builder may store what it computed besides.
+
+    On PostgreSQL a block is stored only under its advisory lock, taken without waiting (a writer holding its
+    shared side is changing the block's rows: the block is built for this report and not kept), and never for
+    the last two days (`today` and the day before), whose blocks change with nearly every write: writers would
+    wait for the lock, and the next change would drop them anyway."""
     sig = digest(config)
     async with db.read() as conn:
         rows = (await conn.execute(select(rb.c.day, rb.c.strings, rb.c.data, rb.c.questions).where(and_(
@@ -288,10 +220,21 @@ async def read(db: Database, config: Config, source: str, first: int, last: int,
     for lo in range(0, len(missing), BATCH_DAYS):
         days = missing[lo:lo + BATCH_DAYS]
         async with db.write() as conn:
-            built = {day: b.encode(source) for day, b in (await build(conn, config, days)).items()}
-            await _store(conn, source, sig, built)
+            kept = days if db.is_sqlite else await _lock(conn, source, [d for d in days if d < today - 1])
+            built = {day: b.encode(source) for day, b in (await build(conn, config, days, set(kept))).items()}
+            await _store(conn, source, sig, {d: built[d] for d in kept})
         have.update(built)
     return Merged.of(source, [have[d] for d in range(first, last + 1)])
+
+
+async def _lock(conn: AsyncConnection, source: str, days: list[int]) -> list[int]:
+    """The days whose advisory lock this transaction got (PostgreSQL), before anything is read."""
+    if not days:
+        return []
+    got = await conn.execute(text("SELECT d FROM unnest(CAST(:days AS integer[])) AS x(d) "
+                                  "WHERE pg_try_advisory_xact_lock(hashtext(:k), d) ORDER BY d"),
+                             {"days": days, "k": LOCK_KEY + source})
+    return [r[0] for r in got.all()]
 
 
 async def _store(conn: AsyncConnection, source: str, sig: str, blocks: dict[int, tuple[str, bytes, bytes]]) -> None:

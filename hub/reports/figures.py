@@ -3,10 +3,11 @@ satisfaction (CSAT, NPS), complaints, the bot's answered and handed-off conversa
 and callbacks; each grouped by day, week, agent, department or channel.
 
 Tickets count in the range they were created in, survey answers when they were answered, callbacks by their booked
-slot.  On SQLite the rows come from day blocks (hub/reports/blocks.py, fromblocks.py: each UTC day's rows packed,
-kept until a row of that day changes); on PostgreSQL each table reads an indexed range and fetches only numbers and
-short strings.  Grouping and percentiles run in numpy.  Business-hours durations come from `report_durations`
-(hub/reports/durations.py), computed once per ticket state rather than in every report.
+slot.  The rows come from day blocks (hub/reports/blocks.py, fromblocks.py: each UTC day's rows packed, kept until
+a row of that day changes), built with the expressions of the direct queries here (`_direct`, which reads an
+indexed range and fetches only numbers and short strings), so both give the same figures.  Grouping and percentiles
+run in numpy.  Business-hours durations come from `report_durations` (hub/reports/durations.py), computed once per
+ticket state rather than in every report.
 """
 from __future__ import annotations
 
@@ -236,14 +237,11 @@ def callback_table(g: G.Grouping, status: np.ndarray, outcome: np.ndarray) -> di
 async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -> dict[str, Any]:
     began = _time.perf_counter()
     with collector.paused():
-        if db.is_sqlite:
-            # Day blocks (hub/reports/blocks.py): a year's report reads 365 packed rows per source.  Imported here:
-            # it builds on this module's tables.
-            from hub.reports.fromblocks import from_blocks
+        # Day blocks (hub/reports/blocks.py): a year's report reads 365 packed rows per source.  Imported here: it
+        # builds on this module's tables.
+        from hub.reports.fromblocks import from_blocks
 
-            sections, lists = await from_blocks(db, config, q, now)
-        else:
-            sections, lists = await _direct(db, config, q, now)
+        sections, lists = await from_blocks(db, config, q, now)
         labels = {G.NONE: None}
         if q.group == "agent":
             async with db.read() as conn:
@@ -259,7 +257,8 @@ async def figures(db: Database, config: Config, q: ReportQuery, now: datetime) -
 
 
 async def _direct(db: Database, config: Config, q: ReportQuery, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Sections and lists from queries over the range's rows (PostgreSQL)."""
+    """Sections and lists from queries over the range's rows: what the day blocks must reproduce (tests compare
+    both)."""
     async with db.read() as conn:
         cols = G.columns(await _tickets(conn, config, q, now), TICKET_COLUMNS)
         missing = durations.Missing()

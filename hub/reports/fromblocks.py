@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from hub.config import Config
-from hub.reports import blockrows, blocks, groups as G
+from hub.reports import blockrows, blocks, blocktriggers, groups as G
 from hub.reports.blocks import DAY, Merged, micros_of
 from hub.reports.figures import (ASSIGNED, COMPLAINT, FR_DECIDED, FR_MET, PASSED, RS_DECIDED, RS_MET, WITH_BOT,
                                  callback_table, counted, satisfaction_table, ticket_tables)
@@ -42,12 +42,12 @@ class _Range:
         return table[self.c[name]] if len(self.c[name]) else np.zeros(0, dtype=object)
 
 
-async def _merged(db: Database, config: Config, source: str, q: ReportQuery, build: Any) -> Merged:
+async def _merged(db: Database, config: Config, source: str, q: ReportQuery, build: Any, now: datetime) -> Merged:
     # A day either side: the day expression rounds to milliseconds, so a row a hair before midnight may sit in the
     # next day's block.
     first = micros_of(q.start) // (DAY * 1_000_000) - 1
     last = (micros_of(q.end) - 1) // (DAY * 1_000_000) + 1
-    return await blocks.read(db, config, source, first, last, build)
+    return await blocks.read(db, config, source, first, last, build, micros_of(now) // (DAY * 1_000_000))
 
 
 def _flags(r: _Range, now: int) -> np.ndarray:
@@ -114,12 +114,12 @@ def _missed(r: _Range) -> dict[str, Any]:
 async def from_blocks(db: Database, config: Config, q: ReportQuery,
                       now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """The sections and lists of a report (figures.figures adds the rest)."""
-    await blocks.ensure_triggers(db)
+    await blocktriggers.ensure(db)
     start, end = micros_of(q.start), micros_of(q.end)
-    t = _Range(await _merged(db, config, "tickets", q, blockrows.build_tickets), q, "created_us", start, end)
+    t = _Range(await _merged(db, config, "tickets", q, blockrows.build_tickets, now), q, "created_us", start, end)
     sections = ticket_tables(t.grouping("created_ep"), t.c["first_bt"], t.c["res_bt"], _flags(t, micros_of(now)))
-    s = _Range(await _merged(db, config, "surveys", q, blockrows.build_surveys), q, "at_us", start, end)
+    s = _Range(await _merged(db, config, "surveys", q, blockrows.build_surveys, now), q, "at_us", start, end)
     sections["satisfaction"] = satisfaction_table(s.grouping("at_ep"), s.c["score"], s.c["nps"])
-    cb = _Range(await _merged(db, config, "callbacks", q, blockrows.build_callbacks), q, "at_us", start, end)
+    cb = _Range(await _merged(db, config, "callbacks", q, blockrows.build_callbacks, now), q, "at_us", start, end)
     sections["callbacks"] = callback_table(cb.grouping("at_ep"), cb.text("status"), cb.text("outcome", ""))
     return sections, {**_lists(t), "missed_questions": _missed(t)}
