@@ -10,6 +10,8 @@ lock, so they never wait for each other.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import delete, text
 
@@ -119,8 +121,17 @@ async def ensure(db: Database) -> None:
         if not db.is_sqlite:
             # Processes starting together would replace the same functions at once.
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": LOCK_KEY + "ddl"})
-            await conn.exec_driver_sql(_PG_DROP)
-        for name in TRIGGERS:
-            for sql in statements(name, dialect):
-                await conn.exec_driver_sql(sql)
+        for sql in _all(dialect):
+            await conn.exec_driver_sql(sql)
         await conn.execute(delete(rb))
+
+
+def _all(dialect: str) -> list[str]:
+    functions = [] if dialect == "sqlite" else [_PG_DROP]
+    return [*functions, *(sql for name in TRIGGERS for sql in statements(name, dialect))]
+
+
+def create(execute: Callable[[str], Any], dialect: str) -> None:
+    """Create every trigger with a synchronous `execute` (the migration that adds report_blocks)."""
+    for sql in _all(dialect):
+        execute(sql)

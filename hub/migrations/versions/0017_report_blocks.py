@@ -1,6 +1,6 @@
-"""report_blocks: each UTC day's report rows per source, packed, built by reports on SQLite (the triggers that drop
-stale blocks are created by hub.reports.blocks.ensure_triggers, which also restores them after a migration that
-copies a table)
+"""report_blocks: each UTC day's report rows per source, packed, built by the reports; and the triggers that drop
+the blocks whose rows change (hub/reports/blocktriggers.py, which reports also use to restore them, e.g. after a
+migration that copies a table)
 
 Revision ID: 0017
 Revises: 0016
@@ -26,11 +26,23 @@ def upgrade() -> None:
         sa.Column("data", sa.LargeBinary, nullable=False),
         sa.Column("questions", sa.LargeBinary, nullable=False),
     )
+    # Created here, before the hub serves, so that no report has to take the tables' locks for it under load.
+    from hub.reports import blocktriggers
+
+    bind = op.get_bind()
+    blocktriggers.create(bind.exec_driver_sql, bind.dialect.name)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for row in op.get_bind().exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rb_%'").all():
-            op.execute(f"DROP TRIGGER {row[0]}")
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        listed = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rb_%'"
+        for row in bind.exec_driver_sql(listed).all():
+            bind.exec_driver_sql(f"DROP TRIGGER {row[0]}")
+    else:
+        for row in bind.exec_driver_sql("SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
+                                        "WHERE tgname LIKE 'rb_%' AND NOT tgisinternal").all():
+            bind.exec_driver_sql(f"DROP TRIGGER {row[0]} ON {row[1]}")
+            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {row[0]}()")
+        bind.exec_driver_sql("DROP FUNCTION IF EXISTS rb_drop(text, integer)")
     op.drop_table("report_blocks")
