@@ -116,3 +116,22 @@ async def test_a_lost_trigger_is_restored_and_stale_blocks_dropped(db_url: str) 
             await conn.execute(update(tickets).where(tickets.c.id == ids["t1"]).values(kind="question"))
         assert _day(2) not in await _blocks_of(h, "tickets")
         assert await _same(h)
+
+
+async def test_a_block_is_not_kept_while_a_change_to_its_rows_is_uncommitted(pg_url: str) -> None:
+    """PostgreSQL: a report building a day whose rows another transaction is changing uses what it read but does
+    not keep the block (it would miss the change once committed); the other days are kept."""
+    async with running_hub(hub_config(pg_url, business_hours=fx.HOURS), clock=FrozenClock(fx.NOW)) as h:
+        a = await h.add_agent("a@example.com", "agent")
+        ids = await fx.load(h.hub.db, a, a)
+        q = ReportQuery(date(2026, 3, 2), date(2026, 3, 8), "UTC", "day")
+        async with h.hub.db.write() as conn:
+            await conn.execute(update(tickets).where(tickets.c.id == ids["t1"]).values(resolved_at=fx.at(6, 10)))
+            before, _ = await from_blocks(h.hub.db, h.hub.config, q, fx.NOW)  # the change is not committed yet
+            kept = await _blocks_of(h, "tickets")
+            assert _day(3) in kept and _day(2) not in kept
+        # t1's resolution time (2 h) was read as it was; once committed, the next report reads the new one.
+        assert before["volume"]["total"]["resolution_median"] == 7200.0
+        after = await from_blocks(h.hub.db, h.hub.config, q, fx.NOW)
+        assert after[0]["volume"]["total"]["resolution_median"] != 7200.0
+        assert after == await _direct(h.hub.db, h.hub.config, q, fx.NOW)
