@@ -13,8 +13,8 @@ from sqlalchemy.types import NullType
 
 from hub.config import Config
 from hub.reports import durations
-from hub.reports.blocks import DAY, ITEMS, Block, Codes, micros, micros_array, span
-from hub.reports.blocktriggers import day_of
+from hub.reports.blocks import DAY, ITEMS, NAT, Block, Codes, micros, span
+from hub.reports.blocktriggers import day_of, micros_of
 from hub.reports.figures import PASSED, WITH_BOT  # the flags that do not depend on "now"
 from hub.reports.missed import MISS_REASONS, question_key, topic_of
 from hub.reports.sql import as_text, epoch
@@ -31,6 +31,10 @@ def _raw(col: Any) -> Any:
 def _days_of(col: str, days: Sequence[int], time_col: Any, dialect: str) -> Any:
     lo, hi, listed = span(days)
     return and_(time_col >= lo, time_col < hi, literal_column(f"{day_of(col, dialect)} IN ({listed})"))
+
+
+def _or_nat(values: list[Any]) -> np.ndarray:
+    return np.array([NAT if v is None else v for v in values], dtype=np.int64)
 
 
 def _split(days: Sequence[int], day_col: list[int]) -> dict[int, np.ndarray]:
@@ -52,14 +56,15 @@ async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[in
                     (and_(at <= due, ~breached.like(f"%{breach}%")), MET), else_=MISSED)
 
     complaint = t.kind == "complaint"
-    stmt = (select(literal_column(day_of("tickets.created_at", d)), _raw(t.created_at), epoch(t.created_at, d),
+    us = lambda col: literal_column(micros_of(col, d))  # noqa: E731
+    stmt = (select(literal_column(day_of("tickets.created_at", d)), us("tickets.created_at"), epoch(t.created_at, d),
                    t.assignee_id, t.department, t.channel, t.kind,
                    case((as_text(t.bot_state).not_in(("{}", "null")), WITH_BOT), else_=0)
                    + case((handed, PASSED), else_=0),
                    state(t.first_response_at, t.first_response_due, "first_response"),
                    state(t.resolved_at, t.resolution_due, "resolution"),
-                   case((t.first_response_at.is_(None), _raw(t.first_response_due))),
-                   case((t.resolved_at.is_(None), _raw(t.resolution_due))),
+                   case((t.first_response_at.is_(None), us("tickets.first_response_due"))),
+                   case((t.resolved_at.is_(None), us("tickets.resolution_due"))),
                    rd.first_response_bs, rd.resolution_bs, case((rd.ticket_id.is_(None), t.id)), t.id,
                    case((complaint, as_text(t.tags))), case((complaint, t.bot_state["last_entry"].as_string())))
             .select_from(durations.joined(config)).where(in_days))
@@ -80,13 +85,13 @@ async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[in
     column = lambda i: [r[i] for r in rows]  # noqa: E731
     complaint_of = [r[6] == "complaint" for r in rows]
     cols = {
-        "created_us": micros_array(column(1)),
+        "created_us": np.array(column(1), dtype=np.int64),
         "created_ep": np.array(column(2), dtype=np.float64),
         "agent": np.array([-1 if r[3] is None else r[3] for r in rows], dtype=np.int64),
         "dept": codes.of(column(4)), "channel": codes.of(column(5)), "kind": codes.of(column(6)),
         "flags": np.array(column(7), dtype=np.int64),
         "fr_state": np.array(column(8), dtype=np.int64), "rs_state": np.array(column(9), dtype=np.int64),
-        "fr_due": micros_array(column(10)), "rs_due": micros_array(column(11)),
+        "fr_due": _or_nat(column(10)), "rs_due": _or_nat(column(11)),
         "first_bt": first_bt, "res_bt": res_bt,
         "topic": np.where(complaint_of, codes.of([topic_of(r[16], r[17]) if c else None
                                                   for r, c in zip(rows, complaint_of)]), -1),
@@ -141,13 +146,14 @@ async def build_surveys(conn: AsyncConnection, config: Config, days: Sequence[in
                          kept: set[int]) -> dict[int, Block]:
     s = surveys.c
     d = conn.dialect.name
-    stmt = select(literal_column(day_of("surveys.answered_at", d)), _raw(s.answered_at), epoch(s.answered_at, d),
+    stmt = select(literal_column(day_of("surveys.answered_at", d)), literal_column(micros_of("surveys.answered_at", d)),
+                  epoch(s.answered_at, d),
                   s.score, s.nps, s.agent_id, s.department, s.channel).where(and_(
                       _days_of("surveys.answered_at", days, s.answered_at, d), s.score.is_not(None)))
     rows = (await conn.execute(stmt)).all()
     codes = Codes()
     cols = {
-        "at_us": micros_array([r[1] for r in rows]),
+        "at_us": np.array([r[1] for r in rows], dtype=np.int64),
         "at_ep": np.array([r[2] for r in rows], dtype=np.float64),
         "score": np.array([r[3] for r in rows], dtype=np.float64),
         "nps": np.array([r[4] for r in rows], dtype=np.float64),
@@ -163,14 +169,15 @@ async def build_callbacks(conn: AsyncConnection, config: Config, days: Sequence[
                            kept: set[int]) -> dict[int, Block]:
     c = callbacks.c
     d = conn.dialect.name
-    stmt = (select(literal_column(day_of("callbacks.slot_start", d)), _raw(c.slot_start), epoch(c.slot_start, d),
+    stmt = (select(literal_column(day_of("callbacks.slot_start", d)),
+                   literal_column(micros_of("callbacks.slot_start", d)), epoch(c.slot_start, d),
                    c.status, c.outcome, c.assignee_id, tickets.c.department, tickets.c.channel)
             .join(tickets, tickets.c.id == c.ticket_id)
             .where(_days_of("callbacks.slot_start", days, c.slot_start, d)))
     rows = (await conn.execute(stmt)).all()
     codes = Codes()
     cols = {
-        "at_us": micros_array([r[1] for r in rows]),
+        "at_us": np.array([r[1] for r in rows], dtype=np.int64),
         "at_ep": np.array([r[2] for r in rows], dtype=np.float64),
         "status": codes.of([r[3] for r in rows]),
         "outcome": codes.of([r[4] for r in rows]),

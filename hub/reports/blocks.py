@@ -63,15 +63,6 @@ def micros(raw: Any) -> int:
     return ((value if isinstance(value, datetime) else datetime.fromisoformat(value)) - EPOCH) // US
 
 
-def micros_array(raw: Sequence[Any]) -> np.ndarray:
-    """`micros` of many stored times at once (numpy parses them); None becomes NAT."""
-    if not len(raw):
-        return np.zeros(0, dtype=np.int64)
-    if any(isinstance(v, datetime) for v in raw):
-        raw = [_naive(v) for v in raw]
-    return np.array(raw, dtype="datetime64[us]").astype(np.int64)
-
-
 NAT = np.iinfo(np.int64).min  # no time (numpy's NaT as an integer)
 
 

@@ -27,6 +27,14 @@ def day_of(col: str, dialect: str) -> str:
     return f"CAST(floor(extract(epoch FROM {col}) / 86400) AS INTEGER)"
 
 
+def micros_of(col: str, dialect: str) -> str:
+    """A stored time as whole microseconds since 1970, in SQL, exact (SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff';
+    PostgreSQL's epoch is a numeric): the database computes it faster than Python parses the values."""
+    if dialect == "sqlite":
+        return f"(CAST(strftime('%s', {col}) AS INTEGER) * 1000000 + CAST(substr({col}, 21, 6) AS INTEGER))"
+    return f"CAST(extract(epoch FROM {col}) * 1000000 AS BIGINT)"
+
+
 LOCK_KEY = "report_blocks:"  # with the source, the first key of a block's advisory lock (the day is the second)
 
 # Columns of tickets the ticket blocks are built from (an UPDATE setting none of them leaves the blocks alone).
