@@ -135,3 +135,34 @@ async def test_a_block_is_not_kept_while_a_change_to_its_rows_is_uncommitted(pg_
         after = await from_blocks(h.hub.db, h.hub.config, q, fx.NOW)
         assert after[0]["volume"]["total"]["resolution_median"] != 7200.0
         assert after == await _direct(h.hub.db, h.hub.config, q, fx.NOW)
+
+
+async def test_a_migration_can_copy_a_table_the_triggers_name(sqlite_url: str) -> None:
+    """SQLite alters a table by copying it and renaming the copy back, which fails while another table's trigger
+    names it (rb_trace_ins reads tickets): migrations run with the triggers dropped, then restored."""
+    from hub.store.db import Database
+    from hub.store.migrate import migrate
+
+    db = Database(sqlite_url)
+    await migrate(db)
+
+    def copy_tickets(sync_conn: Any) -> None:
+        # What Alembic's batch mode does: a new table, the rows copied, the old one dropped, the new one renamed.
+        sql = sync_conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'tickets'").scalar()
+        sync_conn.exec_driver_sql(sql.replace("CREATE TABLE tickets", "CREATE TABLE _tmp_tickets", 1))
+        sync_conn.exec_driver_sql("INSERT INTO _tmp_tickets SELECT * FROM tickets")
+        sync_conn.exec_driver_sql("DROP TABLE tickets")
+        sync_conn.exec_driver_sql("ALTER TABLE _tmp_tickets RENAME TO tickets")
+
+    try:
+        try:
+            await db.run_sync(copy_tickets, foreign_keys=False)
+            raise AssertionError("the copy should fail while the triggers name tickets")
+        except Exception as e:  # noqa: BLE001 (sqlite3's OperationalError, wrapped)
+            assert "trigger" in str(e)
+        await db.run_sync(lambda c: blocktriggers.around_copies(c, lambda: copy_tickets(c)), foreign_keys=False)
+        async with db.read() as conn:
+            names = set((await conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+        assert set(blocktriggers.TRIGGERS) <= names
+    finally:
+        await db.close()

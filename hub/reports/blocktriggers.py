@@ -143,3 +143,19 @@ def create(execute: Callable[[str], Any], dialect: str) -> None:
     """Create every trigger with a synchronous `execute` (the migration that adds report_blocks)."""
     for sql in _all(dialect):
         execute(sql)
+
+
+def around_copies(sync_conn: Any, fn: Callable[[], Any]) -> Any:
+    """Run `fn` (SQLite migrations) without the report-block triggers, then create them again and drop every block:
+    a table copied and renamed back fails while another table's trigger names it, and what changed meanwhile went
+    unrecorded."""
+    names = [r[0] for r in sync_conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rb_%'").all()]
+    for name in names:
+        sync_conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    out = fn()
+    if sync_conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'report_blocks'").first() is not None:
+        create(sync_conn.exec_driver_sql, "sqlite")
+        sync_conn.exec_driver_sql("DELETE FROM report_blocks")
+    return out
