@@ -109,9 +109,12 @@ def statements(name: str, dialect: str) -> list[str]:
                         for source, q in drops)
         return [f"CREATE TRIGGER IF NOT EXISTS {name} {event} {'WHEN ' + when + ' ' if when else ''}BEGIN {body} END"]
     calls = "\n".join(f"  PERFORM rb_drop('{source}', d) FROM ({_days(q, dialect)}) AS x(d);" for source, q in drops)
+    table = event.rsplit(" ON ", 1)[1]
+    # Dropped and created rather than CREATE OR REPLACE TRIGGER, which PostgreSQL has only from version 14.
     return [f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{calls}\n"
             f"  RETURN NULL;\nEND $$",
-            f"CREATE OR REPLACE TRIGGER {name} {event} FOR EACH ROW {'WHEN (' + when + ') ' if when else ''}"
+            f"DROP TRIGGER IF EXISTS {name} ON {table}",
+            f"CREATE TRIGGER {name} {event} FOR EACH ROW {'WHEN (' + when + ') ' if when else ''}"
             f"EXECUTE FUNCTION {name}()"]
 
 
