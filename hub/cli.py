@@ -49,8 +49,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     reuse = bool(os.environ.get("HUB_WORKER"))
     if not reuse:  # one announcement, not one per worker process
         app.on_startup.append(lambda app: _announce(app, args, port))
+    # After the hub has started (the cleanup context runs first): see hub.gcpolicy for why.
+    app.on_startup.append(_settle_gc)
     web.run_app(app, host=host, port=port, reuse_port=reuse or None, access_log=None, print=lambda *_: logging.getLogger("hub").info("serving on http://%s:%s", host, port))
     return 0
+
+
+async def _settle_gc(app: Any) -> None:
+    from hub import gcpolicy
+
+    gcpolicy.settle()
 
 
 async def _announce(app: Any, args: argparse.Namespace, port: int) -> None:
