@@ -34,7 +34,8 @@ import threading
 
 import numpy as np
 
-from bots.calibration import Calibration, Gate, background_for, fit_calibration, fit_gate, gate_features
+from bots.calibration import (Calibration, Gate, Vocab, background_for, fit_calibration, fit_gate, gate_features,
+                              word_coverage)
 from bots.semantic import EntryModel, train_entry_model
 from bots.features import CHAR, WORD, terms
 from bots.kb import Entry, KnowledgeBase
@@ -189,10 +190,17 @@ class SemanticIndex:
     column_of: dict[str, int]  # entry id -> its column in the model
     mean_cosine: float  # an example's mean cosine to all centroids, averaged: where same-language questions sit
     space: IntentSpace | None = None  # applied to examples and questions alike (nlp.space)
+    vocab: tuple[Vocab, ...] = ()  # per model column: the word terms of the entry's examples (the gate's coverage)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.encoder.embed(texts)  # type: ignore[attr-defined]
         return self.space.apply(vectors) if self.space is not None else vectors
+
+
+def words_of(text: str, lang: str, featurize: Featurizer = terms) -> Vocab:
+    """A message's word terms for the gate's coverage feature (concept and number terms left out: they are not
+    words the customer chose)."""
+    return frozenset(t for t in featurize(text, lang) if t.startswith(WORD) and t[2:3] not in ("@", "#"))
 
 
 def _fingerprint(kb: KnowledgeBase) -> str:
@@ -225,15 +233,19 @@ def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object,
 
     texts: list[str] = []
     labels: list[int] = []
+    words: list[Vocab] = []
     for e, entry in enumerate(kb.entries):
         for lang in sorted(entry.examples):
             for t in entry.examples[lang]:
                 texts.append(t)
                 labels.append(e)
+                words.append(words_of(t, lang))
     if len(set(labels)) < 2:
         return None
     vectors = embed_cached(encoder, texts, f"kb-{fingerprint[:16]}")  # type: ignore[arg-type]
-    background = [t for lang in ("en", "th", "fa") for t in background_for(lang)]
+    bg_pairs = [(t, lang) for lang in ("en", "th", "fa") for t in background_for(lang)]
+    background = [t for t, _ in bg_pairs]
+    bg_words = [words_of(t, lang) for t, lang in bg_pairs]
     bg = embed_cached(encoder, background, "background") if background else None  # type: ignore[arg-type]
     if space is not None:  # the cache keeps the encoder's own vectors; the space is cheap to apply again
         vectors = space.apply(vectors)
@@ -241,11 +253,15 @@ def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object,
     y = np.array(labels)
     entries = tuple(sorted(set(labels)))
     model = train_entry_model(vectors, y, entries)
-    gate = fit_gate(vectors, y, bg, train_entry_model)
+    gate = fit_gate(vectors, y, bg, train_entry_model, words=words, background_words=bg_words)
     mean_cosine = float((vectors @ model.centroids.T).mean())
     languages = frozenset(lang for entry in kb.entries for lang, ex in entry.examples.items() if ex)
     column_of = {kb.entries[e].id: col for col, e in enumerate(model.entries)}
-    return SemanticIndex(model, gate, encoder, languages, column_of, mean_cosine, space)
+    vocab: dict[int, set[str]] = {}
+    for w, e in zip(words, labels):
+        vocab.setdefault(e, set()).update(w)
+    per_column = tuple(frozenset(vocab.get(e, ())) for e in model.entries)
+    return SemanticIndex(model, gate, encoder, languages, column_of, mean_cosine, space, per_column)
 
 
 class Matcher:
@@ -304,6 +320,8 @@ class Matcher:
         vec = sem.embed([text])
         s = sem.model.scores(vec)
         probs, cos = s.probs[0], s.cosines[0]
+        # Word coverage only means something against examples in the question's own language.
+        qwords = words_of(text, lang) if sem.gate.uses_coverage and lang in sem.languages else None
         if lang not in sem.languages:
             # A question in a language the examples are not written in sits lower on every centroid at once (the
             # encoder's space is shared, not identical): lift it back to where questions in the examples' own
@@ -326,7 +344,8 @@ class Matcher:
             # margins over the best of the rest.
             x = (float(probs[col]), float(probs[col] - (others.max() if len(others) else 0.0)),
                  float(cos[col]), float(cos[col] - (other_cos.max() if len(other_cos) else 0.0)))
-            out.append(Match(self.kb.entries[e], sem.gate.confidence(*x), float(cos[col]), lang, x[1]))
+            coverage = word_coverage(qwords, sem.vocab[int(col)]) if qwords is not None and sem.vocab else None
+            out.append(Match(self.kb.entries[e], sem.gate.confidence(*x, coverage), float(cos[col]), lang, x[1]))
         return out
 
     def rank(self, text: str, lang: str | None = None, k: int = 3) -> list[Match]:
