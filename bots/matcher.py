@@ -191,6 +191,7 @@ class SemanticIndex:
     mean_cosine: float  # an example's mean cosine to all centroids, averaged: where same-language questions sit
     space: IntentSpace | None = None  # applied to examples and questions alike (nlp.space)
     vocab: tuple[Vocab, ...] = ()  # per model column: the word terms of the entry's examples (the gate's coverage)
+    column_languages: tuple[frozenset[str], ...] = ()  # per model column: the languages of the entry's examples
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors = self.encoder.embed(texts)  # type: ignore[attr-defined]
@@ -261,7 +262,8 @@ def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object,
     for w, e in zip(words, labels):
         vocab.setdefault(e, set()).update(w)
     per_column = tuple(frozenset(vocab.get(e, ())) for e in model.entries)
-    return SemanticIndex(model, gate, encoder, languages, column_of, mean_cosine, space, per_column)
+    column_languages = tuple(frozenset(lg for lg, ex in kb.entries[e].examples.items() if ex) for e in model.entries)
+    return SemanticIndex(model, gate, encoder, languages, column_of, mean_cosine, space, per_column, column_languages)
 
 
 class Matcher:
@@ -320,7 +322,8 @@ class Matcher:
         vec = sem.embed([text])
         s = sem.model.scores(vec)
         probs, cos = s.probs[0], s.cosines[0]
-        # Word coverage only means something against examples in the question's own language.
+        # Word coverage only means something against examples in the question's own language: an entry without
+        # any is judged on meaning alone (the gate's neutral coverage).
         qwords = words_of(text, lang) if sem.gate.uses_coverage and lang in sem.languages else None
         if lang not in sem.languages:
             # A question in a language the examples are not written in sits lower on every centroid at once (the
@@ -344,7 +347,8 @@ class Matcher:
             # margins over the best of the rest.
             x = (float(probs[col]), float(probs[col] - (others.max() if len(others) else 0.0)),
                  float(cos[col]), float(cos[col] - (other_cos.max() if len(other_cos) else 0.0)))
-            coverage = word_coverage(qwords, sem.vocab[int(col)]) if qwords is not None and sem.vocab else None
+            coverage = (word_coverage(qwords, sem.vocab[int(col)])
+                        if qwords is not None and sem.vocab and lang in sem.column_languages[int(col)] else None)
             out.append(Match(self.kb.entries[e], sem.gate.confidence(*x, coverage), float(cos[col]), lang, x[1]))
         return out
 

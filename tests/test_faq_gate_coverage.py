@@ -115,3 +115,22 @@ def test_a_question_in_another_language_is_judged_on_meaning(unbudgeted: object)
     hit = m.match("هزینه ارسال چقدره؟", "fa")
     assert hit is not None and hit.entry.id == "shipping_cost"
     matcher._BUILT.clear()
+
+
+def test_an_entry_without_examples_in_the_questions_language_is_judged_on_meaning(unbudgeted: object) -> None:
+    """Shipping has English examples only, the other entries keep their Persian ones: a Persian shipping question
+    shares no words with that entry's examples and is still answered."""
+    from types import MappingProxyType
+
+    from bots.kb import Entry, KnowledgeBase
+
+    kb = load(ROOT / "faq.yaml")
+    mixed = KnowledgeBase(tuple(
+        Entry(e.id, e.answers, MappingProxyType({"en": e.examples["en"]}) if e.id == "shipping_cost" else e.examples)
+        for e in kb.entries))
+    matcher._BUILT.clear()
+    m = Matcher(mixed)
+    assert m.ensure_semantic() and m.semantic.gate.uses_coverage  # type: ignore[union-attr]
+    hit = m.match("هزینه ارسال چقدره؟", "fa")
+    assert hit is not None and hit.entry.id == "shipping_cost", m.rank("هزینه ارسال چقدره؟", "fa")
+    matcher._BUILT.clear()
