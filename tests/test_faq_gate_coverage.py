@@ -117,20 +117,33 @@ def test_a_question_in_another_language_is_judged_on_meaning(unbudgeted: object)
     matcher._BUILT.clear()
 
 
-def test_an_entry_without_examples_in_the_questions_language_is_judged_on_meaning(unbudgeted: object) -> None:
-    """Shipping has English examples only, the other entries keep their Persian ones: a Persian shipping question
-    shares no words with that entry's examples and is still answered."""
+def test_an_entry_without_examples_in_the_questions_language_is_judged_on_meaning(
+        unbudgeted: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """English examples everywhere, Persian ones for two entries only: a Persian question about another entry shares
+    no words with that entry's examples, so that entry's coverage is not measured (the gate's neutral value is
+    used), and the question is answered."""
     from types import MappingProxyType
 
     from bots.kb import Entry, KnowledgeBase
 
     kb = load(ROOT / "faq.yaml")
+    persian = {"opening_hours", "returns"}
     mixed = KnowledgeBase(tuple(
-        Entry(e.id, e.answers, MappingProxyType({"en": e.examples["en"]}) if e.id == "shipping_cost" else e.examples)
+        Entry(e.id, e.answers, MappingProxyType({"en": e.examples["en"], "fa": e.examples["fa"]} if e.id in persian
+                                                else {"en": e.examples["en"]}))
         for e in kb.entries))
     matcher._BUILT.clear()
     m = Matcher(mixed)
     assert m.ensure_semantic() and m.semantic.gate.uses_coverage  # type: ignore[union-attr]
-    hit = m.match("هزینه ارسال چقدره؟", "fa")
-    assert hit is not None and hit.entry.id == "shipping_cost", m.rank("هزینه ارسال چقدره؟", "fa")
+    assert "fa" in m.semantic.languages  # type: ignore[union-attr]
+    measured: list[frozenset] = []
+    real = matcher.word_coverage
+    monkeypatch.setattr(matcher, "word_coverage", lambda q, vocab: measured.append(vocab) or real(q, vocab))
+    for text, entry in (("کد تخفیف دارید؟", "discount_codes"), ("حساب کاربری چطور بسازم؟", "create_account")):
+        hit = m.match(text, "fa")
+        assert hit is not None and hit.entry.id == entry, m.rank(text, "fa")
+        assert m.semantic.vocab[m.semantic.column_of[entry]] not in measured  # type: ignore[union-attr]
+    hit = m.match("ساعت کاری شما چیه؟", "fa")
+    assert hit is not None and hit.entry.id == "opening_hours"
+    assert m.semantic.vocab[m.semantic.column_of["opening_hours"]] in measured  # type: ignore[union-attr]
     matcher._BUILT.clear()
