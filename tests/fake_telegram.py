@@ -143,7 +143,7 @@ class FakeTelegram:
     def called(self, method: str) -> list[dict[str, Any]]:
         return [p for m, p in self.calls if m == method]
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -375,7 +375,7 @@ async def stored(h: RunningHub) -> list[Any]:
         )).all())
 
 
-async def wait_stored(h: RunningHub, n: int, timeout: float = 10.0) -> list[Any]:
+async def wait_stored(h: RunningHub, n: int, timeout: float = 30.0) -> list[Any]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
