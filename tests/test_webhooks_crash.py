@@ -15,8 +15,7 @@ from hub.store.schema import messages, surveys, tickets
 from hub.store.schema import webhook_deliveries as wd
 from hub.webhooks.events import _fixed
 from tests.hubtest import RunningHub, hub_config, running_hub
-from tests.dovecot import wait_until
-from tests.webhook_receiver import Receiver, assert_a_restart_sends_nothing, free_port
+from tests.webhook_receiver import Receiver, assert_a_restart_sends_nothing, free_port, restart_delivers
 
 SECRET = "a-long-shared-secret-0123456789"
 EVENTS = ["ticket.created", "message.created", "ticket.resolved", "survey.answered"]
@@ -76,15 +75,7 @@ async def test_events_committed_before_a_crash_are_delivered_after_the_restart(d
                 queued = {r.event_id: r.event for r in (await conn.execute(select(wd.c.event_id, wd.c.event))).all()}
             assert queued == expected and rx.got == []
 
-            # The process is abandoned as it stands (never shut down); another starts on the same database.
-            async with running_hub(_config(db_url, rx.url), clock=clock) as h2:
-                async def all_in() -> bool:  # received, and recorded as sent (the sweeper's attempts are not drained)
-                    async with h2.hub.db.read() as conn:
-                        states = set((await conn.execute(select(wd.c.state))).scalars())
-                    return set(rx.accepted) == set(expected) and states == {"sent"}
-
-                await wait_until(all_in)
-                await h2.hub.webhooks.drain()
+            await restart_delivers(_config(db_url, rx.url), rx, clock, expected)
             for event_id, body in rx.accepted.items():
                 assert body["type"] == expected[event_id] and body["id"] == event_id
             assert all(g["valid"] for g in rx.got)

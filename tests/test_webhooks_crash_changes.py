@@ -17,8 +17,7 @@ from hub.store.schema import webhook_deliveries as wd
 from hub.webhooks.events import from_bus
 from tests.hubtest import RunningHub, running_hub
 from tests.test_callbacks_helpers import MONDAY_7AM_BKK, booking, callback_config
-from tests.dovecot import wait_until
-from tests.webhook_receiver import Receiver, assert_a_restart_sends_nothing, free_port
+from tests.webhook_receiver import Receiver, assert_a_restart_sends_nothing, free_port, restart_delivers
 
 SECRET = "a-long-shared-secret-0123456789"
 FIXED_HERE = {"ticket.updated", "callback.booked", "callback.outcome", "sla.breached"}
@@ -99,15 +98,7 @@ async def test_updates_callbacks_and_breaches_committed_before_a_crash_are_deliv
             breach = [r for r in queued.values() if r.event == "sla.breached"]
             assert len(breach) == 1 and '"target":"first_response"' in breach[0].body
 
-            # The process is abandoned as it stands (never shut down); another starts on the same database.
-            async with running_hub(_config(db_url, rx.url), clock=clock) as h2:
-                async def all_in() -> bool:  # received, and recorded as sent (the sweeper's attempts are not drained)
-                    async with h2.hub.db.read() as conn:
-                        states = set((await conn.execute(select(wd.c.state))).scalars())
-                    return set(rx.accepted) == set(queued) and states == {"sent"}
-
-                await wait_until(all_in)
-                await h2.hub.webhooks.drain()
+            await restart_delivers(_config(db_url, rx.url), rx, clock, queued)
             assert all(g["valid"] for g in rx.got)
             for event_id, body in rx.accepted.items():
                 assert body["id"] == event_id and body["type"] == queued[event_id].event

@@ -61,6 +61,26 @@ class Receiver:
             self._runner = None
 
 
+async def restart_delivers(config: Any, rx: Receiver, clock: Any, event_ids: Any) -> None:
+    """The crashed process is abandoned as it stands (never shut down); another starts on the same database and
+    delivers exactly `event_ids`, each recorded as sent (the sweeper's attempts are not drained, so the wait is on
+    the rows)."""
+    from sqlalchemy import select
+
+    from hub.store.schema import webhook_deliveries as wd
+    from tests.dovecot import wait_until
+    from tests.hubtest import running_hub
+
+    async with running_hub(config, clock=clock) as h:
+        async def all_in() -> bool:
+            async with h.hub.db.read() as conn:
+                states = set((await conn.execute(select(wd.c.state))).scalars())
+            return set(rx.accepted) == set(event_ids) and states == {"sent"}
+
+        await wait_until(all_in)
+        await h.hub.webhooks.drain()
+
+
 async def assert_a_restart_sends_nothing(config: Any, rx: Receiver, clock: Any) -> None:
     """Another start on the same database, after every event was delivered: no delivery again, every row sent."""
     from sqlalchemy import select
