@@ -58,6 +58,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def settle(pid: int, quiet: float = 0.02, step: float = 0.25, limit: float = 30.0) -> float:
+    """Wait until process `pid` and its children are idle (less than `quiet` CPU seconds in `step`): what a hub does right after
+    start-up (warming its models, building indexes) stays out of the figures measured next.  Returns the wait."""
+    started = time.monotonic()
+    last = tree_cpu_seconds(pid)
+    while time.monotonic() - started < limit:
+        time.sleep(step)
+        now = tree_cpu_seconds(pid)
+        if now - last < quiet:
+            break
+        last = now
+    return time.monotonic() - started
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid` and every process under it (a classifier worker, say)."""
+    total = 0.0
+    for p in (pid, *children(pid)):
+        try:
+            total += cpu_seconds(p)
+        except OSError:  # ended meanwhile
+            pass
+    return total
+
+
 def children(pid: int) -> list[int]:
     """Every descendant process of `pid` (the classifier worker of a hub with review.worker: process)."""
     out: list[int] = []

@@ -30,6 +30,7 @@ from sqlalchemy import and_, or_, select, update
 from bots.config import BotConfig
 from bots.kb import KnowledgeBaseHolder
 from bots.matcher import Matcher
+from nlp import smalltalk
 from nlp.langid import language_of as detect_language
 from bots.policy import NEVER_ANSWER_FLAGS, Action, Decision, QueueState, Turn, decide, queue_notice
 from bots import texts
@@ -79,6 +80,7 @@ class KnowledgeBaseReloader:
         # loop after start-up, answering with the lexical index meanwhile.  Later versions are built before the swap.
         try:
             await asyncio.to_thread(self.holder.index.ensure_semantic)
+            await asyncio.to_thread(smalltalk.prepare, self.holder.index.encoder)
         except Exception:
             log.exception("semantic index not built")
         self.semantic_ready.set()

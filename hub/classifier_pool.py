@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -32,15 +33,21 @@ def _start(config: Config) -> None:
     _router = registry.build_router(config)
 
 
-def route_all(router: Any, reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
+def route_all(router: Any, reqs: list[RouteRequest], lexical: bool,
+              deadline: float | None = None) -> list[RouteResult]:
     """Classify a batch: one encoder call for all of it (each message then finds its vector cached), or the
-    lexical variant alone when asked (a backlog) or when the encoder has used its share of the CPU."""
+    lexical variant alone when asked (a backlog), when the encoder has used its share of the CPU, or when
+    embedding the batch would not end before `deadline` (time.monotonic(), the same clock in every process)."""
     from nlp.encoder import load_encoder
 
     encoder = load_encoder()
     if not lexical and encoder is not None:
+        texts = [r.text for r in reqs]
         busy = getattr(encoder, "busy", None)
-        lexical = bool(busy is not None and busy([r.text for r in reqs]))
+        lexical = bool(busy is not None and busy(texts))
+        estimate = getattr(encoder, "estimate", None)
+        if not lexical and deadline is not None and estimate is not None:
+            lexical = time.monotonic() + estimate(texts) > deadline
     if not lexical and encoder is not None and len(reqs) > 1:
         encoder.embed([r.text for r in reqs])
     out = []
@@ -51,8 +58,8 @@ def route_all(router: Any, reqs: list[RouteRequest], lexical: bool) -> list[Rout
     return out
 
 
-def _route_in_worker(reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
-    return route_all(_router, reqs, lexical)
+def _route_in_worker(reqs: list[RouteRequest], lexical: bool, deadline: float | None) -> list[RouteResult]:
+    return route_all(_router, reqs, lexical, deadline)
 
 
 class ClassifierPool:
@@ -60,19 +67,21 @@ class ClassifierPool:
         self.config, self.router = config, router
         self._pool: ProcessPoolExecutor | None = None
 
-    async def route(self, reqs: list[RouteRequest], lexical: bool) -> list[RouteResult]:
+    async def route(self, reqs: list[RouteRequest], lexical: bool,
+                    deadline: float | None = None) -> list[RouteResult]:
         if self.config.review.worker == "thread":
-            return await asyncio.to_thread(route_all, self.router, reqs, lexical)
+            return await asyncio.to_thread(route_all, self.router, reqs, lexical, deadline)
         if self._pool is None:
             # spawn, not fork: a fork of a running event loop with its sockets and threads is not safe.
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_start, initargs=(self.config,))
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, _route_in_worker, reqs, lexical)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, _route_in_worker, reqs, lexical,
+                                                                    deadline)
         except BrokenProcessPool:
             log.warning("the classifier process ended; this batch is classified in the hub, the next starts a new one")
             self.close()
-            return await asyncio.to_thread(route_all, self.router, reqs, lexical)
+            return await asyncio.to_thread(route_all, self.router, reqs, lexical, deadline)
 
     def close(self) -> None:
         pool, self._pool = self._pool, None

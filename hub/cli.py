@@ -44,6 +44,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hub.web.app import build_app
 
     _use_uvloop()
+    # One thread for the sentence encoder unless told otherwise: a server has its own concurrency (the event loop,
+    # the classifier's process), and the encoder's OpenMP threads spinning on every core only take it from them.
+    os.environ.setdefault("HUB_NLP_THREADS", "1")
     app = build_app(config)
     host, port = config.server.host, args.port if args.port is not None else config.server.port
     reuse = bool(os.environ.get("HUB_WORKER"))

@@ -21,10 +21,12 @@ reviewed when the hub stops is reviewed when it starts again (`start`).  A revie
 conditional on the kind), so reviewing a message twice after a crash changes nothing.
 
 Messages are classified one batch at a time in a worker thread, or with `review.worker: process` in a process of
-its own (hub.classifier_pool), so the event loop never runs the model; when a
-backlog builds up (more than `LEXICAL_BACKLOG` waiting), the backlog is classified without the sentence encoder,
-which keeps the delay bounded under load at a small cost in accuracy, and so are messages once the encoder has
-used its share of the CPU (nlp.encoder.Budget, shared with the FAQ bot).
+its own (hub.classifier_pool), so the event loop never runs the model.  A batch is classified without the sentence
+encoder (the lexical variant, well under a millisecond a message) when its embedding would not end within
+`REVIEW_DEADLINE` of the oldest message's storing, when a backlog builds up (more than `LEXICAL_BACKLOG` waiting),
+or when the encoder has used its share of the CPU (nlp.encoder.Budget, shared with the FAQ bot): the delay stays
+bounded under load at a small cost in accuracy.  The later messages of a ticket that is already a complaint are not
+classified at all unless the bot still reads them.  The decisions' writes live in hub.review_changes.
 """
 from __future__ import annotations
 
@@ -35,20 +37,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from hub.bus import AGENTS
 from hub.classifier_pool import ClassifierPool
 from hub.domain import Accepted, Identity, Inbound, Status
-from hub.metrics import CLASSIFY, ESCALATIONS
+from hub import review_changes
+from hub.metrics import CLASSIFY
 from hub.ports import RouteRequest, RouteResult
-from hub.serialize import ticket_json
-from hub.store import facts
-from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS
 from hub.store.schema import customers, messages, tickets
-from hub.titles import title_of
 from hub.periodic import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -58,11 +56,18 @@ log = logging.getLogger("hub.escalation")
 
 __all__ = ["Escalator", "Review", "Responders"]
 
-PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 LEXICAL_BACKLOG = 16
 BATCH = 32
 REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier call, one write for the marks
+# A message is classified within this long of being stored: a batch whose embedding would end later is classified
+# without the sentence encoder (the lexical variant takes well under a millisecond a message).
+REVIEW_DEADLINE = 0.025
+MARKS_PER_WRITE = 500  # message ids in one UPDATE ... IN (...): well inside every database's parameter limit
 REPLAY = 10_000  # unreviewed messages taken up per start (the oldest first); the rest at the next start
+
+# Classified once right after start-up, off the loop: loading the models, the Thai dictionary and the encoder,
+# and timing the encoder, would otherwise fall on the first customers' messages.
+WARM_UP = (("th", "สินค้ายังไม่มาส่งเลยค่ะ"), ("fa", "سفارشم هنوز نرسیده"), ("en", "my order has not arrived yet"))
 
 SKIP_FLAGS = frozenset({"bounce", "auto_reply", "spam_report", "button"})
 CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
@@ -95,7 +100,10 @@ class Escalator:
         self._jobs: list[_Job] = []
         self._wake: asyncio.Event | None = None
         self._reviewer: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._busy = False
+        self._marks: list[int] = []  # reviewed messages whose review_pending marks are still set
+        self._marker: asyncio.Task[None] | None = None
 
     @staticmethod
     def wants(inbound: Inbound) -> bool:
@@ -162,13 +170,26 @@ class Escalator:
             self.submit(Accepted(r.id, r.ticket_id, None), inbound, False)
         if rows:
             log.info("reviewing %d messages stored before the last stop", len(rows))
+        self._warming = asyncio.create_task(self._warm(), name="review-warm-up")
+
+    async def _warm(self) -> None:
+        now = self.hub.clock.now()
+        reqs = [RouteRequest(text=text, channel="webchat", now=now, language_hint=lang) for lang, text in WARM_UP]
+        try:
+            await self.pool.route(reqs, False)
+        except Exception:  # the first real batch tries again
+            log.exception("warming the classifier failed")
 
     async def stop(self) -> None:
         # Queued reviews keep their marks in the database: the next start takes them up.
-        for attr in ("_worker", "_reviewer"):
+        for attr in ("_worker", "_reviewer", "_warming"):
             task = getattr(self, attr)
             setattr(self, attr, None)
             await cancel_and_wait(task)
+        marker, self._marker = self._marker, None
+        if marker is not None:
+            await asyncio.gather(marker, return_exceptions=True)
+        await self._clear_marks()  # what was reviewed need not be reviewed again at the next start
         self.pool.close()
         for job in self._jobs:
             if job.result is not None and not job.result.done():
@@ -177,7 +198,7 @@ class Escalator:
 
     async def drain(self) -> None:
         """Wait until every review submitted so far is done (tests, shutdown)."""
-        while self._jobs or self._busy:
+        while self._jobs or self._busy or self._marks or (self._marker is not None and not self._marker.done()):
             await asyncio.sleep(0.005)
 
     # --- the review -----------------------------------------------------------------------------------------------
@@ -243,11 +264,23 @@ class Escalator:
             todo.append((i, row, RouteRequest(
                 text=j.inbound.text, channel=row.channel, now=now, language_hint=row.language or j.inbound.sender_lang,
                 subject=j.inbound.subject if j.new_ticket else None, tier=row.tier, tags=tuple(row.customer_tags or ()),
-                account_manager_id=row.account_manager_id,
+                account_manager_id=row.account_manager_id, deadlines=False,
             )))
         out: list[Review | None] = [None] * len(batch)
+        # A complaint stays a complaint: its later messages are classified only for the bot, which reads them while
+        # the ticket is still with it.  The others need no model at all (a long complaint thread costs nothing).
+        settled = [(i, row) for i, row, _ in todo if row.kind == "complaint"
+                   and (batch[i].result is None or row.status != Status.BOT.value)]
+        if settled:
+            skip = {i for i, _ in settled}
+            for i, row in settled:
+                if row.subject is None:
+                    await review_changes.name(self.hub, row, batch[i].inbound, now)
+                out[i] = Review("complaint", False, None, False)
+            todo = [t for t in todo if t[0] not in skip]
         if todo:
-            routes = await self._classify_batch([req for _, _, req in todo])
+            oldest = min(batch[i].at for i, _, _ in todo)
+            routes = await self._classify_batch([req for _, _, req in todo], oldest + REVIEW_DEADLINE)
             done = time.monotonic()
             raised: set[int] = set()  # tickets this batch made complaints: later messages find them so
             for (i, row, _), route in zip(todo, routes):
@@ -259,114 +292,46 @@ class Escalator:
                 out[i] = await self._decide(row, route, batch[i], now)
                 if out[i].escalated:
                     raised.add(row.id)
-        # Reviewed (or nothing left to review): the marks go, in one statement for the batch.
-        async with self.hub.db.write(CUSTOMERS) as conn:
-            await conn.execute(
-                update(messages).where(messages.c.id.in_([j.message_id for j in batch])).values(review_pending=None)
-            )
+        # Reviewed (or nothing left to review): the marks go, written by another task so that the next batch is
+        # not kept waiting for the database's write lock.  Until then a crash only means a second, idempotent review.
+        self._marks += [j.message_id for j in batch]
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._clear_marks(), name="review-marks")
         return out
 
-    async def _classify_batch(self, reqs: list[RouteRequest]) -> list[RouteResult]:
+    async def _clear_marks(self) -> None:
+        """Clear the marks of reviewed messages: all that gathered while the last write waited, in one statement."""
+        while self._marks:
+            ids, self._marks = self._marks[:MARKS_PER_WRITE], self._marks[MARKS_PER_WRITE:]
+            try:
+                async with self.hub.db.write(CUSTOMERS) as conn:
+                    await conn.execute(update(messages).where(messages.c.id.in_(ids)).values(review_pending=None))
+            except Exception:  # the marks stay set: the next start reviews these messages again
+                log.exception("review marks of %d messages not cleared", len(ids) + len(self._marks))
+                self._marks = []
+                return
+
+    async def _classify_batch(self, reqs: list[RouteRequest], deadline: float) -> list[RouteResult]:
         out: list[RouteResult] = []
         for start in range(0, len(reqs), BATCH):  # the encoder's batch size
             part = reqs[start:start + BATCH]
             lexical = len(reqs) + len(self._jobs) > LEXICAL_BACKLOG
-            out += await self.pool.route(part, lexical)
+            out += await self.pool.route(part, lexical, deadline)
         return out
 
     async def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime) -> Review:
         if row.subject is None:
-            await self._name(row, job.inbound, now)
+            await review_changes.name(self.hub, row, job.inbound, now)
         p, said = route.complaint_probability, route.kind == "complaint"
         if row.kind == "complaint":
             return Review("complaint", False, p, said)  # never lowered, and nothing higher to raise it to
         if said:
-            await self._escalate(row, route, job.inbound, now)
+            await review_changes.escalate(self.hub, row, route, job.inbound, now)
             return Review("complaint", True, p, True)
         if job.new_ticket and route.kind != row.kind and row.kind == "question":
-            await self._rekind(row, route, now)
+            await review_changes.rekind(self.hub, row, route, now)
             return Review(route.kind, False, p, False)
         return Review(row.kind, False, p, False)
-
-    async def _escalate(self, row: Any, route: RouteResult, inbound: Inbound, now: datetime) -> None:
-        values: dict[str, Any] = {"kind": "complaint"}
-        trace: list[tuple[str, str]] = []
-        prob = f"p={route.complaint_probability:.2f}" if route.complaint_probability is not None else route.detector
-        trace.append(("kind", f"raised to complaint by a customer message ({prob}, {route.detector}); "
-                              f"was {row.kind}"))
-        if PRIORITY_RANK.get(route.priority, 1) > PRIORITY_RANK.get(row.priority, 1):
-            values["priority"] = route.priority
-            trace.append(("priority", f"{route.priority}: complaint (was {row.priority})"))
-        tags = list(dict.fromkeys([*(row.tags or ()), *route.tags]))
-        if tags != list(row.tags or ()):
-            values["tags"] = tags
-        unowned = row.assignee_id is None and row.status in (Status.BOT.value, Status.QUEUED.value)
-        if unowned and route.department and route.department != row.department:
-            values["department"] = route.department
-            trace.append(("department", f"{route.department}: complaint routing (was {row.department})"))
-        for target in ("first_response", "resolution"):
-            due_new = getattr(route, f"{target}_due")
-            due_old = getattr(row, f"{target}_due")
-            if target == "first_response" and row.first_response_at is not None:
-                continue
-            if due_new is not None and (due_old is None or due_new < due_old):
-                values[f"{target}_due"] = due_new
-        if "first_response_due" in values or "resolution_due" in values:
-            trace.append(("sla", f"complaint SLA ({route.sla_policy}): deadlines brought forward"))
-        async with self.hub.db.write() as conn:
-            # Conditional on the kind, so two processes (or two messages) escalate once.
-            res = await conn.execute(
-                update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind != "complaint"))
-                .values(updated_at=now, **values)
-            )
-            if res.rowcount != 1:
-                return
-            facts.note("updated", row.id)
-            t = await ticket_store.get_ticket(conn, row.id)
-            if "first_response_due" in values or "resolution_due" in values:
-                await self.hub.sla.on_ticket_opened(conn, t, route)
-            await ticket_store.add_traces(conn, row.id, now, trace)
-            supervisors = await self.hub.sla._supervisors(conn, {t.department or ""} - {""})
-        ESCALATIONS.inc()
-        log.info("ticket %s raised to complaint (%s)", row.id, prob)
-        await self.hub.events.ticket("ticket.updated", t)
-        await self.hub.bus.publish(AGENTS, {"type": "ticket.escalated", "ticket": ticket_json(t),
-                                            "why": trace[0][1], "supervisors": supervisors})
-
-    async def _name(self, row: Any, inbound: Inbound, now: datetime) -> None:
-        """A ticket opened by a greeting takes its title from the first message with content (after the commit,
-        off the acknowledgement's path)."""
-        title = title_of(inbound.text, row.language or inbound.sender_lang)
-        if title is None:
-            return
-        async with self.hub.db.write() as conn:
-            res = await conn.execute(update(tickets).where(and_(tickets.c.id == row.id, tickets.c.subject.is_(None)))
-                                     .values(subject=title, updated_at=now))
-            if res.rowcount != 1:
-                return
-            facts.note("updated", row.id)
-            t = await ticket_store.get_ticket(conn, row.id)
-        await self.hub.events.ticket("ticket.updated", t)
-
-    async def _rekind(self, row: Any, route: RouteResult, now: datetime) -> None:
-        """The first message, read by the model: a calmer kind than the keywords guessed (or a sales lead)."""
-        values: dict[str, Any] = {"kind": route.kind}
-        trace = [("kind", f"{route.kind}: the model's reading of the first message (keywords said {row.kind})")]
-        if route.kind == "sales" and row.assignee_id is None and route.department != row.department:
-            values["department"] = route.department
-            trace.append(("department", f"{route.department}: sales lead"))
-        async with self.hub.db.write() as conn:
-            res = await conn.execute(
-                update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind == row.kind))
-                .values(updated_at=now, **values)
-            )
-            if res.rowcount != 1:
-                return
-            await ticket_store.add_traces(conn, row.id, now, trace)
-            facts.note("updated", row.id)
-            t = await ticket_store.get_ticket(conn, row.id)
-        await self.hub.events.ticket("ticket.updated", t)
-
 
 class Responders:
     """The intake's responder (hub.ports.Responder): the review first, then the bot, which sees its outcome."""

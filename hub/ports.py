@@ -26,6 +26,9 @@ class RouteRequest:
     # "lexicon": keywords only (the quick decision inside the intake transaction); "model:lexical": the learned
     # model without the sentence encoder (under load); None: as configured.
     detector: str | None = None
+    # False for the review of a stored message: SLA deadlines are worked out only when it reads as a complaint, the
+    # one case in which a review changes them (the business-hours arithmetic is a good part of a route's cost).
+    deadlines: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.encoder import Encoder
+from nlp.encoder import Encoder, embed_bulk
 
 __all__ = ["cache_dir", "embed_cached"]
 
@@ -46,7 +46,7 @@ def embed_cached(encoder: Encoder, texts: Sequence[str], name: str) -> np.ndarra
         uniq = sorted(dict.fromkeys(missing), key=len)  # batches of like lengths: the engine pads to the longest
         for i in range(0, len(uniq), 64):
             chunk = uniq[i:i + 64]
-            for t, v in zip(chunk, encoder.embed(chunk)):
+            for t, v in zip(chunk, embed_bulk(encoder, chunk)):
                 known[_key(t)] = v
     out = np.stack([known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, encoder.dim), np.float32)
     if missing or len(known) != len(set(keys)):

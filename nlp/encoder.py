@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Encoder", "E5Encoder", "load_encoder", "DEFAULT_ENCODER"]
+__all__ = ["Encoder", "E5Encoder", "embed_bulk", "load_encoder", "DEFAULT_ENCODER"]
 
 log = logging.getLogger("nlp.encoder")
 DEFAULT_ENCODER = "e5-small"
@@ -82,12 +82,25 @@ class E5Encoder:
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self.budget = Budget(share)
+        # Seconds per new text, a moving average of what embedding took: callers with a deadline (the language
+        # review) ask `estimate` whether a batch would finish in time, and classify without the encoder if not.
+        self.per_text = 0.02
+
+    def estimate(self, texts: Sequence[str]) -> float:
+        """Seconds that embedding `texts` would take now (cached ones are free)."""
+        return self.per_text * sum(1 for t in set(texts) if t not in self._recent)
 
     def busy(self, texts: Sequence[str] = ()) -> bool:
         """True when embedding `texts` (any not cached yet) would go over the CPU budget."""
         if texts and all(t in self._recent for t in texts):
             return False
         return self.budget.exhausted()
+
+    def embed_bulk(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed a knowledge base's examples or a phrase table: a one-off build in the background, at start-up or on
+        a reload, so it is not charged to the per-message CPU share and does not push messages out of the cache."""
+        with self._lock:
+            return np.asarray(self._model.query([t[:MAX_CHARS] for t in texts]), np.float32).reshape(len(texts), self.dim)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -111,8 +124,18 @@ class E5Encoder:
                     self._recent[t] = v
                 while len(self._recent) > _CACHE:
                     self._recent.popitem(last=False)
-                self.budget.spend(time.perf_counter() - started)
+                took = time.perf_counter() - started
+                self.budget.spend(took)
+                self.per_text += 0.2 * (took / len(keys) - self.per_text)
         return out
+
+
+def embed_bulk(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """`encoder.embed_bulk` where the encoder has it (see E5Encoder), else `embed`."""
+    if not texts:
+        return np.zeros((0, encoder.dim), np.float32)
+    bulk = getattr(encoder, "embed_bulk", None)
+    return bulk(texts) if bulk is not None else encoder.embed(texts)
 
 
 @lru_cache(maxsize=2)

@@ -9,6 +9,7 @@ Imports numpy and the language layer's normaliser.
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from functools import lru_cache
 
 import numpy as np
@@ -22,30 +23,37 @@ DIM = 1 << 18
 _MASK = DIM - 1
 
 
-def _grams(out: dict[int, float], text: str, lo: int = 2, hi: int = 5) -> None:
+def _hashes(text: str, lo: int = 2, hi: int = 5) -> list[int]:
     n = len(text)
-    for size in range(lo, hi + 1):
-        for i in range(n - size + 1):
-            h = zlib.crc32(text[i:i + size].encode("utf-8")) & _MASK
-            out[h] = out.get(h, 0.0) + 1.0
+    return [zlib.crc32(text[i:i + size].encode("utf-8")) & _MASK
+            for size in range(lo, hi + 1) for i in range(n - size + 1)]
+
+
+@lru_cache(maxsize=65536)
+def _word_grams(word: str) -> tuple[int, ...]:
+    """The n-gram buckets of one word with its boundaries: words repeat from message to message, texts do not."""
+    return tuple(_hashes(f" {word} "))
+
+
+def _word(word: str) -> int:
+    return zlib.crc32(b"w:" + word.encode("utf-8")) & _MASK
 
 
 @lru_cache(maxsize=4096)
-def counts(text: str, lang: str) -> tuple[tuple[int, float], ...]:
+def counts(text: str, lang: str) -> tuple[tuple[int, int], ...]:
     """Raw term counts of `text` as (bucket, count) pairs."""
     norm = normalize(text, lang if lang in ("th", "fa", "ar") else "en")
-    out: dict[int, float] = {}
+    # The same buckets in the same order as always (the shipped models' weights are summed in this order).
     if lang == "th":
-        _grams(out, f" {norm.replace(' ', '')} ")
+        hashes = _hashes(f" {norm.replace(' ', '')} ")
         words = thai.segment(norm, keep_stopwords=True)
     else:
+        hashes = []
         words = norm.split()
         for w in words:
-            _grams(out, f" {w} ")
-    for w in words:
-        h = zlib.crc32(b"w:" + w.encode("utf-8")) & _MASK
-        out[h] = out.get(h, 0.0) + 1.0
-    return tuple(out.items())
+            hashes += _word_grams(w)
+    hashes += [_word(w) for w in words]
+    return tuple(Counter(hashes).items())
 
 
 def tfidf(text: str, lang: str, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,8 +61,8 @@ def tfidf(text: str, lang: str, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray
     pairs = counts(text, lang)
     if not pairs:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    idx = np.fromiter((k for k, _ in pairs), np.int64, len(pairs))
-    tf = np.fromiter((v for _, v in pairs), np.float32, len(pairs))
+    table = np.array(pairs, np.int64)
+    idx, tf = table[:, 0], table[:, 1].astype(np.float32)
     val = (1.0 + np.log(tf)) * idf[idx]
     norm = float(np.sqrt((val * val).sum()))
     return idx, (val / norm if norm else val).astype(np.float32)

@@ -102,11 +102,16 @@ def _persian_or_arabic(folded: str, arabic: int, total: int, hint: str | None) -
 
 
 _BLOCKS = (("ru", 0x0400, 0x04FF), ("zh", 0x4E00, 0x9FFF), ("ja", 0x3040, 0x30FF), ("ko", 0xAC00, 0xD7AF))
+# One character class per script: counted by the regex engine, not a Python loop over every character.
+_SCRIPTS = tuple((code, re.compile(f"[{chr(lo)}-{chr(hi)}]")) for code, lo, hi in _BLOCKS)
+_ANY_OTHER = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for _, lo, hi in _BLOCKS) + "]")
 
 
 def _other_script(text: str) -> tuple[str, int] | None:
     """The most used of the other scripts a customer may write in (Cyrillic, Han, kana, Hangul), if any."""
-    counts = {code: sum(lo <= ord(ch) <= hi for ch in text) for code, lo, hi in _BLOCKS}
+    if _ANY_OTHER.search(text) is None:
+        return None
+    counts = {code: len(pattern.findall(text)) for code, pattern in _SCRIPTS}
     code = max(counts, key=lambda k: counts[k])
     return (code, counts[code]) if counts[code] else None
 

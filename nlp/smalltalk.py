@@ -16,9 +16,10 @@ from importlib import resources
 import numpy as np
 import yaml
 
+from nlp.encoder import embed_bulk
 from nlp.normalize import normalize, strip_thai_tones
 
-__all__ = ["recognise"]
+__all__ = ["prepare", "recognise"]
 
 _MAX_WORDS = 6
 _MAX_CHARS = 40
@@ -65,7 +66,13 @@ def _vectors(encoder: object) -> tuple[np.ndarray, tuple[str, ...]]:
             for p in phrases:
                 texts.append(str(p))
                 intents.append(intent)
-    return encoder.embed(texts), tuple(intents)  # type: ignore[attr-defined]
+    return embed_bulk(encoder, texts), tuple(intents)  # type: ignore[arg-type]
+
+
+def prepare(encoder: object | None) -> None:
+    """Embed the phrase tables now (a few seconds of CPU), not on the first message that needs them."""
+    if encoder is not None:
+        _vectors(encoder)
 
 
 def recognise(text: str, lang: str, encoder: object | None = None) -> str | None:
@@ -78,7 +85,9 @@ def recognise(text: str, lang: str, encoder: object | None = None) -> str | None
     intent = _table(lg).get(key) if key else None
     if intent is None and key and lg != "en":
         intent = _table("en").get(_key(stripped, "en"))  # "hi" and "thanks" in a Thai or Persian chat
-    if intent is None and encoder is not None and key:
+    busy = getattr(encoder, "busy", None)
+    # Past the encoder's CPU share (nlp.encoder.Budget) the phrase tables alone decide, as the matcher does then.
+    if intent is None and encoder is not None and key and not (busy is not None and busy([stripped])):
         vecs, intents = _vectors(encoder)
         sims = vecs @ encoder.embed([stripped])[0]  # type: ignore[attr-defined]
         best = int(sims.argmax())

@@ -26,6 +26,7 @@ class HubRouter:
                 repeat_contact=req.repeat_contact,
                 kind_hint=Kind(req.kind_hint) if req.kind_hint else None,
                 detector=req.detector,
+                deadlines=req.deadlines,
             )
         )
         return RouteResult(

@@ -56,6 +56,9 @@ class Lexicon:
     praise_emoji: tuple[str, ...] = ()
     negation_window: int = 3
     sources: tuple[str, ...] = field(default=())
+    # Facts of the lexicon worked out once, on first use (routing.classify): whether an entry is itself negative
+    # ("nobody answers"), the negators as a Wildcards set.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def unspaced(self) -> bool:

@@ -19,7 +19,7 @@ from routing.classify import Classification, classify
 from routing.config import RoutingConfig
 from routing.lexicon import Lexicon, default_lexicons
 from routing.rules import RuleFacts, RuleMatch, find_keyword, first_match
-from routing.sla import calendar_for, plan
+from routing.sla import SlaPlan, calendar_for, plan, target_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class RouteContext:
     repeat_contact: bool = False  # the customer has another unresolved ticket / writes again on this one
     kind_hint: Kind | None = None  # set by a channel that knows (the callback form asks for a call)
     detector: str | None = None  # "lexicon", "model:lexical" or None (as configured); see hub.ports.RouteRequest
+    deadlines: bool = True  # False: SLA deadlines only for a complaint; see hub.ports.RouteRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +127,14 @@ class Router:
         tags = self._tags(c, match, ctx, trace)
         assignee = self._assignee(ctx, match, trace)
         complaint = c.kind is Kind.COMPLAINT
-        sla = plan(
-            self.config,
-            self.routing,
-            now=now,
-            department=department,
-            priority=priority,
-            policy=match.rule.then.sla if match else None,
-            complaint=complaint,
-        )
+        policy = match.rule.then.sla if match else None
+        if ctx.deadlines or complaint:
+            sla = plan(self.config, self.routing, now=now, department=department, priority=priority,
+                       policy=policy, complaint=complaint)
+        else:
+            name, target, _ = target_for(self.config, self.routing, policy, priority, complaint)
+            sla = SlaPlan(name, target, self._global, None, None, None, None,
+                          f"policy {name!r}: deadlines not worked out (a review changes them only for a complaint)")
         trace.append(TraceEntry("sla", sla.why))
         dept = self.config.department(department)
         return RoutingDecision(

@@ -129,3 +129,87 @@ async def test_a_message_not_reviewed_before_a_stop_is_reviewed_after_the_restar
         async with h.hub.db.read() as conn:
             left = (await conn.execute(select(messages.c.id).where(messages.c.review_pending.is_(True)))).all()
         assert left == []
+
+
+async def test_a_complaints_later_messages_need_no_model(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a ticket is a complaint (and no bot reads its messages), its later messages are not classified: nothing
+    they say can change it.  Their review marks are still cleared."""
+    from hub.classifier_pool import ClassifierPool
+    from hub.store.schema import messages
+
+    classified: list[str] = []
+    route = ClassifierPool.route
+
+    async def counting(self: ClassifierPool, reqs: Any, lexical: bool, deadline: Any = None) -> Any:
+        classified.extend(r.text for r in reqs)
+        return await route(self, reqs, lexical, deadline)
+
+    monkeypatch.setattr(ClassifierPool, "route", counting)
+    async with running_hub(hub_config(sqlite_url, routing=ROUTING)) as h:
+        sup = await h.agent("sup@example.com", role="supervisor", departments=["support"])
+        chat = await h.chat(lang="en")
+        await chat.say(OPENERS["en"])
+        await chat.say(COMPLAINTS["en"])
+        await h.settle()
+        await h.hub.escalator.drain()
+        tid = (await h.api("GET", "/api/tickets", sup))[1]["items"][0]["id"]
+        assert (await _ticket(h, sup, tid))["kind"] == "complaint"
+        assert COMPLAINTS["en"] in classified
+        later = ["and I want a refund today", "still waiting!!", "is anyone there?"]
+        for text in later:
+            await chat.say(text)
+        await h.settle()
+        await h.hub.escalator.drain()
+        assert not set(later) & set(classified), classified
+        async with h.hub.db.read() as conn:
+            left = (await conn.execute(select(messages.c.id).where(messages.c.review_pending.is_(True)))).all()
+        assert left == []
+        await chat.close()
+
+
+def test_a_batch_that_would_miss_its_deadline_is_classified_without_the_encoder(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from datetime import datetime, timezone
+
+    import nlp.encoder
+    from hub import classifier_pool
+    from hub.ports import RouteRequest
+
+    class Encoder:
+        per_text = 0.02
+
+        def busy(self, texts: Any) -> bool:
+            return False
+
+        def estimate(self, texts: Any) -> float:
+            return self.per_text * len(texts)
+
+        def embed(self, texts: Any) -> Any:
+            embedded.extend(texts)
+
+    class Router:
+        def route(self, req: RouteRequest) -> str:
+            return req.detector or "full"
+
+    embedded: list[str] = []
+    monkeypatch.setattr(nlp.encoder, "load_encoder", lambda: Encoder())
+    reqs = [RouteRequest(text=f"message {i}", channel="webchat", now=datetime.now(timezone.utc)) for i in range(5)]
+    now = time.monotonic()
+    # 5 texts at 20 ms each end 100 ms from now: in time for a deadline 1 s away, not for one 50 ms away.
+    assert classifier_pool.route_all(Router(), reqs, False, now + 1.0) == ["full"] * 5
+    assert len(embedded) == 5
+    assert classifier_pool.route_all(Router(), reqs, False, now + 0.05) == ["model:lexical"] * 5
+    assert classifier_pool.route_all(Router(), reqs, False, None) == ["full"] * 5  # no deadline: as before
+
+
+def test_the_encoders_estimate_counts_only_texts_not_embedded_yet() -> None:
+    from collections import OrderedDict
+
+    import numpy as np
+
+    from nlp.encoder import E5Encoder
+
+    enc = object.__new__(E5Encoder)  # the estimate needs no model
+    enc.per_text, enc._recent = 0.01, OrderedDict({"seen": np.zeros(3)})
+    assert enc.estimate(["seen", "new", "new", "other"]) == pytest.approx(0.02)

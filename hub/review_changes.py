@@ -1,0 +1,110 @@
+"""The ticket changes a language review decides (hub.escalation): raising a ticket to a complaint, naming a ticket
+opened without a title, and the model's kind for a ticket's first message.  Each is one conditional write, so a
+review repeated after a crash, or made by two processes, changes the ticket once."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, update
+
+from hub.bus import AGENTS
+from hub.domain import Inbound, Status
+from hub.labels import PRIORITY_RANK
+from hub.metrics import ESCALATIONS
+from hub.ports import RouteResult
+from hub.serialize import ticket_json
+from hub.store import facts
+from hub.store import tickets as ticket_store
+from hub.store.schema import tickets
+from hub.titles import title_of
+
+if TYPE_CHECKING:
+    from hub.services import Hub
+
+log = logging.getLogger("hub.escalation")
+
+__all__ = ["escalate", "name", "rekind"]
+
+
+async def escalate(hub: Hub, row: Any, route: RouteResult, inbound: Inbound, now: datetime) -> None:
+    """Raise the ticket to a complaint: kind, priority (never lowered), tags, department while unowned, SLA brought
+    forward; the reason in the trace, `ticket.updated` to agents and `ticket.escalated` naming the supervisors."""
+    values: dict[str, Any] = {"kind": "complaint"}
+    trace: list[tuple[str, str]] = []
+    prob = f"p={route.complaint_probability:.2f}" if route.complaint_probability is not None else route.detector
+    trace.append(("kind", f"raised to complaint by a customer message ({prob}, {route.detector}); "
+                          f"was {row.kind}"))
+    if PRIORITY_RANK.get(route.priority, 1) > PRIORITY_RANK.get(row.priority, 1):
+        values["priority"] = route.priority
+        trace.append(("priority", f"{route.priority}: complaint (was {row.priority})"))
+    tags = list(dict.fromkeys([*(row.tags or ()), *route.tags]))
+    if tags != list(row.tags or ()):
+        values["tags"] = tags
+    unowned = row.assignee_id is None and row.status in (Status.BOT.value, Status.QUEUED.value)
+    if unowned and route.department and route.department != row.department:
+        values["department"] = route.department
+        trace.append(("department", f"{route.department}: complaint routing (was {row.department})"))
+    for target in ("first_response", "resolution"):
+        due_new = getattr(route, f"{target}_due")
+        due_old = getattr(row, f"{target}_due")
+        if target == "first_response" and row.first_response_at is not None:
+            continue
+        if due_new is not None and (due_old is None or due_new < due_old):
+            values[f"{target}_due"] = due_new
+    if "first_response_due" in values or "resolution_due" in values:
+        trace.append(("sla", f"complaint SLA ({route.sla_policy}): deadlines brought forward"))
+    async with hub.db.write() as conn:
+        # Conditional on the kind, so two processes (or two messages) escalate once.
+        res = await conn.execute(
+            update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind != "complaint"))
+            .values(updated_at=now, **values)
+        )
+        if res.rowcount != 1:
+            return
+        facts.note("updated", row.id)
+        t = await ticket_store.get_ticket(conn, row.id)
+        if "first_response_due" in values or "resolution_due" in values:
+            await hub.sla.on_ticket_opened(conn, t, route)
+        await ticket_store.add_traces(conn, row.id, now, trace)
+        supervisors = await hub.sla._supervisors(conn, {t.department or ""} - {""})
+    ESCALATIONS.inc()
+    log.info("ticket %s raised to complaint (%s)", row.id, prob)
+    await hub.events.ticket("ticket.updated", t)
+    await hub.bus.publish(AGENTS, {"type": "ticket.escalated", "ticket": ticket_json(t),
+                                        "why": trace[0][1], "supervisors": supervisors})
+
+async def name(hub: Hub, row: Any, inbound: Inbound, now: datetime) -> None:
+    """A ticket opened by a greeting takes its title from the first message with content (after the commit,
+    off the acknowledgement's path)."""
+    title = title_of(inbound.text, row.language or inbound.sender_lang)
+    if title is None:
+        return
+    async with hub.db.write() as conn:
+        res = await conn.execute(update(tickets).where(and_(tickets.c.id == row.id, tickets.c.subject.is_(None)))
+                                 .values(subject=title, updated_at=now))
+        if res.rowcount != 1:
+            return
+        facts.note("updated", row.id)
+        t = await ticket_store.get_ticket(conn, row.id)
+    await hub.events.ticket("ticket.updated", t)
+
+async def rekind(hub: Hub, row: Any, route: RouteResult, now: datetime) -> None:
+    """The first message, read by the model: a calmer kind than the keywords guessed (or a sales lead)."""
+    values: dict[str, Any] = {"kind": route.kind}
+    trace = [("kind", f"{route.kind}: the model's reading of the first message (keywords said {row.kind})")]
+    if route.kind == "sales" and row.assignee_id is None and route.department != row.department:
+        values["department"] = route.department
+        trace.append(("department", f"{route.department}: sales lead"))
+    async with hub.db.write() as conn:
+        res = await conn.execute(
+            update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind == row.kind))
+            .values(updated_at=now, **values)
+        )
+        if res.rowcount != 1:
+            return
+        await ticket_store.add_traces(conn, row.id, now, trace)
+        facts.note("updated", row.id)
+        t = await ticket_store.get_ticket(conn, row.id)
+    await hub.events.ticket("ticket.updated", t)
