@@ -29,6 +29,9 @@ class Capabilities:
     max_attachment: int = 0  # bytes; 0 = the channel takes no attachments from agents
     # A chat-like channel continues the customer's open ticket; a mail-like one opens a ticket per new thread.
     conversational: bool = True
+    # Replies carry the ids of the thread's earlier messages (email's In-Reply-To and References): the outbox looks
+    # them up only for a channel that sends them.
+    thread_refs: bool = False
 
 
 class Checkpoints(Protocol):

@@ -149,7 +149,9 @@ class Outbox:
                 )
             ).one()
             to = await ticket_store.recipient(conn, row.tid, (row.meta or {}).get("identity_id"))
-            refs = await ticket_store.thread_refs(conn, row.tid, row.channel)
+            channel = self.channels.get(row.channel)
+            threaded = channel is not None and channel.capabilities.thread_refs
+            refs = await ticket_store.thread_refs(conn, row.tid, row.channel) if threaded else ()
         if to is None:
             raise PermanentError("the ticket has no customer address on its channel")
         meta = row.meta or {}
@@ -231,6 +233,6 @@ class Outbox:
             await conn.execute(
                 update(outbox).where(outbox.c.id == outbox_id).values(state=state, locked_until=None, last_error=error and error[:1000])
             )
-            await conn.execute(update(messages).where(messages.c.id == message_id).values(**msg_values))
-            msg = records.message((await conn.execute(select(messages).where(messages.c.id == message_id))).one())
+            msg = records.message((await conn.execute(
+                update(messages).where(messages.c.id == message_id).values(**msg_values).returning(*messages.c))).one())
         await self.events.raw({"type": "message.updated", "message": message_json(msg)})

@@ -79,7 +79,8 @@ class EmailChannel:
 
     def __init__(self, config: EmailConfig) -> None:
         self.config = config
-        self.capabilities = Capabilities(conversational=False, html=True, buttons=False, typing=False, max_text=1_000_000)
+        self.capabilities = Capabilities(conversational=False, html=True, buttons=False, typing=False, max_text=1_000_000,
+                                         thread_refs=True)
         self.user = config.imap.user or config.address
         self.sender = Sender(config)
         self._ctx: ChannelContext | None = None
