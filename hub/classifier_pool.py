@@ -3,8 +3,9 @@
 In the hub's process the classifier's Python work holds the GIL that the event loop needs, so every batch it
 classifies delays acknowledgements and agents' requests; in a worker process it runs beside the loop on another
 core.  The worker builds its own router from the same config (models, lexicons, the encoder and its CPU budget)
-and is started on the first batch, so a hub that never classifies never pays for it.  If the worker dies, the
-batch is classified in a thread of the hub instead and the next batch starts a new worker.
+and is started by the escalator's warm-up right after start-up (or the first batch).  If the worker dies, the
+batch is classified in a thread of the hub instead and the next batch starts a new worker; if the hub dies, the
+worker notices within a second and ends too.
 
 Imports: hub.config, hub.ports, hub.registry (in the worker); nothing that needs the event loop.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,11 +29,23 @@ log = logging.getLogger("hub.classifier")
 _router: Any = None  # in the worker process
 
 
-def _start(config: Config) -> None:
+def _start(config: Config, parent: int) -> None:
     global _router
     from hub import registry
 
+    _watch(parent)
     _router = registry.build_router(config)
+
+
+def _watch(parent: int) -> None:
+    """End this worker when the hub that started it is gone: a hub killed outright (SIGKILL, OOM) never tells its
+    pool to shut down, and the worker would wait for batches for ever, holding its memory."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="hub-watch", daemon=True).start()
 
 
 def route_all(router: Any, reqs: list[RouteRequest], lexical: bool,
@@ -74,7 +89,7 @@ class ClassifierPool:
         if self._pool is None:
             # spawn, not fork: a fork of a running event loop with its sockets and threads is not safe.
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start, initargs=(self.config,))
+                                             initializer=_start, initargs=(self.config, os.getpid()))
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, _route_in_worker, reqs, lexical,
                                                                     deadline)
