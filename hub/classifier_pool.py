@@ -15,6 +15,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +34,9 @@ def _start(config: Config, parent: int) -> None:
     global _router
     from hub import registry
 
+    # Ctrl+C in a terminal reaches the whole process group: the hub shuts its pool down, and the worker must not
+    # die mid-batch with a traceback on the operator's screen.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch(parent)
     _router = registry.build_router(config)
 
