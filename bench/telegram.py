@@ -3,6 +3,7 @@ and once by webhook; prints JSON with updates/s ingested and update->stored late
 throughput measured in the same run as the baseline.
 
     python bench/telegram.py [--updates 10000] [--chats 500] [--database-url postgresql+asyncpg://...]
+                             [--review-worker process|thread]
 """
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def _fake_process(conn: Any) -> None:
     asyncio.run(serve())
 
 
-async def run_hub(db_url: str, mode: str, updates: int, chats: int) -> dict[str, Any]:
+async def run_hub(db_url: str, mode: str, updates: int, chats: int, review_worker: str) -> dict[str, Any]:
     fake = RemoteFake()
     channel = {"enabled": True, "token": fake.token, "base_url": fake.base_url, "mode": mode, "poll_timeout": 1}
     if mode == "webhook":
@@ -106,6 +107,7 @@ async def run_hub(db_url: str, mode: str, updates: int, chats: int) -> dict[str,
         "channels": {"webchat": {"enabled": False}, "telegram": channel},
         "rate_limits": {"enabled": False},
         "bot": {"enabled": False},
+        "review": {"worker": review_worker},
     })
     hub = Hub(config)
     stored_at: dict[int, float] = {}
@@ -190,6 +192,8 @@ async def main() -> None:
     ap.add_argument("--updates", type=int, default=10_000)
     ap.add_argument("--chats", type=int, default=500)
     ap.add_argument("--database-url", default=None, help="default: a fresh SQLite file per mode")
+    ap.add_argument("--review-worker", choices=("thread", "process"), default="process",
+                    help="review.worker of the hub (the shipped config.yaml: process)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     tmp = tempfile.mkdtemp(prefix="tgbench")
@@ -199,8 +203,9 @@ async def main() -> None:
         result["baseline_fake"] = await baseline(fake, args.updates, args.chats)
     for mode in ("polling", "webhook"):
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/{mode}.db"
-        result[mode] = await run_hub(url, mode, args.updates, args.chats)
+        result[mode] = await run_hub(url, mode, args.updates, args.chats, args.review_worker)
     result["database"] = "postgresql" if args.database_url else "sqlite"
+    result["review_worker"] = args.review_worker
     print(json.dumps(result, indent=2))
 
 
