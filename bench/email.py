@@ -67,7 +67,7 @@ async def raw_fetch_rate(d: Dovecot, n: int) -> float:
     return n / elapsed
 
 
-async def main(n_mails: int, n_replies: int) -> None:
+async def main(n_mails: int, n_replies: int, review_worker: str = "process") -> None:
     root = Path(tempfile.mkdtemp(prefix="email-bench-"))
     d = Dovecot(root / "dovecot", shutil.which("dovecot") or "/usr/sbin/dovecot")
     d.start()
@@ -90,7 +90,8 @@ async def main(n_mails: int, n_replies: int) -> None:
         parse_rate = n_mails / (time.perf_counter() - t0)
 
         cfg = hub_config(f"sqlite+aiosqlite:///{root / 'hub.db'}", rate_limits={"enabled": False},
-                         channels={"email": email_channel(d, smtp_port, imap={"initial": "all"})})
+                         channels={"email": email_channel(d, smtp_port, imap={"initial": "all"})},
+                         review={"worker": review_worker})
         async with running_hub(cfg) as h:
             channel = h.hub.channels["email"]
             # running_hub has started the channel already: time from its start to the last stored message.
@@ -177,5 +178,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mails", type=int, default=2000)
     ap.add_argument("--replies", type=int, default=1000)
+    ap.add_argument("--review-worker", choices=("thread", "process"), default="process",
+                    help="review.worker of the hub (the shipped config.yaml: process)")
     a = ap.parse_args()
-    asyncio.run(main(a.mails, a.replies))
+    asyncio.run(main(a.mails, a.replies, a.review_worker))
