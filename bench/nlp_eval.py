@@ -427,7 +427,8 @@ def main() -> None:
     ap.add_argument("--texts", choices=("mixed", "calm"), default="mixed",
                     help="serving section: messages with complaints (later ones on a complaint need no model) or "
                          "without (every message is classified)")
-    ap.add_argument("--review-worker", choices=("thread", "process"), help="serving section: review.worker")
+    ap.add_argument("--review-worker", choices=("thread", "process"), default="process",
+                    help="serving section: review.worker (the shipped config.yaml: process)")
     ap.add_argument("--bot", action="store_true", help="serving section: with the FAQ bot answering every message")
     ap.add_argument("--embed-cache", metavar="DIR",
                     help="keep the evaluation texts' embeddings on disk here (by text hash and encoder), so a rerun "

@@ -278,7 +278,8 @@ class FollowupsConfig(Strict):
 class ReviewConfig(Strict):
     worker: Literal["thread", "process"] = Field(
         "thread", description="where the language review classifies: a thread of the hub, or a process of its own "
-                              "(another core, no GIL shared with the event loop; costs the memory of a second copy of the models)")
+                              "(another core, no GIL shared with the event loop; costs the memory of a second copy of "
+                              "the models; the shipped config.yaml sets process)")
 
 
 class Config(Strict):
