@@ -29,6 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bots import smalltalk, texts
@@ -112,7 +113,10 @@ def reopen_status(config: BotConfig) -> Status:
 
 # --- recognising what the customer means ---------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)
 def _key(text: str, lang: str) -> str:
+    # Cached: a message is checked against every handoff and feedback phrase of three languages, and normalising
+    # it (and the phrases) again for each phrase was most of the bot's own CPU time.
     norm = normalize(text, lang)
     return strip_thai_tones(norm).replace(" ", "") if lang == "th" else f" {norm} "
 
