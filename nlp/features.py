@@ -29,9 +29,10 @@ def _hashes(text: str, lo: int = 2, hi: int = 5) -> list[int]:
             for size in range(lo, hi + 1) for i in range(n - size + 1)]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _word_grams(word: str) -> tuple[int, ...]:
-    """The n-gram buckets of one word with its boundaries: words repeat from message to message, texts do not."""
+    """The n-gram buckets of one word with its boundaries: words repeat from message to message, texts do not.
+    A cached word costs ~1 KB, so the cache holds the commonest few thousand (~9 MB), not every typo ever seen."""
     return tuple(_hashes(f" {word} "))
 
 
