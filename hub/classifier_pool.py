@@ -60,15 +60,15 @@ def route_all(router: Any, reqs: list[RouteRequest], lexical: bool,
     from nlp.encoder import load_encoder
 
     encoder = load_encoder()
+    texts = [r.text for r in reqs]
     if not lexical and encoder is not None:
-        texts = [r.text for r in reqs]
         busy = getattr(encoder, "busy", None)
         lexical = bool(busy is not None and busy(texts))
         estimate = getattr(encoder, "estimate", None)
         if not lexical and deadline is not None and estimate is not None:
             lexical = time.monotonic() + estimate(texts) > deadline
     if not lexical and encoder is not None and len(reqs) > 1:
-        encoder.embed([r.text for r in reqs])
+        encoder.embed(texts)
     out = []
     for r in reqs:
         if lexical and r.detector is None:

@@ -269,15 +269,15 @@ class Escalator:
         out: list[Review | None] = [None] * len(batch)
         # A complaint stays a complaint: its later messages are classified only for the bot, which reads them while
         # the ticket is still with it.  The others need no model at all (a long complaint thread costs nothing).
-        settled = [(i, row) for i, row, _ in todo if row.kind == "complaint"
-                   and (batch[i].result is None or row.status != Status.BOT.value)]
-        if settled:
-            skip = {i for i, _ in settled}
-            for i, row in settled:
-                if row.subject is None:
-                    await review_changes.name(self.hub, row, batch[i].inbound, now)
-                out[i] = Review("complaint", False, None, False)
-            todo = [t for t in todo if t[0] not in skip]
+        needed: list[tuple[int, Any, RouteRequest]] = []
+        for i, row, req in todo:
+            if row.kind != "complaint" or (batch[i].result is not None and row.status == Status.BOT.value):
+                needed.append((i, row, req))
+                continue
+            if row.subject is None:
+                await review_changes.name(self.hub, row, batch[i].inbound, now)
+            out[i] = Review("complaint", False, None, False)
+        todo = needed
         if todo:
             oldest = min(batch[i].at for i, _, _ in todo)
             routes = await self._classify_batch([req for _, _, req in todo], oldest + REVIEW_DEADLINE)
