@@ -22,9 +22,9 @@ STOPWORDS = frozenset(
 
 class Words:
     """pythainlp's word list in the shape newmm asks of a dictionary (`prefixes`), as a set of words and, for each
-    first character, the lengths of the words that start with it.  It gives the same answers as pythainlp's Trie,
-    whose node objects take ~70 MB of every process that segments Thai; this takes ~6 MB and builds in a tenth of
-    the time."""
+    two-letter start, the lengths of the words that begin with it.  It gives the same answers as pythainlp's Trie,
+    whose node objects take 70-80 MB of every process that segments Thai; this takes ~19 MB with the word list and
+    loads in a fifth of the time (segmenting is ~30% slower: a few set lookups per position instead of a walk)."""
 
     __slots__ = ("words", "lengths")
 
