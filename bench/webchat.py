@@ -360,14 +360,15 @@ async def main() -> None:
     result: dict[str, Any] = {"bench": "webchat", "machine": machine(), "date": time.strftime("%Y-%m-%d")}
     result["baseline_echo"] = await echo_baseline(200, min(args.seconds, 5))
     runs = []
+    # The same hub settings for every run, the new-conversation one included.
+    overrides: dict[str, Any] = {}
+    if args.database_url:
+        overrides["database"] = {"url": args.database_url}
+    if args.redis_url:
+        overrides["redis"] = {"url": args.redis_url}
+    if args.review_worker:
+        overrides["review"] = {"worker": args.review_worker}
     for n in args.customers if not args.new_conversations else ():
-        overrides: dict[str, Any] = {}
-        if args.database_url:
-            overrides["database"] = {"url": args.database_url}
-        if args.redis_url:
-            overrides["redis"] = {"url": args.redis_url}
-        if args.review_worker:
-            overrides["review"] = {"worker": args.review_worker}
         hub = HubProcess(overrides)
         hub.add_agent(*AGENT)
         hub.start()
@@ -378,7 +379,7 @@ async def main() -> None:
         finally:
             hub.stop()
     if args.new_conversations:
-        hub = HubProcess({"database": {"url": args.database_url}} if args.database_url else {})
+        hub = HubProcess(overrides)
         hub.start()
         try:
             warm = await new_conversations(hub, args.new_conversations, 2.0)  # warm-up: imports, caches, first pages

@@ -63,6 +63,10 @@ REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier
 # without the sentence encoder (the lexical variant takes well under a millisecond a message).
 REVIEW_DEADLINE = 0.025
 MARKS_PER_WRITE = 500  # message ids in one UPDATE ... IN (...): well inside every database's parameter limit
+# At most one write for the marks this often: when each review batch is one new conversation, a write per batch
+# (its own transaction and commit) cost as much as a tenth of the hub's work.  A mark left set a moment longer only
+# means a second, idempotent review after a crash.
+MARKS_EVERY = 0.05
 REPLAY = 10_000  # unreviewed messages taken up per start (the oldest first); the rest at the next start
 
 # Classified once right after start-up, off the loop: loading the models, the Thai dictionary and the encoder,
@@ -104,6 +108,7 @@ class Escalator:
         self._busy = False
         self._marks: list[int] = []  # reviewed messages whose review_pending marks are still set
         self._marker: asyncio.Task[None] | None = None
+        self._marked_at = -MARKS_EVERY  # time.monotonic() of the last write of marks
 
     @staticmethod
     def wants(inbound: Inbound) -> bool:
@@ -189,7 +194,7 @@ class Escalator:
         marker, self._marker = self._marker, None
         if marker is not None:
             await asyncio.gather(marker, return_exceptions=True)
-        await self._clear_marks()  # what was reviewed need not be reviewed again at the next start
+        await self._clear_marks(wait=False)  # what was reviewed need not be reviewed again at the next start
         self.pool.close()
         for job in self._jobs:
             if job.result is not None and not job.result.done():
@@ -299,9 +304,13 @@ class Escalator:
             self._marker = asyncio.create_task(self._clear_marks(), name="review-marks")
         return out
 
-    async def _clear_marks(self) -> None:
-        """Clear the marks of reviewed messages: all that gathered while the last write waited, in one statement."""
+    async def _clear_marks(self, *, wait: bool = True) -> None:
+        """Clear the marks of reviewed messages: all that gathered since the last write, in one statement, and no
+        sooner than MARKS_EVERY after it (`wait=False`: at once, on the way out)."""
+        if wait and (pause := self._marked_at + MARKS_EVERY - time.monotonic()) > 0:
+            await asyncio.sleep(pause)
         while self._marks:
+            self._marked_at = time.monotonic()
             ids, self._marks = self._marks[:MARKS_PER_WRITE], self._marks[MARKS_PER_WRITE:]
             try:
                 async with self.hub.db.write(CUSTOMERS) as conn:

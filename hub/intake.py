@@ -408,10 +408,16 @@ class Intake:
         fast = await self._fast(conn, inbound, now)
         if fast is not None:
             return fast
-        if checked is None or not checked.is_new(inbound):
+        # Whether the provider id may be stored already.  The group's look-up answers for the group's ids; without
+        # one, the look waits until the sender is known: a message from a sender it creates cannot be a second
+        # copy (the first would have created the sender).  Should the id exist all the same, the message insert
+        # fails on the unique key, the transaction rolls back and `_store_alone` reports the first copy.
+        look = checked is None or not checked.is_new(inbound)
+        if look and (checked is not None or inbound.edit_of):
             dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
             if dup is not None:
                 return _Stored(dup)
+            look = False
         if checked is not None:
             checked.stored.add((inbound.channel, inbound.provider_id))
         if inbound.edit_of:
@@ -427,6 +433,10 @@ class Intake:
             language=inbound.sender_lang,
             display=inbound.raw.get("display") if isinstance(inbound.raw, dict) else None,
         )
+        if look and not created:
+            dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
+            if dup is not None:
+                return _Stored(dup)
         await customer_store.lock_customer(conn, cid)
         for extra in inbound.extra_identities:
             await customer_store.add_identity(conn, cid, extra, now)

@@ -107,3 +107,18 @@ async def test_deliver_many_returns_one_result_per_message_across_groups(sqlite_
         got = await h.hub.intake.deliver_many(batch)
         assert len(got) == size and not any(isinstance(a, BaseException) or a.duplicate for a in got)
         assert len({a.message_id for a in got}) == size
+
+
+async def test_a_copy_from_a_sender_it_would_create_is_reported_as_the_first(db_url: str) -> None:
+    """Alone, a message from an unknown sender is stored without a look for its provider id first; when the id is
+    stored already (the same id from another sender), the insert's unique key catches it: the first copy is
+    reported and nothing of the would-be new customer stays."""
+    async with running_hub(hub_config(db_url)) as h:
+        first = await h.hub.intake.deliver(chat("dup-1", "v-first"))
+        again = await h.hub.intake.deliver(chat("dup-1", "v-first"))  # known sender: looked up before storing
+        other = await h.hub.intake.deliver(chat("dup-1", "v-other"))  # unknown sender: caught by the unique key
+        assert again.duplicate and again.message_id == first.message_id
+        assert other.duplicate and other.message_id == first.message_id and other.ticket_id == first.ticket_id
+        async with h.hub.db.read() as conn:
+            assert (await conn.execute(select(func.count()).select_from(customers))).scalar_one() == 1
+            assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 1
