@@ -2,7 +2,8 @@
 only while something is waiting to be sent.
 
 An idle socket (most chat customers, most of the time) holds no task and no queue, only this small object: that
-keeps memory per connected customer low (BENCHMARKS.md, idle connections).
+keeps memory per connected customer low (BENCHMARKS.md, idle connections).  The queue exists only while events
+wait, like the task: an empty deque alone is ~0.6 KB, 6 MB over 10,000 idle customers.
 """
 from __future__ import annotations
 
@@ -20,27 +21,33 @@ class Feed:
 
     def __init__(self, ws: web.WebSocketResponse, limit: int) -> None:
         self.ws, self.limit = ws, limit
-        self.items: deque[dict[str, Any]] = deque()
+        self.items: deque[dict[str, Any]] | None = None
         self.task: asyncio.Task[None] | None = None
 
     def put(self, event: dict[str, Any]) -> None:
         """The bus handler: never blocks.  A stalled client loses live events and resynchronises from the store."""
-        if len(self.items) >= self.limit or self.ws.closed:
+        if self.ws.closed:
+            return
+        if self.items is None:
+            self.items = deque()
+        elif len(self.items) >= self.limit:
             return
         self.items.append(event)
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
+        items = self.items
         try:
-            while self.items and not self.ws.closed:
-                await wire.send(self.ws, self.items.popleft())
+            while items and not self.ws.closed:
+                await wire.send(self.ws, items.popleft())
         except (ConnectionResetError, RuntimeError):
-            self.items.clear()
+            pass
         finally:
-            self.task = None  # no await between the last check and here: a new event starts a new task
+            # No await between the last check and here: a new event finds no task and no queue and starts both.
+            self.task = self.items = None
 
     def close(self) -> None:
-        self.items.clear()
+        self.items = None
         if self.task is not None:
             self.task.cancel()
