@@ -5,7 +5,7 @@ back together.  There is no way out but reading: no update or delete exists here
 (triggers of migration 0006).  `detail` carries ids, field names and counts, never a customer's words, so an erased
 customer leaves nothing behind in this table.
 
-The client address comes from the request: the web layer sets `SOURCE` for every request (hub.web.audit_api), so
+The client address comes from the request: the web layer sets `SOURCE` for every request (hub.web.middleware.scoped), so
 services that know nothing of HTTP (hub.actions) still record where an action came from.  May import hub.domain and
 hub.store only.
 """

@@ -214,3 +214,14 @@ async def test_public_endpoints_answer_allowed_origins_only(sqlite_url: str) -> 
         # Agent endpoints never answer cross-origin.
         async with h.session.get(f"{h.url}/api/tickets", headers={"Origin": "https://shop.example"}) as r:
             assert "Access-Control-Allow-Origin" not in r.headers
+
+
+async def test_metrics_count_the_status_the_client_got(hub) -> None:
+    """An error the hub turns into the contract's body (here 404) is counted under that status, not as a 500."""
+    a = await hub.agent("a@example.com")
+    status, body = await hub.api("GET", "/api/tickets/999999", a)
+    assert status == 404 and body["error"]["code"] == "not_found"
+    _, text = await hub.api("GET", "/metrics")
+    lines = [ln for ln in text.splitlines() if ln.startswith("hub_http_request_seconds_count") and "/api/tickets/{" in ln]
+    assert any('status="404"' in ln for ln in lines), lines
+    assert not any('status="500"' in ln for ln in lines), lines

@@ -9,7 +9,9 @@ from aiohttp import web
 from sqlalchemy import and_, select
 
 from channels.webchat import WebchatHost
+from hub import audit
 from hub.config import Config
+from hub.links import BASE
 from hub.domain import Direction, Status
 from hub.serialize import message_json
 from hub.services import HUB, Hub
@@ -129,8 +131,9 @@ def build_app(config: Config, hub: Hub | None = None, *, run_migrations: bool = 
     hub = hub or Hub(config)
     app = web.Application(
         client_max_size=config.server.max_body,
-        middlewares=[middleware.cors(config.server.allowed_origins), middleware.headers, middleware.errors, middleware.metrics,
-                     audit_api.source, middleware.links],
+        middlewares=[middleware.headers(config.server.allowed_origins), middleware.errors,
+                     # audit entries name the client's address; links made while serving use the address it used
+                     middleware.scoped((audit.SOURCE, client_ip), (BASE, middleware.link_base))],
     )
     app[HUB] = hub
     if "webchat" in hub.channels:

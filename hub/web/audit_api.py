@@ -15,23 +15,12 @@ from hub.domain import Role
 from hub.errors import Invalid
 from hub.services import HUB
 from hub.validation import id_value
-from hub.web.http import AGENT_KEY, Handler, client_ip, requires
+from hub.web.http import AGENT_KEY, requires
 
 routes = web.RouteTableDef()
 CSV_COLUMNS = ("id", "at", "actor_id", "actor_name", "actor_role", "action", "target_type", "target_id",
                "customer_id", "source", "detail")
 CSV_BATCH = 1000
-
-
-@web.middleware
-async def source(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every request's client address, for the audit entries its actions write (reset after, so a task the request
-    spawned cannot leak it into another request's entries)."""
-    token = audit.SOURCE.set(client_ip(request))
-    try:
-        return await handler(request)
-    finally:
-        audit.SOURCE.reset(token)
 
 
 def _time(request: web.Request, name: str) -> datetime | None:
