@@ -162,16 +162,19 @@ def _split_oos(intents: dict[str, list], seed: int = 3) -> tuple[dict, set]:
     return {k: v for k, v in intents.items() if k not in held}, held
 
 
-def faq_section(data: Path, quick: bool) -> dict:
-    out = {}
+def faq_sets(data: Path, quick: bool) -> dict[str, tuple[KnowledgeBase, list[tuple[str, str | None]], str]]:
+    """name -> (knowledge base, questions as (text, expected entry's answer or None when out of scope), language).
+    Each knowledge base is built as a customer's own faq.yaml would be: 10 example phrasings per entry, the entry's
+    name as its answer."""
+    out: dict[str, tuple[KnowledgeBase, list[tuple[str, str | None]], str]] = {}
     cap = 600 if quick else None
     # en: clinc150
     d = json.loads((data / "clinc150-en" / "train_val.json").read_text(encoding="utf-8"))
     intents: dict[str, list[str]] = defaultdict(list)
     for t, i in d["train"]:
         intents[i].append(t)
-    q = [(t, i) for t, i in d["val"]][:cap] + [(t, None) for t, _ in d["oos_val"]]
-    out["en_clinc150"] = _both(_kb(intents, "en"), q, "en")
+    q: list[tuple[str, str | None]] = [(t, i) for t, i in d["val"]][:cap] + [(t, None) for t, _ in d["oos_val"]]
+    out["en_clinc150"] = (_kb(intents, "en"), q, "en")
     # en: banking77
     intents = defaultdict(list)
     with open(data / "banking77-en" / "train.csv", encoding="utf-8") as f:
@@ -182,7 +185,7 @@ def faq_section(data: Path, quick: bool) -> dict:
         rows = list(csv.DictReader(f))
     random.Random(5).shuffle(rows)
     q = [(r["text"], None if r["category"] in held else r["category"]) for r in rows[: cap or 1500]]
-    out["en_banking77"] = _both(_kb(kept, "en"), q, "en")
+    out["en_banking77"] = (_kb(kept, "en"), q, "en")
     # th: truevoice
     tv = [e for e in corpus.load(data) if e.source == "truevoice"]
     labels = {}
@@ -197,19 +200,23 @@ def faq_section(data: Path, quick: bool) -> dict:
     kept, held = _split_oos(intents)
     q = [(e.text, None if labels[e.text] in held else labels[e.text]) for e in tv
          if e.split == "test" and labels.get(e.text) in intents][: cap or 1200]
-    out["th_truevoice"] = _both(_kb(kept, "th"), q, "th")
+    out["th_truevoice"] = (_kb(kept, "th"), q, "th")
     # fa: the shipped knowledge base, the project's own Persian questions
     kb = load(ROOT / "faq.yaml")
     with open(ROOT / "nlp" / "corpus" / "fa_faq_queries.tsv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     named = KnowledgeBase(tuple(Entry(e.id, MappingProxyType({"fa": e.id}), e.examples) for e in kb.entries))
     q = [(r["text"], None if r["entry"] == "none" else r["entry"]) for r in rows]
-    out["fa_shipped_faq"] = _both(named, q, "fa")
+    out["fa_shipped_faq"] = (named, q, "fa")
     # The same by halves: settings may be chosen on the first (quarters 0 and 2 of nlp.corpus.quarter), never on
     # the second.
-    out["fa_shipped_faq_dev_half"] = _both(named, [x for x in q if corpus.quarter(x[0]) in (0, 2)], "fa")
-    out["fa_shipped_faq_test_half"] = _both(named, [x for x in q if corpus.quarter(x[0]) in (1, 3)], "fa")
+    out["fa_shipped_faq_dev_half"] = (named, [x for x in q if corpus.quarter(x[0]) in (0, 2)], "fa")
+    out["fa_shipped_faq_test_half"] = (named, [x for x in q if corpus.quarter(x[0]) in (1, 3)], "fa")
     return out
+
+
+def faq_section(data: Path, quick: bool) -> dict:
+    return {name: _both(kb, q, lang) for name, (kb, q, lang) in faq_sets(data, quick).items()}
 
 
 def _both(kb: KnowledgeBase, q: list, lang: str) -> dict:

@@ -63,8 +63,17 @@ class BotConfig(BaseModel):
     ask_helpful: bool = True
     vip_tiers: tuple[str, ...] = ("vip", "key", "enterprise")
     reload_interval: float = 5.0  # how often a periodic task may call KnowledgeBaseHolder.reload()
+    # After start-up the meaning-based index is built in the background (seconds for a large knowledge base met for
+    # the first time).  A question asked meanwhile waits for it this long before the word-based index answers alone:
+    # the first customers get the same answers as the later ones, a little later, instead of a needless handoff.
+    warmup_wait: float = 60.0
+    # When questions come faster than the sentence encoder's CPU share (HUB_NLP_ENCODER_SHARE) allows, a question
+    # waits its turn this long before the word-based index answers it alone: an answer a few seconds late is better
+    # than a wrong one or a needless handoff; a flood that outlasts the wait still cannot take the cores from the hub.
+    encoder_wait: float = 10.0
 
-    @field_validator("notice_interval", "reload_interval", mode="before")
+    @field_validator("notice_interval", "reload_interval", "warmup_wait", "encoder_wait",
+                     mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float:
         return parse_duration(v)

@@ -21,7 +21,9 @@ import asyncio
 import logging
 import os
 import statistics
-from collections.abc import Mapping
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +87,19 @@ class KnowledgeBaseReloader:
             log.exception("semantic index not built")
         self.semantic_ready.set()
 
+    @property
+    def state(self) -> str:
+        """"ready" once the meaning-based index is built (or there is none to build), else "warming"."""
+        return "ready" if self.semantic_ready.is_set() or self._task is None else "warming"
+
+    async def until_ready(self, timeout: float) -> None:
+        """Wait, at most `timeout` seconds, for the warm-up started by `start` (at once if it never started)."""
+        if self.state == "warming":
+            try:
+                await asyncio.wait_for(self.semantic_ready.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
     async def stop(self) -> None:
         task, self._task = self._task, None
         await cancel_and_wait(task)
@@ -117,6 +132,7 @@ class Assistant:
         self.offer = CallbackOffer(hub)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._turn = asyncio.Lock()  # bots waiting for the encoder's CPU share (_encoder_turn)
 
     def _build_matcher(self, kb: Any) -> Matcher:
         matcher = Matcher(kb, threshold=self.cfg.threshold)
@@ -198,9 +214,13 @@ class Assistant:
             awaiting_feedback=state.get("awaiting_feedback"),
             suggested=tuple(str(x) for x in state.get("suggested") or ()),
         )
+        # Until the meaning-based index is built, the word-based one would answer alone, declining most questions it
+        # could answer: wait for it (bounded), so the first customers after a start get the same answers as later ones.
+        await self.reloader.until_ready(self.cfg.warmup_wait)
         matcher = self.holder.index
-        # Off the event loop: matching a message by meaning runs the sentence encoder (milliseconds of CPU).
-        decision = await asyncio.to_thread(decide, turn, matcher, self.cfg)
+        async with self._encoder_turn(matcher):
+            # Off the event loop: matching a message by meaning runs the sentence encoder (milliseconds of CPU).
+            decision = await asyncio.to_thread(decide, turn, matcher, self.cfg)
         log.debug("bot ticket %s: %s (%s)", tid, decision.action.value, decision.reason)
         if decision.action is Action.ANSWER:
             if decision.entry_id:
@@ -208,6 +228,29 @@ class Assistant:
             await self._answer(row, decision, state)
         elif decision.action is Action.HANDOFF:
             await self._handoff(row, decision, state, matcher)
+
+    @asynccontextmanager
+    async def _encoder_turn(self, matcher: Matcher) -> AsyncIterator[None]:
+        """While the sentence encoder is over its CPU share, questions take turns (at most bot.encoder_wait each, in
+        the order they came) and each waits until the share has room again, so it is matched by meaning rather than
+        by words alone.  The turn is held until the question is matched: woken together, the waiters would all spend
+        the share at once and most would fall back to words after all."""
+        budget = getattr(matcher.encoder, "budget", None)
+        if budget is None or (not budget.exhausted() and not self._turn.locked()):
+            yield
+            return
+        deadline = time.monotonic() + self.cfg.encoder_wait
+        try:
+            await asyncio.wait_for(self._turn.acquire(), max(deadline - time.monotonic(), 0.0))
+        except asyncio.TimeoutError:
+            yield  # waited long enough: the word-based index answers
+            return
+        try:
+            while (wait := budget.room_in()) > 0 and (left := deadline - time.monotonic()) > 0:
+                await asyncio.sleep(min(wait + 0.001, left))
+            yield
+        finally:
+            self._turn.release()
 
     def _language(self, inbound: Inbound, row: Any, state: Mapping[str, Any]) -> str:
         """The language of this message; a message without letters ("?", "12345") or a button press keeps the

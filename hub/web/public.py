@@ -34,6 +34,9 @@ async def healthz(request: web.Request) -> web.Response:
         "status": "ok" if db_ok else "unavailable",
         "database": "ok" if db_ok else "unavailable",
         "bus": "ok" if hub.bus.healthy else "degraded",
+        # The FAQ bot answers from the start; "warming" while its meaning-based index is still being built (it then
+        # holds questions back for up to bot.warmup_wait seconds): a deployment may wait for "ready".
+        "bot": hub.assistant.reloader.state if hub.assistant is not None else "off",
     }
     return web.json_response(body, status=200 if db_ok else 503)
 
