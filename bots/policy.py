@@ -300,11 +300,12 @@ def decide(turn: Turn, matcher: Matcher, config: BotConfig) -> Decision:
     if not turn.text.strip():
         return _miss(turn, lang, config, "no text")
     small = smalltalk.recognise(turn.text, lang, matcher.encoder)
-    if small is not None:
-        return Decision(Action.ANSWER, f"small talk ({small.intent})", small.reply, lang=lang,
-                        misses=turn.bot_misses)
     ranked = matcher.rank(turn.text, lang, k=max(config.suggestions, 1))
     top = ranked[0] if ranked else None
+    if small is not None and (top is None or top.confidence < matcher.threshold):
+        # The knowledge base's own entry for "hi" or "thanks", when it has one, is what its owner wants said.
+        return Decision(Action.ANSWER, f"small talk ({small.intent})", small.reply, lang=lang,
+                        misses=turn.bot_misses)
     if top is not None and top.confidence >= matcher.threshold:
         return _answer(top.entry.id, matcher, lang, turn, config,
                        f"answered {top.entry.id} (confidence {top.confidence:.2f})", top.confidence)

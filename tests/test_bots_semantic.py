@@ -40,6 +40,30 @@ def test_small_talk_gets_a_friendly_reply_not_a_miss(shop: Matcher, text: str, l
     assert d.misses == 1  # neither a miss nor a reset
 
 
+def _with_hello() -> Matcher:
+    kb = load(ROOT / "faq.yaml")
+    hello = Entry("hello", MappingProxyType({"en": "Hello from the Bangkok shop! Ask about orders, delivery or returns."}),
+                  MappingProxyType({"en": ("hello", "hi", "hi there", "hey", "good morning", "hello!", "hey there",
+                                           "hiya", "good afternoon", "greetings")}))
+    return Matcher(KnowledgeBase((*kb.entries, hello)))
+
+
+def test_the_knowledge_base_s_own_greeting_entry_wins_over_small_talk() -> None:
+    m = _with_hello()
+    d = decide(turn("good morning", lang="en"), m, CFG)
+    assert d.action is Action.ANSWER and d.entry_id == "hello", d.reason
+    assert decide(turn("thanks a lot", lang="en"), m, CFG).reason == "small talk (thanks)"
+
+
+def test_the_greeting_entry_wins_by_meaning_too(encoder: object) -> None:
+    m = _with_hello()
+    assert m.ensure_semantic()
+    for text in ("Hello!", "hey there"):  # words the word-based index ignores as too common
+        d = decide(turn(text, lang="en"), m, CFG)
+        assert d.action is Action.ANSWER and d.entry_id == "hello", (text, d.reason)
+    assert decide(turn("Hello!", lang="en"), Matcher(load(ROOT / "faq.yaml")), CFG).reason == "small talk (greeting)"
+
+
 def test_a_greeting_with_a_question_is_a_question(shop: Matcher) -> None:
     d = decide(turn("hi, how much is shipping?", lang="en"), shop, CFG)
     assert d.entry_id == "shipping_cost"
