@@ -50,8 +50,10 @@ def write_kb(kb: KnowledgeBase, path: Path) -> dict[str, str]:
     entries = []
     answers: dict[str, str] = {}
     for e in kb.entries:
-        answer = {lang: f"{text} [{e.id}]" for lang, text in e.answers.items()}
-        answers.update({f"{text} [{e.id}]": text for text in e.answers.values()})
+        # The entry's name in every language it has examples in: the hub wants an answer for each.
+        name = next(iter(e.answers.values()))
+        answer = {lang: f"{name} [{e.id}]" for lang in {*e.answers, *e.examples}}
+        answers[f"{name} [{e.id}]"] = name
         entries.append({"id": e.id, "answer": answer, "examples": {k: list(v) for k, v in e.examples.items()}})
     path.write_text(yaml.safe_dump({"version": 1, "entries": entries}, allow_unicode=True), encoding="utf-8")
     return answers

@@ -66,7 +66,9 @@ class BotConfig(BaseModel):
     # After start-up the meaning-based index is built in the background (seconds for a large knowledge base met for
     # the first time).  A question asked meanwhile waits for it this long before the word-based index answers alone:
     # the first customers get the same answers as the later ones, a little later, instead of a needless handoff.
-    warmup_wait: float = 60.0
+    # Bounded below the patience of a chat customer (and of a client's reply timeout): a build that takes longer
+    # (a 1,500-example base on a slow machine, first start) answers its first questions by words, as before.
+    warmup_wait: float = 20.0
     # When questions come faster than the sentence encoder's CPU share (HUB_NLP_ENCODER_SHARE) allows, a question
     # waits its turn this long before the word-based index answers it alone: an answer a few seconds late is better
     # than a wrong one or a needless handoff; a flood that outlasts the wait still cannot take the cores from the hub.
