@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -88,6 +88,8 @@ class Decision:
     awaiting_feedback: str | None = None  # store for the next Turn
     automatic: bool = False  # mark the outbound as automatic (email Auto-Submitted)
     suggested: tuple[str, ...] = ()  # store for the next Turn: the entries offered as choices
+    # HANDOFF only: what the knowledge base says, sent by the bot before the handoff (a stated complaint it answers).
+    first: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,14 +265,19 @@ def decide(turn: Turn, matcher: Matcher, config: BotConfig) -> Decision:
     reason, key = _handoff_reason(turn, lang, config)
     if turn.channel in config.ack_only_channels:
         return _email_ack(turn, matcher, lang, reason)
-    if reason == "complaint" and looks_like_question(turn.text, lang):
-        # "I want my money back, how does that work?": answer what the knowledge base knows, and watch: the answer
-        # asks whether it helped, and a "no" (or another complaint) hands off at once.
+    if reason == "complaint":
         found = matcher.match(turn.text, lang)
-        if found is not None:
+        if found is not None and looks_like_question(turn.text, lang):
+            # "I want my money back, how does that work?": answer what the knowledge base knows, and watch: the answer
+            # asks whether it helped, and a "no" (or another complaint) hands off at once.
             return _answer(found.entry.id, matcher, lang, turn, config,
                            f"complaint-looking question answered from {found.entry.id} "
                            f"(confidence {found.confidence:.2f}); watched", found.confidence)
+        if found is not None:
+            # A problem stated, not asked ("the SMS says delivered but nothing came"): the customer gets what the
+            # knowledge base says about it at once, and the complaint still goes straight to a person.
+            d = _handoff(reason, lang, turn, key)
+            return replace(d, first=found.entry.answer(lang), entry_id=found.entry.id, confidence=found.confidence)
     if reason:
         return _handoff(reason, lang, turn, key)
 

@@ -298,6 +298,11 @@ class Assistant:
         if dept:
             values["department"] = dept
             reason = f"{reason}; to department {dept} (topic {state.get('last_entry')})"
+        if d.first:  # what the knowledge base says about the complaint, while the ticket is still the bot's
+            state["last_entry"] = d.entry_id
+            meta = {"bot": {"reason": f"{d.reason}: answered from {d.entry_id} before the handoff",
+                            "entry": d.entry_id, "confidence": d.confidence}}
+            await self.hub.actions.post_automatic(row.id, Author.BOT, d.first, only_if=(Status.BOT,), meta=meta)
         if not await self.hub.actions.handoff(row.id, reason, state=state, values=values):
             return  # an agent took it meanwhile: the agent speaks now, not the bot
         if d.reason.startswith("answer did not help") and state.get("last_question"):

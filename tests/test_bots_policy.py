@@ -71,8 +71,16 @@ def test_handoff_words_are_configurable(matcher: Matcher) -> None:
 
 
 def test_handoff_on_complaint_even_when_answerable(matcher: Matcher) -> None:
+    # A stated complaint the knowledge base answers: the answer goes first, the ticket still goes to a person.
     d = decide(turn("My item arrived broken!", is_complaint=True), matcher, CFG)
     assert d.action is Action.HANDOFF and d.reason == "complaint"
+    assert d.entry_id == "damaged_item" and d.first == matcher.kb.get("damaged_item").answer("en")
+    for text, lang in [("ของที่ได้รับแตกเสียหายค่ะ", "th"), ("کالایی که رسید شکسته بود", "fa")]:
+        d = decide(turn(text, lang=lang, is_complaint=True), matcher, CFG)
+        assert d.action is Action.HANDOFF and d.first == matcher.kb.get("damaged_item").answer(lang), (text, d)
+    # One it knows nothing about: handed off with nothing first.
+    d = decide(turn("your staff were rude to me", is_complaint=True), matcher, CFG)
+    assert d.action is Action.HANDOFF and d.reason == "complaint" and d.first is None
 
 
 def test_handoff_after_two_misses(matcher: Matcher) -> None:
