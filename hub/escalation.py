@@ -23,7 +23,8 @@ conditional on the kind), so reviewing a message twice after a crash changes not
 Messages are classified one batch at a time in a worker thread, or with `review.worker: process` in a process of
 its own (hub.classifier_pool), so the event loop never runs the model.  A batch is classified without the sentence
 encoder (the lexical variant, well under a millisecond a message) when its embedding would not end within
-`REVIEW_DEADLINE` of the oldest message's storing, when a backlog builds up (more than `LEXICAL_BACKLOG` waiting),
+`REVIEW_DEADLINE` of the oldest message's storing while more than `LIGHT_LOAD` messages a second come in (below
+that every message gets the encoder, however long it takes), when a backlog builds up (more than `LEXICAL_BACKLOG` waiting),
 or when the encoder has used its share of the CPU (nlp.encoder.Budget, shared with the FAQ bot): the delay stays
 bounded under load at a small cost in accuracy.  The later messages of a ticket that is already a complaint are not
 classified at all unless the bot still reads them.  The decisions' writes live in hub.review_changes.
@@ -48,6 +49,7 @@ from hub.ports import RouteRequest, RouteResult
 from hub.store.db import CUSTOMERS
 from hub.store.schema import customers, messages, tickets
 from hub.periodic import cancel_and_wait
+from nlp.encoder import Budget
 
 if TYPE_CHECKING:
     from hub.services import Hub
@@ -62,6 +64,15 @@ REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
 # without the sentence encoder (the lexical variant takes well under a millisecond a message).
 REVIEW_DEADLINE = 0.025
+# Below this many messages a second (averaged over 2 s) there is no crowd to keep waiting: every message is embedded,
+# however long that takes (tens of milliseconds; nothing waits for routing then), so complaints are read as well as
+# the models can.  The deadline above applies only past it, where it keeps the delay bounded under load.
+LIGHT_LOAD = 20.0
+# And only for a batch this small whose newest message came at least LIGHT_GAP after the one before (messages of
+# different customers rarely come that close at light load; a flood's first ones do, before the count has caught up
+# with them, and embedding them would keep the messages behind them waiting).
+LIGHT_BATCH = 2
+LIGHT_GAP = 0.01
 MARKS_PER_WRITE = 500  # message ids in one UPDATE ... IN (...): well inside every database's parameter limit
 # At most one write for the marks this often: when each review batch is one new conversation, a write per batch
 # (its own transaction and commit) cost as much as a tenth of the hub's work.  A mark left set a moment longer only
@@ -109,6 +120,12 @@ class Escalator:
         self._marks: list[int] = []  # reviewed messages whose review_pending marks are still set
         self._marker: asyncio.Task[None] | None = None
         self._marked_at = -MARKS_EVERY  # time.monotonic() of the last write of marks
+        # Messages submitted per second, a count decayed over half a second (a sudden flood is seen within a few
+        # messages): "over budget" means more than LIGHT_LOAD a second.
+        self._arrivals = Budget(LIGHT_LOAD, window=0.5)
+        # Seconds between the last two messages: the first messages of a sudden flood come closer than LIGHT_GAP,
+        # before the count above has caught up with them.
+        self._gap, self._last_at = 0.0, -1.0
 
     @staticmethod
     def wants(inbound: Inbound) -> bool:
@@ -217,6 +234,9 @@ class Escalator:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Review | None] | None = loop.create_future() if want_result else None
         self._jobs.append(_Job(accepted.message_id, accepted.ticket_id, inbound, new_ticket, fut, time.monotonic()))
+        self._arrivals.spend(1.0)
+        now = time.monotonic()
+        self._gap, self._last_at = now - self._last_at, now
         if self._wake is None:
             self._wake = asyncio.Event()
         if self._reviewer is None or self._reviewer.done():
@@ -285,7 +305,9 @@ class Escalator:
         todo = needed
         if todo:
             oldest = min(batch[i].at for i, _, _ in todo)
-            routes = await self._classify_batch([req for _, _, req in todo], oldest + REVIEW_DEADLINE)
+            light = len(todo) <= LIGHT_BATCH and self._gap >= LIGHT_GAP and not self._arrivals.exhausted()
+            deadline = None if light else oldest + REVIEW_DEADLINE
+            routes = await self._classify_batch([req for _, _, req in todo], deadline)
             done = time.monotonic()
             raised: set[int] = set()  # tickets this batch made complaints: later messages find them so
             for (i, row, _), route in zip(todo, routes):
@@ -320,7 +342,7 @@ class Escalator:
                 self._marks = []
                 return
 
-    async def _classify_batch(self, reqs: list[RouteRequest], deadline: float) -> list[RouteResult]:
+    async def _classify_batch(self, reqs: list[RouteRequest], deadline: float | None) -> list[RouteResult]:
         out: list[RouteResult] = []
         for start in range(0, len(reqs), BATCH):  # the encoder's batch size
             part = reqs[start:start + BATCH]
