@@ -54,7 +54,8 @@ async def escalate(hub: Hub, row: Any, route: RouteResult, inbound: Inbound, now
         if due_new is not None and (due_old is None or due_new < due_old):
             values[f"{target}_due"] = due_new
     if "first_response_due" in values or "resolution_due" in values:
-        trace.append(("sla", f"complaint SLA ({route.sla_policy}): deadlines brought forward"))
+        how = next((why for what, why in route.trace if what == "sla"), None)  # the policy and its overrides
+        trace.append(("sla", f"complaint SLA ({route.sla_policy}): deadlines brought forward" + (f"; {how}" if how else "")))
     async with hub.db.write() as conn:
         # Conditional on the kind, so two processes (or two messages) escalate once.
         res = await conn.execute(
