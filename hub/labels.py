@@ -75,7 +75,14 @@ async def set_kind(hub: Any, ticket_id: int, agent: Agent, kind: str) -> Ticket:
         res = await conn.execute(update(tickets).where(and_(tickets.c.id == ticket_id, tickets.c.kind == t.kind))
                                  .values(updated_at=now, **values))
         if res.rowcount != 1:
-            raise ConflictError(f"ticket {ticket_id} changed meanwhile; try again")
+            # Changed meanwhile, typically by the review raising it to a complaint: what the agent asked for may be
+            # what it is now (the agent's word is kept as a label all the same).
+            now_kind = (await conn.execute(select(tickets.c.kind).where(tickets.c.id == ticket_id))).scalar()
+            if now_kind != wanted.value:
+                raise ConflictError(f"ticket {ticket_id} changed meanwhile; try again")
+            await record(conn, ticket_id=ticket_id, source="kind_changed", now=now, language=t.language,
+                         kind=wanted.value, agent_id=agent.id)
+            return await store.get_ticket(conn, ticket_id)
         await store.add_trace(conn, ticket_id, now, "kind", why)
         await record(conn, ticket_id=ticket_id, source="kind_changed", now=now, language=t.language,
                      kind=wanted.value, agent_id=agent.id)
