@@ -213,3 +213,37 @@ def test_the_encoders_estimate_counts_only_texts_not_embedded_yet() -> None:
     enc = object.__new__(E5Encoder)  # the estimate needs no model
     enc.per_text, enc._recent = 0.01, OrderedDict({"seen": np.zeros(3)})
     assert enc.estimate(["seen", "new", "new", "other"]) == pytest.approx(0.02)
+
+
+async def test_a_kind_correction_racing_the_review_to_the_same_kind_succeeds(sqlite_url: str, monkeypatch: Any) -> None:
+    """The review raised the ticket to a complaint between the agent's read and write: the agent asked for what it now
+    is, so the correction succeeds (and is kept as a label) instead of failing with 409."""
+    from dataclasses import replace as _replace
+
+    from hub import labels as labels_mod
+    async with running_hub(hub_config(sqlite_url, routing=ROUTING)) as h:
+        agent = await h.agent("a@example.com")
+        chat = await h.chat(lang="en")
+        await chat.say("Could you send me a quote for 200 units of the blue model?")
+        await h.settle()
+        tid = (await h.api("GET", "/api/tickets", agent))[1]["items"][0]["id"]
+        get_ticket = labels_mod.store.get_ticket
+        stale: list[Any] = []
+
+        async def read_before_the_review(conn: Any, ticket_id: int) -> Any:
+            t = await get_ticket(conn, ticket_id)
+            if not stale:  # the agent's read: what it was before the review's write
+                stale.append(t)
+                await conn.execute(labels_mod.update(labels_mod.tickets).where(labels_mod.tickets.c.id == ticket_id)
+                                   .values(kind="complaint"))
+                return _replace(t, kind="sales")
+            return t
+
+        monkeypatch.setattr(labels_mod.store, "get_ticket", read_before_the_review)
+        status, body = await h.api("POST", f"/api/tickets/{tid}/kind", agent, json={"kind": "complaint"})
+        assert status == 200 and body["kind"] == "complaint", body
+        status, body = await h.api("POST", f"/api/tickets/{tid}/kind", agent, json={"kind": "question"})
+        assert status == 200 and body["kind"] == "question"  # an ordinary correction still goes through
+        async with h.hub.db.read() as conn:
+            kept = [r.kind for r in (await conn.execute(select(labels).where(labels.c.ticket_id == tid))).all()]
+        assert "complaint" in kept
