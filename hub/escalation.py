@@ -64,7 +64,7 @@ REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
 # without the sentence encoder (the lexical variant takes well under a millisecond a message).
 REVIEW_DEADLINE = 0.025
-# Below this many messages a second (averaged over 2 s) there is no crowd to keep waiting: every message is embedded,
+# Below this many messages a second (over the last half second) there is no crowd to keep waiting: every message is embedded,
 # however long that takes (tens of milliseconds; nothing waits for routing then), so complaints are read as well as
 # the models can.  The deadline above applies only past it, where it keeps the delay bounded under load.
 LIGHT_LOAD = 20.0

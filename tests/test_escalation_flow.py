@@ -72,13 +72,18 @@ async def _flow(db_url: str, lang: str, **over: Any) -> None:
         await chat.close()
 
 
+async def _sales_lead(h: Any) -> tuple[dict[str, str], int]:
+    """An agent's headers and the ticket a sales question opened, once reviewed."""
+    agent = await h.agent("a@example.com")
+    chat = await h.chat(lang="en")
+    await chat.say("Could you send me a quote for 200 units of the blue model?")
+    await h.settle()
+    return agent, (await h.api("GET", "/api/tickets", agent))[1]["items"][0]["id"]
+
+
 async def test_agents_correct_the_kind_and_it_is_kept_as_a_label(sqlite_url: str) -> None:
     async with running_hub(hub_config(sqlite_url, routing=ROUTING)) as h:
-        agent = await h.agent("a@example.com")
-        chat = await h.chat(lang="en")
-        await chat.say("Could you send me a quote for 200 units of the blue model?")
-        await h.settle()
-        tid = (await h.api("GET", "/api/tickets", agent))[1]["items"][0]["id"]
+        agent, tid = await _sales_lead(h)
         status, body = await h.api("POST", f"/api/tickets/{tid}/kind", agent, json={"kind": "complaint"})
         assert status == 200 and body["kind"] == "complaint" and body["priority"] == "high", body
         status, body = await h.api("POST", f"/api/tickets/{tid}/kind", agent, json={"kind": "angry"})
@@ -222,11 +227,7 @@ async def test_a_kind_correction_racing_the_review_to_the_same_kind_succeeds(sql
 
     from hub import labels as labels_mod
     async with running_hub(hub_config(sqlite_url, routing=ROUTING)) as h:
-        agent = await h.agent("a@example.com")
-        chat = await h.chat(lang="en")
-        await chat.say("Could you send me a quote for 200 units of the blue model?")
-        await h.settle()
-        tid = (await h.api("GET", "/api/tickets", agent))[1]["items"][0]["id"]
+        agent, tid = await _sales_lead(h)
         get_ticket = labels_mod.store.get_ticket
         stale: list[Any] = []
 
