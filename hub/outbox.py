@@ -40,6 +40,10 @@ class Outbox:
         self._sweeper: asyncio.Task[None] | None = None
         self._limit = asyncio.Semaphore(64)
         self.lock = timedelta(seconds=config.lock_timeout)
+        # Rows this process is sending now.  The expiring lock lets another process take over a crashed sender's
+        # row; it must not let this process's own sweeper take a row still in flight when the wall clock steps
+        # forward past the lock (NTP, a resumed VM or laptop), which would send it twice.
+        self._inflight: set[int] = set()
 
     def kick(self, outbox_id: int, *, claimed: bool = False) -> None:
         """Try a freshly committed row at once, in this process (the sweeper is the safety net).  `claimed`: the
@@ -97,6 +101,7 @@ class Outbox:
                     .limit(limit)
                 )
             ).scalars().all()
+        ids = [i for i in ids if i not in self._inflight]
         await asyncio.gather(*(self.attempt(i) for i in ids))
         return len(ids)
 
@@ -107,6 +112,8 @@ class Outbox:
             outbox.c.next_attempt_at <= now,
             or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
         )
+        if self._inflight:
+            due = and_(due, outbox.c.id.notin_(list(self._inflight)))
         batch = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
         async with self.db.write() as conn:
             ids = (
@@ -177,6 +184,15 @@ class Outbox:
         return out, row.attempts, to[2]
 
     async def attempt(self, outbox_id: int, *, claimed: bool = False) -> None:
+        if outbox_id in self._inflight:
+            return
+        self._inflight.add(outbox_id)
+        try:
+            await self._attempt(outbox_id, claimed)
+        finally:
+            self._inflight.discard(outbox_id)
+
+    async def _attempt(self, outbox_id: int, claimed: bool) -> None:
         async with self._limit:
             if not claimed and not await self._claim(outbox_id):
                 return

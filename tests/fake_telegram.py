@@ -50,6 +50,7 @@ class FakeTelegram:
         self.sent: list[dict[str, Any]] = []  # accepted sendMessage calls, with the message_id given
         self.failures: dict[str, list[list[Any]]] = {}  # method -> [[calls to serve first, error factory], ...]
         self.blocked: set[int] = set()
+        self.held: dict[str, asyncio.Event] = {}  # method -> answered only once set (a call still in flight)
         self.files: dict[str, bytes] = {}
         self.webhook: dict[str, Any] = {"url": ""}
         self.forward_to: str | None = None  # where the webhook's public host really is (a reverse proxy)
@@ -192,6 +193,8 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _err(404, "Not Found")
+        if method in self.held:
+            await self.held[method].wait()
         return await handler(params)
 
     async def _m_getMe(self, p: dict[str, Any]) -> web.Response:

@@ -2,16 +2,19 @@
 and attachments fetched lazily with a size cap."""
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import select
 
+from hub.clock import FrozenClock
 from hub.domain import Author, Button, Status
 from hub.store.schema import outbox
 from tests.fake_telegram import FakeTelegram, load, stored, telegram_hub, text_update, wait_stored
-from tests.hubtest import RunningHub
+from tests.hubtest import RunningHub, hub_config, running_hub
 
 CHAT = 7012345678
 
@@ -86,6 +89,31 @@ async def test_failed_part_of_a_split_reply_is_resent_alone(sqlite_url: str) -> 
         assert done["message"]["delivery"] == "sent"
         assert len(fake.called("sendMessage")) == 4 and len(fake.sent) == 3
         assert " ".join(m["text"] for m in fake.sent) == text
+
+
+async def test_a_send_in_flight_is_not_sent_again_when_the_clock_steps_past_its_lock(sqlite_url: str) -> None:
+    """The outbox's lock expires by the wall clock so another process can take over a crashed sender's row; a
+    clock stepping forward (NTP, a resumed laptop) must not make this process's own sweeper send it again."""
+    clock = FrozenClock(datetime(2027, 3, 1, 3, 0, tzinfo=timezone.utc))
+    async with FakeTelegram() as fake:
+        config = hub_config(sqlite_url, channels={"telegram": fake.channel_config()})
+        async with running_hub(config, clock=clock) as h:
+            fake.push(load("text_th"))
+            [row] = await wait_stored(h, 1)
+            headers = await h.agent("agent@example.com")
+            await h.settle()
+            before = len(fake.called("sendMessage"))
+            fake.held["sendMessage"] = asyncio.Event()
+            msg = await reply(h, headers, row.ticket_id, "On its way")
+            await fake.wait_for(lambda: len(fake.called("sendMessage")) == before + 1)
+            clock.advance(hours=1)  # far past outbox.lock_timeout, while the send waits for its answer
+            assert await h.hub.outbox.sweep() == 0
+            await asyncio.sleep(0.2)  # the hub's own sweeper runs every 50 ms in tests
+            fake.held.pop("sendMessage").set()
+            assert (await delivered(h, headers, row.ticket_id, msg["id"]))["message"]["delivery"] == "sent"
+            await h.hub.outbox.sweep()
+            await h.settle()
+            assert len(fake.called("sendMessage")) == before + 1
 
 
 async def test_429_waits_retry_after_then_sends(sqlite_url: str) -> None:
