@@ -184,37 +184,38 @@ class Outbox:
         return out, row.attempts, to[2]
 
     async def attempt(self, outbox_id: int, *, claimed: bool = False) -> None:
-        if outbox_id in self._inflight:
-            return
-        self._inflight.add(outbox_id)
-        try:
-            await self._attempt(outbox_id, claimed)
-        finally:
-            self._inflight.discard(outbox_id)
-
-    async def _attempt(self, outbox_id: int, claimed: bool) -> None:
         async with self._limit:
+            if outbox_id in self._inflight:  # being sent by this process right now (see `_inflight`)
+                return
             if not claimed and not await self._claim(outbox_id):
                 return
-            error: SendError | None = None
-            out: Outbound | None = None
+            # Marked only once claimed: an attempt that loses the claim must not hide the row from the sweeper.
+            self._inflight.add(outbox_id)
             try:
-                out, attempts, _ = await self._load(outbox_id)
-                channel = self.channels.get(out.channel)
-                if channel is None:
-                    raise PermanentError(f"channel {out.channel!r} is not enabled")
-                result = await channel.send(out)
-            except SendError as exc:
-                error = exc
-            except Exception as exc:  # a bug or a network error in a channel: retry like any failure
-                log.warning("send via outbox %s failed: %r", outbox_id, exc)
-                error = SendError(str(exc) or type(exc).__name__)
-            if error is None and out is not None:
-                await self._finish(outbox_id, out.message_id, "sent", None, result.provider_id)
-                DELIVERIES.labels(out.channel, "sent").inc()
-                return
-            assert error is not None
-            await self._failed(outbox_id, out, error)
+                await self._send(outbox_id)
+            finally:
+                self._inflight.discard(outbox_id)
+
+    async def _send(self, outbox_id: int) -> None:
+        error: SendError | None = None
+        out: Outbound | None = None
+        try:
+            out, attempts, _ = await self._load(outbox_id)
+            channel = self.channels.get(out.channel)
+            if channel is None:
+                raise PermanentError(f"channel {out.channel!r} is not enabled")
+            result = await channel.send(out)
+        except SendError as exc:
+            error = exc
+        except Exception as exc:  # a bug or a network error in a channel: retry like any failure
+            log.warning("send via outbox %s failed: %r", outbox_id, exc)
+            error = SendError(str(exc) or type(exc).__name__)
+        if error is None and out is not None:
+            await self._finish(outbox_id, out.message_id, "sent", None, result.provider_id)
+            DELIVERIES.labels(out.channel, "sent").inc()
+            return
+        assert error is not None
+        await self._failed(outbox_id, out, error)
 
     async def _failed(self, outbox_id: int, out: Outbound | None, error: SendError) -> None:
         now = self.clock.now()
