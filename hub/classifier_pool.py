@@ -3,9 +3,13 @@
 In the hub's process the classifier's Python work holds the GIL that the event loop needs, so every batch it
 classifies delays acknowledgements and agents' requests; in a worker process it runs beside the loop on another
 core.  The worker builds its own router from the same config (models, lexicons, the encoder and its CPU budget)
-and is started by the escalator's warm-up right after start-up (or the first batch).  If the worker dies, the
+and is started by the escalator's warm-up right after start-up (or the first batch).
+
+The hub talks to it over one socket pair, read and written by the event loop itself: a batch is a pickled request
+and a pickled answer, one at a time.  (A ProcessPoolExecutor cost the hub ~270 us of CPU a batch in its manager and
+feeder threads, which also woke to take the GIL from the loop; the socket costs ~70 us.)  If the worker dies, the
 batch is classified in a thread of the hub instead and the next batch starts a new worker; if the hub dies, the
-worker notices within a second and ends too.
+worker reads the end of its socket and ends too.
 
 Imports: hub.config, hub.ports, hub.registry (in the worker); nothing that needs the event loop.
 """
@@ -15,11 +19,12 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
-import threading
+import socket
+import struct
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from typing import Any
 
 from hub.config import Config
@@ -27,29 +32,32 @@ from hub.ports import RouteRequest, RouteResult
 
 log = logging.getLogger("hub.classifier")
 
-_router: Any = None  # in the worker process
+# multiprocessing.Connection's framing, which the worker's send_bytes/recv_bytes speak: a signed 32-bit length,
+# or -1 and then a 64-bit one for a message of 2 GiB or more.
+_LEN, _BIG = struct.Struct("!i"), struct.Struct("!Q")
 
 
-def _start(config: Config, parent: int) -> None:
-    global _router
+def _serve(conn: Connection, config: Config) -> None:
+    """The worker: answer batches until the hub closes its end (or dies: the kernel closes it then)."""
     from hub import registry
 
-    # Ctrl+C in a terminal reaches the whole process group: the hub shuts its pool down, and the worker must not
+    # Ctrl+C in a terminal reaches the whole process group: the hub closes the socket, and the worker must not
     # die mid-batch with a traceback on the operator's screen.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _watch(parent)
-    _router = registry.build_router(config)
-
-
-def _watch(parent: int) -> None:
-    """End this worker when the hub that started it is gone: a hub killed outright (SIGKILL, OOM) never tells its
-    pool to shut down, and the worker would wait for batches for ever, holding its memory."""
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="hub-watch", daemon=True).start()
+    router = registry.build_router(config)
+    while True:
+        try:
+            reqs, lexical, deadline = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        try:
+            answer: tuple[bool, Any] = (True, route_all(router, reqs, lexical, deadline))
+        except Exception as exc:  # the hub logs it as a failed review; the worker goes on
+            answer = (False, f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            return
 
 
 def route_all(router: Any, reqs: list[RouteRequest], lexical: bool,
@@ -77,32 +85,69 @@ def route_all(router: Any, reqs: list[RouteRequest], lexical: bool,
     return out
 
 
-def _route_in_worker(reqs: list[RouteRequest], lexical: bool, deadline: float | None) -> list[RouteResult]:
-    return route_all(_router, reqs, lexical, deadline)
+class _Worker:
+    """One classifier process and the hub's end of its socket."""
+
+    def __init__(self, config: Config) -> None:
+        # spawn, not fork: a fork of a running event loop with its sockets and threads is not safe.
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, theirs = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_serve, args=(theirs, config), name="hub-classifier", daemon=True)
+        self.process.start()
+        theirs.close()
+        self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._turn = asyncio.Lock()  # one batch on the socket at a time: answers come back in order
+
+    async def call(self, reqs: list[RouteRequest], lexical: bool, deadline: float | None) -> list[RouteResult]:
+        async with self._turn:
+            if self._stream is None:
+                self._stream = await asyncio.open_unix_connection(sock=socket.socket(fileno=os.dup(self._conn.fileno())))
+            reader, writer = self._stream
+            data = pickle.dumps((reqs, lexical, deadline), pickle.HIGHEST_PROTOCOL)
+            writer.write((_LEN.pack(-1) + _BIG.pack(len(data)) if len(data) > 0x7FFFFFFF else _LEN.pack(len(data))) + data)
+            await writer.drain()
+            (n,) = _LEN.unpack(await reader.readexactly(_LEN.size))
+            if n == -1:
+                (n,) = _BIG.unpack(await reader.readexactly(_BIG.size))
+            ok, value = pickle.loads(await reader.readexactly(n))
+        if not ok:
+            raise RuntimeError(f"the classifier process failed on a batch: {value}")
+        return value
+
+    def close(self) -> None:
+        """Close the hub's end: the worker reads EOF and ends, after the batch it may be working on."""
+        if self._stream is not None:
+            self._stream[1].close()
+        self._conn.close()
 
 
 class ClassifierPool:
     def __init__(self, config: Config, router: Any) -> None:
         self.config, self.router = config, router
-        self._pool: ProcessPoolExecutor | None = None
+        self._worker: _Worker | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id, once started."""
+        return self._worker.process.pid if self._worker is not None else None
 
     async def route(self, reqs: list[RouteRequest], lexical: bool,
                     deadline: float | None = None) -> list[RouteResult]:
         if self.config.review.worker == "thread":
             return await asyncio.to_thread(route_all, self.router, reqs, lexical, deadline)
-        if self._pool is None:
-            # spawn, not fork: a fork of a running event loop with its sockets and threads is not safe.
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start, initargs=(self.config, os.getpid()))
+        if self._worker is None:
+            self._worker = _Worker(self.config)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, _route_in_worker, reqs, lexical,
-                                                                    deadline)
-        except BrokenProcessPool:
+            return await self._worker.call(reqs, lexical, deadline)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
             log.warning("the classifier process ended; this batch is classified in the hub, the next starts a new one")
             self.close()
             return await asyncio.to_thread(route_all, self.router, reqs, lexical, deadline)
+        except asyncio.CancelledError:
+            self.close()  # an answer left unread would be taken for the next batch's
+            raise
 
     def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()

@@ -25,7 +25,7 @@ HUB = textwrap.dedent("""
         pool = ClassifierPool(config, registry.build_router(config))
         req = RouteRequest(text="my order never arrived", channel="webchat", now=datetime.now(timezone.utc))
         await pool.route([req], True)
-        print(next(iter(pool._pool._processes)), flush=True)
+        print(pool.pid, flush=True)
         await asyncio.sleep(60)
 
     asyncio.run(main())
@@ -60,3 +60,28 @@ def test_the_worker_ends_when_its_hub_is_killed() -> None:
     finally:
         hub.kill()
         hub.wait(10)
+
+
+async def test_a_worker_that_dies_costs_one_batch_in_the_hub_and_the_next_starts_a_new_one() -> None:
+    from datetime import datetime, timezone
+
+    from hub import registry
+    from hub.classifier_pool import ClassifierPool
+    from hub.config import from_mapping
+    from hub.ports import RouteRequest
+
+    config = from_mapping({"review": {"worker": "process"}, "routing": {"complaint": {"detector": "lexicon"}}})
+    pool = ClassifierPool(config, registry.build_router(config))
+    reqs = [RouteRequest(text=t, channel="webchat", now=datetime.now(timezone.utc))
+            for t in ("my order never arrived and nobody answers, this is unacceptable", "what are your opening hours?")]
+    try:
+        first = await pool.route(reqs, True)
+        pid = pool.pid
+        assert pid is not None and _alive(pid)
+        os.kill(pid, signal.SIGKILL)
+        again = await pool.route(reqs, True)  # the dead worker's socket ends: this batch is classified in the hub
+        assert [r.kind for r in again] == [r.kind for r in first] and pool.pid is None
+        third = await pool.route(reqs, True)
+        assert [r.kind for r in third] == [r.kind for r in first] and pool.pid not in (None, pid)
+    finally:
+        pool.close()
