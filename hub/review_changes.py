@@ -15,7 +15,7 @@ from hub.labels import PRIORITY_RANK
 from hub.metrics import ESCALATIONS
 from hub.ports import RouteResult
 from hub.serialize import ticket_json
-from hub.store import facts
+from hub.store import facts, records
 from hub.store import tickets as ticket_store
 from hub.store.schema import tickets
 from hub.titles import title_of
@@ -58,14 +58,14 @@ async def escalate(hub: Hub, row: Any, route: RouteResult, inbound: Inbound, now
         trace.append(("sla", f"complaint SLA ({route.sla_policy}): deadlines brought forward" + (f"; {how}" if how else "")))
     async with hub.db.write() as conn:
         # Conditional on the kind, so two processes (or two messages) escalate once.
-        res = await conn.execute(
+        changed = (await conn.execute(
             update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind != "complaint"))
-            .values(updated_at=now, **values)
-        )
-        if res.rowcount != 1:
+            .values(updated_at=now, **values).returning(*tickets.c)
+        )).first()
+        if changed is None:
             return
         facts.note("updated", row.id)
-        t = await ticket_store.get_ticket(conn, row.id)
+        t = records.ticket(changed)
         if "first_response_due" in values or "resolution_due" in values:
             await hub.sla.on_ticket_opened(conn, t, route)
         await ticket_store.add_traces(conn, row.id, now, trace)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import scheduler
@@ -264,8 +264,14 @@ class SlaJobs:
     async def _supervisors(self, conn: AsyncConnection, departments: set[str]) -> list[int]:
         """Supervisors of these departments, and the agents the departments name by email."""
         emails = {e.lower() for d in departments if (dept := self.config.department(d)) for e in dept.supervisors}
+        if not departments:
+            return []
+        # Only the candidates are read (supervisors, and the agents named by email), not every agent.
+        named = agents.c.role == Role.SUPERVISOR.value
+        if emails:
+            named = or_(named, agents.c.email.in_(sorted(emails)))
         rows = await conn.execute(select(agents.c.id, agents.c.email, agents.c.role, agents.c.departments)
-                                  .where(agents.c.active.is_(True)))
+                                  .where(and_(agents.c.active.is_(True), named)))
         return sorted(
             r.id for r in rows
             if r.email in emails or (r.role == Role.SUPERVISOR.value and departments & set(r.departments or ()))
