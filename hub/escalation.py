@@ -36,6 +36,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -295,12 +296,13 @@ class Escalator:
         # A complaint stays a complaint: its later messages are classified only for the bot, which reads them while
         # the ticket is still with it.  The others need no model at all (a long complaint thread costs nothing).
         needed: list[tuple[int, Any, RouteRequest]] = []
+        changes: list[review_changes.Change] = []  # written together after the batch is decided
         for i, row, req in todo:
             if row.kind != "complaint" or (batch[i].result is not None and row.status == Status.BOT.value):
                 needed.append((i, row, req))
                 continue
             if row.subject is None:
-                await review_changes.name(self.hub, row, batch[i].inbound, now)
+                changes.append(partial(review_changes.name, self.hub, row=row, inbound=batch[i].inbound, now=now))
             out[i] = Review("complaint", False, None, False)
         todo = needed
         if todo:
@@ -316,9 +318,12 @@ class Escalator:
                     p = route.complaint_probability
                     out[i] = Review("complaint", False, p, route.kind == "complaint")
                     continue
-                out[i] = await self._decide(row, route, batch[i], now)
+                out[i] = self._decide(row, route, batch[i], now, changes)
                 if out[i].escalated:
                     raised.add(row.id)
+        # One transaction for the batch's changes: under load a batch raises several tickets, and each write of
+        # its own was a turn at the database's write lock and a commit.
+        await review_changes.apply(self.hub, changes)
         # Reviewed (or nothing left to review): the marks go, written by another task so that the next batch is
         # not kept waiting for the database's write lock.  Until then a crash only means a second, idempotent review.
         self._marks += [j.message_id for j in batch]
@@ -350,17 +355,17 @@ class Escalator:
             out += await self.pool.route(part, lexical, deadline)
         return out
 
-    async def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime) -> Review:
+    def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime, changes: list[review_changes.Change]) -> Review:
         if row.subject is None:
-            await review_changes.name(self.hub, row, job.inbound, now)
+            changes.append(partial(review_changes.name, self.hub, row=row, inbound=job.inbound, now=now))
         p, said = route.complaint_probability, route.kind == "complaint"
         if row.kind == "complaint":
             return Review("complaint", False, p, said)  # never lowered, and nothing higher to raise it to
         if said:
-            await review_changes.escalate(self.hub, row, route, job.inbound, now)
+            changes.append(partial(review_changes.escalate, self.hub, row=row, route=route, now=now))
             return Review("complaint", True, p, True)
         if job.new_ticket and route.kind != row.kind and row.kind == "question":
-            await review_changes.rekind(self.hub, row, route, now)
+            changes.append(partial(review_changes.rekind, self.hub, row=row, route=route, now=now))
             return Review(route.kind, False, p, False)
         return Review(row.kind, False, p, False)
 

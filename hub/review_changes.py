@@ -1,13 +1,18 @@
 """The ticket changes a language review decides (hub.escalation): raising a ticket to a complaint, naming a ticket
-opened without a title, and the model's kind for a ticket's first message.  Each is one conditional write, so a
-review repeated after a crash, or made by two processes, changes the ticket once."""
+opened without a title, and the model's kind for a ticket's first message.  Each is a conditional write, so a
+review repeated after a crash, or made by two processes, changes the ticket once.
+
+A review batch's changes share one write transaction (`apply`): each writes inside it and returns what it
+publishes once the transaction has committed, so agents never hear of a change that could still roll back."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.bus import AGENTS
 from hub.domain import Inbound, Status
@@ -25,10 +30,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.escalation")
 
-__all__ = ["escalate", "name", "rekind"]
+__all__ = ["Change", "apply", "escalate", "name", "rekind"]
+
+Publish = Callable[[], Awaitable[None]]
+Change = Callable[[AsyncConnection], Awaitable[Publish | None]]  # a change bound to its ticket, written in `apply`
 
 
-async def escalate(hub: Hub, row: Any, route: RouteResult, inbound: Inbound, now: datetime) -> None:
+async def apply(hub: Hub, changes: Sequence[Change]) -> None:
+    """Write the changes in one transaction, in order, then publish what each changed."""
+    if not changes:
+        return
+    async with hub.db.write() as conn:
+        published = [p for change in changes if (p := await change(conn)) is not None]
+    for publish in published:
+        await publish()
+
+
+async def escalate(hub: Hub, conn: AsyncConnection, row: Any, route: RouteResult, now: datetime) -> Publish | None:
     """Raise the ticket to a complaint: kind, priority (never lowered), tags, department while unowned, SLA brought
     forward; the reason in the trace, `ticket.updated` to agents and `ticket.escalated` naming the supervisors."""
     values: dict[str, Any] = {"kind": "complaint"}
@@ -56,56 +74,62 @@ async def escalate(hub: Hub, row: Any, route: RouteResult, inbound: Inbound, now
     if "first_response_due" in values or "resolution_due" in values:
         how = next((why for what, why in route.trace if what == "sla"), None)  # the policy and its overrides
         trace.append(("sla", f"complaint SLA ({route.sla_policy}): deadlines brought forward" + (f"; {how}" if how else "")))
-    async with hub.db.write() as conn:
-        # Conditional on the kind, so two processes (or two messages) escalate once.
-        changed = (await conn.execute(
-            update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind != "complaint"))
-            .values(updated_at=now, **values).returning(*tickets.c)
-        )).first()
-        if changed is None:
-            return
-        facts.note("updated", row.id)
-        t = records.ticket(changed)
-        if "first_response_due" in values or "resolution_due" in values:
-            await hub.sla.on_ticket_opened(conn, t, route)
-        await ticket_store.add_traces(conn, row.id, now, trace)
-        supervisors = await hub.sla._supervisors(conn, {t.department or ""} - {""})
-    ESCALATIONS.inc()
-    log.info("ticket %s raised to complaint (%s)", row.id, prob)
-    await hub.events.ticket("ticket.updated", t)
-    await hub.bus.publish(AGENTS, {"type": "ticket.escalated", "ticket": ticket_json(t),
-                                        "why": trace[0][1], "supervisors": supervisors})
+    # Conditional on the kind, so two processes (or two messages) escalate once.
+    changed = (await conn.execute(
+        update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind != "complaint"))
+        .values(updated_at=now, **values).returning(*tickets.c)
+    )).first()
+    if changed is None:
+        return None
+    facts.note("updated", row.id)
+    t = records.ticket(changed)
+    if "first_response_due" in values or "resolution_due" in values:
+        await hub.sla.on_ticket_opened(conn, t, route)
+    await ticket_store.add_traces(conn, row.id, now, trace)
+    supervisors = await hub.sla._supervisors(conn, {t.department or ""} - {""})
 
-async def name(hub: Hub, row: Any, inbound: Inbound, now: datetime) -> None:
+    async def publish() -> None:
+        ESCALATIONS.inc()
+        log.info("ticket %s raised to complaint (%s)", row.id, prob)
+        await hub.events.ticket("ticket.updated", t)
+        await hub.bus.publish(AGENTS, {"type": "ticket.escalated", "ticket": ticket_json(t),
+                                       "why": trace[0][1], "supervisors": supervisors})
+    return publish
+
+
+async def name(hub: Hub, conn: AsyncConnection, row: Any, inbound: Inbound, now: datetime) -> Publish | None:
     """A ticket opened by a greeting takes its title from the first message with content (after the commit,
     off the acknowledgement's path)."""
     title = title_of(inbound.text, row.language or inbound.sender_lang)
     if title is None:
-        return
-    async with hub.db.write() as conn:
-        res = await conn.execute(update(tickets).where(and_(tickets.c.id == row.id, tickets.c.subject.is_(None)))
-                                 .values(subject=title, updated_at=now))
-        if res.rowcount != 1:
-            return
-        facts.note("updated", row.id)
-        t = await ticket_store.get_ticket(conn, row.id)
-    await hub.events.ticket("ticket.updated", t)
+        return None
+    changed = (await conn.execute(update(tickets).where(and_(tickets.c.id == row.id, tickets.c.subject.is_(None)))
+                                  .values(subject=title, updated_at=now).returning(*tickets.c))).first()
+    if changed is None:
+        return None
+    facts.note("updated", row.id)
+    return _updated(hub, records.ticket(changed))
 
-async def rekind(hub: Hub, row: Any, route: RouteResult, now: datetime) -> None:
+
+async def rekind(hub: Hub, conn: AsyncConnection, row: Any, route: RouteResult, now: datetime) -> Publish | None:
     """The first message, read by the model: a calmer kind than the keywords guessed (or a sales lead)."""
     values: dict[str, Any] = {"kind": route.kind}
     trace = [("kind", f"{route.kind}: the model's reading of the first message (keywords said {row.kind})")]
     if route.kind == "sales" and row.assignee_id is None and route.department != row.department:
         values["department"] = route.department
         trace.append(("department", f"{route.department}: sales lead"))
-    async with hub.db.write() as conn:
-        res = await conn.execute(
-            update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind == row.kind))
-            .values(updated_at=now, **values)
-        )
-        if res.rowcount != 1:
-            return
-        await ticket_store.add_traces(conn, row.id, now, trace)
-        facts.note("updated", row.id)
-        t = await ticket_store.get_ticket(conn, row.id)
-    await hub.events.ticket("ticket.updated", t)
+    changed = (await conn.execute(
+        update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind == row.kind))
+        .values(updated_at=now, **values).returning(*tickets.c)
+    )).first()
+    if changed is None:
+        return None
+    await ticket_store.add_traces(conn, row.id, now, trace)
+    facts.note("updated", row.id)
+    return _updated(hub, records.ticket(changed))
+
+
+def _updated(hub: Hub, t: Any) -> Publish:
+    async def publish() -> None:
+        await hub.events.ticket("ticket.updated", t)
+    return publish

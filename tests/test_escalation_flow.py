@@ -248,3 +248,42 @@ async def test_a_kind_correction_racing_the_review_to_the_same_kind_succeeds(sql
         async with h.hub.db.read() as conn:
             kept = [r.kind for r in (await conn.execute(select(labels).where(labels.c.ticket_id == tid))).all()]
         assert "complaint" in kept
+
+
+async def test_a_review_batch_raises_each_of_its_tickets_once_in_one_write(sqlite_url: str, monkeypatch: Any) -> None:
+    """Complaints from several new conversations reviewed together: one transaction for the batch's changes, each
+    ticket raised once (kind, trace), and each escalation announced once, after the commit."""
+    import asyncio
+    from datetime import datetime, timezone
+
+    from hub import review_changes
+    from hub.domain import Identity, Inbound
+
+    applied: list[int] = []
+    apply = review_changes.apply
+
+    async def counted(hub: Any, changes: Any) -> None:
+        applied.append(len(changes))
+        await apply(hub, changes)
+
+    monkeypatch.setattr(review_changes, "apply", counted)
+    async with running_hub(hub_config(sqlite_url, routing=ROUTING)) as h:
+        sup = await h.agent("sup@example.com", role="supervisor", departments=["support"])
+        ws = await agent_socket(h, sup)
+        texts = [COMPLAINTS[lang] for lang in ("en", "th", "fa")] * 2
+        got = await asyncio.gather(*(h.hub.intake.deliver(Inbound(
+            channel="webchat", provider_id=f"batch-{i}", sender=Identity("webchat", f"v-{i}"), text=text,
+            received_at=datetime.now(timezone.utc))) for i, text in enumerate(texts)))
+        await h.settle()
+        tids = {a.ticket_id for a in got}
+        assert len(tids) == 6
+        assert max(applied) > 1  # reviewed together, written together
+        seen: list[int] = []
+        for _ in tids:
+            seen.append((await next_event(ws, "ticket.escalated"))["ticket"]["id"])
+        assert sorted(seen) == sorted(tids)
+        for tid in tids:
+            t = await _ticket(h, sup, tid)
+            assert t["kind"] == "complaint" and t["priority"] == "high", t
+            assert sum(1 for tr in t["trace"] if tr["what"] == "kind" and "raised to complaint" in tr["why"]) == 1
+        await ws.close()
