@@ -8,8 +8,9 @@ and is started by the escalator's warm-up right after start-up (or the first bat
 The hub talks to it over one socket pair, read and written by the event loop itself: a batch is a pickled request
 and a pickled answer, one at a time.  (A ProcessPoolExecutor cost the hub ~270 us of CPU a batch in its manager and
 feeder threads, which also woke to take the GIL from the loop; the socket costs ~70 us.)  If the worker dies, the
-batch is classified in a thread of the hub instead and the next batch starts a new worker; if the hub dies, the
-worker reads the end of its socket and ends too.
+batch is classified in a thread of the hub instead, and so is every batch for the next RESTART_AFTER seconds (a
+worker that cannot start, say a model file it cannot read, must not cost a process spawn per batch); then a new
+worker starts.  If the hub dies, the worker reads the end of its socket and ends too.
 
 Imports: hub.config, hub.ports, hub.registry (in the worker); nothing that needs the event loop.
 """
@@ -31,6 +32,8 @@ from hub.config import Config
 from hub.ports import RouteRequest, RouteResult
 
 log = logging.getLogger("hub.classifier")
+
+RESTART_AFTER = 30.0  # seconds of classifying in the hub after the worker process ended
 
 # multiprocessing.Connection's framing, which the worker's send_bytes/recv_bytes speak: a signed 32-bit length,
 # or -1 and then a 64-bit one for a message of 2 GiB or more.
@@ -125,6 +128,7 @@ class ClassifierPool:
     def __init__(self, config: Config, router: Any) -> None:
         self.config, self.router = config, router
         self._worker: _Worker | None = None
+        self._restart_at = 0.0  # time.monotonic() before which batches stay in the hub (the worker ended)
 
     @property
     def pid(self) -> int | None:
@@ -133,15 +137,17 @@ class ClassifierPool:
 
     async def route(self, reqs: list[RouteRequest], lexical: bool,
                     deadline: float | None = None) -> list[RouteResult]:
-        if self.config.review.worker == "thread":
+        if self.config.review.worker == "thread" or (self._worker is None and time.monotonic() < self._restart_at):
             return await asyncio.to_thread(route_all, self.router, reqs, lexical, deadline)
         if self._worker is None:
             self._worker = _Worker(self.config)
         try:
             return await self._worker.call(reqs, lexical, deadline)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
-            log.warning("the classifier process ended; this batch is classified in the hub, the next starts a new one")
+            log.warning("the classifier process ended (exit code %s); batches are classified in the hub for %g s, "
+                        "then a new one starts", self._worker.process.exitcode if self._worker else None, RESTART_AFTER)
             self.close()
+            self._restart_at = time.monotonic() + RESTART_AFTER
             return await asyncio.to_thread(route_all, self.router, reqs, lexical, deadline)
         except asyncio.CancelledError:
             self.close()  # an answer left unread would be taken for the next batch's
