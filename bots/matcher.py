@@ -34,12 +34,13 @@ import threading
 
 import numpy as np
 
-from bots.calibration import (Calibration, Gate, Vocab, background_for, fit_calibration, fit_gate, gate_features,
+from bots.calibration import (Calibration, Gate, Vocab, background_for, fit_calibration, fit_gate,
                               word_coverage)
 from bots.semantic import EntryModel, train_entry_model
 from bots.features import CHAR, WORD, terms
 from bots.kb import Entry, KnowledgeBase
 from nlp.langid import language_of as detect_language
+from nlp.cache import Stopped
 from nlp.space import IntentSpace, load_space
 
 __all__ = ["Match", "Matcher", "LanguageIndex", "SemanticIndex", "build"]
@@ -217,19 +218,20 @@ def _fingerprint(kb: KnowledgeBase) -> str:
 _BUILT: dict[tuple[str, str], SemanticIndex | None] = {}
 
 
-def _semantic_for(fingerprint: str, kb: KnowledgeBase, encoder: object) -> SemanticIndex | None:
+def _semantic_for(fingerprint: str, kb: KnowledgeBase, encoder: object,
+                  stop: threading.Event | None = None) -> SemanticIndex | None:
     """Build once per knowledge-base content and encoder: several hubs in one process share it."""
     space = load_space(getattr(encoder, "name", ""))
     key = (fingerprint, getattr(encoder, "name", ""), space.version if space is not None else "")
     if key not in _BUILT:
         if len(_BUILT) >= 4:
             _BUILT.pop(next(iter(_BUILT)))
-        _BUILT[key] = _build_semantic(fingerprint, kb, encoder, space)
+        _BUILT[key] = _build_semantic(fingerprint, kb, encoder, space, stop)
     return _BUILT[key]
 
 
 def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object,
-                    space: IntentSpace | None = None) -> SemanticIndex | None:
+                    space: IntentSpace | None = None, stop: threading.Event | None = None) -> SemanticIndex | None:
     from nlp.cache import embed_cached
 
     texts: list[str] = []
@@ -243,11 +245,11 @@ def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object,
                 words.append(words_of(t, lang))
     if len(set(labels)) < 2:
         return None
-    vectors = embed_cached(encoder, texts, f"kb-{fingerprint[:16]}")  # type: ignore[arg-type]
+    vectors = embed_cached(encoder, texts, f"kb-{fingerprint[:16]}", stop)  # type: ignore[arg-type]
     bg_pairs = [(t, lang) for lang in ("en", "th", "fa") for t in background_for(lang)]
     background = [t for t, _ in bg_pairs]
     bg_words = [words_of(t, lang) for t, lang in bg_pairs]
-    bg = embed_cached(encoder, background, "background") if background else None  # type: ignore[arg-type]
+    bg = embed_cached(encoder, background, "background", stop) if background else None  # type: ignore[arg-type]
     if space is not None:  # the cache keeps the encoder's own vectors; the space is cheap to apply again
         vectors = space.apply(vectors)
         bg = space.apply(bg) if bg is not None else None
@@ -299,8 +301,9 @@ class Matcher:
         """The sentence encoder in use, once the meaning-based index is built."""
         return self.semantic.encoder if self.semantic is not None else None
 
-    def ensure_semantic(self) -> bool:
-        """Build the meaning-based index if the encoder is installed (seconds the first time); True when in use."""
+    def ensure_semantic(self, stop: threading.Event | None = None) -> bool:
+        """Build the meaning-based index if the encoder is installed (seconds the first time); True when in use.
+        `stop` set: give up between chunks of examples (the hub is shutting down; nlp.cache)."""
         if self.semantic is not None:
             return True
         from nlp.encoder import load_encoder
@@ -311,7 +314,10 @@ class Matcher:
         with self._semantic_lock:
             if self.semantic is None:
                 try:
-                    self.semantic = _semantic_for(_fingerprint(self.kb), self.kb, encoder)
+                    self.semantic = _semantic_for(_fingerprint(self.kb), self.kb, encoder, stop)
+                except Stopped as exc:
+                    log.info("semantic index not built: stopped (%s)", exc)
+                    return False
                 except Exception:  # the lexical index keeps answering; a broken encoder must not stop the bot
                     log.exception("semantic index not built; answering with the lexical index")
                     return False

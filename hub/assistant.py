@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import statistics
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -72,16 +73,20 @@ class KnowledgeBaseReloader:
         self.holder, self.interval = holder, max(interval, 0.01)
         self._task: asyncio.Task[None] | None = None
         self.semantic_ready = asyncio.Event()
+        # Set on stop: the build thread gives up between chunks (a thread cannot be cancelled, and the process
+        # cannot exit before its threads end).
+        self._stopping = threading.Event()
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._run(), name="kb-reload")
 
     async def _warm(self) -> None:
         # The meaning-based index takes seconds the first time (embedding every example): build it off the event
         # loop after start-up, answering with the lexical index meanwhile.  Later versions are built before the swap.
         try:
-            await asyncio.to_thread(self.holder.index.ensure_semantic)
+            await asyncio.to_thread(self.holder.index.ensure_semantic, self._stopping)
             await asyncio.to_thread(smalltalk.prepare, self.holder.index.encoder)
         except Exception:
             log.exception("semantic index not built")
@@ -101,6 +106,7 @@ class KnowledgeBaseReloader:
                 pass
 
     async def stop(self) -> None:
+        self._stopping.set()
         task, self._task = self._task, None
         await cancel_and_wait(task)
 

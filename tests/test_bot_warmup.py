@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,9 +25,9 @@ def slow_index(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     gate = threading.Event()
     build = Matcher.ensure_semantic
 
-    def ensure(self: Matcher) -> bool:
+    def ensure(self: Matcher, stop: threading.Event | None = None) -> bool:
         gate.wait(30)
-        return build(self)
+        return build(self, stop)
 
     monkeypatch.setattr(Matcher, "ensure_semantic", ensure)
     yield gate
@@ -68,6 +69,52 @@ async def test_the_wait_for_the_index_is_bounded(sqlite_url: str, slow_index: th
 async def test_health_reports_the_bot_off(sqlite_url: str) -> None:
     async with bot_hub(sqlite_url, enabled=False) as h:
         assert (await health(h))["bot"] == "off"
+
+
+async def test_the_hub_stopping_tells_the_index_build_to_stop(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[threading.Event | None] = []
+    build = Matcher.ensure_semantic
+
+    def ensure(self: Matcher, stop: threading.Event | None = None) -> bool:
+        asked.append(stop)
+        return build(self, stop)
+
+    monkeypatch.setattr(Matcher, "ensure_semantic", ensure)
+    async with bot_hub(sqlite_url) as h:
+        await h.hub.assistant.reloader.until_ready(10)
+        assert asked and asked[0] is not None and not asked[0].is_set()
+    assert asked[0].is_set()
+
+
+def test_a_stop_ends_a_first_build_between_chunks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A first build of a large knowledge base runs in a thread, which the process's exit waits for: asked to stop,
+    it ends after the chunk it is embedding (nlp.cache keeps that chunk for the next start)."""
+    import numpy as np
+
+    from bots.kb import load
+    from nlp import cache
+    from nlp import encoder as encoder_module
+
+    monkeypatch.setenv("HUB_CACHE_DIR", str(tmp_path))
+    stop = threading.Event()
+    calls: list[int] = []
+
+    class Fake:
+        name, dim = "fake-stop-test", 384
+
+        def embed(self, texts: Any) -> Any:
+            calls.append(len(texts))
+            if len(calls) == 1:
+                stop.set()  # the hub stops while the first chunk is being embedded
+            v = np.random.default_rng(len(calls)).normal(size=(len(texts), 384)).astype(np.float32)
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    monkeypatch.setattr(encoder_module, "load_encoder", lambda *a, **k: Fake())
+    m = Matcher(load(Path(__file__).resolve().parents[1] / "faq.yaml"))
+    assert m.ensure_semantic(stop) is False and m.semantic is None
+    assert calls == [cache.CHUNK]  # one chunk of the shipped knowledge base's 1,186 examples
+    assert m.ensure_semantic() is True  # the next start carries on from the cache and finishes
+    assert sum(calls) > cache.CHUNK
 
 
 def test_budget_room_in() -> None:

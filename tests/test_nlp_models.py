@@ -191,3 +191,39 @@ def test_embedding_caches_keep_every_vector_with_its_text(tmp_path: Path, monkey
     monkeypatch.setenv("HUB_CACHE_DIR", str(tmp_path / "kb"))
     assert np.array_equal(embed_cached(enc, texts[:20], "kb"), want[:20])
     assert np.array_equal(embed_cached(enc, texts, "kb"), want)
+
+
+def test_a_stopped_build_keeps_what_it_embedded_and_the_next_carries_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shutting down during a first build of a large knowledge base: the build thread stops between chunks (the
+    process could not exit before it ends) and keeps what it embedded, so the next start embeds only the rest."""
+    import threading
+
+    from nlp import cache
+    from nlp.cache import Stopped, embed_cached
+
+    monkeypatch.setenv("HUB_CACHE_DIR", str(tmp_path))
+    stop = threading.Event()
+    embedded: list[str] = []
+
+    class Slow(_FakeEncoder):
+        def embed(self, texts: list[str]) -> np.ndarray:
+            embedded.extend(texts)
+            stop.set()  # the hub stops while the first chunk is being embedded
+            return super().embed(texts)
+
+    enc = Slow()
+    texts = [f"example phrasing number {i}" for i in range(3 * cache.CHUNK + 5)]
+    with pytest.raises(Stopped):
+        embed_cached(enc, texts, "kb-big", stop)
+    assert len(embedded) == cache.CHUNK  # one chunk, not the whole knowledge base
+    first = set(embedded)
+    rest: list[str] = []
+
+    class Counting(_FakeEncoder):
+        def embed(self, texts: list[str]) -> np.ndarray:
+            rest.extend(texts)
+            return super().embed(texts)
+
+    # The next start: only what the stopped build had not embedded, and every vector with its text.
+    assert np.array_equal(embed_cached(Counting(), texts, "kb-big"), _FakeEncoder().embed(texts))
+    assert set(rest) == set(texts) - first and len(rest) == len(texts) - cache.CHUNK
