@@ -24,7 +24,10 @@ import pickle
 import signal
 import socket
 import struct
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -42,11 +45,12 @@ _LEN, _BIG = struct.Struct("!i"), struct.Struct("!Q")
 
 def _serve(conn: Connection, config: Config) -> None:
     """The worker: answer batches until the hub closes its end (or dies: the kernel closes it then)."""
+    # Ctrl+C in a terminal reaches the whole process group: the hub closes the socket, and the worker must not
+    # die mid-batch with a traceback on the operator's screen (it starts with SIGINT ignored already, see
+    # `_sigint_ignored`; this keeps it so whatever started it).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from hub import registry
 
-    # Ctrl+C in a terminal reaches the whole process group: the hub closes the socket, and the worker must not
-    # die mid-batch with a traceback on the operator's screen.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     router = registry.build_router(config)
     while True:
         try:
@@ -88,6 +92,21 @@ def route_all(router: Any, reqs: list[RouteRequest], lexical: bool,
     return out
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Start the worker with SIGINT ignored from its first instruction: an ignored signal survives exec, and Ctrl+C
+    in a terminal reaches the whole process group, also a worker still importing its modules (which printed a
+    KeyboardInterrupt traceback on the operator's screen).  The hub's own handler is back right after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Worker:
     """One classifier process and the hub's end of its socket."""
 
@@ -96,7 +115,8 @@ class _Worker:
         ctx = multiprocessing.get_context("spawn")
         self._conn, theirs = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_serve, args=(theirs, config), name="hub-classifier", daemon=True)
-        self.process.start()
+        with _sigint_ignored():
+            self.process.start()
         theirs.close()
         self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._turn = asyncio.Lock()  # one batch on the socket at a time: answers come back in order
