@@ -124,10 +124,12 @@ class _Worker:
     async def call(self, reqs: list[RouteRequest], lexical: bool, deadline: float | None) -> list[RouteResult]:
         async with self._turn:
             if self._stream is None:
-                self._stream = await asyncio.open_unix_connection(sock=socket.socket(fileno=os.dup(self._conn.fileno())))
+                sock = socket.socket(fileno=os.dup(self._conn.fileno()))
+                self._stream = await asyncio.open_unix_connection(sock=sock)
             reader, writer = self._stream
             data = pickle.dumps((reqs, lexical, deadline), pickle.HIGHEST_PROTOCOL)
-            writer.write((_LEN.pack(-1) + _BIG.pack(len(data)) if len(data) > 0x7FFFFFFF else _LEN.pack(len(data))) + data)
+            head = _LEN.pack(-1) + _BIG.pack(len(data)) if len(data) > 0x7FFFFFFF else _LEN.pack(len(data))
+            writer.write(head + data)
             await writer.drain()
             (n,) = _LEN.unpack(await reader.readexactly(_LEN.size))
             if n == -1:

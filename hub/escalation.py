@@ -355,7 +355,8 @@ class Escalator:
             out += await self.pool.route(part, lexical, deadline)
         return out
 
-    def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime, changes: list[review_changes.Change]) -> Review:
+    def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime,
+                changes: list[review_changes.Change]) -> Review:
         if row.subject is None:
             changes.append(partial(review_changes.name, self.hub, row=row, inbound=job.inbound, now=now))
         p, said = route.complaint_probability, route.kind == "complaint"

@@ -73,7 +73,8 @@ async def test_a_worker_that_dies_leaves_batches_to_the_hub_for_a_while_then_a_n
     config = from_mapping({"review": {"worker": "process"}, "routing": {"complaint": {"detector": "lexicon"}}})
     pool = ClassifierPool(config, registry.build_router(config))
     reqs = [RouteRequest(text=t, channel="webchat", now=datetime.now(timezone.utc))
-            for t in ("my order never arrived and nobody answers, this is unacceptable", "what are your opening hours?")]
+            for t in ("my order never arrived and nobody answers, this is unacceptable",
+                      "what are your opening hours?")]
     try:
         first = await pool.route(reqs, True)
         pid = pool.pid

@@ -193,7 +193,8 @@ def test_embedding_caches_keep_every_vector_with_its_text(tmp_path: Path, monkey
     assert np.array_equal(embed_cached(enc, texts, "kb"), want)
 
 
-def test_a_stopped_build_keeps_what_it_embedded_and_the_next_carries_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stopped_build_keeps_what_it_embedded_and_the_next_carries_on(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Shutting down during a first build of a large knowledge base: the build thread stops between chunks (the
     process could not exit before it ends) and keeps what it embedded, so the next start embeds only the rest."""
     import threading
