@@ -46,9 +46,11 @@ async def apply(hub: Hub, changes: Sequence[Change]) -> None:
         await publish()
 
 
-async def escalate(hub: Hub, conn: AsyncConnection, row: Any, route: RouteResult, now: datetime) -> Publish | None:
+async def escalate(hub: Hub, conn: AsyncConnection, row: Any, route: RouteResult, now: datetime,
+                   supervisors_of: dict[str, list[int]] | None = None) -> Publish | None:
     """Raise the ticket to a complaint: kind, priority (never lowered), tags, department while unowned, SLA brought
-    forward; the reason in the trace, `ticket.updated` to agents and `ticket.escalated` naming the supervisors."""
+    forward; the reason in the trace, `ticket.updated` to agents and `ticket.escalated` naming the supervisors.
+    `supervisors_of`: the supervisors already read in this transaction, by department (a batch's escalations)."""
     values: dict[str, Any] = {"kind": "complaint"}
     trace: list[tuple[str, str]] = []
     prob = f"p={route.complaint_probability:.2f}" if route.complaint_probability is not None else route.detector
@@ -86,7 +88,12 @@ async def escalate(hub: Hub, conn: AsyncConnection, row: Any, route: RouteResult
     if "first_response_due" in values or "resolution_due" in values:
         await hub.sla.on_ticket_opened(conn, t, route)
     await ticket_store.add_traces(conn, row.id, now, trace)
-    supervisors = await hub.sla._supervisors(conn, {t.department or ""} - {""})
+    dept = t.department or ""
+    supervisors = supervisors_of.get(dept) if supervisors_of is not None else None
+    if supervisors is None:
+        supervisors = await hub.sla._supervisors(conn, {dept} - {""})
+        if supervisors_of is not None:
+            supervisors_of[dept] = supervisors
 
     async def publish() -> None:
         ESCALATIONS.inc()

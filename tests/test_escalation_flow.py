@@ -267,8 +267,19 @@ async def test_a_review_batch_raises_each_of_its_tickets_once_in_one_write(sqlit
         await apply(hub, changes)
 
     monkeypatch.setattr(review_changes, "apply", counted)
+    from hub.sla import SlaJobs
+
+    reads: list[set[str]] = []
+    supervisors = SlaJobs._supervisors
+
+    async def read(self: SlaJobs, conn: Any, departments: set[str]) -> list[int]:
+        reads.append(departments)
+        return await supervisors(self, conn, departments)
+
+    monkeypatch.setattr(SlaJobs, "_supervisors", read)
     async with running_hub(hub_config(sqlite_url, routing=ROUTING)) as h:
         sup = await h.agent("sup@example.com", role="supervisor", departments=["support"])
+        sup_id = (await h.api("GET", "/api/me", sup))[1]["id"]
         ws = await agent_socket(h, sup)
         texts = [COMPLAINTS[lang] for lang in ("en", "th", "fa")] * 2
         got = await asyncio.gather(*(h.hub.intake.deliver(Inbound(
@@ -278,9 +289,12 @@ async def test_a_review_batch_raises_each_of_its_tickets_once_in_one_write(sqlit
         tids = {a.ticket_id for a in got}
         assert len(tids) == 6
         assert max(applied) > 1  # reviewed together, written together
+        assert len(reads) == sum(1 for n in applied if n)  # read once per batch (one department here)
         seen: list[int] = []
         for _ in tids:
-            seen.append((await next_event(ws, "ticket.escalated"))["ticket"]["id"])
+            event = await next_event(ws, "ticket.escalated")
+            seen.append(event["ticket"]["id"])
+            assert event["supervisors"] == [sup_id]
         assert sorted(seen) == sorted(tids)
         for tid in tids:
             t = await _ticket(h, sup, tid)
