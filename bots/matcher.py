@@ -39,8 +39,8 @@ from bots.calibration import (Calibration, Gate, Vocab, background_for, fit_cali
 from bots.semantic import EntryModel, train_entry_model
 from bots.features import CHAR, WORD, terms
 from bots.kb import Entry, KnowledgeBase
+from nlp.cache import Stopped, embed_cached
 from nlp.langid import language_of as detect_language
-from nlp.cache import Stopped
 from nlp.space import IntentSpace, load_space
 
 __all__ = ["Match", "Matcher", "LanguageIndex", "SemanticIndex", "build"]
@@ -232,8 +232,6 @@ def _semantic_for(fingerprint: str, kb: KnowledgeBase, encoder: object,
 
 def _build_semantic(fingerprint: str, kb: KnowledgeBase, encoder: object,
                     space: IntentSpace | None = None, stop: threading.Event | None = None) -> SemanticIndex | None:
-    from nlp.cache import embed_cached
-
     texts: list[str] = []
     labels: list[int] = []
     words: list[Vocab] = []

@@ -263,9 +263,9 @@ class SlaJobs:
 
     async def _supervisors(self, conn: AsyncConnection, departments: set[str]) -> list[int]:
         """Supervisors of these departments, and the agents the departments name by email."""
-        emails = {e.lower() for d in departments if (dept := self.config.department(d)) for e in dept.supervisors}
         if not departments:
             return []
+        emails = {e.lower() for d in departments if (dept := self.config.department(d)) for e in dept.supervisors}
         # Only the candidates are read (supervisors, and the agents named by email), not every agent.
         named = agents.c.role == Role.SUPERVISOR.value
         if emails:
