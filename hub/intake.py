@@ -3,79 +3,44 @@
 `deliver` commits before it returns, so a channel acknowledges its provider only after the message is safe.
 (channel, provider_id) is unique: a redelivered update, a re-fetched mail or a resent widget frame returns the
 first result and changes nothing.
+
+Messages that arrive in the same turn of the event loop share one transaction (group commit), and a mailbox's
+fetch is stored in its order (`deliver_many`).  Which ticket a message goes on, or opens, is hub.placement's; a
+known chat sender's next message takes hub.known_senders' two-statement path.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.clock import Clock
 from hub.config import Config
-from hub.domain import Accepted, Author, Direction, Inbound, Message, NotAttempted, Status, Ticket
+from hub.domain import Accepted, Author, Direction, Inbound, NotAttempted, Ticket
 from hub.events import Events
+from hub.known_senders import KnownSenders, Redelivered
 from hub.metrics import DUPLICATES, INBOUND
-from hub.ports import NoResponder, Responder, RouteRequest, RouteResult, Router
+from hub.placement import ChangeHook, OpenedHook, Placement
+from hub.ports import NoResponder, Responder, Router
 from hub.store import customers as customer_store
 from hub.store import facts, records
 from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS, Database
-from hub.store.schema import agents, customers, messages, tickets
-from hub.titles import title_of
+from hub.store.schema import messages, tickets
 from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.intake")
-OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
-# Open statuses a customer message leaves unchanged (a `pending` ticket moves, so it takes the full path).
-_STEADY = (Status.BOT.value, Status.QUEUED.value, Status.ASSIGNED.value)
 
 
 # Customer messages per group commit: large enough that the commit is a small share of each message, small enough
 # that one group holds the event loop for only a few milliseconds.
 GROUP = 64
-
-# Built once, executed with parameters: compiled a single time instead of per new ticket.
-_INSERT_TICKET = insert(tickets).returning(*tickets.c)
-_CUSTOMER_FACTS = select(
-    customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id,
-    select(func.count()).select_from(tickets)
-    .where(and_(tickets.c.customer_id == bindparam("cid"), tickets.c.status.in_(OPEN))).scalar_subquery().label("open"),
-).where(customers.c.id == bindparam("cid"))
-
-
-@dataclass(frozen=True, slots=True)
-class _NewCustomer:
-    """The routing facts of a customer inserted in this transaction (hub.store.customers' defaults)."""
-
-    language: str | None
-    tier: str = "standard"
-    tags: tuple[str, ...] = ()
-    account_manager_id: int | None = None
-    open: int = 0
-# The fast path's two statements, built once: building a statement costs more CPU than SQLite takes to run it.
-# The status list is literal, so the statement needs no per-execution expansion of an IN list.
-_TOUCH = (
-    update(tickets)
-    .where(and_(tickets.c.id == bindparam("tid"), tickets.c.customer_id == bindparam("cid"),
-                tickets.c.identity_id == bindparam("iid"),
-                or_(*(tickets.c.status == literal_column(f"'{s}'") for s in _STEADY))))
-    .values(updated_at=bindparam("now", type_=tickets.c.updated_at.type))
-    .returning(*tickets.c)
-)
-_INSERT_IN = {  # keyed by "is PostgreSQL"
-    pg: (pg_insert if pg else sqlite_insert)(messages)
-    .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-    .returning(messages.c.id)
-    for pg in (False, True)
-}
 
 
 @dataclass(slots=True)
@@ -92,10 +57,6 @@ class Claimed:
 Interceptor = Callable[[Any, Inbound, int, int, datetime], Awaitable[Claimed | None]]
 
 
-# Mails no person wrote: they never reopen a resolved ticket or answer for a pending one.
-NO_ANSWER = frozenset({"auto_reply", "bounce", "spam_report"})
-
-
 @dataclass(slots=True)
 class _Checked:
     """Provider ids a group looked up before storing (`looked`), those found stored (`found`), and those stored by
@@ -108,10 +69,6 @@ class _Checked:
     def is_new(self, inbound: Inbound) -> bool:
         key = (inbound.channel, inbound.provider_id)
         return inbound.provider_id in self.looked and key not in self.found and key not in self.stored
-
-
-class _Redelivered(Exception):
-    """The fast path found the provider id already stored: roll back and report the first copy."""
 
 
 @dataclass(slots=True)
@@ -140,13 +97,11 @@ class Intake:
     ) -> None:
         self.db, self.events, self.config, self.router, self.clock = db, events, config, router, clock
         self.conversational = conversational
-        self.bot_enabled = bot_enabled
-        self.reopen_to_bot: Callable[[str], bool] = lambda channel: False  # bot.reopen_to_bot, set by the hub
+        # The ticket a message continues or opens; its hooks are the hub's to fill (`on_ticket_opened`, ...).
+        self.placement = Placement(config, router, conversational=conversational, bot_enabled=bot_enabled)
+        self.on_ticket_opened: list[OpenedHook] = self.placement.on_ticket_opened
+        self.on_ticket_change: list[ChangeHook] = self.placement.on_ticket_change
         self.responder: Responder = NoResponder()
-        # async fn(conn, ticket, route) -> Ticket | None, run in the transaction that opened the ticket
-        self.on_ticket_opened: list[Callable[[Any, Ticket, RouteResult], Awaitable[Ticket | None]]] = []
-        # async fn(conn, ticket, values, now) before a customer message changes an existing ticket (SLA pause)
-        self.on_ticket_change: list[Callable[[Any, Ticket, dict[str, Any], datetime], Awaitable[None]]] = []
         # Asked before a message finds its ticket: an answer a plug-in was waiting for (hub.surveys) is claimed.
         # Not asked for a customer the message itself created: nothing can be waiting for one (no ticket yet).
         self.interceptors: list[Interceptor] = []
@@ -154,14 +109,17 @@ class Intake:
         # hub.escalation); set by the hub.
         self.needs_review: Callable[[Inbound], bool] = lambda inbound: False
         self._tasks: set[asyncio.Task[None]] = set()
-        # Hot-path caches of verified senders: (channel, external id) -> (customer, identity), and the identity's
-        # current ticket.  Both are hints: the fast path's UPDATE re-checks the ticket's customer and identity, so
-        # a merge (the one thing that moves an identity to another customer) only sends it down the full path.
-        self._idents: dict[tuple[str, str], tuple[int, int]] = {}
-        self._current: dict[int, int] = {}
-        self._profiled: set[int] = set()  # customers whose name/language no longer need filling
+        self.known = KnownSenders(conversational)  # the hot path of chat senders seen before
         self._pending: list[tuple[Inbound, asyncio.Future[Accepted]]] = []
         self._committers: set[asyncio.Task[None]] = set()
+
+    @property
+    def reopen_to_bot(self) -> Callable[[str], bool]:
+        return self.placement.reopen_to_bot
+
+    @reopen_to_bot.setter
+    def reopen_to_bot(self, fn: Callable[[str], bool]) -> None:
+        self.placement.reopen_to_bot = fn
 
     async def deliver(self, inbound: Inbound) -> Accepted:
         """Store `inbound` and return once it is committed.  Messages that arrive in the same turn of the event loop
@@ -261,7 +219,7 @@ class Intake:
         """One look for the provider ids of the group's messages that will not take the fast path (new senders,
         mail): the ids found are duplicates, the others need no look of their own.  The fast path's insert detects
         its own duplicates."""
-        ids = {inbound.provider_id for inbound in group if not self._continues_chat(inbound)}
+        ids = {inbound.provider_id for inbound in group if not self.known.continues_chat(inbound)}
         if len(ids) < 2:
             return None
         found = (await conn.execute(
@@ -274,7 +232,7 @@ class Intake:
         try:
             async with self.db.write(CUSTOMERS) as conn:
                 return await self._store(conn, inbound, now)
-        except (IntegrityError, _Redelivered):
+        except (IntegrityError, Redelivered):
             # Another process stored the same provider message a moment ago: report that one.
             async with self.db.read() as conn:
                 dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
@@ -284,7 +242,7 @@ class Intake:
 
     async def _after_commit(self, inbound: Inbound, stored: _Stored) -> Accepted:
         if stored.remember is not None:  # only after commit: a rolled-back id must never be cached
-            self._remember(inbound, *stored.remember, stored.ticket)
+            self.known.remember(inbound, *stored.remember, stored.ticket)
         if stored.accepted.duplicate:
             DUPLICATES.labels(inbound.channel).inc()
             return stored.accepted
@@ -349,21 +307,6 @@ class Intake:
         ).first()
         return None if row is None else Accepted(row.id, row.ticket_id, row.customer_id, duplicate=True)
 
-    def _remember(self, inbound: Inbound, cid: int, iid: int, ticket: Ticket | None) -> None:
-        if len(self._idents) > 200_000:  # bounded: a cold cache only costs the slow path
-            self._idents.clear()
-            self._current.clear()
-            self._profiled.clear()
-        self._idents[(inbound.sender.channel, inbound.sender.external_id)] = (cid, iid)
-        self._profiled.add(cid)
-        if ticket is not None and ticket.channel == inbound.channel and ticket.identity_id == iid:
-            self._current[iid] = ticket.id
-
-    def _continues_chat(self, inbound: Inbound) -> bool:
-        """A known sender with a current chat ticket: the message will most likely take the fast path."""
-        ids = self._idents.get((inbound.sender.channel, inbound.sender.external_id))
-        return ids is not None and ids[1] in self._current and self.conversational(inbound.channel)
-
     async def _fast(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
         """A known customer continuing an open ticket in a chat: two statements instead of eight.  Returns None
         when anything is unusual, and the caller takes the full path in the same transaction."""
@@ -371,38 +314,11 @@ class Intake:
             return None
         if self.interceptors and "button" in inbound.flags:  # a pressed button may answer a survey elsewhere
             return None
-        ids = self._idents.get((inbound.sender.channel, inbound.sender.external_id))
-        if ids is None or ((inbound.sender_name or inbound.sender_lang) and ids[0] not in self._profiled):
+        stored = await self.known.store(conn, inbound, now, self.needs_review)
+        if stored is None:
             return None
-        tid = self._current.get(ids[1])
-        if tid is None or not self.conversational(inbound.channel):
-            return None
-        row = (await conn.execute(_TOUCH, {"tid": tid, "cid": ids[0], "iid": ids[1], "now": now})).first()
-        if row is None:
-            return None
-        meta = {"flags": sorted(inbound.flags)} if inbound.flags else {}
-        at = inbound.received_at if inbound.received_at <= now else now
-        mid = (
-            await conn.execute(
-                _INSERT_IN[conn.dialect.name == "postgresql"],
-                {
-                    "ticket_id": tid, "direction": Direction.IN.value, "author": Author.CUSTOMER.value,
-                    "text": inbound.text, "html": inbound.html, "channel": inbound.channel, "created_at": at,
-                    "provider_id": inbound.provider_id, "attachments": [asdict(a) for a in inbound.attachments],
-                    "automatic": False, "meta": meta, "raw": inbound.raw or None, "edits": [],
-                    "review_pending": self.needs_review(inbound) or None,
-                },
-            )
-        ).scalar()
-        if mid is None:
-            raise _Redelivered()
-        facts.note("message", mid)  # as ticket_store.insert_message does: its webhook commits with it
-        msg = Message(
-            id=mid, ticket_id=tid, direction=Direction.IN, author=Author.CUSTOMER, text=inbound.text,
-            channel=inbound.channel, created_at=at, delivery=None, provider_id=inbound.provider_id,
-            html=inbound.html, attachments=inbound.attachments,
-        )
-        return _Stored(Accepted(mid, tid, ids[0]), records.ticket(row), False, msg)
+        cid, ticket, msg = stored
+        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, False, msg)
 
     async def _store(self, conn: Any, inbound: Inbound, now: datetime, checked: _Checked | None = None) -> _Stored:
         fast = await self._fast(conn, inbound, now)
@@ -447,12 +363,12 @@ class Intake:
             claimed = await hook(conn, inbound, cid, iid, now)
             if claimed is not None:
                 return await self._store_claimed(conn, inbound, claimed, cid, now)
-        ticket, why, new, parent = await self._find_ticket(conn, inbound, cid, iid, now, new_customer=created)
+        ticket, why, new, parent = await self.placement.find(conn, inbound, cid, iid, now, new_customer=created)
         before = ticket.status if ticket is not None else None
         if ticket is None:
-            ticket = await self._open_ticket(conn, inbound, cid, iid, now, parent, why, new_customer=created)
+            ticket = await self.placement.open(conn, inbound, cid, iid, now, parent, why, new_customer=created)
         else:
-            ticket = await self._continue(conn, ticket, inbound, now, why, iid)
+            ticket = await self.placement.resume(conn, ticket, inbound, now, why, iid)
         meta = {k: v for k, v in (("subject", inbound.subject), ("refs", list(inbound.thread_refs)), ("flags", sorted(inbound.flags))) if v}
         msg = await ticket_store.insert_message(
             conn,
@@ -505,147 +421,3 @@ class Intake:
         msg = records.message((await conn.execute(select(messages).where(messages.c.id == row.id))).one())
         ticket = await ticket_store.get_ticket(conn, row.ticket_id)
         return _Stored(Accepted(row.id, row.ticket_id, row.customer_id), ticket, False, msg, edited=True)
-
-    async def _find_ticket(
-        self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime, *, new_customer: bool = False
-    ) -> tuple[Ticket | None, str, bool, int | None]:
-        """(ticket to continue, why, new?, parent id for a follow-up).  A customer created just now has no ticket of
-        their own, but may still write on a thread of someone else's (a colleague in copy, a bounce)."""
-        candidate: Ticket | None = None
-        why = ""
-        if inbound.thread_refs:
-            row = (
-                await conn.execute(
-                    select(messages.c.ticket_id)
-                    .where(and_(messages.c.channel == inbound.channel, messages.c.provider_id.in_(inbound.thread_refs)))
-                    .order_by(messages.c.id.desc())
-                    .limit(1)
-                )
-            ).first()
-            if row is not None:
-                candidate, why = await ticket_store.get_ticket(conn, row.ticket_id), "replies to a message of this ticket"
-        if candidate is None and inbound.ticket_hint is not None and not new_customer:
-            row = (
-                await conn.execute(
-                    select(tickets).where(and_(tickets.c.id == inbound.ticket_hint, tickets.c.customer_id == cid))
-                )
-            ).first()
-            if row is not None:
-                candidate, why = records.ticket(row), f"quotes ticket #{inbound.ticket_hint}"
-        if candidate is None and self.conversational(inbound.channel) and not new_customer:
-            # The conversation of this very identity: after a merge a customer may have two chats on one channel,
-            # and each reply goes back to the identity its ticket was written from.
-            row = (
-                await conn.execute(
-                    select(tickets)
-                    .where(and_(tickets.c.customer_id == cid, tickets.c.channel == inbound.channel, tickets.c.identity_id == iid))
-                    .order_by(tickets.c.id.desc())
-                    .limit(1)
-                )
-            ).first()
-            if row is not None:
-                candidate, why = records.ticket(row), "continues the customer's conversation on this channel"
-        if candidate is None:
-            return None, "", True, None
-        if candidate.status.value in OPEN:
-            return candidate, why, False, None
-        window = self.config.tickets.reopen_window
-        if candidate.status is Status.RESOLVED and candidate.resolved_at and now - candidate.resolved_at <= window:
-            return candidate, why, False, None
-        return None, f"follow-up to #{candidate.id} ({candidate.status.value}): {why}", True, candidate.id
-
-    async def _open_ticket(
-        self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime, parent: int | None, why: str = "",
-        *, new_customer: bool = False,
-    ) -> Ticket:
-        if new_customer:  # what `resolve_sender` has just written: no need to read it back
-            cust: Any = _NewCustomer(inbound.sender_lang and inbound.sender_lang[:10])
-        else:
-            cust = (await conn.execute(_CUSTOMER_FACTS, {"cid": cid})).one()
-        repeat = cust.open > 0
-        route = self.router.route(
-            RouteRequest(
-                text=inbound.text,
-                channel=inbound.channel,
-                now=now,
-                language_hint=inbound.sender_lang or cust.language,
-                subject=inbound.subject,
-                tier=cust.tier,
-                tags=tuple(cust.tags or ()),
-                account_manager_id=cust.account_manager_id,
-                repeat_contact=repeat or parent is not None,
-                # Keywords only inside the transaction: the learned model runs after the commit (hub.escalation),
-                # so it never delays the acknowledgement.
-                detector="lexicon",
-            )
-        )
-        if self.bot_enabled(inbound.channel) and not inbound.flags & {"bounce", "auto_reply", "spam_report"}:
-            status = Status.BOT
-        else:
-            status = Status.QUEUED
-        row = (
-            await conn.execute(
-                _INSERT_TICKET,
-                dict(
-                    customer_id=cid,
-                    identity_id=iid,
-                    status=status.value,
-                    priority=route.priority,
-                    department=route.department,
-                    kind=route.kind,
-                    channel=inbound.channel,
-                    language=route.language,
-                    assignee_id=None,  # assignment checks presence and capacity: see `on_ticket_opened`
-                    subject=(inbound.subject or "")[:200] or title_of(inbound.text, route.language),
-                    tags=list(route.tags),
-                    created_at=now,
-                    updated_at=now,
-                    first_response_due=route.first_response_due,
-                    resolution_due=route.resolution_due,
-                    breached=[],
-                    bot_state={},
-                    parent_id=parent,
-                ),
-            )
-        ).one()
-        ticket = records.ticket(row)
-        traces = (("opened", f"{inbound.channel} message"), *route.trace, *((("thread", why),) if why else ()))
-        await ticket_store.add_traces(conn, ticket.id, now, traces)
-        # Plug-ins act inside the same transaction (SLA jobs, auto-assignment), so a crash leaves all or nothing.
-        for hook in self.on_ticket_opened:
-            ticket = await hook(conn, ticket, route) or ticket
-        return ticket
-
-    async def _continue(self, conn: Any, t: Ticket, inbound: Inbound, now: datetime, why: str, iid: int) -> Ticket:
-        values: dict[str, Any] = {"updated_at": now}
-        owner = t.assignee_id
-        robot = inbound.flags & NO_ANSWER
-        if robot and t.status in (Status.PENDING, Status.RESOLVED):
-            # An out-of-office or a bounce that a mail of ours drew (the closing notice, a survey, a check-in) is not
-            # the customer writing again: kept on the ticket, which stays where it was.
-            await ticket_store.add_trace(conn, t.id, now, "thread", f"{'/'.join(sorted(robot))} kept; the ticket stays {t.status.value}")
-            row = (await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values).returning(*tickets.c))).one()
-            return records.ticket(row)
-        if owner and t.status in (Status.PENDING, Status.RESOLVED) and not await self._active(conn, owner):
-            # A deactivated agent's ticket that comes back goes to the queue, as their open ones did when they left.
-            owner = values["assignee_id"] = None
-        if t.status is Status.PENDING:
-            values["status"] = Status.ASSIGNED.value if owner else Status.QUEUED.value
-            values["sla_paused_at"] = None
-        elif t.status is Status.RESOLVED:
-            values["status"] = Status.ASSIGNED.value if owner else Status.QUEUED.value
-            if not owner and self.reopen_to_bot(inbound.channel):  # an owned ticket goes back to its agent
-                values.update(status=Status.BOT.value, bot_misses=0, bot_state={})
-            values["resolved_at"] = None
-            await ticket_store.add_trace(conn, t.id, now, "reopened", f"customer wrote again: {why}")
-        elif not self.conversational(inbound.channel) and why:
-            await ticket_store.add_trace(conn, t.id, now, "thread", why)
-        if "status" in values:
-            for hook in self.on_ticket_change:
-                await hook(conn, t, values, now)
-        row = (await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values).returning(*tickets.c))).one()
-        return records.ticket(row)
-
-    @staticmethod
-    async def _active(conn: Any, agent_id: int) -> bool:
-        return bool((await conn.execute(select(agents.c.active).where(agents.c.id == agent_id))).scalar())
