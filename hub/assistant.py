@@ -34,6 +34,7 @@ from bots.config import BotConfig
 from bots.kb import KnowledgeBaseHolder
 from bots.matcher import Matcher
 from nlp import smalltalk
+from nlp.cache import Stopped
 from nlp.langid import language_of as detect_language
 from bots.policy import NEVER_ANSWER_FLAGS, Action, Decision, QueueState, Turn, decide, queue_notice
 from bots import texts
@@ -73,20 +74,20 @@ class KnowledgeBaseReloader:
         self.holder, self.interval = holder, max(interval, 0.01)
         self._task: asyncio.Task[None] | None = None
         self.semantic_ready = asyncio.Event()
-        # Set on stop: the build thread gives up between chunks (a thread cannot be cancelled, and the process
-        # cannot exit before its threads end).
-        self._stopping = threading.Event()
+        # Set on stop: a build thread, the first one or a reload's, gives up between chunks (a thread cannot be
+        # cancelled, and the process cannot exit before its threads end).
+        self.stopping = threading.Event()
 
     async def start(self) -> None:
         if self._task is None:
-            self._stopping.clear()
+            self.stopping.clear()
             self._task = asyncio.create_task(self._run(), name="kb-reload")
 
     async def _warm(self) -> None:
         # The meaning-based index takes seconds the first time (embedding every example): build it off the event
         # loop after start-up, answering with the lexical index meanwhile.  Later versions are built before the swap.
         try:
-            await asyncio.to_thread(self.holder.index.ensure_semantic, self._stopping)
+            await asyncio.to_thread(self.holder.index.ensure_semantic, self.stopping)
             await asyncio.to_thread(smalltalk.prepare, self.holder.index.encoder)
         except Exception:
             log.exception("semantic index not built")
@@ -106,13 +107,17 @@ class KnowledgeBaseReloader:
                 pass
 
     async def stop(self) -> None:
-        self._stopping.set()
+        self.stopping.set()
         task, self._task = self._task, None
         await cancel_and_wait(task)
 
     async def reload(self, force: bool = False) -> bool:
         # Building the index of a large knowledge base takes a while: keep it off the event loop.
-        return await asyncio.to_thread(self.holder.reload, force)
+        try:
+            return await asyncio.to_thread(self.holder.reload, force)
+        except Stopped:  # the hub is stopping: the version in use stays, and the next start builds the new one
+            log.info("knowledge base reload stopped: the hub is stopping")
+            return False
 
     async def _run(self) -> None:
         await self._warm()
@@ -142,8 +147,13 @@ class Assistant:
 
     def _build_matcher(self, kb: Any) -> Matcher:
         matcher = Matcher(kb, threshold=self.cfg.threshold)
-        if getattr(self, "reloader", None) is not None and self.reloader.semantic_ready.is_set():
-            matcher.ensure_semantic()  # a reload runs in a worker thread: swap in a complete index
+        reloader = getattr(self, "reloader", None)
+        if reloader is not None and reloader.semantic_ready.is_set():
+            # A reload runs in a worker thread: swap in a complete index.  A new version's first build embeds every
+            # new example (a minute for a large knowledge base): stopping the hub stops it between chunks, and
+            # the version in use stays rather than one without its meaning-based index.
+            if not matcher.ensure_semantic(reloader.stopping) and reloader.stopping.is_set():
+                raise Stopped("the hub is stopping")
         return matcher
 
     def reopen_to_bot(self, channel: str) -> bool:

@@ -86,6 +86,38 @@ async def test_the_hub_stopping_tells_the_index_build_to_stop(sqlite_url: str, m
     assert asked[0].is_set()
 
 
+async def test_the_hub_stopping_stops_a_reloads_build_and_keeps_the_version_in_use(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed knowledge base is built before the swap, in a thread; a new version's first build can take a
+    minute.  Stopping the hub tells that build to stop too, and the version in use stays."""
+    asked: list[threading.Event | None] = []
+    build = Matcher.ensure_semantic
+
+    def ensure(self: Matcher, stop: threading.Event | None = None) -> bool:
+        asked.append(stop)
+        if len(asked) == 1:
+            return build(self, stop)  # the first build at start-up, as it is
+        assert stop is not None and stop.wait(30)  # a long build: it ends only when told to stop
+        return False
+
+    monkeypatch.setattr(Matcher, "ensure_semantic", ensure)
+    async with bot_hub(sqlite_url) as h:
+        reloader, holder = h.hub.assistant.reloader, h.hub.assistant.holder
+        await reloader.until_ready(10)
+        in_use = holder.index
+        reload = asyncio.create_task(reloader.reload(force=True))
+        for _ in range(500):
+            if len(asked) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(asked) == 2 and asked[1] is not None and not asked[1].is_set()
+        started = time.monotonic()
+        await reloader.stop()
+        assert await asyncio.wait_for(reload, 5) is False
+        assert time.monotonic() - started < 5
+        assert holder.index is in_use
+
+
 def test_a_stop_ends_a_first_build_between_chunks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A first build of a large knowledge base runs in a thread, which the process's exit waits for: asked to stop,
     it ends after the chunk it is embedding (nlp.cache keeps that chunk for the next start)."""
