@@ -140,7 +140,6 @@ async def hub_load(
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         async with session.post(f"{hubs[0].url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
             token = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {token}"}
         agent_ws = await session.ws_connect(f"{hubs[0].url}/ws/agent?token={token}", max_msg_size=0)
 
         async def agent_listener() -> None:
@@ -308,7 +307,7 @@ async def new_conversations(hub: HubProcess, clients: int, seconds: float) -> di
                 await ws.send_json({"type": "hello", "name": f"visitor {i}-{k}"})
                 await ws.receive_json()
                 await ws.send_json({"type": "message", "client_id": "1", "text": f"v{i}-{k} สวัสดี my order has not arrived"})
-                while (frame := await ws.receive_json())["type"] != "ack":
+                while (await ws.receive_json())["type"] != "ack":
                     pass
             acked += 1
             took.append((time.perf_counter() - t0) * 1000)

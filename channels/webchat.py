@@ -6,7 +6,6 @@ travel on the bus topic of the visitor, so a customer connected to one process r
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging

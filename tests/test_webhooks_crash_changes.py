@@ -143,7 +143,7 @@ async def test_facts_noted_again_by_a_rerun_queue_no_second_event(sqlite_url: st
         first = await _queued(h)
         assert FIXED_HERE <= {r.event for r in first.values()}
         why = next(r for r in first.values() if r.event == "sla.breached").body
-        async with h.hub.db.write() as conn:
+        async with h.hub.db.write():
             facts.note("updated", tid)
             facts.note("breach", tid, "first_response", why)
             facts.note("callback.booked", cb["id"])

@@ -15,7 +15,7 @@ from hub.bus import AGENTS
 from hub.callbacks import store
 from hub.callbacks.service import CallbackService
 from hub.callbacks.texts import say, window
-from hub.callbacks.values import ACTIVE, human, mask
+from hub.callbacks.values import ACTIVE, mask
 from hub.domain import Status
 from hub.scheduler import Job
 from hub.store import facts

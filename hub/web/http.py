@@ -11,7 +11,7 @@ from aiohttp import web
 
 from hub import auth
 from hub.domain import Agent, Role
-from hub.errors import Forbidden, HubError, Invalid, RateLimited, TooLarge, Unauthorized
+from hub.errors import Forbidden, HubError, RateLimited, TooLarge, Unauthorized
 from hub.metrics import RATE_LIMITED
 from hub.services import HUB
 from hub.validation import check_strings, id_value
