@@ -97,7 +97,7 @@ class Actions:
             if t.first_response_at is None:
                 values["first_response_at"] = now
             await self._changing(conn, t, values, now)
-            await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now, **values))
+            await store.update_ticket(conn, ticket_id, {"updated_at": now, **values}, returning=False)
             msg, oid = await self._outgoing(conn, t, Author.AGENT, text, now, agent_id=agent.id)
             if "assignee_id" in values:
                 await store.add_trace(conn, ticket_id, now, "claimed", f"by {agent.name} (#{agent.id}) on reply")
@@ -208,7 +208,7 @@ class Actions:
                 why = f"to agent {row.name} (#{agent_id}) by {agent.name}"
             machine.check(t.status, values["status"])
             await self._changing(conn, t, values, now)
-            await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(updated_at=now, **values))
+            await store.update_ticket(conn, ticket_id, {"updated_at": now, **values}, returning=False)
             await store.add_trace(conn, ticket_id, now, "transferred", why)
             facts.note("updated", ticket_id)
             await _audit(conn, "ticket.transfer", agent, t, now, department=department, agent_id=agent_id)
@@ -275,7 +275,7 @@ class Actions:
             if t.status is Status.ASSIGNED:
                 values["status"] = Status.QUEUED.value
             await self._changing(conn, t, values, now)
-            await conn.execute(update(tickets).where(tickets.c.id == t.id).values(updated_at=now, **values))
+            await store.update_ticket(conn, t.id, {"updated_at": now, **values}, returning=False)
             await store.add_trace(conn, t.id, now, "released",
                                   f"back to the queue: agent #{agent_id} deactivated by {by.name}")
             facts.note("updated", t.id)

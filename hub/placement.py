@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select
 
 from hub.config import Config
 from hub.domain import Inbound, Status, Ticket
@@ -183,7 +183,7 @@ class Placement:
             # An out-of-office or a bounce that a mail of ours drew (the closing notice, a survey, a check-in) is not
             # the customer writing again: kept on the ticket, which stays where it was.
             await ticket_store.add_trace(conn, t.id, now, "thread", f"{'/'.join(sorted(robot))} kept; the ticket stays {t.status.value}")
-            row = (await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values).returning(*tickets.c))).one()
+            row = await ticket_store.update_ticket(conn, t.id, values)
             return records.ticket(row)
         if owner and t.status in (Status.PENDING, Status.RESOLVED) and not await self._active(conn, owner):
             # A deactivated agent's ticket that comes back goes to the queue, as their open ones did when they left.
@@ -202,7 +202,7 @@ class Placement:
         if "status" in values:
             for hook in self.on_ticket_change:
                 await hook(conn, t, values, now)
-        row = (await conn.execute(update(tickets).where(tickets.c.id == t.id).values(**values).returning(*tickets.c))).one()
+        row = await ticket_store.update_ticket(conn, t.id, values)
         return records.ticket(row)
 
     @staticmethod

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.bus import AGENTS
@@ -22,7 +21,6 @@ from hub.ports import RouteResult
 from hub.serialize import ticket_json
 from hub.store import facts, records
 from hub.store import tickets as ticket_store
-from hub.store.schema import tickets
 from hub.titles import title_of
 
 if TYPE_CHECKING:
@@ -77,10 +75,7 @@ async def escalate(hub: Hub, conn: AsyncConnection, row: Any, route: RouteResult
         how = next((why for what, why in route.trace if what == "sla"), None)  # the policy and its overrides
         trace.append(("sla", f"complaint SLA ({route.sla_policy}): deadlines brought forward" + (f"; {how}" if how else "")))
     # Conditional on the kind, so two processes (or two messages) escalate once.
-    changed = (await conn.execute(
-        update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind != "complaint"))
-        .values(updated_at=now, **values).returning(*tickets.c)
-    )).first()
+    changed = await ticket_store.update_ticket(conn, row.id, {"updated_at": now, **values}, guard="not_complaint")
     if changed is None:
         return None
     facts.note("updated", row.id)
@@ -110,8 +105,7 @@ async def name(hub: Hub, conn: AsyncConnection, row: Any, inbound: Inbound, now:
     title = title_of(inbound.text, row.language or inbound.sender_lang)
     if title is None:
         return None
-    changed = (await conn.execute(update(tickets).where(and_(tickets.c.id == row.id, tickets.c.subject.is_(None)))
-                                  .values(subject=title, updated_at=now).returning(*tickets.c))).first()
+    changed = await ticket_store.update_ticket(conn, row.id, {"subject": title, "updated_at": now}, guard="untitled")
     if changed is None:
         return None
     facts.note("updated", row.id)
@@ -125,10 +119,7 @@ async def rekind(hub: Hub, conn: AsyncConnection, row: Any, route: RouteResult, 
     if route.kind == "sales" and row.assignee_id is None and route.department != row.department:
         values["department"] = route.department
         trace.append(("department", f"{route.department}: sales lead"))
-    changed = (await conn.execute(
-        update(tickets).where(and_(tickets.c.id == row.id, tickets.c.kind == row.kind))
-        .values(updated_at=now, **values).returning(*tickets.c)
-    )).first()
+    changed = await ticket_store.update_ticket(conn, row.id, {"updated_at": now, **values}, guard="kind", kind=row.kind)
     if changed is None:
         return None
     await ticket_store.add_traces(conn, row.id, now, trace)
