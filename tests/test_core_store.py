@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timezone
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -50,3 +51,35 @@ async def test_edit_updates_original(hub) -> None:
     a = await hub.agent("a@example.com")
     _, t = await hub.api("GET", f"/api/tickets/{first.ticket_id}", a)
     assert [m["text"] for m in t["messages"]] == ["hello"] and t["messages"][0]["edited_at"]
+
+
+async def test_a_guarded_ticket_update_changes_the_ticket_once(db_url: str) -> None:
+    """`update_ticket` builds each statement once per columns and guard; the guards still decide, on both
+    databases: the escalation's (not yet a complaint), the title's (none yet) and the kind's (still the one read)."""
+    from hub.store.tickets import update_ticket
+
+    async with running_hub(hub_config(db_url)) as h:
+        tid = (await h.hub.intake.deliver(_inbound("g-1", "where is my parcel"))).ticket_id
+        now = datetime.now(timezone.utc)
+        async with h.hub.db.write() as conn:
+            kind = (await update_ticket(conn, tid, {"updated_at": now})).kind
+            assert await update_ticket(conn, tid, {"kind": "sales"}, guard="kind", kind="feedback") is None
+            assert (await update_ticket(conn, tid, {"kind": "sales"}, guard="kind", kind=kind)).kind == "sales"
+            raised = await update_ticket(conn, tid, {"kind": "complaint", "priority": "high"}, guard="not_complaint")
+            assert (raised.kind, raised.priority) == ("complaint", "high")
+            assert await update_ticket(conn, tid, {"kind": "complaint", "priority": "urgent"}, guard="not_complaint") is None
+            await update_ticket(conn, tid, {"subject": None})
+            assert (await update_ticket(conn, tid, {"subject": "Parcel"}, guard="untitled")).subject == "Parcel"
+            assert await update_ticket(conn, tid, {"subject": "Other"}, guard="untitled") is None
+            assert (await update_ticket(conn, tid, {"tags": ["vip", "ไทย"]}, returning=False)).rowcount == 1
+        async with h.hub.db.read() as conn:
+            row = await _ticket_row(conn, tid)
+        assert (row.kind, row.priority, row.subject, list(row.tags)) == ("complaint", "high", "Parcel", ["vip", "ไทย"])
+
+
+async def _ticket_row(conn: Any, tid: int) -> Any:
+    from sqlalchemy import select
+
+    from hub.store.schema import tickets
+
+    return (await conn.execute(select(tickets).where(tickets.c.id == tid))).one()
