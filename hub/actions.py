@@ -12,7 +12,7 @@ from hub import audit, labels, mentions
 from hub import status as machine
 from hub.clock import Clock
 from hub.config import Config
-from hub.domain import Agent, Author, Button, Direction, Message, Role, Status, Ticket
+from hub.domain import OPEN_VALUES as OPEN, Agent, Author, Button, Direction, Message, Role, Status, Ticket
 from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.events import Events
 from hub.outbox import Outbox
@@ -21,7 +21,6 @@ from hub.store import tickets as store
 from hub.store.db import Database
 from hub.store.schema import agents, notes, tickets
 
-OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
 
 
 class Actions:

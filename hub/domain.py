@@ -22,6 +22,10 @@ class Status(str, enum.Enum):
 
 
 OPEN_STATUSES = (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING)
+OPEN_VALUES = tuple(s.value for s in OPEN_STATUSES)  # as stored, for SQL
+
+# Flags of mails no person wrote: they never reopen a resolved ticket, answer a pending one or a survey.
+NO_ANSWER = frozenset({"auto_reply", "bounce", "spam_report"})
 
 
 class Author(str, enum.Enum):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select
 
 from hub.domain import Agent, Direction, Kind, Ticket
 from hub.errors import ConflictError, Invalid, NotFoundError
@@ -72,8 +72,8 @@ async def set_kind(hub: Any, ticket_id: int, agent: Agent, kind: str) -> Ticket:
             if PRIORITY_RANK.get(target, 1) > PRIORITY_RANK.get(t.priority, 1):
                 values["priority"] = target
                 why += f"; priority {target}"
-        res = await conn.execute(update(tickets).where(and_(tickets.c.id == ticket_id, tickets.c.kind == t.kind))
-                                 .values(updated_at=now, **values))
+        res = await store.update_ticket(conn, ticket_id, {"updated_at": now, **values}, guard="kind", kind=t.kind,
+                                        returning=False)
         if res.rowcount != 1:
             # Changed meanwhile, typically by the review raising it to a complaint: what the agent asked for may be
             # what it is now (the agent's word is kept as a label all the same).

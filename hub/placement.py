@@ -16,19 +16,15 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, insert, select
 
 from hub.config import Config
-from hub.domain import Inbound, Status, Ticket
+from hub.domain import NO_ANSWER, OPEN_VALUES as OPEN, Inbound, Status, Ticket
 from hub.ports import RouteRequest, RouteResult, Router
 from hub.store import records
 from hub.store import tickets as ticket_store
 from hub.store.schema import agents, customers, messages, tickets
 from hub.titles import title_of
 
-__all__ = ["NO_ANSWER", "OPEN", "Placement"]
+__all__ = ["Placement"]
 
-OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
-
-# Mails no person wrote: they never reopen a resolved ticket or answer for a pending one.
-NO_ANSWER = frozenset({"auto_reply", "bounce", "spam_report"})
 
 # Built once, executed with parameters: compiled a single time instead of per new ticket.
 _INSERT_TICKET = insert(tickets).returning(*tickets.c)
@@ -138,7 +134,7 @@ class Placement:
                 detector="lexicon",
             )
         )
-        if self.bot_enabled(inbound.channel) and not inbound.flags & {"bounce", "auto_reply", "spam_report"}:
+        if self.bot_enabled(inbound.channel) and not inbound.flags & NO_ANSWER:
             status = Status.BOT
         else:
             status = Status.QUEUED

@@ -16,7 +16,7 @@ from hub.auth import add_agent, normal_email
 from hub.bus import AGENTS, make_bus
 from hub.clock import Clock
 from hub.config import Config
-from hub.domain import Identity, Status
+from hub.domain import OPEN_VALUES as OPEN, Identity
 from hub.events import Events
 from hub.intake import Intake
 from hub.actions import Actions
@@ -37,7 +37,6 @@ from hub.store.schema import agents, identities, tickets
 from hub.webhooks.sender import WebhookSender
 
 log = logging.getLogger("hub")
-OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
 
 
 class Hub:

@@ -225,7 +225,10 @@ async def test_a_kind_correction_racing_the_review_to_the_same_kind_succeeds(sql
     is, so the correction succeeds (and is kept as a label) instead of failing with 409."""
     from dataclasses import replace as _replace
 
+    from sqlalchemy import update
+
     from hub import labels as labels_mod
+    from hub.store.schema import tickets
     async with running_hub(hub_config(sqlite_url, routing=ROUTING)) as h:
         agent, tid = await _sales_lead(h)
         get_ticket = labels_mod.store.get_ticket
@@ -235,8 +238,7 @@ async def test_a_kind_correction_racing_the_review_to_the_same_kind_succeeds(sql
             t = await get_ticket(conn, ticket_id)
             if not stale:  # the agent's read: what it was before the review's write
                 stale.append(t)
-                await conn.execute(labels_mod.update(labels_mod.tickets).where(labels_mod.tickets.c.id == ticket_id)
-                                   .values(kind="complaint"))
+                await conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(kind="complaint"))
                 return _replace(t, kind="sales")
             return t
 

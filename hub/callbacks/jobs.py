@@ -16,7 +16,7 @@ from hub.callbacks import store
 from hub.callbacks.service import CallbackService
 from hub.callbacks.texts import say, window
 from hub.callbacks.values import ACTIVE, mask
-from hub.domain import Status
+from hub.domain import OPEN_VALUES as OPEN, Status
 from hub.scheduler import Job
 from hub.store import facts
 from hub.store import tickets as ticket_store
@@ -24,7 +24,6 @@ from hub.store.schema import callbacks, tickets
 
 log = logging.getLogger("hub.callbacks")
 PRIORITIES = ("low", "normal", "high", "urgent")
-OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
 
 
 def _id(job: Job) -> int:

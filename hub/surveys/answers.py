@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.domain import Direction, Inbound
+from hub.domain import NO_ANSWER, Direction, Inbound
 from hub.intake import Claimed
 from hub.store import tickets as ticket_store
 from hub.store.schema import messages, surveys, tickets
@@ -102,7 +102,7 @@ class Answers:
     # --- chat answers (hub.intake interceptor) ----------------------------------------------------------------------
 
     async def intercept(self, conn: AsyncConnection, inbound: Inbound, cid: int, iid: int, now: datetime) -> Claimed | None:
-        if inbound.channel not in CHAT or inbound.flags & {"bounce", "auto_reply", "spam_report"}:
+        if inbound.channel not in CHAT or inbound.flags & NO_ANSWER:
             return None
         payload = inbound.raw.get("payload") if "button" in inbound.flags and isinstance(inbound.raw, dict) else None
         if isinstance(payload, str) and payload.startswith("survey:"):

@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.bus import AGENTS
-from hub.domain import Agent, Button, Inbound, Status
+from hub.domain import NO_ANSWER, Agent, Button, Inbound, Status
 from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.intake import Claimed
 from hub.store import facts
@@ -223,7 +223,7 @@ class Followups:
     # --- check-in answers (hub.intake interceptor) --------------------------------------------------------------------
 
     async def intercept(self, conn: AsyncConnection, inbound: Inbound, cid: int, iid: int, now: datetime) -> Claimed | None:
-        if inbound.flags & {"bounce", "auto_reply", "spam_report"}:
+        if inbound.flags & NO_ANSWER:
             return None
         payload = inbound.raw.get("payload") if "button" in inbound.flags and isinstance(inbound.raw, dict) else None
         answer: bool | None
@@ -263,7 +263,7 @@ class Followups:
         ).all()
         # The customer has said something else since: no longer an answer.  An out-of-office or a bounce that the
         # check-in mail drew is not the customer speaking, and must not keep their real answer from counting.
-        spoke = [m for m in later if not set((m.meta or {}).get("flags", ())) & {"bounce", "auto_reply", "spam_report"}]
+        spoke = [m for m in later if not NO_ANSWER.intersection((m.meta or {}).get("flags", ()))]
         return None if spoke or len(later) == 20 else f
 
     async def _answer(self, conn: AsyncConnection, f: Any, fine: bool, inbound: Inbound, now: datetime) -> Claimed:

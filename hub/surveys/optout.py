@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.domain import Inbound
+from hub.domain import NO_ANSWER, Inbound
 from hub.intake import Claimed
 from hub.store import tickets as ticket_store
 from hub.store.schema import customers, followups, tickets
@@ -105,7 +105,7 @@ class OptOut:
     async def intercept(self, conn: AsyncConnection, inbound: Inbound, cid: int, iid: int, now: datetime) -> Claimed | None:
         """A mail to the List-Unsubscribe mailto: "unsubscribe TOKEN" in the subject, from the customer the token
         names.  It is kept on their latest ticket without reopening it."""
-        if inbound.channel != "email" or inbound.flags & {"bounce", "auto_reply", "spam_report"}:
+        if inbound.channel != "email" or inbound.flags & NO_ANSWER:
             return None
         m = _MAIL.match(inbound.subject or "") or _MAIL.match(inbound.text)
         if m is None:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.domain import Author, Button, Direction, Message, Status
+from hub.domain import NO_ANSWER, Author, Button, Direction, Message, Status
 from hub.store import tickets as ticket_store
 from hub.store.schema import callbacks, customers, identities, messages, surveys, tickets
 from hub.surveys.links import Signer
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.surveys")
 
 DONE = (Status.RESOLVED.value, Status.CLOSED.value)
-NO_ANSWER_FLAGS = frozenset({"auto_reply", "bounce", "spam_report"})
 # The channels a survey can be answered on, in the order tried for a ticket whose own channel cannot carry one
 # (a call booked on the phone form).
 ANSWERABLE = ("telegram", "email", "webchat")
@@ -151,8 +150,8 @@ class Planner:
             )
         ).first()
         flags = set((first.meta or {}).get("flags", ())) if first is not None else set()
-        if flags & NO_ANSWER_FLAGS and not self.cfg.auto_replies:
-            return f"the ticket was opened by {'/'.join(sorted(flags & NO_ANSWER_FLAGS))}"
+        if flags & NO_ANSWER and not self.cfg.auto_replies:
+            return f"the ticket was opened by {'/'.join(sorted(flags & NO_ANSWER))}"
         calls = (await conn.execute(select(callbacks.c.outcome).where(callbacks.c.ticket_id == r.id))).scalars().all()
         if calls and "reached" not in calls:
             return "the callback never reached the customer"

@@ -12,7 +12,7 @@ from channels.webchat import WebchatHost
 from hub import audit
 from hub.config import Config
 from hub.links import BASE
-from hub.domain import Direction, Status
+from hub.domain import OPEN_VALUES as OPEN, Direction
 from hub.serialize import message_json
 from hub.services import HUB, Hub
 from hub.store import tickets as ticket_store
@@ -25,7 +25,6 @@ from hub.web.http import client_ip
 from hub.reports import api as reports_api
 from hub.webhooks import api as webhooks_api
 
-OPEN = tuple(s.value for s in (Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.PENDING))
 # Extra routes from plug-ins that are not channels (the callback API); each is `fn(app) -> None`.
 EXTENSIONS: list[Callable[[web.Application], None]] = []
 
