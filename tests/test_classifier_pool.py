@@ -84,8 +84,8 @@ async def test_a_worker_that_dies_leaves_batches_to_the_hub_for_a_while_then_a_n
         assert [r.kind for r in again] == [r.kind for r in first] and pool.pid is None
         await pool.route(reqs, True)
         assert pool.pid is None  # no new process at once: one that cannot start would be spawned for every batch
-        assert pool._restart_at >= time.monotonic() + classifier_pool.RESTART_AFTER - 5
-        pool._restart_at = time.monotonic()  # the pause is over
+        assert pool._offload._restart_at >= time.monotonic() + classifier_pool.RESTART_AFTER - 5
+        pool._offload._restart_at = time.monotonic()  # the pause is over
         third = await pool.route(reqs, True)
         assert [r.kind for r in third] == [r.kind for r in first] and pool.pid not in (None, pid)
     finally:

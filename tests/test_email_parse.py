@@ -204,4 +204,6 @@ def test_bad_recipient_and_config_are_refused() -> None:
         build({"enabled": True, "imap": {"hots": "x"}})
     with pytest.raises(ValidationError):
         build({"enabled": True, "smtp": {"ssl": True, "starttls": True}})
+    with pytest.raises(ValidationError, match="parse_worker"):
+        build({"enabled": True, "parse_worker": "threads"})
     assert ch.capabilities.conversational is False and ch.capabilities.html and not ch.capabilities.buttons

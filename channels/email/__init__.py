@@ -8,6 +8,7 @@ failing, and automatic mail per address is capped.  The registry builds this cha
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -22,17 +23,21 @@ from channels.base import Capabilities, ChannelContext, PermanentError
 from channels.email.config import EmailConfig
 from channels.email.forget import remove_mails
 from channels.email.imap import Connection, Fetched, ImapError, Mailbox
-from channels.email.parse import RAW_PART, ParsedMail, broken_mail, find_part, parse_bytes, parse_mail, part_bytes
+from channels.email.parse import RAW_PART, ParsedMail, find_part, parse_bytes, parser_for, part_bytes
 from channels.email.quote import strip_reply
 from channels.email.smtp import Sender, compose
 from hub.domain import Accepted, Attachment, Identity, Inbound, NotAttempted, Outbound, SendResult
 from hub.errors import Invalid, NotFoundError, TooLarge, Unavailable
+from hub.offload import Offload, WorkerFailed
 from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.channels.email")
 NAME = "email"
 NOISE = frozenset({"auto_reply", "bounce", "spam_report"})
 POISON_TRIES = 3  # a mail whose storing fails this often is stored in its raw form instead
+# Mails in one fetch from which the batch is parsed in the parser's process (parse_worker: process): a backlog; a
+# mail or two announced by IDLE is parsed on the loop, without the round trip (or the process, until needed).
+PROCESS_FROM = 8
 FORGET_TRIES, FORGET_RETRY_DELAY = 3, 1.0  # removing mails: tries and seconds before the next (grows each time)
 
 
@@ -89,6 +94,8 @@ class EmailChannel:
         self._automatic: dict[str, deque[float]] = {}  # address -> send times of automatic mail in the last hour
         self._quiet: dict[str, float] = {}  # address -> monotonic time of its last auto-reply or bounce
         self._failures: dict[tuple[int, int], int] = {}
+        self._parser: Offload[Sequence[tuple[bytes, bool]], list[ParsedMail]] | None = None
+        self._parse_batch = parser_for(config.address, config.max_attachment)
 
     @property
     def checkpoint_key(self) -> str:
@@ -96,8 +103,11 @@ class EmailChannel:
 
     async def start(self, ctx: ChannelContext) -> None:
         self._ctx = ctx
+        if self.config.parse_worker == "process":
+            self._parser = Offload(functools.partial(parser_for, self.config.address, self.config.max_attachment),
+                                   self._parse_here, name="hub-mail-parser", wait_for_start=False)
         self.mailbox = Mailbox(
-            self.config.imap, self.user, self._handle,
+            self.config.imap, self.user, self._prepare, self._store,
             load=lambda: ctx.checkpoints.get(self.checkpoint_key),
             save=lambda v: ctx.checkpoints.set(self.checkpoint_key, v),
         )
@@ -109,17 +119,38 @@ class EmailChannel:
         if self._task is not None:
             await cancel_and_wait(self._task)
             self._task = None
+        if self._parser is not None:
+            self._parser.close()
+            self._parser = None
         await self.sender.close()
 
     def routes(self) -> Sequence[web.RouteDef]:
         return []
 
-    async def _handle(self, items: Sequence[Fetched], uidvalidity: int) -> None:
+    async def _prepare(self, items: Sequence[Fetched], uidvalidity: int) -> list[ParsedMail]:
+        """Parse a fetched batch: a backlog in the parser's process (while the batch before it is stored), a mail or
+        two on the loop.  Every mail is parsed before any is stored, so each keeps its place in the order."""
+        batch = [(item.raw, self._failures.get((uidvalidity, item.uid), 0) >= POISON_TRIES) for item in items]
+        if self._parser is not None and len(batch) >= PROCESS_FROM:
+            try:
+                return await self._parser.call(batch)
+            except WorkerFailed as exc:  # a parser bug parse_mail did not catch: the loop's own try decides
+                log.warning("the mail parser process failed on a batch (%s); parsing it here", exc)
+        return await self._parse_here(batch)
+
+    async def _parse_here(self, batch: Sequence[tuple[bytes, bool]]) -> list[ParsedMail]:
+        out: list[ParsedMail] = []
+        for raw, poisoned in batch:
+            if len(raw) > 4 * 1024 * 1024 and not poisoned:  # a big mail parses for a while: keep the loop responsive
+                out += await asyncio.to_thread(self._parse_batch, [(raw, poisoned)])
+            else:
+                out += self._parse_batch([(raw, poisoned)])
+        return out
+
+    async def _store(self, items: Sequence[Fetched], uidvalidity: int, parsed: Sequence[ParsedMail]) -> None:
         """Store a fetched batch, in UID order, sharing transactions; raises (nothing is acknowledged) when any mail
         of it could not be stored: the next session fetches the batch again and the stored ones are duplicates."""
         assert self._ctx is not None
-        # Every mail is parsed before any is stored, so a big one parsed off the loop keeps its place in the order.
-        parsed = [await self._parse(item, uidvalidity) for item in items]
         inbounds = [to_inbound(p, ref_prefix=f"imap:{uidvalidity}:{item.uid}", received=item.internal_date)
                     for p, item in zip(parsed, items)]
         if self._ctx.deliver_many is not None:
@@ -146,13 +177,6 @@ class EmailChannel:
             await self._stored(p, result)
         if failed is not None:
             raise failed
-
-    async def _parse(self, item: Fetched, uidvalidity: int) -> ParsedMail:
-        if self._failures.get((uidvalidity, item.uid), 0) >= POISON_TRIES:
-            return broken_mail(item.raw, "storing the parsed mail failed repeatedly")
-        if len(item.raw) > 4 * 1024 * 1024:  # a big mail parses for a while: keep the event loop responsive
-            return await asyncio.to_thread(parse_mail, item.raw, own_address=self.config.address, max_attachment=self.config.max_attachment)
-        return parse_mail(item.raw, own_address=self.config.address, max_attachment=self.config.max_attachment)
 
     async def _stored(self, parsed: ParsedMail, accepted: Accepted) -> None:
         """After a mail is committed: quiet its sender after an auto-reply or bounce, mark bounced addresses."""

@@ -80,6 +80,10 @@ class EmailConfig(BaseModel):
     auto_reply_cap_per_hour: int = Field(default=5, ge=0)  # automatic mails per recipient per hour
     # After an auto-reply or bounce from an address, automatic mail to it is held back for this long (seconds).
     auto_quiet: float = Field(default=3600.0, ge=0)
+    # Where a backlog (a fetch of several mails) is parsed: a process of its own, beside the hub's event loop on
+    # another core while the hub stores the batch before it, or the event loop itself.  A mail or two is always
+    # parsed on the loop.
+    parse_worker: str = "process"
 
     @field_validator("address")
     @classmethod
@@ -88,6 +92,13 @@ class EmailConfig(BaseModel):
         local, _, domain = v.rpartition("@")
         if not local or "." not in domain or any(c in v for c in " <>\r\n\t,;\""):
             raise ValueError(f"expected {_ADDRESS_HINT}")
+        return v
+
+    @field_validator("parse_worker")
+    @classmethod
+    def _parse_worker(cls, v: str) -> str:
+        if v not in ("process", "loop"):
+            raise ValueError("expected 'process' or 'loop'")
         return v
 
     @property

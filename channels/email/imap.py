@@ -4,7 +4,7 @@ acknowledging (\\Seen or a move) only what the hub has committed.
 `Mailbox.run` never returns on its own: it reconnects with backoff until cancelled.  The cursor is
 "<UIDVALIDITY>:<last UID>" in the channel's checkpoints, so a restart fetches only what is new, and a changed
 UIDVALIDITY re-reads the folder, relying on the Message-ID being the idempotency key.  Imports aioimaplib and this
-package's config only; what to do with a mail is the `handle` callback's business.
+package's config only; what to do with a mail is the `prepare` and `store` callbacks' business.
 """
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aioimaplib
 from aioimaplib.aioimaplib import Command
 
 from channels.email.config import ImapConfig
+from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.channels.email.imap")
 
@@ -235,16 +237,23 @@ def _internal_date(raw: bytes) -> datetime | None:
         return None
 
 
-# fn(fetched batch in UID order, uidvalidity): stores them all or raises, and then nothing is acknowledged.
-Handle = Callable[[Sequence[Fetched], int], Awaitable[None]]
+# prepare(fetched batch in UID order, uidvalidity): what storing it needs (the parsed mails); it may run while the
+# batch before it is being stored.  store(batch, uidvalidity, prepared): stores them all or raises, and then nothing
+# is acknowledged.
+Prepare = Callable[[Sequence[Fetched], int], Awaitable[Any]]
+Store = Callable[[Sequence[Fetched], int, Any], Awaitable[None]]
 
 
 class Mailbox:
-    """Reads one folder forever: new mail -> `handle(fetched, uidvalidity)` in UID order -> acknowledge -> cursor."""
+    """Reads one folder forever: new mail -> `prepare` and `store` in UID order -> acknowledge -> cursor.
 
-    def __init__(self, cfg: ImapConfig, user: str, handle: Handle,
+    A backlog is read a batch ahead: the next batch is fetched and its preparing started before the current one is
+    stored, so a parser in another process works while the hub stores.  Only what is stored is acknowledged, in
+    order; a batch read ahead of one that failed is dropped and read again by the next session."""
+
+    def __init__(self, cfg: ImapConfig, user: str, prepare: Prepare, store: Store,
                  load: Callable[[], Awaitable[str | None]], save: Callable[[str], Awaitable[None]]) -> None:
-        self.cfg, self.user, self.handle, self.load, self.save = cfg, user, handle, load, save
+        self.cfg, self.user, self.prepare, self.store, self.load, self.save = cfg, user, prepare, store, load, save
         self.ready = asyncio.Event()  # set once a session has read the folder (tests and benchmarks wait on it)
         self.idle_active = False
         self.progress = False  # this session acknowledged mail or caught up with the folder
@@ -272,6 +281,14 @@ class Mailbox:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.cfg.backoff_max)
 
+    async def _read(self, conn: Connection, uids: Sequence[int], uidvalidity: int,
+                    started: list[asyncio.Future[Any]]) -> tuple[list[Fetched], asyncio.Future[Any]]:
+        """Fetch a batch and start preparing it; the caller awaits the preparing when it is the batch's turn."""
+        fetched = sorted(await conn.fetch(uids), key=lambda f: f.uid)
+        preparing = asyncio.ensure_future(self.prepare(fetched, uidvalidity))
+        started.append(preparing)
+        return fetched, preparing
+
     async def _session(self, conn: Connection) -> None:
         cfg = self.cfg
         uidvalidity, uidnext = await conn.select(cfg.folder)
@@ -289,15 +306,28 @@ class Mailbox:
             uids = await conn.search(mode or f"UID {last + 1}:*")
             if not mode:
                 uids = [u for u in uids if u > last]  # "n:*" always matches the newest mail, even when it is older
-            for start in range(0, len(uids), cfg.batch):
-                chunk = uids[start : start + cfg.batch]
-                fetched = sorted(await conn.fetch(chunk), key=lambda f: f.uid)
-                await self.handle(fetched, uidvalidity)
-                done = [item.uid for item in fetched]
-                await conn.acknowledge(done, cfg.processed_folder, cfg.mark_seen)
-                last = max(last, *chunk)
-                await self.save(Cursor(uidvalidity, last).dump())
-                self.progress = True
+            chunks = [uids[start : start + cfg.batch] for start in range(0, len(uids), cfg.batch)]
+            started: list[asyncio.Future[Any]] = []
+            try:
+                ahead = await self._read(conn, chunks[0], uidvalidity, started) if chunks else None
+                for k, chunk in enumerate(chunks):
+                    assert ahead is not None
+                    fetched, preparing = ahead
+                    ahead = await self._read(conn, chunks[k + 1], uidvalidity, started) if k + 1 < len(chunks) else None
+                    prepared = await preparing
+                    started.remove(preparing)
+                    await self.store(fetched, uidvalidity, prepared)
+                    await conn.acknowledge([item.uid for item in fetched], cfg.processed_folder, cfg.mark_seen)
+                    last = max(last, *chunk)
+                    await self.save(Cursor(uidvalidity, last).dump())
+                    self.progress = True
+            finally:
+                # A batch read ahead of one that failed is dropped (read again by the next session): stop its
+                # preparing, and take any error it ended with so that it is not reported as never retrieved.
+                await cancel_and_wait(*started)
+                for f in started:
+                    if not f.cancelled():
+                        f.exception()
             if mode:
                 # Mail older than this session that was not taken (seen, or re-read) is settled: go by UID from here.
                 last = max(last, uidnext - 1)

@@ -7,8 +7,10 @@ Pure functions, no I/O.  Imports the standard library and this package only.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
@@ -94,6 +96,22 @@ def parse_mail(raw: bytes, *, own_address: str = "", max_attachment: int = 25 * 
         return _parse(raw, own_address, max_attachment)
     except Exception as exc:  # the last line of defence: a mail is never lost to a parser bug
         return broken_mail(raw, f"{type(exc).__name__}: {exc}"[:300])
+
+
+POISONED = "storing the parsed mail failed repeatedly"
+
+
+def parse_many(batch: Sequence[tuple[bytes, bool]], *, own_address: str = "",
+               max_attachment: int = 25 * 1024 * 1024) -> list[ParsedMail]:
+    """A fetched batch, in order: (raw, poisoned) -> the parsed mail, or its raw form when storing it as parsed has
+    failed too often (`poisoned`)."""
+    return [broken_mail(raw, POISONED) if poisoned else parse_mail(raw, own_address=own_address, max_attachment=max_attachment)
+            for raw, poisoned in batch]
+
+
+def parser_for(own_address: str, max_attachment: int) -> Callable[[Sequence[tuple[bytes, bool]]], list[ParsedMail]]:
+    """`parse_many` with a channel's settings: what a parser process answers each batch with (hub.offload)."""
+    return functools.partial(parse_many, own_address=own_address, max_attachment=max_attachment)
 
 
 def broken_mail(raw: bytes, why: str) -> ParsedMail:

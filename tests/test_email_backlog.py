@@ -1,0 +1,98 @@
+"""A mailbox's backlog: read a batch ahead, parsed in the parser's process while the hub stores the batch before
+it, every mail stored once and in order whether the parser process is starting, up, or killed, and whether a batch
+fails to store while the next one is already read (a real Dovecot, the real hub)."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+
+from sqlalchemy import select
+
+from hub.domain import Accepted, Inbound
+from hub.store.schema import messages
+from tests.dovecot import Dovecot, dovecot, wait_until  # noqa: F401  (fixture)
+from tests.hubtest import RunningHub, hub_config, running_hub
+from tests.mailtest import Smtpd, email_channel, smtpd  # noqa: F401  (fixture)
+
+BODIES = ("สั่งของไปสามวันแล้วยังไม่ได้รับเลยค่ะ", "سفارش ۱۲۳ هنوز نرسیده، لطفاً پیگیری کنید", "Where is my parcel? <b>urgent</b>")
+
+
+def _mail(n: int) -> bytes:
+    return (
+        f"From: Customer {n} <c{n % 7}@example.net>\r\nTo: support@example.com\r\nSubject: order {n}\r\n"
+        f"Message-ID: <backlog-{n}@example.net>\r\nDate: Mon, 13 Jan 2025 09:15:00 +0700\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{BODIES[n % 3]} ({n})\r\n"
+    ).encode()
+
+
+async def _stored(h: RunningHub) -> list[str]:
+    async with h.hub.db.read() as conn:
+        rows = (await conn.execute(select(messages.c.provider_id).where(messages.c.channel == "email")
+                                   .order_by(messages.c.id))).all()
+    return [r.provider_id for r in rows]
+
+
+def _ids(numbers: range) -> list[str]:
+    return [f"<backlog-{n}@example.net>" for n in numbers]
+
+
+async def _until_stored(h: RunningHub, n: int) -> list[str]:
+    async def enough() -> list[str] | None:
+        got = await _stored(h)
+        return got if len(got) >= n else None
+
+    return await wait_until(enough)
+
+
+async def test_a_backlog_is_parsed_beside_the_hub_in_order_and_nothing_is_lost_when_the_parser_dies(
+        sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd) -> None:
+    await dovecot.append(*(_mail(n) for n in range(30)))
+    cfg = hub_config(sqlite_url, channels={"email": email_channel(dovecot, smtpd.port, imap={"batch": 10, "backoff_max": 0.2})})
+    async with running_hub(cfg) as h:
+        channel = h.hub.channels["email"]
+        parser = channel._parser  # type: ignore[attr-defined]
+        assert await _until_stored(h, 30) == _ids(range(30))  # parsed in the hub while the process started
+        assert parser is not None and parser.pid is not None
+        await wait_until(lambda: parser._worker is not None and parser._worker.ready)
+
+        await dovecot.append(*(_mail(n) for n in range(30, 60)))
+        assert await _until_stored(h, 60) == _ids(range(60))
+        assert parser.served["process"] >= 1  # this backlog went to the process, ...
+
+        os.kill(parser.pid, signal.SIGKILL)  # ... and the next one finds it dead: parsed here, stored all the same
+        await dovecot.append(*(_mail(n) for n in range(60, 80)))
+        assert await _until_stored(h, 80) == _ids(range(80))
+        assert parser.pid is None and parser.served["hub"] >= 2
+        async with h.hub.db.read() as conn:
+            thai = (await conn.execute(select(messages.c.text).where(messages.c.provider_id == "<backlog-63@example.net>"))).scalar_one()
+        assert thai.startswith("สั่งของไปสามวันแล้ว")
+
+
+async def test_a_batch_read_ahead_of_one_that_failed_is_read_again_and_stored_once(
+        sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd) -> None:
+    c = await dovecot.client(None)
+    assert (await c.create("Staging")).result == "OK"
+    await c.logout()
+    await dovecot.append(*(_mail(n) for n in range(25)), folder="Staging")
+    cfg = hub_config(sqlite_url, channels={"email": email_channel(dovecot, smtpd.port, imap={"batch": 10, "backoff_max": 0.2},
+                                                                  parse_worker="loop")})
+    async with running_hub(cfg) as h:
+        channel = h.hub.channels["email"]
+        ctx = channel._ctx  # type: ignore[attr-defined]
+        calls: list[int] = []
+
+        async def deliver_many(inbounds: list[Inbound]) -> list[Accepted | BaseException]:
+            calls.append(len(inbounds))
+            if len(calls) == 2:  # the second batch, while the third is already read and parsed
+                raise ConnectionError("the database went away")
+            return await ctx.deliver_many(inbounds)
+
+        channel._ctx = dataclasses.replace(ctx, deliver_many=deliver_many)  # type: ignore[attr-defined]
+        assert channel._parser is None  # parse_worker: loop
+        await wait_until(lambda: channel.mailbox.ready.is_set())
+        c = await dovecot.client("Staging")  # all 25 at once: one search finds three batches
+        assert (await c.copy("1:25", "INBOX")).result == "OK"
+        await c.logout()
+        assert await _until_stored(h, 25) == _ids(range(25))
+        assert calls[:2] == [10, 10] and sum(calls[2:]) == 15  # the failed batch and the one after it, read again
