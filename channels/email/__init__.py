@@ -139,6 +139,7 @@ class EmailChannel:
         return await self._parse_here(batch)
 
     async def _parse_here(self, batch: Sequence[tuple[bytes, bool]]) -> list[ParsedMail]:
+        """Parse in the hub: a mail or two, or a backlog while the parser process starts or after it died."""
         out: list[ParsedMail] = []
         for raw, poisoned in batch:
             if len(raw) > 4 * 1024 * 1024 and not poisoned:  # a big mail parses for a while: keep the loop responsive
