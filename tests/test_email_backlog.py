@@ -7,6 +7,7 @@ import dataclasses
 import os
 import signal
 
+import pytest
 from sqlalchemy import select
 
 from hub.domain import Accepted, Inbound
@@ -86,8 +87,13 @@ async def test_a_backlog_is_parsed_beside_the_hub_in_order_and_nothing_is_lost_w
         assert thai.startswith("สั่งของไปสามวันแล้ว")
 
 
+@pytest.mark.parametrize("read_ahead", [True, False], ids=["read-ahead", "batches-too-big-to-read-ahead"])
 async def test_a_batch_read_ahead_of_one_that_failed_is_read_again_and_stored_once(
-        sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd) -> None:
+        sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd, monkeypatch: pytest.MonkeyPatch, read_ahead: bool) -> None:
+    from channels.email import imap
+
+    if not read_ahead:
+        monkeypatch.setattr(imap, "READ_AHEAD_BYTES", 0)
     cfg = hub_config(sqlite_url, channels={"email": email_channel(dovecot, smtpd.port, imap={"batch": 10, "backoff_max": 0.2},
                                                                   parse_worker="loop")})
     async with running_hub(cfg) as h:
@@ -103,7 +109,17 @@ async def test_a_batch_read_ahead_of_one_that_failed_is_read_again_and_stored_on
 
         channel._ctx = dataclasses.replace(ctx, deliver_many=deliver_many)  # type: ignore[attr-defined]
         assert channel._parser is None  # parse_worker: loop
+        prepared: list[int] = []
+        prepare = channel.mailbox.prepare
+
+        def counting(fetched, uidvalidity):  # type: ignore[no-untyped-def]  # counted when asked, run or not
+            prepared.append(len(fetched))
+            return prepare(fetched, uidvalidity)
+
+        channel.mailbox.prepare = counting
         await wait_until(lambda: channel.mailbox.ready.is_set())
         await _arrive_at_once(dovecot, range(25))  # one search finds three batches
         assert await _until_stored(h, 25) == _ids(range(25))
         assert calls[:2] == [10, 10] and sum(calls[2:]) == 15  # the failed batch and the one after it, read again
+        # Read ahead, the third batch was fetched and its parsing started before the second failed, then dropped.
+        assert prepared == ([10, 10, 5, 10, 5] if read_ahead else [10, 10, 10, 5])

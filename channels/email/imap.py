@@ -237,6 +237,10 @@ def _internal_date(raw: bytes) -> datetime | None:
         return None
 
 
+# A batch this big (its raw mails) is stored before the next is fetched: two batches of big mails in memory at once
+# would double what the largest fetch already holds.
+READ_AHEAD_BYTES = 32 * 1024 * 1024
+
 # prepare(fetched batch in UID order, uidvalidity): what storing it needs (the parsed mails); it may run while the
 # batch before it is being stored.  store(batch, uidvalidity, prepared): stores them all or raises, and then nothing
 # is acknowledged.
@@ -248,7 +252,7 @@ class Mailbox:
     """Reads one folder forever: new mail -> `prepare` and `store` in UID order -> acknowledge -> cursor.
 
     A backlog is read a batch ahead: the next batch is fetched and its preparing started before the current one is
-    stored, so a parser in another process works while the hub stores.  Only what is stored is acknowledged, in
+    stored, so a parser in another process works while the hub stores (not after a batch of READ_AHEAD_BYTES).  Only what is stored is acknowledged, in
     order; a batch read ahead of one that failed is dropped and read again by the next session."""
 
     def __init__(self, cfg: ImapConfig, user: str, prepare: Prepare, store: Store,
@@ -309,11 +313,12 @@ class Mailbox:
             chunks = [uids[start : start + cfg.batch] for start in range(0, len(uids), cfg.batch)]
             started: list[asyncio.Future[Any]] = []
             try:
-                ahead = await self._read(conn, chunks[0], uidvalidity, started) if chunks else None
+                ahead: tuple[list[Fetched], asyncio.Future[Any]] | None = None
                 for k, chunk in enumerate(chunks):
-                    assert ahead is not None
-                    fetched, preparing = ahead
-                    ahead = await self._read(conn, chunks[k + 1], uidvalidity, started) if k + 1 < len(chunks) else None
+                    fetched, preparing = ahead or await self._read(conn, chunk, uidvalidity, started)
+                    ahead = None
+                    if k + 1 < len(chunks) and sum(len(f.raw) for f in fetched) <= READ_AHEAD_BYTES:
+                        ahead = await self._read(conn, chunks[k + 1], uidvalidity, started)
                     prepared = await preparing
                     started.remove(preparing)
                     await self.store(fetched, uidvalidity, prepared)
