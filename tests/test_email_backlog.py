@@ -16,7 +16,8 @@ from tests.dovecot import Dovecot, dovecot, wait_until  # noqa: F401  (fixture)
 from tests.hubtest import RunningHub, hub_config, running_hub
 from tests.mailtest import Smtpd, email_channel, smtpd  # noqa: F401  (fixture)
 
-BODIES = ("สั่งของไปสามวันแล้วยังไม่ได้รับเลยค่ะ", "سفارش ۱۲۳ هنوز نرسیده، لطفاً پیگیری کنید", "Where is my parcel? <b>urgent</b>")
+BODIES = ("สั่งของไปสามวันแล้วยังไม่ได้รับเลยค่ะ", "سفارش ۱۲۳ هنوز نرسیده، لطفاً پیگیری کنید",
+          "Where is my parcel? <b>urgent</b>")
 
 
 def _mail(n: int) -> bytes:
@@ -64,7 +65,8 @@ async def _until_stored(h: RunningHub, n: int) -> list[str]:
 async def test_a_backlog_is_parsed_beside_the_hub_in_order_and_nothing_is_lost_when_the_parser_dies(
         sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd) -> None:
     await dovecot.append(*(_mail(n) for n in range(30)))
-    cfg = hub_config(sqlite_url, channels={"email": email_channel(dovecot, smtpd.port, imap={"batch": 10, "backoff_max": 0.2})})
+    imap = {"batch": 10, "backoff_max": 0.2}
+    cfg = hub_config(sqlite_url, channels={"email": email_channel(dovecot, smtpd.port, imap=imap)})
     async with running_hub(cfg) as h:
         channel = h.hub.channels["email"]
         parser = channel._parser  # type: ignore[attr-defined]
@@ -83,7 +85,8 @@ async def test_a_backlog_is_parsed_beside_the_hub_in_order_and_nothing_is_lost_w
         assert await _until_stored(h, 80) == _ids(range(80))
         assert parser.pid is None and parser.served["hub"] == before["hub"] + 2
         async with h.hub.db.read() as conn:
-            thai = (await conn.execute(select(messages.c.text).where(messages.c.provider_id == "<backlog-63@example.net>"))).scalar_one()
+            thai = (await conn.execute(select(messages.c.text)
+                                       .where(messages.c.provider_id == "<backlog-63@example.net>"))).scalar_one()
         assert thai.startswith("สั่งของไปสามวันแล้ว")
 
 
@@ -94,8 +97,8 @@ async def test_a_batch_read_ahead_of_one_that_failed_is_read_again_and_stored_on
 
     if not read_ahead:
         monkeypatch.setattr(imap, "READ_AHEAD_BYTES", 0)
-    cfg = hub_config(sqlite_url, channels={"email": email_channel(dovecot, smtpd.port, imap={"batch": 10, "backoff_max": 0.2},
-                                                                  parse_worker="loop")})
+    channel_cfg = email_channel(dovecot, smtpd.port, imap={"batch": 10, "backoff_max": 0.2}, parse_worker="loop")
+    cfg = hub_config(sqlite_url, channels={"email": channel_cfg})
     async with running_hub(cfg) as h:
         channel = h.hub.channels["email"]
         ctx = channel._ctx  # type: ignore[attr-defined]

@@ -252,8 +252,9 @@ class Mailbox:
     """Reads one folder forever: new mail -> `prepare` and `store` in UID order -> acknowledge -> cursor.
 
     A backlog is read a batch ahead: the next batch is fetched and its preparing started before the current one is
-    stored, so a parser in another process works while the hub stores (not after a batch of READ_AHEAD_BYTES).  Only what is stored is acknowledged, in
-    order; a batch read ahead of one that failed is dropped and read again by the next session."""
+    stored, so a parser in another process works while the hub stores (not after a batch of READ_AHEAD_BYTES).
+    Only what is stored is acknowledged, in order; a batch read ahead of one that failed is dropped and read again
+    by the next session."""
 
     def __init__(self, cfg: ImapConfig, user: str, prepare: Prepare, store: Store,
                  load: Callable[[], Awaitable[str | None]], save: Callable[[str], Awaitable[None]]) -> None:

@@ -105,7 +105,8 @@ def parse_many(batch: Sequence[tuple[bytes, bool]], *, own_address: str = "",
                max_attachment: int = 25 * 1024 * 1024) -> list[ParsedMail]:
     """A fetched batch, in order: (raw, poisoned) -> the parsed mail, or its raw form when storing it as parsed has
     failed too often (`poisoned`)."""
-    return [broken_mail(raw, POISONED) if poisoned else parse_mail(raw, own_address=own_address, max_attachment=max_attachment)
+    return [broken_mail(raw, POISONED) if poisoned
+            else parse_mail(raw, own_address=own_address, max_attachment=max_attachment)
             for raw, poisoned in batch]
 
 
