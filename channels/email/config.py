@@ -4,6 +4,8 @@ Imports only pydantic: the rest of the package reads these frozen models.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _ADDRESS_HINT = "an address like support@example.com"
@@ -83,7 +85,7 @@ class EmailConfig(BaseModel):
     # Where a backlog (a fetch of several mails) is parsed: a process of its own, beside the hub's event loop on
     # another core while the hub stores the batch before it, or the event loop itself.  A mail or two is always
     # parsed on the loop.
-    parse_worker: str = "process"
+    parse_worker: Literal["process", "loop"] = "process"
 
     @field_validator("address")
     @classmethod
@@ -92,13 +94,6 @@ class EmailConfig(BaseModel):
         local, _, domain = v.rpartition("@")
         if not local or "." not in domain or any(c in v for c in " <>\r\n\t,;\""):
             raise ValueError(f"expected {_ADDRESS_HINT}")
-        return v
-
-    @field_validator("parse_worker")
-    @classmethod
-    def _parse_worker(cls, v: str) -> str:
-        if v not in ("process", "loop"):
-            raise ValueError("expected 'process' or 'loop'")
         return v
 
     @property
