@@ -98,15 +98,39 @@ def _tokens_after(text: str, end: int, n: int) -> list[str]:
     return _TOKEN.findall(clause)[:n]
 
 
-def _near_before(text: str, start: int, words: tuple[str, ...], gap: int) -> bool:
-    """Unspaced scripts: does one of `words` end at most `gap` characters before `start`?"""
-    head = text[:start]
-    return any(w and w in head[-(len(w) + gap):] for w in words)
+class Near:
+    """Unspaced scripts: is one of these words right before or right after a hit?  One regular expression for
+    all the words (longest first) instead of a substring test per word; the same answers as testing each word."""
+
+    __slots__ = ("pattern", "longest")
+
+    def __init__(self, words: Iterable[str]) -> None:
+        words = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
+        # A lookahead reports, at each position, the longest word there: the one that reaches furthest right.
+        self.pattern = re.compile("(?=(" + "|".join(map(re.escape, words)) + "))") if words else None
+        self.longest = len(words[0]) if words else 0
+
+    def before(self, text: str, start: int, gap: int) -> bool:
+        """Does one of the words end at most `gap` characters before `start`?"""
+        if self.pattern is None:
+            return False
+        lo = max(0, start - self.longest - gap)
+        return any(m.start() + len(m.group(1)) >= start - gap for m in self.pattern.finditer(text, lo, start))
+
+    def after(self, text: str, end: int, gap: int) -> bool:
+        """Does one of the words start at most `gap` characters after `end`?"""
+        if self.pattern is None:
+            return False
+        m = self.pattern.search(text, end, end + self.longest + gap)
+        return m is not None and m.start() - end <= gap
 
 
-def _near_after(text: str, end: int, words: tuple[str, ...], gap: int) -> bool:
-    tail = text[end:]
-    return any(w and w in tail[: len(w) + gap] for w in words)
+def _near(lex: Lexicon, which: str) -> Near:
+    key = ("near", which)
+    found = lex.memo.get(key)
+    if found is None:
+        found = lex.memo[key] = Near(getattr(lex, which))
+    return found
 
 
 def _carries_negation(lex: Lexicon, entry: Entry) -> bool:
@@ -131,9 +155,10 @@ def _context(lex: Lexicon, text: str, start: int, end: int) -> tuple[bool, bool,
     """
     if lex.unspaced:
         window = lex.negation_window
-        negated = _near_before(text, start, lex.negators, window) or _near_after(text, end, lex.negators_after, 1)
-        intensified = _near_before(text, start, lex.intensifiers, 1) or _near_after(text, end, lex.intensifiers, 1)
-        conditional = _near_before(text, start, lex.conditionals, 12)
+        negated = _near(lex, "negators").before(text, start, window) or _near(lex, "negators_after").after(text, end, 1)
+        intensifiers = _near(lex, "intensifiers")
+        intensified = intensifiers.before(text, start, 1) or intensifiers.after(text, end, 1)
+        conditional = _near(lex, "conditionals").before(text, start, 12)
         return negated, intensified, conditional
     n = lex.negation_window
     before, after = _tokens_before(text, start, n), _tokens_after(text, end, n)
@@ -147,11 +172,58 @@ def _context(lex: Lexicon, text: str, start: int, end: int) -> tuple[bool, bool,
     return negated, intensified, conditional
 
 
+class NeedleIndex:
+    """The entries keyed by one two-character piece of their needle, so a message is tested only against the
+    entries whose piece it contains: a few dozen substring tests instead of one per entry (several hundred per
+    language), which was the larger part of routing a message.
+
+    Every bigram of a needle occurs in any text that contains the needle, so the candidates always include every
+    entry `find_hits` would find, in the lexicon's order.  Each needle is keyed by its bigram shared with the fewest
+    other needles: a proxy for the rarest in text that keeps the lists short."""
+
+    __slots__ = ("keyed", "always")
+
+    def __init__(self, entries: tuple[Entry, ...]) -> None:
+        grams = [{e.needle[i:i + 2] for i in range(len(e.needle) - 1)} for e in entries]
+        spread: dict[str, int] = {}
+        for g in grams:
+            for gram in g:
+                spread[gram] = spread.get(gram, 0) + 1
+        keyed: dict[str, list[int]] = {}
+        always: list[int] = []  # one-character needles
+        for i, g in enumerate(grams):
+            if g:
+                keyed.setdefault(min(g, key=lambda gram: (spread[gram], gram)), []).append(i)
+            else:
+                always.append(i)
+        self.keyed = {gram: tuple(ids) for gram, ids in keyed.items()}
+        self.always = tuple(always)
+
+    def candidates(self, text: str) -> list[int]:
+        keyed = self.keyed
+        found = list(self.always)
+        for gram in {text[i:i + 2] for i in range(len(text) - 1)}:
+            ids = keyed.get(gram)
+            if ids:
+                found.extend(ids)
+        found.sort()
+        return found
+
+
+def _needles(lex: Lexicon) -> NeedleIndex:
+    index = lex.memo.get("needles")
+    if index is None:
+        index = lex.memo["needles"] = NeedleIndex(lex.entries)
+    return index
+
+
 def find_hits(lex: Lexicon, text: str) -> list[Hit]:
     """Non-overlapping lexicon hits in normalised `text`, longest entries first."""
     taken: list[tuple[int, int]] = []
     spans: dict[tuple[int, int], list[Entry]] = {}
-    for entry in lex.entries:
+    entries = lex.entries
+    for i in _needles(lex).candidates(text):
+        entry = entries[i]
         if entry.needle not in text:
             continue
         for m in entry.pattern.finditer(text):
@@ -163,14 +235,14 @@ def find_hits(lex: Lexicon, text: str) -> list[Hit]:
                 taken.append(span)
                 spans[span] = [entry]
     hits = []
-    for (start, end), entries in sorted(spans.items()):
-        blank = list(text)
+    for (start, end), found in sorted(spans.items()):
+        blank = text
         for s, e in taken:
             if (s, e) != (start, end) and spans[(s, e)][0].category != "mask":
-                blank[s:e] = "_" * (e - s)  # still a word, so distances stay right
-        negated, intensified, conditional = _context(lex, "".join(blank), start, end)
+                blank = blank[:s] + "_" * (e - s) + blank[e:]  # still a word, so distances stay right
+        negated, intensified, conditional = _context(lex, blank, start, end)
         hits.extend(
-            Hit(e, start, end, negated and not _carries_negation(lex, e), intensified, conditional) for e in entries
+            Hit(e, start, end, negated and not _carries_negation(lex, e), intensified, conditional) for e in found
         )
     return hits
 

@@ -134,3 +134,58 @@ def test_bad_lexicon_file_is_named(tmp_path: Path) -> None:
     bad.write_text("language: en\nnegators: [no]\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="bad.yaml: negators"):
         load_lexicons([bad])
+
+
+# The lexicon scan's two shortcuts (routing.classify.NeedleIndex and Near) must give exactly the answers of the
+# plain definitions they replace, on any text: checked against them on generated Thai, Persian and English text.
+_PIECES = {
+    lang: [e.text for e in lex.entries[::7]] + list(lex.negators) + list(lex.intensifiers) + ["", " ", "a", "ก", "ی"]
+    for lang, lex in load_lexicons().items() if lang != "*"
+}
+
+
+def _texts(lang: str):  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    piece = st.sampled_from(_PIECES[lang]) | st.text(alphabet="abก่ไมีدنی ", max_size=4)
+    return st.lists(piece, max_size=12).map("".join)
+
+
+@pytest.mark.parametrize("lang", ["th", "fa", "en"])
+def test_needle_index_keeps_every_entry_the_text_could_hold(lang: str) -> None:
+    from hypothesis import given, settings
+
+    from routing.classify import NeedleIndex
+
+    lex = load_lexicons()[lang]
+    index = NeedleIndex(lex.entries)
+
+    @settings(max_examples=300, deadline=None)
+    @given(_texts(lang))
+    def check(text: str) -> None:
+        found = index.candidates(text)
+        assert found == sorted(found)
+        assert {i for i, e in enumerate(lex.entries) if e.needle in text} <= set(found)
+
+    check()
+
+
+@pytest.mark.parametrize("lang", ["th"])
+def test_near_words_answer_as_a_test_per_word(lang: str) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from routing.classify import Near
+
+    words = load_lexicons()[lang].negators + ("ไม่", "ไม่ได้", "")
+    near = Near(words)
+
+    @settings(max_examples=300, deadline=None)
+    @given(_texts(lang), st.integers(0, 40), st.integers(0, 13))
+    def check(text: str, at: int, gap: int) -> None:
+        at = min(at, len(text))
+        head, tail = text[:at], text[at:]
+        assert near.before(text, at, gap) == any(w and w in head[-(len(w) + gap):] for w in words)
+        assert near.after(text, at, gap) == any(w and w in tail[: len(w) + gap] for w in words)
+
+    check()
