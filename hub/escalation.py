@@ -297,7 +297,6 @@ class Escalator:
         # the ticket is still with it.  The others need no model at all (a long complaint thread costs nothing).
         needed: list[tuple[int, Any, RouteRequest]] = []
         changes: list[review_changes.Change] = []  # written together after the batch is decided
-        supervisors_of: dict[str, list[int]] = {}  # read once per department for the batch's escalations
         for i, row, req in todo:
             if row.kind != "complaint" or (batch[i].result is not None and row.status == Status.BOT.value):
                 needed.append((i, row, req))
@@ -319,12 +318,12 @@ class Escalator:
                     p = route.complaint_probability
                     out[i] = Review("complaint", False, p, route.kind == "complaint")
                     continue
-                out[i] = self._decide(row, route, batch[i], now, changes, supervisors_of)
+                out[i] = self._decide(row, route, batch[i], now, changes)
                 if out[i].escalated:
                     raised.add(row.id)
         # One transaction for the batch's changes: under load a batch raises several tickets, and each write of
         # its own was a turn at the database's write lock and a commit.
-        await review_changes.apply(self.hub, changes)
+        await review_changes.apply(self.hub, changes, now)
         # Reviewed (or nothing left to review): the marks go, written by another task so that the next batch is
         # not kept waiting for the database's write lock.  Until then a crash only means a second, idempotent review.
         self._marks += [j.message_id for j in batch]
@@ -357,15 +356,14 @@ class Escalator:
         return out
 
     def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime,
-                changes: list[review_changes.Change], supervisors_of: dict[str, list[int]]) -> Review:
+                changes: list[review_changes.Change]) -> Review:
         if row.subject is None:
             changes.append(partial(review_changes.name, self.hub, row=row, inbound=job.inbound, now=now))
         p, said = route.complaint_probability, route.kind == "complaint"
         if row.kind == "complaint":
             return Review("complaint", False, p, said)  # never lowered, and nothing higher to raise it to
         if said:
-            changes.append(partial(review_changes.escalate, self.hub, row=row, route=route, now=now,
-                                   supervisors_of=supervisors_of))
+            changes.append(partial(review_changes.escalate, self.hub, row=row, route=route, now=now))
             return Review("complaint", True, p, True)
         if job.new_ticket and route.kind != row.kind and row.kind == "question":
             changes.append(partial(review_changes.rekind, self.hub, row=row, route=route, now=now))

@@ -103,6 +103,19 @@ class SlaJobs:
 
     async def on_ticket_opened(self, conn: AsyncConnection, t: Ticket, route: RouteResult) -> Ticket | None:
         """Arm a new ticket's jobs: the same jobs `_arm` writes, in one statement."""
+        await self.write_jobs(conn, *self.jobs_for(t, route))
+        return None
+
+    @staticmethod
+    async def write_jobs(conn: AsyncConnection, arm: list[tuple[str, str, datetime, dict[str, Any]]],
+                         stop: list[str]) -> None:
+        """Write what `jobs_for` planned, for one ticket or several."""
+        if stop:
+            await _stop(conn, stop)
+        await scheduler.schedule_many(conn, arm)
+
+    def jobs_for(self, t: Ticket, route: RouteResult) -> tuple[list[tuple[str, str, datetime, dict[str, Any]]], list[str]]:
+        """The jobs (scheduler rows) to arm and the job keys to stop for a ticket's deadlines as routed."""
         terms = Terms(route.sla_policy, route.sla_policy in self._calendar_hours(),
                       self._default_terms(route.sla_policy).warn_at)
         arm: list[tuple[str, str, datetime, dict[str, Any]]] = []
@@ -117,10 +130,7 @@ class SlaJobs:
             else:
                 stop.append(key(target, "warn", t.id))
             arm.append((BREACH, key(target, "breach", t.id), due, payload))
-        if stop:
-            await _stop(conn, stop)
-        await scheduler.schedule_many(conn, arm)
-        return None
+        return arm, stop
 
     async def _shift(
         self, conn: AsyncConnection, t: Ticket, target: str, terms: Terms, cal: BusinessCalendar,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub.store.schema import labels
+from hub.store.schema import jobs, labels
 from tests.hubtest import agent_socket, hub_config, next_event, running_hub
 
 ROUTING = {"complaint": {"priority": "high", "sla": {"first_response": "15m"}}}
@@ -264,9 +264,9 @@ async def test_a_review_batch_raises_each_of_its_tickets_once_in_one_write(sqlit
     applied: list[int] = []
     apply = review_changes.apply
 
-    async def counted(hub: Any, changes: Any) -> None:
+    async def counted(hub: Any, changes: Any, now: Any) -> None:
         applied.append(len(changes))
-        await apply(hub, changes)
+        await apply(hub, changes, now)
 
     monkeypatch.setattr(review_changes, "apply", counted)
     from hub.sla import SlaJobs
@@ -302,4 +302,12 @@ async def test_a_review_batch_raises_each_of_its_tickets_once_in_one_write(sqlit
             t = await _ticket(h, sup, tid)
             assert t["kind"] == "complaint" and t["priority"] == "high", t
             assert sum(1 for tr in t["trace"] if tr["what"] == "kind" and "raised to complaint" in tr["why"]) == 1
+            # The batch's trace lines and SLA jobs are written together at its end: each ticket has its own, in
+            # order, and its breach job is due at the complaint's deadline.
+            whats = [tr["what"] for tr in t["trace"]]
+            assert whats.index("kind") < whats.index("priority") < whats.index("sla"), whats
+            async with h.hub.db.read() as conn:
+                due = (await conn.execute(select(jobs.c.due_at).where(
+                    jobs.c.key == f"sla:first_response:breach:{tid}", jobs.c.state == "pending"))).scalar_one()
+            assert due.isoformat().replace("+00:00", "Z")[:19] == t["first_response_due"][:19], (due, t)
         await ws.close()
