@@ -39,7 +39,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
 from hub.classifier_pool import ClassifierPool
@@ -62,6 +62,17 @@ __all__ = ["Escalator", "Review", "Responders"]
 LEXICAL_BACKLOG = 16
 BATCH = 32
 REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier call, one write for the marks
+# What a review reads of each message's ticket and customer: the columns its decisions and conditional writes use
+# (hub.review_changes), not the whole row.  Every message is reviewed, and the columns left out (the bot's state,
+# the breaches, seven timestamps) cost more to decode than the read itself.  Built once: the id list expands.
+_REVIEW_READ = (
+    select(tickets.c.id, tickets.c.status, tickets.c.priority, tickets.c.department, tickets.c.kind,
+           tickets.c.channel, tickets.c.language, tickets.c.assignee_id, tickets.c.subject, tickets.c.tags,
+           tickets.c.first_response_due, tickets.c.resolution_due, tickets.c.first_response_at,
+           customers.c.tier, customers.c.tags.label("customer_tags"), customers.c.account_manager_id)
+    .join(customers, customers.c.id == tickets.c.customer_id)
+    .where(tickets.c.id.in_(bindparam("ids", expanding=True)))
+)
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
 # without the sentence encoder (the lexical variant takes well under a millisecond a message).
 REVIEW_DEADLINE = 0.025
@@ -273,13 +284,7 @@ class Escalator:
     async def _review_batch(self, batch: list[_Job]) -> list[Review | None]:
         ids = {j.ticket_id for j in batch}
         async with self.hub.db.read() as conn:
-            found = (
-                await conn.execute(
-                    select(tickets, customers.c.tier, customers.c.tags.label("customer_tags"),
-                           customers.c.account_manager_id)
-                    .join(customers, customers.c.id == tickets.c.customer_id).where(tickets.c.id.in_(ids))
-                )
-            ).all()
+            found = (await conn.execute(_REVIEW_READ, {"ids": list(ids)})).all()
         rows = {r.id: r for r in found}
         now = self.hub.clock.now()
         todo: list[tuple[int, Any, RouteRequest]] = []
