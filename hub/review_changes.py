@@ -23,6 +23,7 @@ from hub.labels import PRIORITY_RANK
 from hub.metrics import ESCALATIONS
 from hub.ports import RouteResult
 from hub.serialize import ticket_json
+from hub.sla import JobRow
 from hub.store import facts, records
 from hub.store import tickets as ticket_store
 from hub.titles import title_of
@@ -40,7 +41,7 @@ class Batch:
     """The writes a review batch's changes leave for the end of its transaction, and what they read once."""
 
     traces: list[tuple[int, str, str]] = field(default_factory=list)  # (ticket id, what, why), in order
-    arm: list[tuple[str, str, datetime, dict[str, Any]]] = field(default_factory=list)  # SLA jobs (scheduler rows)
+    arm: list[JobRow] = field(default_factory=list)  # SLA jobs to (re-)arm
     stop: list[str] = field(default_factory=list)  # SLA job keys to stop
     supervisors_of: dict[str, list[int]] = field(default_factory=dict)  # by department, read once per batch
 

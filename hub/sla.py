@@ -59,6 +59,9 @@ class Terms:
                 "warn_at": self.warn_at}
 
 
+JobRow = tuple[str, str, datetime, dict[str, Any]]  # (kind, key, due at, payload): a row for scheduler.schedule_many
+
+
 class SlaJobs:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
@@ -107,18 +110,17 @@ class SlaJobs:
         return None
 
     @staticmethod
-    async def write_jobs(conn: AsyncConnection, arm: list[tuple[str, str, datetime, dict[str, Any]]],
-                         stop: list[str]) -> None:
+    async def write_jobs(conn: AsyncConnection, arm: list[JobRow], stop: list[str]) -> None:
         """Write what `jobs_for` planned, for one ticket or several."""
         if stop:
             await _stop(conn, stop)
         await scheduler.schedule_many(conn, arm)
 
-    def jobs_for(self, t: Ticket, route: RouteResult) -> tuple[list[tuple[str, str, datetime, dict[str, Any]]], list[str]]:
+    def jobs_for(self, t: Ticket, route: RouteResult) -> tuple[list[JobRow], list[str]]:
         """The jobs (scheduler rows) to arm and the job keys to stop for a ticket's deadlines as routed."""
         terms = Terms(route.sla_policy, route.sla_policy in self._calendar_hours(),
                       self._default_terms(route.sla_policy).warn_at)
-        arm: list[tuple[str, str, datetime, dict[str, Any]]] = []
+        arm: list[JobRow] = []
         stop: list[str] = []
         for target, due, warn in (("first_response", t.first_response_due, route.first_response_warn_at),
                                   ("resolution", t.resolution_due, route.resolution_warn_at)):
