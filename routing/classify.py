@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from hub.domain import Kind
 from nlp.models import Prediction, TextModels
@@ -81,11 +82,19 @@ class Wildcards:
         return any(t in self.exact or t.startswith(self.prefixes) or t.endswith(self.suffixes) for t in tokens)
 
 
-def _wildcards(lex: Lexicon, which: str) -> Wildcards:
-    found = lex.memo.get(which)
+T = TypeVar("T")
+
+
+def _memo(lex: Lexicon, key: Any, make: Callable[[], T]) -> T:
+    """A fact of the lexicon worked out on first use and kept with it (`Lexicon.memo`)."""
+    found = lex.memo.get(key)
     if found is None:
-        found = lex.memo[which] = Wildcards(getattr(lex, which))
-    return found
+        found = lex.memo[key] = make()
+    return found  # type: ignore[no-any-return]
+
+
+def _wildcards(lex: Lexicon, which: str) -> Wildcards:
+    return _memo(lex, which, lambda: Wildcards(getattr(lex, which)))
 
 
 def _tokens_before(text: str, start: int, n: int) -> list[str]:
@@ -126,25 +135,18 @@ class Near:
 
 
 def _near(lex: Lexicon, which: str) -> Near:
-    key = ("near", which)
-    found = lex.memo.get(key)
-    if found is None:
-        found = lex.memo[key] = Near(getattr(lex, which))
-    return found
+    return _memo(lex, ("near", which), lambda: Near(getattr(lex, which)))
 
 
 def _carries_negation(lex: Lexicon, entry: Entry) -> bool:
     """"nobody", "ไม่ได้รับ", "هیچ کس": the entry is already negative; a negator beside it does not flip it."""
-    key = ("carries_negation", entry.text)
-    known = lex.memo.get(key)
-    if known is None:
+    def work_out() -> bool:
         if lex.unspaced:
-            known = any(w in entry.text for w in lex.negators)
-        else:
-            tokens = _TOKEN.findall(entry.text)
-            known = _wildcards(lex, "negators").any_in(tokens) or _wildcards(lex, "negators_after").any_in(tokens)
-        lex.memo[key] = known
-    return known
+            return any(w in entry.text for w in lex.negators)
+        tokens = _TOKEN.findall(entry.text)
+        return _wildcards(lex, "negators").any_in(tokens) or _wildcards(lex, "negators_after").any_in(tokens)
+
+    return _memo(lex, ("carries_negation", entry.text), work_out)
 
 
 def _context(lex: Lexicon, text: str, start: int, end: int) -> tuple[bool, bool, bool]:
@@ -211,10 +213,7 @@ class NeedleIndex:
 
 
 def _needles(lex: Lexicon) -> NeedleIndex:
-    index = lex.memo.get("needles")
-    if index is None:
-        index = lex.memo["needles"] = NeedleIndex(lex.entries)
-    return index
+    return _memo(lex, "needles", lambda: NeedleIndex(lex.entries))
 
 
 def find_hits(lex: Lexicon, text: str) -> list[Hit]:

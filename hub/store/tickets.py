@@ -74,21 +74,19 @@ async def add_trace(conn: AsyncConnection, ticket_id: int, at: datetime, what: s
     await conn.execute(_INSERT_TRACE, dict(ticket_id=ticket_id, at=at, what=what, why=why))
 
 
-async def add_traces(conn: AsyncConnection, ticket_id: int, at: datetime, items: Sequence[tuple[str, str]]) -> None:
-    if items:
-        await conn.execute(_INSERT_TRACE, [dict(ticket_id=ticket_id, at=at, what=w, why=y) for w, y in items])
-
-
 async def add_trace_rows(conn: AsyncConnection, at: datetime, rows: Sequence[tuple[int, str, str]]) -> None:
-    """Trace entries (ticket id, what, why) on several tickets, in one statement."""
+    """Trace entries (ticket id, what, why) on one ticket or several, in one statement."""
     if rows:
         await conn.execute(_INSERT_TRACE, [dict(ticket_id=t, at=at, what=w, why=y) for t, w, y in rows])
 
 
+async def add_traces(conn: AsyncConnection, ticket_id: int, at: datetime, items: Sequence[tuple[str, str]]) -> None:
+    await add_trace_rows(conn, at, [(ticket_id, w, y) for w, y in items])
+
+
 async def add_traces_each(conn: AsyncConnection, ticket_ids: Sequence[int], at: datetime, what: str, why: str) -> None:
     """One trace entry on each of several tickets."""
-    if ticket_ids:
-        await conn.execute(_INSERT_TRACE, [dict(ticket_id=t, at=at, what=what, why=why) for t in ticket_ids])
+    await add_trace_rows(conn, at, [(t, what, why) for t in ticket_ids])
 
 
 async def insert_message(
