@@ -15,6 +15,8 @@ faq (a knowledge base built the way a customer's own faq.yaml looks: 10 example 
   shipped faq.yaml against the project's own Persian questions (nlp/corpus/fa_faq_queries.tsv).
   Figures: answered with the right entry, answered wrong, offered as a choice ("Did you mean"), out-of-scope not
   answered, top-1 of the ranking.
+ceiling (--sections ceiling): top-1 of classifiers trained on every train utterance of the faq section's
+  clinc150 and truevoice intents, not 10 per entry: how far more examples would take the ranking.
 latency: one message classified (model + lexicon) and matched, p50/p99, and the process's memory with everything
   loaded.
 serving (--sections serving): `hub serve` as shipped against a bare one: start-up time, peak memory, and the
@@ -162,6 +164,34 @@ def _split_oos(intents: dict[str, list], seed: int = 3) -> tuple[dict, set]:
     return {k: v for k, v in intents.items() if k not in held}, held
 
 
+def _clinc150(data: Path, cap: int | None) -> tuple[dict[str, list[str]], list[tuple[str, str | None]]]:
+    """Every train utterance by intent; the val questions and the out-of-scope val questions."""
+    d = json.loads((data / "clinc150-en" / "train_val.json").read_text(encoding="utf-8"))
+    intents: dict[str, list[str]] = defaultdict(list)
+    for t, i in d["train"]:
+        intents[i].append(t)
+    return intents, [(t, i) for t, i in d["val"]][:cap] + [(t, None) for t, _ in d["oos_val"]]
+
+
+def _truevoice(data: Path, cap: int | None) -> tuple[dict[str, list[str]], list[tuple[str, str | None]]]:
+    """Every train utterance of the intents kept in the knowledge base (action:object with 20+ utterances, a fifth
+    of them left out as out-of-scope); the test questions, None for those of a left-out intent."""
+    tv = [e for e in corpus.load(data) if e.source == "truevoice"]
+    labels = {}
+    with open(data / "truevoice-th" / "mari_train.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            labels[row["texts"].strip()] = f"{row['action']}:{row['object']}"
+    intents: dict[str, list[str]] = defaultdict(list)
+    for e in tv:
+        if e.split == "train":
+            intents[labels[e.text]].append(e.text)
+    intents = {k: v for k, v in intents.items() if len(v) >= 20 and "garbage" not in k}
+    kept, held = _split_oos(intents)
+    q = [(e.text, None if labels[e.text] in held else labels[e.text]) for e in tv
+         if e.split == "test" and labels.get(e.text) in intents][: cap or 1200]
+    return kept, q
+
+
 def faq_sets(data: Path, quick: bool) -> dict[str, tuple[KnowledgeBase, list[tuple[str, str | None]], str]]:
     """name -> (knowledge base, questions as (text, expected entry's answer or None when out of scope), language).
     Each knowledge base is built as a customer's own faq.yaml would be: 10 example phrasings per entry, the entry's
@@ -169,11 +199,7 @@ def faq_sets(data: Path, quick: bool) -> dict[str, tuple[KnowledgeBase, list[tup
     out: dict[str, tuple[KnowledgeBase, list[tuple[str, str | None]], str]] = {}
     cap = 600 if quick else None
     # en: clinc150
-    d = json.loads((data / "clinc150-en" / "train_val.json").read_text(encoding="utf-8"))
-    intents: dict[str, list[str]] = defaultdict(list)
-    for t, i in d["train"]:
-        intents[i].append(t)
-    q: list[tuple[str, str | None]] = [(t, i) for t, i in d["val"]][:cap] + [(t, None) for t, _ in d["oos_val"]]
+    intents, q = _clinc150(data, cap)
     out["en_clinc150"] = (_kb(intents, "en"), q, "en")
     # en: banking77
     intents = defaultdict(list)
@@ -187,19 +213,7 @@ def faq_sets(data: Path, quick: bool) -> dict[str, tuple[KnowledgeBase, list[tup
     q = [(r["text"], None if r["category"] in held else r["category"]) for r in rows[: cap or 1500]]
     out["en_banking77"] = (_kb(kept, "en"), q, "en")
     # th: truevoice
-    tv = [e for e in corpus.load(data) if e.source == "truevoice"]
-    labels = {}
-    with open(data / "truevoice-th" / "mari_train.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            labels[row["texts"].strip()] = f"{row['action']}:{row['object']}"
-    intents = defaultdict(list)
-    for e in tv:
-        if e.split == "train":
-            intents[labels[e.text]].append(e.text)
-    intents = {k: v for k, v in intents.items() if len(v) >= 20 and "garbage" not in k}
-    kept, held = _split_oos(intents)
-    q = [(e.text, None if labels[e.text] in held else labels[e.text]) for e in tv
-         if e.split == "test" and labels.get(e.text) in intents][: cap or 1200]
+    kept, q = _truevoice(data, cap)
     out["th_truevoice"] = (_kb(kept, "th"), q, "th")
     # fa: the shipped knowledge base, the project's own Persian questions
     kb = load(ROOT / "faq.yaml")
@@ -237,6 +251,38 @@ def _both(kb: KnowledgeBase, q: list, lang: str) -> dict:
         without_coverage = _run(before, q, lang)
     return {"served": served, "served_without_intent_space": without_space,
             "served_without_word_coverage": without_coverage, "lexical": lexical}
+
+
+def ceiling_section(data: Path, quick: bool) -> dict:
+    """What the knowledge base's size costs: a classifier trained on every train utterance of the knowledge base's
+    intents (100 per intent on clinc150, 20-1,300 on truevoice, against the 10 a customer's faq.yaml has), scored by
+    top-1 on the same in-scope questions as the faq section.  Logistic regression over the sentence embeddings, over
+    TF-IDF character 2-5 grams, and over both; no threshold, so this bounds top-1, not answered-right."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    cap = 600 if quick else None
+    enc = encoder_mod.load_encoder()
+    res: dict = {}
+    for name, (intents, q) in (("en_clinc150", _clinc150(data, cap)), ("th_truevoice", _truevoice(data, cap))):
+        texts = [t for ts in intents.values() for t in ts]
+        y = [i for i, ts in intents.items() for _ in ts]
+        asked = [(t, i) for t, i in q if i is not None]
+        tf = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+        x_tf, q_tf = tf.fit_transform(texts), tf.transform([t for t, _ in asked])
+        variants: dict[str, tuple] = {"tfidf": (x_tf, q_tf)}
+        if enc is not None:
+            x_e, q_e = (np.concatenate([enc.embed(ts[i:i + 64]) for i in range(0, len(ts), 64)])
+                        for ts in (texts, [t for t, _ in asked]))
+            variants["embedding"] = (x_e, q_e)
+            variants["both"] = (hstack([x_tf, csr_matrix(2 * x_e)]).tocsr(), hstack([q_tf, csr_matrix(2 * q_e)]).tocsr())
+        truth = np.array([i for _, i in asked])
+        res[name] = {"train_utterances": len(texts), "intents": len(intents), "in_scope_questions": len(asked)}
+        for v, (xa, xq) in variants.items():
+            model = LogisticRegression(C=10.0, max_iter=3000).fit(xa, y)
+            res[name][f"top1_{v}"] = round(float((model.predict(xq) == truth).mean()), 3)
+    return res
 
 
 @contextlib.contextmanager
@@ -466,6 +512,8 @@ def main() -> None:
         result["complaint"] = complaint_section(data, args.quick)
     if "faq" in sections:
         result["faq"] = faq_section(data, args.quick)
+    if "ceiling" in sections:
+        result["ceiling"] = ceiling_section(data, args.quick)
     if "serving" in sections:
         result["serving"] = serving_section(args.rate, args.seconds, args.bot, args.review_worker,
                                             args.texts == "calm", args.open_first)
