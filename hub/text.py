@@ -5,11 +5,18 @@ everywhere, so a customer's "ك" or "۴" means the same to the bot and to the ro
 """
 from __future__ import annotations
 
-# Arabic code points that Persian writes differently; phone keyboards often produce the Arabic ones.
-ARABIC_TO_PERSIAN: dict[str, str] = {
+# Letters that an Arabic keyboard types where Persian has a code point of its own (phones and PCs set to Arabic
+# often produce them): the same letter to a reader, another character to a machine.  Unlike the rest of the table
+# below, folding these loses nothing, so the sentence encoder's input folds them too (nlp.encoder).
+ARABIC_KEYBOARD_TO_PERSIAN: dict[str, str] = {
     "\u064a": "\u06cc",  # ي -> ی
     "\u0649": "\u06cc",  # ى -> ی
     "\u0643": "\u06a9",  # ك -> ک
+}
+
+# Arabic code points that Persian writes differently, and spellings customers drop: what matching folds.
+ARABIC_TO_PERSIAN: dict[str, str] = {
+    **ARABIC_KEYBOARD_TO_PERSIAN,
     "\u0629": "\u0647",  # ة -> ه
     "\u06c0": "\u0647",  # ۀ -> ه
     "\u0623": "\u0627",  # أ -> ا

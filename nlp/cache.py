@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.encoder import Encoder, embed_bulk
+from nlp.encoder import Encoder, embed_bulk, encoder_input
 
-__all__ = ["Stopped", "cache_dir", "embed_cached"]
+__all__ = ["Stopped", "cache_dir", "embed_cached", "text_key"]
 
 CHUNK = 64  # texts embedded at a time: a stop waits for at most one chunk
 
@@ -37,8 +37,9 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "feedback-hub"
 
 
-def _key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
+def text_key(text: str) -> bytes:
+    """A text's key in an embedding cache: the hash of what the encoder reads (nlp.encoder.encoder_input)."""
+    return hashlib.blake2b(encoder_input(text).encode("utf-8"), digest_size=12).digest()
 
 
 def embed_cached(encoder: Encoder, texts: Sequence[str], name: str, stop: threading.Event | None = None) -> np.ndarray:
@@ -51,7 +52,7 @@ def embed_cached(encoder: Encoder, texts: Sequence[str], name: str, stop: thread
             known = {k.tobytes(): v for k, v in zip(data["keys"], data["vecs"])}
     except (OSError, KeyError, ValueError):
         pass
-    keys = [_key(t) for t in texts]
+    keys = [text_key(t) for t in texts]
     missing = [t for t, k in zip(texts, keys) if k not in known]
     if missing:
         uniq = sorted(dict.fromkeys(missing), key=len)  # batches of like lengths: the engine pads to the longest
@@ -61,7 +62,7 @@ def embed_cached(encoder: Encoder, texts: Sequence[str], name: str, stop: thread
                 raise Stopped(f"{len(uniq) - i} of {len(uniq)} texts not embedded yet")
             chunk = uniq[i:i + CHUNK]
             for t, v in zip(chunk, embed_bulk(encoder, chunk)):
-                known[_key(t)] = v
+                known[text_key(t)] = v
     out = np.stack([known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, encoder.dim), np.float32)
     if missing or len(known) != len(set(keys)):
         _save(path, list(dict.fromkeys(keys)), known)

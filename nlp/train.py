@@ -8,7 +8,6 @@ held-back test split, and installs the new artifacts only when they are not wors
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nlp import corpus, features
+from nlp.cache import text_key
 from nlp.corpus import Example
 from nlp.encoder import Encoder, load_encoder
 
@@ -42,10 +42,6 @@ class EmbeddingCache:
                     self._index[k.tobytes()] = len(self._rows)
                     self._rows.append(v)
 
-    @staticmethod
-    def _key(text: str) -> bytes:
-        return hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
-
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         order = list(self._index.items())  # rows written in key order: each key sits beside its own vector
@@ -60,12 +56,12 @@ class EmbeddingCache:
             raise RuntimeError("no sentence encoder installed")
         # Sorted by length: the engine pads a batch to its longest text, so one long post in a batch of short
         # messages would cost as much as a batch of long posts.
-        todo = sorted(dict.fromkeys(t for t in texts if self._key(t) not in self._index), key=len)
+        todo = sorted(dict.fromkeys(t for t in texts if text_key(t) not in self._index), key=len)
         started = time.monotonic()
         for n, i in enumerate(range(0, len(todo), batch)):
             chunk = todo[i:i + batch]
             for t, v in zip(chunk, self.encoder.embed(chunk)):
-                self._index[self._key(t)] = len(self._rows)
+                self._index[text_key(t)] = len(self._rows)
                 self._rows.append(v.astype(np.float32))
             if n % 50 == 49:
                 self.save()
@@ -74,7 +70,7 @@ class EmbeddingCache:
                                 time.monotonic() - started)
         if todo:
             self.save()
-        return np.stack([self._rows[self._index[self._key(t)]] for t in texts]) if texts else np.zeros((0, 0))
+        return np.stack([self._rows[self._index[text_key(t)]] for t in texts]) if texts else np.zeros((0, 0))
 
 
 # --- fitting ------------------------------------------------------------------------------------------------------

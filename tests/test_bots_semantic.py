@@ -158,3 +158,18 @@ def test_gate_is_fitted_per_knowledge_base(encoder: object) -> None:
     assert small.ensure_semantic() and shop.ensure_semantic()
     assert small.semantic.gate != shop.semantic.gate  # type: ignore[union-attr]
     assert shop.match("How much is shipping?", "en").entry.id == "shipping_cost"  # type: ignore[union-attr]
+
+
+def test_a_persian_question_typed_on_an_arabic_keyboard_gets_the_same_answer(encoder: object) -> None:
+    """Phones and PCs set to Arabic type "ي" and "ك" where Persian has "ی" and "ک": the encoder's vocabulary holds
+    them as different tokens, which cost the bot ten points of right answers on the project's Persian questions;
+    its input folds them now, so the spelling changes nothing."""
+    m = Matcher(load(ROOT / "faq.yaml"))
+    assert m.ensure_semantic()
+    persian = "هزینه ارسال برای یک کتاب کوچک چقدر میشه؟"
+    arabic = persian.translate(str.maketrans({"ی": "ي", "ک": "ك"}))
+    assert arabic != persian
+    by_arabic, by_persian = m.rank(arabic, "fa", k=3), m.rank(persian, "fa", k=3)
+    assert by_persian[0].entry.id == "shipping_cost"
+    assert [x.entry.id for x in by_arabic] == [x.entry.id for x in by_persian]
+    assert [x.confidence for x in by_arabic] == pytest.approx([x.confidence for x in by_persian], abs=1e-4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -228,3 +229,24 @@ def test_a_stopped_build_keeps_what_it_embedded_and_the_next_carries_on(tmp_path
     # The next start: only what the stopped build had not embedded, and every vector with its text.
     assert np.array_equal(embed_cached(Counting(), texts, "kb-big"), _FakeEncoder().embed(texts))
     assert set(rest) == set(texts) - first and len(rest) == len(texts) - cache.CHUNK
+
+
+def test_the_encoder_reads_a_persian_word_alike_from_either_keyboard(encoder: Any) -> None:
+    """Arabic-keyboard letters are folded to their Persian code points before the encoder reads a text, and the
+    embedding caches key by what it read; text typed on a Persian keyboard, Thai and English are left as they are."""
+    from nlp.cache import text_key
+    from nlp.encoder import encoder_input
+    from routing.classify import classify
+
+    persian = "کیفیت این کالا خیلی بد است، پولم را پس می‌خواهم"
+    arabic = persian.translate(str.maketrans({"ی": "ي", "ک": "ك"}))
+    assert arabic != persian and encoder_input(arabic) == persian
+    assert encoder_input("مصطفى") == "مصطفی"  # alef maksura
+    for text in (persian, "สินค้าเสียหายค่ะ ๑๒๓", "my order never arrived", "۱۲۳ ٤٥٦", "آب‌میوه"):
+        assert encoder_input(text) == text
+    a, p = encoder.embed([arabic, persian])
+    assert np.allclose(a, p, atol=1e-6)
+    assert text_key(arabic) == text_key(persian) != text_key("my order never arrived")
+    by_arabic, by_persian = classify(arabic, language_hint="fa"), classify(persian, language_hint="fa")
+    assert by_persian.kind.value == "complaint" and by_arabic.kind == by_persian.kind
+    assert by_arabic.complaint_probability == pytest.approx(by_persian.complaint_probability, abs=1e-4)
