@@ -42,15 +42,33 @@ BULK_THREADS = max(1, min(int(os.environ.get("HUB_NLP_BULK_THREADS", "0")) or (o
 
 
 _INPUT = str.maketrans(ARABIC_KEYBOARD_TO_PERSIAN)
+# A message is shouted when it has at least SHOUT_LETTERS cased letters, at least SHOUT_SHARE of them capitals, and
+# cased letters are most of its letters (so a Thai post naming "TOYOTA C-HR" is not).
+SHOUT_LETTERS = 6
+SHOUT_SHARE = 0.8
+
+
+def _shouted(text: str) -> bool:
+    upper = sum(map(str.isupper, text))
+    if upper < SHOUT_LETTERS * SHOUT_SHARE:
+        return False
+    cased = upper + sum(map(str.islower, text))
+    return cased >= SHOUT_LETTERS and upper >= SHOUT_SHARE * cased and 2 * cased >= sum(map(str.isalpha, text))
 
 
 def encoder_input(text: str) -> str:
-    """The text as the encoder reads it.  Its vocabulary holds a Persian word typed on an Arabic keyboard ("ي", "ك")
-    and on a Persian one ("ی", "ک") as different tokens, and on the project's Persian questions that spelling alone
-    cost the FAQ bot ten points of right answers and the complaint detector eight of recall (BENCHMARKS.md); folded,
-    both spellings are one input.  A no-op on text typed on a Persian keyboard and on every other script.  Caches of
-    embeddings key by this form, so a cached vector is the vector of what the encoder read."""
-    return text.translate(_INPUT)
+    """The text as the encoder reads it: the same words however they were typed, where the encoder's cased vocabulary
+    would tell them apart (each measured in BENCHMARKS.md, "read alike from either keyboard").
+
+    - A Persian word typed on an Arabic keyboard ("ي", "ك") and on a Persian one ("ی", "ک") are different tokens to
+      it; that spelling alone cost the FAQ bot ten points of right answers on the project's Persian questions.
+    - A shouted message ("MY ORDER NEVER ARRIVED") is read in lower case: in capitals it answered seven points fewer
+      English questions right and raised false complaint alarms by a tenth.  Ordinary text keeps its capitals.
+
+    A no-op on text typed on a Persian keyboard, on Thai, and on English that is not shouted.  Caches of embeddings
+    key by this form, so a cached vector is the vector of what the encoder read."""
+    text = text.translate(_INPUT)
+    return text.lower() if _shouted(text) else text
 
 
 class Encoder(Protocol):

@@ -160,10 +160,10 @@ def test_gate_is_fitted_per_knowledge_base(encoder: object) -> None:
     assert shop.match("How much is shipping?", "en").entry.id == "shipping_cost"  # type: ignore[union-attr]
 
 
-def test_a_persian_question_typed_on_an_arabic_keyboard_gets_the_same_answer(encoder: object) -> None:
-    """Phones and PCs set to Arabic type "ي" and "ك" where Persian has "ی" and "ک": the encoder's vocabulary holds
-    them as different tokens, which cost the bot ten points of right answers on the project's Persian questions;
-    its input folds them now, so the spelling changes nothing."""
+def test_a_question_gets_the_same_answer_however_it_was_typed(encoder: object) -> None:
+    """Phones and PCs set to Arabic type "ي" and "ك" where Persian has "ی" and "ک", and an upset customer may write
+    in capitals: the encoder's vocabulary holds each as other tokens, which cost the bot ten points of right answers
+    on the project's Persian questions and seven on English ones in capitals; its input folds them now."""
     m = Matcher(load(ROOT / "faq.yaml"))
     assert m.ensure_semantic()
     persian = "هزینه ارسال برای یک کتاب کوچک چقدر میشه؟"
@@ -173,3 +173,8 @@ def test_a_persian_question_typed_on_an_arabic_keyboard_gets_the_same_answer(enc
     assert by_persian[0].entry.id == "shipping_cost"
     assert [x.entry.id for x in by_arabic] == [x.entry.id for x in by_persian]
     assert [x.confidence for x in by_arabic] == pytest.approx([x.confidence for x in by_persian], abs=1e-4)
+    shouted = "HOW MUCH IS SHIPPING FOR ONE SMALL BOOK?"
+    by_shout, by_lower = m.rank(shouted, "en", k=3), m.rank(shouted.lower(), "en", k=3)
+    assert by_lower[0].entry.id == "shipping_cost"
+    assert [x.entry.id for x in by_shout] == [x.entry.id for x in by_lower]
+    assert [x.confidence for x in by_shout] == pytest.approx([x.confidence for x in by_lower], abs=1e-4)

@@ -242,8 +242,12 @@ def test_the_encoder_reads_a_persian_word_alike_from_either_keyboard(encoder: An
     arabic = persian.translate(str.maketrans({"ی": "ي", "ک": "ك"}))
     assert arabic != persian and encoder_input(arabic) == persian
     assert encoder_input("مصطفى") == "مصطفی"  # alef maksura
-    for text in (persian, "สินค้าเสียหายค่ะ ๑๒๓", "my order never arrived", "۱۲۳ ٤٥٦", "آب‌میوه"):
+    for text in (persian, "สินค้าเสียหายค่ะ ๑๒๓", "my order never arrived", "۱۲۳ ٤٥٦", "آب‌میوه",
+                 "I need help with my PIN at the ATM", "HI", "SHISEIDO รุ่นใหม่ กี่ ml คะ ส่งฟรีไหมคะ"):
         assert encoder_input(text) == text
+    # A shouted message is read in lower case (ordinary capitals, an acronym or a brand in Thai, are kept above).
+    assert encoder_input("MY ORDER NEVER ARRIVED!!!") == "my order never arrived!!!"
+    assert text_key("WHERE IS MY PARCEL") == text_key("where is my parcel") != text_key("Where is my parcel")
     a, p = encoder.embed([arabic, persian])
     assert np.allclose(a, p, atol=1e-6)
     assert text_key(arabic) == text_key(persian) != text_key("my order never arrived")
