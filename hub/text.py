@@ -14,6 +14,11 @@ ARABIC_KEYBOARD_TO_PERSIAN: dict[str, str] = {
     "\u0643": "\u06a9",  # ك -> ک
 }
 
+# Marks that decorate Arabic-script words without making them other words: the harakat and tanween ("اصلاً" and
+# "اصلا" are one word, written both ways), the superscript alef, and the tatweel that stretches a word for emphasis
+# ("خیـــلی").  Matching and the sentence encoder's input both drop them.
+ARABIC_MARKS = "\u0640" + "".join(chr(c) for c in range(0x064B, 0x0660)) + "\u0670"
+
 # Arabic code points that Persian writes differently, and spellings customers drop: what matching folds.
 ARABIC_TO_PERSIAN: dict[str, str] = {
     **ARABIC_KEYBOARD_TO_PERSIAN,

@@ -18,7 +18,7 @@ import re
 import unicodedata
 
 from nlp import thai
-from hub.text import ARABIC_TO_PERSIAN, DIGITS
+from hub.text import ARABIC_MARKS, ARABIC_TO_PERSIAN, DIGITS
 
 __all__ = ["fold", "lexicon_form", "has_elongation", "ARABIC_SCRIPT", "THAI_SCRIPT", "normalize", "words", "strip_thai_tones", "stem_en", "stem_fa", "EN_STOPWORDS", "FA_STOPWORDS"]
 
@@ -185,7 +185,7 @@ _LEX_ARABIC = str.maketrans(
     }
 )
 # Harakat, superscript alef and tatweel carry no meaning for matching.
-_LEX_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")
+_LEX_MARKS = re.compile(f"[{ARABIC_MARKS}]")
 # Zero-width and direction marks that copy-paste and RTL editors insert; ZWNJ joins Persian word parts.
 _LEX_INVISIBLE = re.compile("[\u200b\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 # "می خواهم", "می‌خواهم" and "میخواهم" are one word; so are "سفارش ها" and "سفارش‌ها".
