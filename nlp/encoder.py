@@ -42,7 +42,9 @@ MAX_CHARS = 1000
 BULK_THREADS = max(1, min(int(os.environ.get("HUB_NLP_BULK_THREADS", "0")) or (os.cpu_count() or 1), 4))
 
 
-_INPUT = str.maketrans({**ARABIC_KEYBOARD_TO_PERSIAN, **dict.fromkeys(ARABIC_MARKS)})
+# Phones type curly quotes and apostrophes ("don’t") where keyboards type straight ones: one word either way.
+_QUOTES = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
+_INPUT = str.maketrans({**ARABIC_KEYBOARD_TO_PERSIAN, **dict.fromkeys(ARABIC_MARKS), **_QUOTES})
 # A message is shouted when it has at least SHOUT_LETTERS cased letters, at least SHOUT_SHARE of them capitals, and
 # cased letters are most of its letters (so a Thai post naming "TOYOTA C-HR" is not).
 # "where is my order???" asks what "where is my order?" asks: the repeats are the customer's tone (routing reads it
@@ -68,6 +70,7 @@ def encoder_input(text: str) -> str:
       it; that spelling alone cost the FAQ bot ten points of right answers on the project's Persian questions.
     - Decorating marks are dropped (hub.text.ARABIC_MARKS): "اصلاً" and "اصلا" are one word, and a word stretched
       with tatweel for emphasis ("خیـــلی") fell apart into pieces the encoder did not recognise.
+    - Curly quotes and apostrophes are read as straight ones ("don’t": a point of right answers in English).
     - A question or exclamation mark typed several times counts once ("???" cost five points of right answers).
     - A shouted message ("MY ORDER NEVER ARRIVED") is read in lower case: in capitals it answered seven points fewer
       English questions right and raised false complaint alarms by a tenth.  Ordinary text keeps its capitals.

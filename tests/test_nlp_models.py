@@ -246,6 +246,7 @@ def test_the_encoder_reads_a_persian_word_alike_from_either_keyboard(encoder: An
     assert encoder_input("خیـــلی بد بود، اصلاً") == "خیلی بد بود، اصلا"
     # A mark typed several times counts once; an ellipsis and a mixed "?!" stay.
     assert encoder_input("where is my order???") == "where is my order?"
+    assert encoder_input("I don\u2019t see my \u201crefund\u201d") == 'I don\'t see my "refund"'
     assert encoder_input("چرا جواب نمیدید؟؟؟ wait... what?!") == "چرا جواب نمیدید؟ wait... what?!"
     for text in (persian, "สินค้าเสียหายค่ะ ๑๒๓", "my order never arrived", "۱۲۳ ٤٥٦", "آب‌میوه",
                  "I need help with my PIN at the ATM", "HI", "SHISEIDO รุ่นใหม่ กี่ ml คะ ส่งฟรีไหมคะ"):
