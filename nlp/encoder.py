@@ -86,7 +86,8 @@ class Encoder(Protocol):
     dim: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dim) float32 rows of unit length."""
+        """(len(texts), dim) float32 rows of unit length, each of `encoder_input(text)`: the embedding caches key by
+        that form, so an encoder that read the raw text would be served one spelling's vector for another."""
         ...
 
 
