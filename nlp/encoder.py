@@ -45,18 +45,18 @@ BULK_THREADS = max(1, min(int(os.environ.get("HUB_NLP_BULK_THREADS", "0")) or (o
 # Phones type curly quotes and apostrophes ("don’t") where keyboards type straight ones: one word either way.
 _QUOTES = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 _INPUT = str.maketrans({**ARABIC_KEYBOARD_TO_PERSIAN, **dict.fromkeys(ARABIC_MARKS), **_QUOTES})
-# A message is shouted when it has at least SHOUT_LETTERS cased letters, at least SHOUT_SHARE of them capitals, and
-# cased letters are most of its letters (so a Thai post naming "TOYOTA C-HR" is not).
 # "where is my order???" asks what "where is my order?" asks: the repeats are the customer's tone (routing reads it
 # from the original text), not other words.
 _REPEATED_MARK = re.compile(r"([?!\u061f])\1+")
+# A message is shouted when it has at least SHOUT_LETTERS cased letters, at least SHOUT_SHARE of them capitals, and
+# cased letters are most of its letters (so a Thai post naming "TOYOTA C-HR" is not).
 SHOUT_LETTERS = 6
 SHOUT_SHARE = 0.8
 
 
 def _shouted(text: str) -> bool:
     upper = sum(map(str.isupper, text))
-    if upper < SHOUT_LETTERS * SHOUT_SHARE:
+    if upper < SHOUT_LETTERS * SHOUT_SHARE:  # too few capitals to be shouted: skip the other two passes
         return False
     cased = upper + sum(map(str.islower, text))
     return cased >= SHOUT_LETTERS and upper >= SHOUT_SHARE * cased and 2 * cased >= sum(map(str.isalpha, text))
