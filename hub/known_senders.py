@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain import Author, Direction, Inbound, Message, Status, Ticket
 from hub.store import facts, records
+from hub.store.prepared import Prepared
 from hub.store.schema import messages, tickets
 
 __all__ = ["KnownSenders", "Redelivered"]
@@ -28,20 +29,26 @@ __all__ = ["KnownSenders", "Redelivered"]
 _STEADY = (Status.BOT.value, Status.QUEUED.value, Status.ASSIGNED.value)
 CAP = 200_000  # cached senders; past it the caches start again (a cold cache only costs the full path)
 
-# The two statements, built once: building a statement costs more CPU than SQLite takes to run it.  The status
-# list is literal, so the statement needs no per-execution expansion of an IN list.
-_TOUCH = (
+# The two statements, built and compiled once (hub.store.prepared): building a statement costs more CPU than SQLite
+# takes to run it.  The status list is literal, so the statement needs no per-execution expansion of an IN list.
+_TOUCH = Prepared(
     update(tickets)
     .where(and_(tickets.c.id == bindparam("tid"), tickets.c.customer_id == bindparam("cid"),
                 tickets.c.identity_id == bindparam("iid"),
                 or_(*(tickets.c.status == literal_column(f"'{s}'") for s in _STEADY))))
     .values(updated_at=bindparam("now", type_=tickets.c.updated_at.type))
-    .returning(*tickets.c)
+    .returning(*tickets.c),
+    ("tid", "cid", "iid", "now"),
 )
+_MESSAGE_KEYS = ("ticket_id", "direction", "author", "text", "html", "channel", "created_at", "provider_id",
+                 "attachments", "automatic", "meta", "raw", "edits", "review_pending")
 _INSERT_IN = {  # keyed by "is PostgreSQL"
-    pg: (pg_insert if pg else sqlite_insert)(messages)
-    .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-    .returning(messages.c.id)
+    pg: Prepared(
+        (pg_insert if pg else sqlite_insert)(messages)
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(messages.c.id),
+        _MESSAGE_KEYS,
+    )
     for pg in (False, True)
 }
 
@@ -85,14 +92,14 @@ class KnownSenders:
         tid = self._current.get(ids[1])
         if tid is None or not self.conversational(inbound.channel):
             return None
-        row = (await conn.execute(_TOUCH, {"tid": tid, "cid": ids[0], "iid": ids[1], "now": now})).first()
+        row = (await _TOUCH.run(conn, {"tid": tid, "cid": ids[0], "iid": ids[1], "now": now})).first()
         if row is None:
             return None
         meta = {"flags": sorted(inbound.flags)} if inbound.flags else {}
         at = inbound.received_at if inbound.received_at <= now else now
         mid = (
-            await conn.execute(
-                _INSERT_IN[conn.dialect.name == "postgresql"],
+            await _INSERT_IN[conn.dialect.name == "postgresql"].run(
+                conn,
                 {
                     "ticket_id": tid, "direction": Direction.IN.value, "author": Author.CUSTOMER.value,
                     "text": inbound.text, "html": inbound.html, "channel": inbound.channel, "created_at": at,
