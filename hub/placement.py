@@ -20,6 +20,7 @@ from hub.domain import NO_ANSWER, OPEN_VALUES as OPEN, Inbound, Status, Ticket
 from hub.ports import RouteRequest, RouteResult, Router
 from hub.store import records
 from hub.store import tickets as ticket_store
+from hub.store.prepared import Prepared
 from hub.store.schema import agents, customers, messages, tickets
 from hub.titles import title_of
 
@@ -27,7 +28,10 @@ __all__ = ["Placement"]
 
 
 # Built once, executed with parameters: compiled a single time instead of per new ticket.
-_INSERT_TICKET = insert(tickets).returning(*tickets.c)
+_TICKET_KEYS = ("customer_id", "identity_id", "status", "priority", "department", "kind", "channel", "language",
+                "assignee_id", "subject", "tags", "created_at", "updated_at", "first_response_due", "resolution_due",
+                "breached", "bot_state", "bot_misses", "parent_id")
+_INSERT_TICKET = Prepared(insert(tickets).returning(*tickets.c), _TICKET_KEYS)
 _CUSTOMER_FACTS = select(
     customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id,
     select(func.count()).select_from(tickets)
@@ -139,8 +143,8 @@ class Placement:
         else:
             status = Status.QUEUED
         row = (
-            await conn.execute(
-                _INSERT_TICKET,
+            await _INSERT_TICKET.run(
+                conn,
                 dict(
                     customer_id=cid,
                     identity_id=iid,
@@ -159,6 +163,7 @@ class Placement:
                     resolution_due=route.resolution_due,
                     breached=[],
                     bot_state={},
+                    bot_misses=0,
                     parent_id=parent,
                 ),
             )

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.clock import Clock
 from hub.store.db import Database
+from hub.store.prepared import Prepared
 from hub.store.schema import jobs
 from hub.periodic import cancel_and_wait
 
@@ -42,25 +43,28 @@ class Job:
 JobHandler = Callable[[Job], Awaitable[None]]
 
 
-_UPSERTS: dict[str, Any] = {}
+_UPSERTS: dict[str, Prepared] = {}
 
 
-def _upsert(dialect: str) -> Any:
-    """The job upsert, built once per dialect and executed with parameters (compiled once, not per call)."""
+_JOB_KEYS = ("kind", "key", "due_at", "payload", "state", "attempts")
+
+
+def _upsert(dialect: str) -> Prepared:
+    """The job upsert, built and prepared once per dialect (hub.store.prepared), executed with parameters."""
     if dialect not in _UPSERTS:
         ins = (sqlite_insert if dialect == "sqlite" else pg_insert)(jobs)
-        _UPSERTS[dialect] = ins.on_conflict_do_update(
+        _UPSERTS[dialect] = Prepared(ins.on_conflict_do_update(
             index_elements=["key"],
             set_={"kind": ins.excluded.kind, "due_at": ins.excluded.due_at, "payload": ins.excluded.payload,
                   "state": "pending", "attempts": 0, "locked_until": None, "last_error": None, "done_at": None},
-        )
+        ), _JOB_KEYS)
     return _UPSERTS[dialect]
 
 
 async def schedule(conn: AsyncConnection, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
     """Create or move the job with this key (inside the caller's transaction)."""
-    await conn.execute(
-        _upsert(conn.dialect.name),
+    await _upsert(conn.dialect.name).run(
+        conn,
         {"kind": kind, "key": key, "due_at": due_at, "payload": payload or {}, "state": "pending", "attempts": 0},
     )
 
@@ -68,8 +72,8 @@ async def schedule(conn: AsyncConnection, kind: str, key: str, due_at: datetime,
 async def schedule_many(conn: AsyncConnection, items: list[tuple[str, str, datetime, dict[str, Any]]]) -> None:
     """`schedule` for several (kind, key, due_at, payload) in one statement."""
     if items:
-        await conn.execute(
-            _upsert(conn.dialect.name),
+        await _upsert(conn.dialect.name).run_many(
+            conn,
             [{"kind": kind, "key": key, "due_at": due, "payload": payload or {}, "state": "pending", "attempts": 0}
              for kind, key, due, payload in items],
         )

@@ -10,19 +10,25 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Identity
+from hub.store.prepared import Prepared
 from hub.store.schema import customers, identities
 
 # Built once, executed with parameters (compiled a single time).  Only verified identities are unique, so the
 # conflict target names the partial index's predicate.
-_INSERT_CUSTOMER = insert(customers).returning(customers.c.id)
-_INSERT_IDENTITY = insert(identities).returning(identities.c.id)
-_INSERT_IDENTITY_PG = (
+# A new conversation's new customer runs these: prepared (hub.store.prepared: on SQLite, the driver's cursor).
+_IDENTITY_KEYS = ("customer_id", "channel", "external_id", "display", "created_at", "verified")
+_INSERT_CUSTOMER = Prepared(insert(customers).returning(customers.c.id),
+                            ("name", "language", "tier", "tags", "created_at"))
+_INSERT_IDENTITY = Prepared(insert(identities).returning(identities.c.id), _IDENTITY_KEYS)
+_INSERT_IDENTITY_PG = Prepared(
     pg_insert(identities).on_conflict_do_nothing(index_elements=["channel", "external_id"], index_where=text("verified"))
-    .returning(identities.c.id)
+    .returning(identities.c.id),
+    _IDENTITY_KEYS,
 )
-_INSERT_IDENTITY_SQLITE = (
+_INSERT_IDENTITY_SQLITE = Prepared(
     sqlite_insert(identities).on_conflict_do_nothing(index_elements=["channel", "external_id"], index_where=text("verified"))
-    .returning(identities.c.id)
+    .returning(identities.c.id),
+    _IDENTITY_KEYS,
 )
 _other = identities.alias("other")
 
@@ -42,12 +48,13 @@ async def find_identity(conn: AsyncConnection, ident: Identity) -> Any:
 # asks (who proved this address? else which form-only record holds it?).
 _proven = select(_other.c.id).where(and_(_other.c.customer_id == identities.c.customer_id, _other.c.verified)).exists()
 # The customer's name and language come along, so filling them in needs no read of its own.
-_ADDRESS_ROWS = (
+_ADDRESS_ROWS = Prepared(
     select(identities.c.id, identities.c.customer_id, identities.c.verified, _proven.label("proven"),
            customers.c.name, customers.c.language)
     .join(customers, customers.c.id == identities.c.customer_id)
     .where(and_(identities.c.channel == bindparam("channel"), identities.c.external_id == bindparam("external_id")))
-    .order_by(identities.c.id)
+    .order_by(identities.c.id),
+    ("channel", "external_id"),
 )
 
 
@@ -98,7 +105,7 @@ async def resolve_sender(
     A verified sender joins the customer who proved the address, else the form-only record of that address (a mail
     from the address proves it: the row becomes verified), else a new customer.  An unverified sender (a form) never
     joins a proven customer: it joins the form-only record of the address or starts one."""
-    rows = (await conn.execute(_ADDRESS_ROWS, {"channel": ident.channel, "external_id": ident.external_id})).all()
+    rows = (await _ADDRESS_ROWS.run(conn, {"channel": ident.channel, "external_id": ident.external_id})).all()
     row = _pick(rows, verified)
     if row is not None and verified and not row.verified:
         await conn.execute(update(identities).where(identities.c.id == row.id).values(verified=True))
@@ -112,7 +119,7 @@ async def resolve_sender(
             await conn.execute(update(customers).where(customers.c.id == row.customer_id).values(**fill))
         return row.customer_id, row.id, False
     params = dict(name=(name or None) and name[:300], language=language and language[:10], tier="standard", tags=[], created_at=at)
-    cid = (await conn.execute(_INSERT_CUSTOMER, params)).scalar_one()
+    cid = (await _INSERT_CUSTOMER.run(conn, params)).scalar_one()
     iid = await _insert_identity(conn, cid, ident, at, display, verified=verified)
     if iid is None:  # another process created this customer a moment ago: use theirs, drop ours
         await conn.execute(delete(customers).where(customers.c.id == cid))
@@ -130,9 +137,9 @@ async def _insert_identity(
     params = dict(customer_id=customer_id, channel=ident.channel, external_id=ident.external_id, display=display,
                   created_at=at, verified=verified)
     if not verified:
-        return (await conn.execute(_INSERT_IDENTITY, params)).scalar_one()
+        return (await _INSERT_IDENTITY.run(conn, params)).scalar_one()
     stmt = _INSERT_IDENTITY_PG if conn.dialect.name == "postgresql" else _INSERT_IDENTITY_SQLITE
-    return (await conn.execute(stmt, params)).scalar()
+    return (await stmt.run(conn, params)).scalar()
 
 
 async def lock_customer(conn: AsyncConnection, customer_id: int) -> None:

@@ -45,6 +45,9 @@ class Rows:
             raise LookupError(f"expected one row, got {len(self._rows)}")
         return self._rows[0]
 
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None
 
@@ -53,19 +56,28 @@ class Rows:
 
 
 class _Compiled:
-    __slots__ = ("sql", "names", "binds", "row", "results")
+    __slots__ = ("sql", "names", "constants", "binds", "row", "results")
 
     def __init__(self, statement: ClauseElement, keys: frozenset[str], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
         if getattr(compiled, "positiontup", None) is None:
             raise ValueError(f"{dialect.name}: a positional paramstyle is needed")
         self.sql = str(compiled)
+        if compiled.insert_prefetch or compiled.update_prefetch:  # defaults the execution context would compute
+            names = [c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+            raise ValueError(f"{', '.join(names)}: a value the execution would compute (a column default)")
         self.names: tuple[str, ...] = tuple(compiled.positiontup)
         processors: dict[str, Callable[[Any], Any]] = {}
+        # A value written into the statement itself (`set_={"state": "pending"}`) is a bind with its value.
+        self.constants = {}
         for name in self.names:
             bind = compiled.binds[name]
-            if name not in keys or bind.expanding or bind.callable is not None:
-                raise ValueError(f"{name}: a value the execution would compute (a default, an expanding list)")
+            if bind.expanding or bind.callable is not None:
+                raise ValueError(f"{name}: a value the execution would compute (an expanding list)")
+            if name not in keys:
+                if bind.required:
+                    raise ValueError(f"{name}: a parameter the prepared statement is not given")
+                self.constants[name] = bind.value
             proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if proc is not None:
                 processors[name] = proc
@@ -79,7 +91,7 @@ class _Compiled:
         )
 
     def parameters(self, params: Mapping[str, Any]) -> list[Any]:
-        values = [params[n] for n in self.names]
+        values = [params[n] if n not in self.constants else self.constants[n] for n in self.names]
         for i, proc in self.binds:
             values[i] = proc(values[i])
         return values
@@ -125,3 +137,19 @@ class Prepared:
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
         return Rows(c.rows(fetched))
+
+    async def run_many(self, conn: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once for each of `rows` (a statement without RETURNING): one executemany."""
+        if type(conn) is not SyncConnection:
+            if any(not self.keys <= r.keys() for r in rows):
+                raise KeyError(", ".join(sorted(self.keys - set().union(*(r.keys() for r in rows)))))
+            await conn.execute(self.statement, [dict(r) for r in rows])
+            return
+        sync = conn.sync_connection
+        dialect = sync.dialect
+        c = self.compiled(dialect)
+        values = [c.parameters(r) for r in rows]
+        try:
+            sync.connection.driver_connection.executemany(c.sql, values)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc

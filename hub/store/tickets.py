@@ -12,13 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Attachment, Author, Direction, Message, Status, Ticket
 from hub.store import facts, records
+from hub.store.prepared import Prepared
 from hub.store.schema import identities, mentions, messages, notes, outbox, tickets, trace
 
 
-# Built once and executed with parameters: SQLAlchemy then compiles each of them a single time.
-_INSERT_MESSAGE = insert(messages).returning(messages.c.id)
+# Built once and executed with parameters: SQLAlchemy then compiles each of them a single time.  The two that every
+# new conversation runs are prepared (hub.store.prepared: on SQLite, run on the driver's cursor).
+_MESSAGE_KEYS = ("ticket_id", "direction", "author", "text", "channel", "created_at", "provider_id", "html", "agent_id",
+                 "attachments", "automatic", "delivery", "meta", "raw", "review_pending", "edits")
+_INSERT_MESSAGE = Prepared(insert(messages).returning(messages.c.id), _MESSAGE_KEYS)
 _INSERT_OUTBOX = insert(outbox).returning(outbox.c.id)
-_INSERT_TRACE = insert(trace)
+_INSERT_TRACE = Prepared(insert(trace), ("ticket_id", "at", "what", "why"))
 
 
 # Conditions a ticket update may add to its ticket id, by name (`update_ticket`'s `guard`): a conditional write
@@ -71,13 +75,13 @@ async def get_ticket(conn: AsyncConnection, ticket_id: int, *, lock: bool = Fals
 
 
 async def add_trace(conn: AsyncConnection, ticket_id: int, at: datetime, what: str, why: str) -> None:
-    await conn.execute(_INSERT_TRACE, dict(ticket_id=ticket_id, at=at, what=what, why=why))
+    await _INSERT_TRACE.run(conn, dict(ticket_id=ticket_id, at=at, what=what, why=why))
 
 
 async def add_trace_rows(conn: AsyncConnection, at: datetime, rows: Sequence[tuple[int, str, str]]) -> None:
     """Trace entries (ticket id, what, why) on one ticket or several, in one statement."""
     if rows:
-        await conn.execute(_INSERT_TRACE, [dict(ticket_id=t, at=at, what=w, why=y) for t, w, y in rows])
+        await _INSERT_TRACE.run_many(conn, [dict(ticket_id=t, at=at, what=w, why=y) for t, w, y in rows])
 
 
 async def add_traces(conn: AsyncConnection, ticket_id: int, at: datetime, items: Sequence[tuple[str, str]]) -> None:
@@ -124,8 +128,9 @@ async def insert_message(
         meta=meta or {},
         raw=raw,
         review_pending=review_pending or None,
+        edits=[],
     )
-    mid = (await conn.execute(_INSERT_MESSAGE, values)).scalar_one()
+    mid = (await _INSERT_MESSAGE.run(conn, values)).scalar_one()
     facts.note("message", mid)
     return Message(
         id=mid,
