@@ -53,6 +53,10 @@ async def test_a_prepared_statement_writes_and_reads_what_sqlalchemy_does(db_url
             row = (await touch.run(conn, {"tid": fast.id, "now": later})).first()
             assert tuple(row) == (fast.id, later)
             assert (await touch.run(conn, {"tid": -1, "now": later})).first() is None
+            bare = Prepared(update(tickets).where(tickets.c.id == bindparam("tid")).values(
+                bot_misses=bindparam("n", type_=tickets.c.bot_misses.type)), ("tid", "n"))
+            assert (await bare.run(conn, {"tid": fast.id, "n": 2})).rowcount == 1
+            assert (await bare.run(conn, {"tid": -1, "n": 2})).rowcount == 0
         async with db.read() as conn:
             stored = (await conn.execute(select(tickets).where(tickets.c.id == fast.id))).one()
         # Written as SQLAlchemy writes it: the other path reads it back unchanged.

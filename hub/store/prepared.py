@@ -32,10 +32,10 @@ __all__ = ["Prepared", "Rows"]
 class Rows:
     """The part of SQLAlchemy's `Result` the hub uses on these statements, over rows already fetched."""
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_rows", "rowcount")
 
-    def __init__(self, rows: list[Any]) -> None:
-        self._rows = rows
+    def __init__(self, rows: list[Any], rowcount: int = -1) -> None:
+        self._rows, self.rowcount = rows, rowcount
 
     def first(self) -> Any:
         return self._rows[0] if self._rows else None
@@ -136,7 +136,7 @@ class Prepared:
             fetched = cursor.fetchall() if c.row is not None else ()
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-        return Rows(c.rows(fetched))
+        return Rows(c.rows(fetched), cursor.rowcount)
 
     async def run_many(self, conn: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once for each of `rows` (a statement without RETURNING): one executemany."""

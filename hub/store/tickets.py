@@ -36,14 +36,15 @@ _GUARDS: dict[str, Callable[[], ColumnElement[bool] | None]] = {
 
 
 @functools.lru_cache(maxsize=256)
-def _update_statement(columns: tuple[str, ...], guard: str, returning: bool) -> Any:
-    """Built once per set of columns and guard: building an UPDATE of the ticket table and its cache key took
-    longer than running it (~3x for one that returns the row)."""
+def _update_statement(columns: tuple[str, ...], guard: str, returning: bool) -> Prepared:
+    """Built and prepared once per set of columns and guard: building an UPDATE of the ticket table and its cache
+    key took longer than running it (~3x for one that returns the row)."""
     where = tickets.c.id == bindparam("g_id")
     extra = _GUARDS[guard]()
     stmt = update(tickets).where(and_(where, extra) if extra is not None else where).values(
         **{c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns})
-    return stmt.returning(*tickets.c) if returning else stmt
+    keys = ("g_id", *(f"v_{c}" for c in columns), *(("g_kind",) if guard == "kind" else ()))
+    return Prepared(stmt.returning(*tickets.c) if returning else stmt, keys)
 
 
 async def update_ticket(conn: AsyncConnection, ticket_id: int, values: dict[str, Any], *, guard: str = "",
@@ -53,7 +54,7 @@ async def update_ticket(conn: AsyncConnection, ticket_id: int, values: dict[str,
     params = {"g_id": ticket_id, **{f"v_{c}": v for c, v in values.items()}}
     if guard == "kind":
         params["g_kind"] = kind
-    res = await conn.execute(_update_statement(tuple(sorted(values)), guard, returning), params)
+    res = await _update_statement(tuple(sorted(values)), guard, returning).run(conn, params)
     return res.first() if returning else res
 
 
