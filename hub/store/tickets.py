@@ -16,12 +16,13 @@ from hub.store.prepared import Prepared
 from hub.store.schema import identities, mentions, messages, notes, outbox, tickets, trace
 
 
-# Built once and executed with parameters: SQLAlchemy then compiles each of them a single time.  The two that every
-# new conversation runs are prepared (hub.store.prepared: on SQLite, run on the driver's cursor).
+# Built once and executed with parameters: SQLAlchemy then compiles each of them a single time.  Those of every new
+# conversation and every reply are prepared (hub.store.prepared: on SQLite, run on the driver's cursor).
 _MESSAGE_KEYS = ("ticket_id", "direction", "author", "text", "channel", "created_at", "provider_id", "html", "agent_id",
                  "attachments", "automatic", "delivery", "meta", "raw", "review_pending", "edits")
 _INSERT_MESSAGE = Prepared(insert(messages).returning(messages.c.id), _MESSAGE_KEYS)
-_INSERT_OUTBOX = insert(outbox).returning(outbox.c.id)
+_INSERT_OUTBOX = Prepared(insert(outbox).returning(outbox.c.id), (
+    "message_id", "channel", "state", "attempts", "next_attempt_at", "created_at", "locked_until"))
 _INSERT_TRACE = Prepared(insert(trace), ("ticket_id", "at", "what", "why"))
 
 
@@ -66,10 +67,13 @@ class Conflict(Exception):
     """A concurrent change won (the ticket was claimed first, its status moved on)."""
 
 
+_TICKET_BY_ID = select(tickets).where(tickets.c.id == bindparam("tid"))
+_GET_TICKET = {False: Prepared(_TICKET_BY_ID, ("tid",)), True: Prepared(_TICKET_BY_ID.with_for_update(), ("tid",))}
+
+
 async def get_ticket(conn: AsyncConnection, ticket_id: int, *, lock: bool = False) -> Ticket:
     """`lock`: take the row for the rest of a write transaction (SELECT ... FOR UPDATE where the database has it)."""
-    q = select(tickets).where(tickets.c.id == ticket_id)
-    row = (await conn.execute(q.with_for_update() if lock else q)).first()
+    row = (await _GET_TICKET[lock].run(conn, {"tid": ticket_id})).first()
     if row is None:
         raise NotFound(f"ticket {ticket_id}")
     return records.ticket(row)
@@ -159,7 +163,7 @@ async def enqueue_outbound(
         message_id=message_id, channel=channel, state="pending", attempts=1 if claimed_until else 0,
         next_attempt_at=at, created_at=at, locked_until=claimed_until,
     )
-    return (await conn.execute(_INSERT_OUTBOX, params)).scalar_one()
+    return (await _INSERT_OUTBOX.run(conn, params)).scalar_one()
 
 
 async def ticket_messages(conn: AsyncConnection, ticket_id: int, limit: int = 500) -> list[Message]:
