@@ -13,12 +13,13 @@ Imports hub and routing.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import scheduler
@@ -29,6 +30,7 @@ from hub.scheduler import Job
 from hub.serialize import ticket_json
 from hub.store import facts, records
 from hub.store import tickets as ticket_store
+from hub.store.prepared import Prepared
 from hub.store.schema import agents, jobs, tickets, trace
 from routing.calendar import BusinessCalendar
 from routing.sla import calendar_for, on_breach, resume_resolution_due, warn_time
@@ -278,16 +280,24 @@ class SlaJobs:
         if not departments:
             return []
         emails = {e.lower() for d in departments if (dept := self.config.department(d)) for e in dept.supervisors}
-        # Only the candidates are read (supervisors, and the agents named by email), not every agent.
-        named = agents.c.role == Role.SUPERVISOR.value
-        if emails:
-            named = or_(named, agents.c.email.in_(sorted(emails)))
-        rows = await conn.execute(select(agents.c.id, agents.c.email, agents.c.role, agents.c.departments)
-                                  .where(and_(agents.c.active.is_(True), named)))
+        rows = (await _candidates(len(emails)).run(
+            conn, {"role": Role.SUPERVISOR.value, **{f"e{i}": e for i, e in enumerate(sorted(emails))}})).all()
         return sorted(
             r.id for r in rows
             if r.email in emails or (r.role == Role.SUPERVISOR.value and departments & set(r.departments or ()))
         )
+
+
+@functools.lru_cache(maxsize=32)
+def _candidates(emails: int) -> Prepared:
+    """Only the candidates are read (supervisors, and the agents named by email), not every agent: one prepared
+    statement per number of named emails (every escalation asks, and building the statement cost more than
+    running it)."""
+    named = agents.c.role == bindparam("role")
+    if emails:
+        named = or_(named, *(agents.c.email == bindparam(f"e{i}") for i in range(emails)))
+    return Prepared(select(agents.c.id, agents.c.email, agents.c.role, agents.c.departments)
+                    .where(and_(agents.c.active.is_(True), named)), ("role", *(f"e{i}" for i in range(emails))))
 
 
 def _with_due(t: Ticket, target: str, due: datetime) -> Ticket:
