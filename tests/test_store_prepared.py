@@ -86,6 +86,16 @@ async def test_a_prepared_statement_raises_sqlalchemys_errors(db_url: str) -> No
         with pytest.raises(KeyError):
             async with db.write() as conn:
                 await add.run(conn, {k: v for k, v in row.items() if k != "text"})
+        # The first statement of a transaction is inside it: a rollback takes it back, a commit keeps it.
+        with pytest.raises(RuntimeError):
+            async with db.write() as conn:
+                await add.run(conn, {**row, "provider_id": "p2"})
+                raise RuntimeError("rolled back")
+        async with db.write() as conn:
+            await add.run_many(conn, [{**row, "provider_id": "p3"}, {**row, "provider_id": "p4"}])
+        async with db.read() as conn:
+            kept = (await conn.execute(select(messages.c.provider_id).order_by(messages.c.id))).scalars().all()
+        assert kept == ["p1", "p3", "p4"]
     finally:
         await db.close()
 

@@ -1,17 +1,17 @@
-"""The intake's hottest statements, compiled once and run on SQLite's own cursor.
+"""The intake's hottest statements, compiled once and run on the database driver's cursor.
 
 On SQLite a short statement takes SQLite ~18 us and SQLAlchemy's execution around it (execution context, cache
 key, parameter and result set-up) another ~90 us, measured on the chat fast path's two statements: SQLAlchemy's
 part is most of what a message costs.  `Prepared` compiles a statement once per dialect, keeps the bind and result
 processors of its types (the same functions SQLAlchemy would call, from the types' dialect implementations, so a
 value is written and read exactly as through `Connection.execute`), and on a SQLite connection of the hub
-(`hub.store.db.SyncConnection`) runs it on the driver's connection inside the same transaction.  On PostgreSQL it is
-an ordinary `conn.execute`.
+(`hub.store.db.SyncConnection`) runs it on the driver's connection inside the same transaction; on PostgreSQL, on
+the cursor of SQLAlchemy's asyncpg adapter inside `run_sync` (the same transaction, the adapter's statement cache).
 
 Only for statements whose every parameter the caller names (`keys`): an INSERT or UPDATE is compiled for exactly
 those columns, and a statement that would still need another value (a column default the execution context would
-fill in) or an expanding IN list is refused when it is compiled, so nothing is silently written differently.  Errors of the driver are raised as SQLAlchemy's
-(`DBAPIError.instance`), as callers expect.
+fill in) or an expanding IN list is refused when it is compiled, so nothing is silently written differently.
+Errors of the driver are raised as SQLAlchemy's (`DBAPIError.instance`), as callers expect.
 Imports SQLAlchemy and hub.store.db.
 """
 from __future__ import annotations
@@ -122,34 +122,33 @@ class Prepared:
             done = self._compiled[dialect.name] = _Compiled(self.statement, self.keys, dialect)
         return done
 
-    async def run(self, conn: Any, params: Mapping[str, Any]) -> Any:
-        if type(conn) is not SyncConnection:
-            if not self.keys <= params.keys():  # as the SQLite path would: never a statement without a value
-                raise KeyError(", ".join(sorted(self.keys - params.keys())))
-            return await conn.execute(self.statement, dict(params))
-        sync = conn.sync_connection
-        dialect = sync.dialect
-        c = self.compiled(dialect)
-        values = c.parameters(params)
-        try:
-            cursor = sync.connection.driver_connection.execute(c.sql, values)
-            fetched = cursor.fetchall() if c.row is not None else ()
-        except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-        return Rows(c.rows(fetched), cursor.rowcount)
+    async def run(self, conn: Any, params: Mapping[str, Any]) -> Rows:
+        if type(conn) is SyncConnection:  # SQLite: the driver is synchronous, no need to leave the loop's thread
+            return self._run(conn.sync_connection, params, False)
+        return await conn.run_sync(self._run, params, False)
 
     async def run_many(self, conn: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         """The statement once for each of `rows` (a statement without RETURNING): one executemany."""
-        if type(conn) is not SyncConnection:
-            if any(not self.keys <= r.keys() for r in rows):
-                raise KeyError(", ".join(sorted(self.keys - set().union(*(r.keys() for r in rows)))))
-            await conn.execute(self.statement, [dict(r) for r in rows])
-            return
-        sync = conn.sync_connection
+        if type(conn) is SyncConnection:
+            self._run(conn.sync_connection, rows, True)
+        else:
+            await conn.run_sync(self._run, rows, True)
+
+    def _run(self, sync: Any, params: Any, many: bool) -> Rows:
+        """On the DBAPI connection of SQLAlchemy's `sync` connection, inside its transaction.  On PostgreSQL this
+        runs in `run_sync`'s greenlet, where SQLAlchemy's asyncpg adapter (its cursor starts the transaction and
+        keeps prepared statements) answers synchronously."""
         dialect = sync.dialect
         c = self.compiled(dialect)
-        values = [c.parameters(r) for r in rows]
+        values: Any = [c.parameters(r) for r in params] if many else c.parameters(params)
+        cursor = sync.connection.dbapi_connection.cursor()
         try:
-            sync.connection.driver_connection.executemany(c.sql, values)
+            if many:
+                cursor.executemany(c.sql, values)
+                return Rows([], cursor.rowcount)
+            cursor.execute(c.sql, values)
+            return Rows(c.rows(cursor.fetchall()) if c.row is not None else [], cursor.rowcount)
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+        finally:
+            cursor.close()
