@@ -69,7 +69,7 @@ class _Compiled:
         self.names: tuple[str, ...] = tuple(compiled.positiontup)
         processors: dict[str, Callable[[Any], Any]] = {}
         # A value written into the statement itself (`set_={"state": "pending"}`) is a bind with its value.
-        self.constants = {}
+        self.constants: dict[str, Any] = {}
         for name in self.names:
             bind = compiled.binds[name]
             if bind.expanding or bind.callable is not None:
@@ -91,14 +91,15 @@ class _Compiled:
         )
 
     def parameters(self, params: Mapping[str, Any]) -> list[Any]:
-        values = [params[n] if n not in self.constants else self.constants[n] for n in self.names]
+        if self.constants:
+            params = {**params, **self.constants}
+        values = [params[n] for n in self.names]  # KeyError for a key the caller left out
         for i, proc in self.binds:
             values[i] = proc(values[i])
         return values
 
     def rows(self, fetched: Sequence[Sequence[Any]]) -> list[Any]:
-        if self.row is None:
-            return []
+        assert self.row is not None
         out = []
         for raw in fetched:
             values = list(raw)
@@ -109,8 +110,8 @@ class _Compiled:
 
 
 class Prepared:
-    """One statement, run with `await prepared.run(conn, params)` (a `Rows`, or SQLAlchemy's Result on a
-    connection that is not the hub's SQLite one)."""
+    """One statement, run with `await prepared.run(conn, params)` (its `Rows`) or `await prepared.run_many(conn,
+    rows)` (one executemany), on the hub's SQLite connection or an AsyncConnection of PostgreSQL."""
 
     def __init__(self, statement: ClauseElement, keys: Sequence[str]) -> None:
         self.statement, self.keys = statement, frozenset(keys)
@@ -128,7 +129,7 @@ class Prepared:
         return await conn.run_sync(self._run, params, False)
 
     async def run_many(self, conn: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        """The statement once for each of `rows` (a statement without RETURNING): one executemany."""
+        """The statement once for each of `rows`, in one executemany (what RETURNING would give is not read)."""
         if type(conn) is SyncConnection:
             self._run(conn.sync_connection, rows, True)
         else:
