@@ -110,3 +110,50 @@ def test_calendar_with_no_hours_raises() -> None:
     assert c.business_time_between(
         datetime(2024, 3, 4, 10, 0, tzinfo=BKK), datetime(2024, 3, 5, 10, 0, tzinfo=BKK)
     ) == timedelta(0)
+
+
+# -- the day tables against the interval walk they replace ------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CALENDARS = {
+    "bangkok 9-18": lambda: cal("Asia/Bangkok", holidays=[date(2024, 4, 15), date(2024, 4, 16)]),
+    "tehran half-hour": lambda: cal("Asia/Tehran", {d: ["08:30-16:30"] for d in ("sat", "sun", "mon", "tue", "wed")}),
+    "london night shift over DST": lambda: cal("Europe/London", {"sun": ["00:00-04:00"], "sat": ["22:00-24:00"]}),
+    "london split days": lambda: cal("Europe/London", {d: ["08:00-12:00", "13:00-17:30"] for d in ("mon", "wed", "fri")}),
+    "new york round the clock": lambda: cal("America/New_York", {d: ["00:00-24:00"] for d in
+                                                                 ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}),
+    "one evening a week": lambda: cal("Asia/Bangkok", {"thu": ["20:00-21:00"]}),
+}
+_BUILT = {name: make() for name, make in _CALENDARS.items()}
+# Around both of Europe's 2024 DST changes, the Songkran holidays and a year's end.
+_MOMENTS = st.datetimes(min_value=datetime(2024, 3, 20), max_value=datetime(2025, 1, 10), timezones=st.just(timezone.utc))
+_DURATIONS = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=12))
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(sorted(_CALENDARS)), at=_MOMENTS, duration=_DURATIONS, later=_DURATIONS)
+def test_day_tables_answer_as_the_interval_walk(name: str, at: datetime, duration: timedelta, later: timedelta) -> None:
+    c = _BUILT[name]
+    assert c.add_business_time(at, duration) == c._walk_business_time(at, duration)
+    b = at + later * 3  # past the table's sixty days now and then, where the walk answers
+    assert c.business_time_between(at, b) == c._walk_between(at, b)
+    first, _ = next(c.intervals(at))
+    assert c.is_open(at) == (first <= at)
+    assert c.next_open(at) == max(first, at)
+    assert c.add_business_time(at, duration).tzinfo == timezone.utc
+
+
+def test_tables_agree_at_interval_edges() -> None:
+    c = _BUILT["london split days"]
+    for t in (datetime(2024, 10, 28, 12, 0, tzinfo=LON), datetime(2024, 10, 28, 13, 0, tzinfo=LON),
+              datetime(2024, 10, 28, 17, 30, tzinfo=LON), datetime(2024, 10, 28, 8, 0, tzinfo=LON)):
+        for d in (timedelta(0), timedelta(hours=4), timedelta(hours=4, minutes=30), timedelta(hours=8, minutes=30)):
+            assert c.add_business_time(t, d) == c._walk_business_time(t, d), (t, d)
+    # Monday 08:00 + 4 h ends exactly at the lunch break: the end of the morning, not the start of the afternoon.
+    assert c.add_business_time(datetime(2024, 10, 28, 8, 0, tzinfo=LON), timedelta(hours=4)) == datetime(
+        2024, 10, 28, 12, 0, tzinfo=LON)
+    # A calendar that never opens has an empty table; the walk still says so.
+    never = cal("Asia/Bangkok", {"mon": []})
+    with pytest.raises(ClosedCalendarError):
+        never.next_open(datetime(2024, 3, 4, 10, 0, tzinfo=BKK))
