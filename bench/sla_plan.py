@@ -1,0 +1,103 @@
+"""CPU of a new ticket's SLA plan: is the desk open, two deadlines and their two warnings on the business calendar.
+
+    python bench/sla_plan.py [--plans 20000] [--rounds 3] [--config config.yaml]
+
+Every new conversation asks its calendar these questions at intake, and a complaint asks them again when the review
+raises it.  `routing.sla.plan` with the shipped config (Asia/Bangkok, 09:00-18:00 on weekdays) for arrivals spread
+over a week, so open and closed hours, nights and the weekend all come up; the calendar answers from its day tables.
+Baseline in the same run: the same plans with the calendar's interval walk answering instead (the way every
+question was answered before the tables, and still the answer past a table's sixty days).  Prints JSON; medians.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
+
+from bench.common import emit, machine  # noqa: E402
+from hub.config import read_config  # noqa: E402
+from hub.domain import Priority  # noqa: E402
+from routing import calendar as calendar_module  # noqa: E402
+from routing.config import validate_routing  # noqa: E402
+from routing import sla  # noqa: E402
+from routing.sla import plan  # noqa: E402
+
+
+class _Walking(calendar_module.BusinessCalendar):
+    """The baseline: every question answered by walking the intervals."""
+
+    def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
+        return self._walk_business_time(calendar_module._aware(start), duration)
+
+    def business_time_between(self, a: datetime, b: datetime) -> timedelta:
+        a, b = calendar_module._aware(a), calendar_module._aware(b)
+        return -self._walk_between(b, a) if b < a else self._walk_between(a, b)
+
+    def _next_start(self, at: datetime) -> datetime:
+        return next(self.intervals(at))[0]
+
+    @classmethod
+    def always(cls) -> calendar_module.BusinessCalendar:
+        cal = cls(calendar_module.BusinessCalendar.always().hours)
+        cal._always = True
+        return cal
+
+
+def _deadlines(config, routing, moments: list[datetime]) -> list[tuple]:  # type: ignore[no-untyped-def]
+    out = []
+    for i, at in enumerate(moments):
+        p = plan(config, routing, now=at, department=None, priority=Priority.NORMAL, complaint=i % 2 == 0)
+        out.append((p.first_response_due, p.resolution_due, p.first_response_warn_at, p.resolution_warn_at))
+    return out
+
+
+def _time(config, routing, moments: list[datetime]) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.process_time()
+    for i, at in enumerate(moments):
+        plan(config, routing, now=at, department=None, priority=Priority.NORMAL, complaint=i % 2 == 0)
+    return (time.process_time() - t0) * 1e6 / len(moments)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--plans", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--config", default=os.path.join(sys.path[0], "config.yaml"))
+    args = ap.parse_args()
+    config, _ = read_config(args.config)
+    routing = validate_routing(config.routing, config)
+    start = datetime(2026, 11, 30, tzinfo=timezone.utc)  # a Monday
+    step = timedelta(days=7) / args.plans
+    moments = [start + i * step for i in range(args.plans)]  # arrival order, as tickets open
+    tables, walks = [], []
+    same = True
+    for _ in range(args.rounds):
+        answers = _deadlines(config, routing, moments[::20])
+        tables.append(_time(config, routing, moments))
+        # routing.sla builds its calendars from this name: point it at the walking kind for the baseline.
+        sla._CACHE.clear()
+        sla.BusinessCalendar = _Walking  # type: ignore[misc]
+        try:
+            same = same and _deadlines(config, routing, moments[::20]) == answers
+            walks.append(_time(config, routing, moments))
+        finally:
+            sla.BusinessCalendar = calendar_module.BusinessCalendar  # type: ignore[misc]
+            sla._CACHE.clear()
+    emit({
+        "bench": "sla_plan", "machine": machine(), "date": time.strftime("%Y-%m-%d"), "plans": args.plans,
+        "us_per_plan_tables": round(statistics.median(tables), 1),
+        "us_per_plan_walk_baseline": round(statistics.median(walks), 1),
+        "walk_over_tables": round(statistics.median(walks) / statistics.median(tables), 2),
+        "same_deadlines": same,  # every twentieth plan worked out both ways
+        "each_round": {"tables": [round(x, 1) for x in tables], "walk": [round(x, 1) for x in walks]},
+    })
+
+
+if __name__ == "__main__":
+    main()
