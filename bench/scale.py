@@ -2,6 +2,7 @@
 SQLite and a bare aiohttp echo server.
 
     python bench/scale.py [--customers 200] [--seconds 10] [--postgres-url URL] [--redis-url URL]
+                          [--review-worker thread|process]
 
 With 2 processes the customers are spread over both ports and each agent reply is posted to the process its
 customer is NOT connected to, so every reply crosses Redis.  Prints JSON: messages/s stored (acked), p50/p99
@@ -101,7 +102,8 @@ def start_cluster(n: int, overrides: dict[str, Any]) -> list[HubProcess]:
 
 async def run_postgres(n: int, args: argparse.Namespace) -> dict[str, Any]:
     async with pg_database(args.postgres_url) as db_url:
-        overrides = {"database": {"url": db_url}, "redis": {"url": args.redis_url, "prefix": f"hubbench:{uuid.uuid4().hex[:8]}:"}}
+        overrides = {**_review(args), "database": {"url": db_url},
+                     "redis": {"url": args.redis_url, "prefix": f"hubbench:{uuid.uuid4().hex[:8]}:"}}
         hubs = start_cluster(n, overrides)
         try:
             meter = Meter()
@@ -113,7 +115,7 @@ async def run_postgres(n: int, args: argparse.Namespace) -> dict[str, Any]:
 
 async def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     """The core benchmark's own measurement (bench/webchat.py hub_load), for the figure beside the cluster's."""
-    hub = HubProcess({})
+    hub = HubProcess(_review(args))
     hub.add_agent(*AGENT)
     hub.start()
     try:
@@ -122,10 +124,15 @@ async def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         hub.stop()
 
 
+def _review(args: argparse.Namespace) -> dict[str, Any]:
+    return {"review": {"worker": args.review_worker}} if args.review_worker else {}
+
+
 def projection(run: dict[str, Any]) -> dict[str, Any]:
-    """Messages/s one more hub core buys, from the measured hub CPU per message; the database and Redis cost per
-    message says how many such cores one PostgreSQL core and one Redis core can feed."""
-    hub_ms = run["hub_cpu_ms_per_message"] or None
+    """Messages/s one more hub core buys, from the measured hub CPU per message (with the language review's process,
+    when it has one: it runs on a hub core too); the database and Redis cost per message says how many such cores one
+    PostgreSQL core and one Redis core can feed."""
+    hub_ms = (run["hub_cpu_ms_per_message"] + run.get("worker_cpu_ms_per_message", 0.0)) or None
     pg_ms = run.get("postgres_cpu_ms_per_message") or None
     return {
         "messages_per_s_per_hub_core": round(1000 / hub_ms) if hub_ms else None,
@@ -141,9 +148,12 @@ async def main() -> None:
     ap.add_argument("--reply-every", type=float, default=0.02, help="seconds between agent replies")
     ap.add_argument("--postgres-url", default=os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     ap.add_argument("--redis-url", default=os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    ap.add_argument("--review-worker", choices=("thread", "process"), default=None,
+                    help="review.worker of the hubs (default: the hub's own default, the thread)")
     args = ap.parse_args()
     result: dict[str, Any] = {"bench": "scale", "machine": machine(), "date": time.strftime("%Y-%m-%d"),
-                              "customers": args.customers, "seconds": args.seconds}
+                              "customers": args.customers, "seconds": args.seconds,
+                              "review_worker": args.review_worker or "thread"}
     result["baseline_echo"] = await echo_baseline(200, min(args.seconds, 5))
     result["sqlite_1_process"] = await run_sqlite(args)
     result["postgres_redis_1_process"] = await run_postgres(1, args)
