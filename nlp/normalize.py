@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from nlp import thai
 from hub.text import ARABIC_MARKS, ARABIC_TO_PERSIAN, DIGITS
@@ -207,8 +208,12 @@ def fold(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=64)
 def lexicon_form(text: str, lang: str | None = None) -> str:
-    """The lexicon form of `text` for language `lang` (en, th, fa; anything else gets the common steps)."""
+    """The lexicon form of `text` for language `lang` (en, th, fa; anything else gets the common steps).
+
+    Kept for the last few texts: routing one message asks for the same form several times (the kind's keyword
+    scan, each department's keywords, the rules), in the intake and again in the review."""
     text = fold(text).casefold()
     if lang == "fa" or (lang is None and ARABIC_SCRIPT.search(text)):
         text = _LEX_INVISIBLE.sub("", text)

@@ -175,3 +175,19 @@ def test_sla_uses_department_calendar_and_wall_clock_policies() -> None:
     d = wall.route(ctx("How do I pay?", now=SAT_10))
     assert d.first_response_due == SAT_10 + timedelta(hours=1)
     assert d.first_response_warn_at == SAT_10 + timedelta(minutes=48)
+
+
+def test_department_keywords_first_in_list_order_whatever_the_script() -> None:
+    from routing.rules import find_keyword
+
+    words = {"en": ["invoice", "refund*"], "th": ["คืนเงิน", "ใบแจ้งหนี้"], "fa": ["فاکتور", "استرداد"], "*": ["vat"]}
+    # The list's order decides, not the text's: "refund" comes first in the message, "invoice" first in the list.
+    assert find_keyword(words, "en", "Refunded twice, and the INVOICE is wrong") == ("en", "invoice")
+    assert find_keyword(words, "en", "refunding takes how long?") == ("en", "refund*")
+    assert find_keyword(words, "en", "my invoices") is None  # whole words unless the entry says `*`
+    assert find_keyword(words, "en", "no keyword here") is None
+    assert find_keyword(words, "en", "add VAT please") == ("*", "vat")
+    assert find_keyword(words, "th", "อยากได้ใบแจ้งหนี้และขอคืนเงินด้วยค่ะ") == ("th", "คืนเงิน")
+    # Arabic-keyboard kaf and yeh, and a ZWNJ: the same Persian word.
+    assert find_keyword(words, "fa", "لطفا فاكتور را بفرستيد") == ("fa", "فاکتور")
+    assert find_keyword(words, "fa", "سلام، خوبید؟") is None
