@@ -69,11 +69,13 @@ class _Table:
         i = bisect_right(self.ends, at)
         return i if i < len(self.ends) else None
 
+    def open_at(self, i: int, at: datetime) -> timedelta:
+        """Open time from `day` to `at`, where interval `i` is the first that ends after `at`."""
+        return self.before[i] + max(at - self.starts[i], _ZERO)
+
     def open_before(self, at: datetime) -> timedelta | None:
         i = self.first(at)
-        if i is None:
-            return None
-        return self.before[i] + max(at - self.starts[i], _ZERO)
+        return None if i is None else self.open_at(i, at)
 
 
 class BusinessCalendar:
@@ -198,7 +200,7 @@ class BusinessCalendar:
         t = self._table(start)
         i = t.first(start)
         if i is not None:
-            target = t.before[i] + max(start - t.starts[i], _ZERO) + duration
+            target = t.open_at(i, start) + duration
             j = bisect_left(t.through, target, lo=i)
             if j < len(t.through):
                 return t.starts[j] + (target - t.before[j])
