@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -124,7 +125,7 @@ class Escalator:
         self._queue: asyncio.Queue[tuple[RouteRequest, asyncio.Future[RouteResult]]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.pool = ClassifierPool(hub.config, hub.router)  # in a thread, or a process of its own (review.worker)
-        self._jobs: list[_Job] = []
+        self._jobs: deque[_Job] = deque()  # taken from the left a batch at a time, however long the backlog
         self._wake: asyncio.Event | None = None
         self._reviewer: asyncio.Task[None] | None = None
         self._warming: asyncio.Task[None] | None = None
@@ -228,7 +229,7 @@ class Escalator:
         for job in self._jobs:
             if job.result is not None and not job.result.done():
                 job.result.set_result(None)
-        self._jobs = []
+        self._jobs.clear()
 
     async def drain(self) -> None:
         """Wait until every review submitted so far is done (tests, shutdown)."""
@@ -268,7 +269,7 @@ class Escalator:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            batch, self._jobs = self._jobs[:REVIEW_BATCH], self._jobs[REVIEW_BATCH:]
+            batch = [self._jobs.popleft() for _ in range(min(REVIEW_BATCH, len(self._jobs)))]
             self._busy = True
             try:
                 results = await self._review_batch(batch)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from zoneinfo import ZoneInfo
+
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import TypeDecorator, bindparam, insert, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from hub.store.db import Database
 from hub.store.migrate import migrate
 from hub.store.prepared import Prepared
-from hub.store.schema import customers, identities, messages, tickets
+from hub.store.schema import UtcDateTime, customers, identities, messages, tickets
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
 _TICKET = dict(customer_id=None, identity_id=None, status="queued", priority="high", department="billing",
@@ -111,3 +115,20 @@ def test_a_statement_that_needs_values_the_execution_computes_is_refused() -> No
     with pytest.raises(ValueError, match="would compute"):
         Prepared(select(tickets.c.id).where(tickets.c.id.in_(bindparam("ids", expanding=True))), ["ids"]).compiled(
             sqlite.dialect())
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from(
+    [timezone.utc, timezone(timedelta(hours=3, minutes=30)), timezone(timedelta(hours=-9)), ZoneInfo("Asia/Bangkok"),
+     ZoneInfo("America/New_York")])))
+@settings(max_examples=500, deadline=None)
+def test_the_one_step_sqlite_datetime_writes_the_text_sqlalchemys_two_steps_write(at: datetime) -> None:
+    # UtcDateTime's own SQLite bind processor against the chain SQLAlchemy would build (process_bind_param, then
+    # DATETIME's format): the same text for any aware time, so rows written before and after read and sort alike.
+    dialect = sqlite.dialect()
+    ours = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    chain = TypeDecorator.bind_processor(UtcDateTime().dialect_impl(dialect), dialect)
+    assert ours is not None and chain is not None
+    assert ours(at) == chain(at)
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        ours(at.replace(tzinfo=None))

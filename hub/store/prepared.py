@@ -56,7 +56,7 @@ class Rows:
 
 
 class _Compiled:
-    __slots__ = ("sql", "names", "constants", "binds", "row", "results")
+    __slots__ = ("sql", "names", "takes", "constants", "binds", "row", "results")
 
     def __init__(self, statement: ClauseElement, keys: frozenset[str], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
@@ -68,20 +68,23 @@ class _Compiled:
             raise ValueError(f"{', '.join(names)}: a value the execution would compute (a column default)")
         self.names: tuple[str, ...] = tuple(compiled.positiontup)
         processors: dict[str, Callable[[Any], Any]] = {}
-        # A value written into the statement itself (`set_={"state": "pending"}`) is a bind with its value.
-        self.constants: dict[str, Any] = {}
-        for name in self.names:
+        # A value written into the statement itself (`set_={"state": "pending"}`) is a bind with its value: processed
+        # here, once, and put in place of the caller's value by position.
+        self.constants: dict[int, Any] = {}
+        for i, name in enumerate(self.names):
             bind = compiled.binds[name]
             if bind.expanding or bind.callable is not None:
                 raise ValueError(f"{name}: a value the execution would compute (an expanding list)")
+            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if name not in keys:
                 if bind.required:
                     raise ValueError(f"{name}: a parameter the prepared statement is not given")
-                self.constants[name] = bind.value
-            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if proc is not None:
+                self.constants[i] = bind.value if proc is None else proc(bind.value)
+            elif proc is not None:
                 processors[name] = proc
-        # In the statement's order: a tuple of (position, processor) is the cheapest loop per execution.
+        # The caller's keys in the statement's order (a constant's place holds None until it is filled in), and a
+        # tuple of (position, processor): the cheapest loops per execution.
+        self.takes = tuple(n for i, n in enumerate(self.names) if i not in self.constants)
         self.binds = tuple((i, processors[n]) for i, n in enumerate(self.names) if n in processors)
         columns = list(getattr(statement, "exported_columns", ()) or ())
         self.row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None  # type: ignore[misc]
@@ -91,9 +94,9 @@ class _Compiled:
         )
 
     def parameters(self, params: Mapping[str, Any]) -> list[Any]:
-        if self.constants:
-            params = {**params, **self.constants}
-        values = [params[n] for n in self.names]  # KeyError for a key the caller left out
+        values = [params[n] for n in self.takes]  # KeyError for a key the caller left out
+        for i, value in self.constants.items():  # in order of position, so each lands where its bind is
+            values.insert(i, value)
         for i, proc in self.binds:
             values[i] = proc(values[i])
         return values
