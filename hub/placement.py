@@ -31,7 +31,7 @@ __all__ = ["Placement"]
 _TICKET_KEYS = ("customer_id", "identity_id", "status", "priority", "department", "kind", "channel", "language",
                 "assignee_id", "subject", "tags", "created_at", "updated_at", "first_response_due", "resolution_due",
                 "breached", "bot_state", "bot_misses", "parent_id")
-_INSERT_TICKET = Prepared(insert(tickets).returning(*tickets.c), _TICKET_KEYS)
+_INSERT_TICKET = Prepared(insert(tickets).returning(*(tickets.c[c] for c in records.TICKET_COLUMNS)), _TICKET_KEYS)
 _CUSTOMER_FACTS = select(
     customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id,
     select(func.count()).select_from(tickets)

@@ -2,6 +2,8 @@
 databases, and refuses what it cannot do faithfully."""
 from __future__ import annotations
 
+from collections import namedtuple
+from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 
 from zoneinfo import ZoneInfo
@@ -13,6 +15,7 @@ from sqlalchemy import TypeDecorator, bindparam, insert, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
+from hub.store import records
 from hub.store.db import Database
 from hub.store.migrate import migrate
 from hub.store.prepared import Prepared
@@ -132,3 +135,13 @@ def test_the_one_step_sqlite_datetime_writes_the_text_sqlalchemys_two_steps_writ
     assert ours(None) is None
     with pytest.raises(ValueError, match="naive"):
         ours(at.replace(tzinfo=None))
+
+
+def test_a_ticket_is_made_from_the_columns_its_statements_return() -> None:
+    # The ticket INSERT, UPDATE ... RETURNING and the read by id return records.TICKET_COLUMNS only: records.ticket
+    # must need no other column (an attribute error here), and every column named must be the table's.
+    row = namedtuple("Row", records.TICKET_COLUMNS)(**{c: None for c in records.TICKET_COLUMNS})
+    made = records.ticket(row._replace(id=1, status="queued", created_at=NOW))
+    assert made.id == 1 and made.status.value == "queued"
+    assert set(records.TICKET_COLUMNS) <= set(tickets.c.keys())
+    assert {f.name for f in fields(made)} <= set(records.TICKET_COLUMNS)

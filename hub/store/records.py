@@ -10,6 +10,13 @@ def attachments(raw: Any) -> tuple[Attachment, ...]:
     return tuple(Attachment(**a) for a in (raw or ()))
 
 
+# The columns `ticket` reads: what a statement that only makes a Ticket of its row needs to return.  The others (the
+# tags, the breaches, the bot's state: JSON to decode) stay unread.
+TICKET_COLUMNS = ("id", "status", "priority", "department", "kind", "channel", "language", "customer_id", "assignee_id",
+                  "subject", "created_at", "updated_at", "first_response_due", "resolution_due", "first_response_at",
+                  "resolved_at", "bot_misses", "identity_id")
+
+
 def ticket(r: Any) -> Ticket:
     return Ticket(
         id=r.id,

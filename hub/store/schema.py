@@ -58,7 +58,8 @@ class UtcDateTime(TypeDecorator[datetime]):
                 return None
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to the store")
-            return value.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+            # 'YYYY-MM-DD HH:MM:SS.ffffff+00:00' less its offset (the year has four digits up to 9999)
+            return (value if value.tzinfo is utc else value.astimezone(utc)).isoformat(" ", "microseconds")[:26]
 
         return process
 

@@ -24,6 +24,8 @@ _INSERT_MESSAGE = Prepared(insert(messages).returning(messages.c.id), _MESSAGE_K
 _INSERT_OUTBOX = Prepared(insert(outbox).returning(outbox.c.id), (
     "message_id", "channel", "state", "attempts", "next_attempt_at", "created_at", "locked_until"))
 _INSERT_TRACE = Prepared(insert(trace), ("ticket_id", "at", "what", "why"))
+# What a statement returns or reads when its row only becomes a Ticket (records.ticket).
+_TICKET_COLUMNS = tuple(tickets.c[c] for c in records.TICKET_COLUMNS)
 
 
 # Conditions a ticket update may add to its ticket id, by name (`update_ticket`'s `guard`): a conditional write
@@ -45,7 +47,7 @@ def _update_statement(columns: tuple[str, ...], guard: str, returning: bool) -> 
     stmt = update(tickets).where(and_(where, extra) if extra is not None else where).values(
         **{c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns})
     keys = ("g_id", *(f"v_{c}" for c in columns), *(("g_kind",) if guard == "kind" else ()))
-    return Prepared(stmt.returning(*tickets.c) if returning else stmt, keys)
+    return Prepared(stmt.returning(*_TICKET_COLUMNS) if returning else stmt, keys)
 
 
 async def update_ticket(conn: AsyncConnection, ticket_id: int, values: dict[str, Any], *, guard: str = "",
@@ -67,7 +69,7 @@ class Conflict(Exception):
     """A concurrent change won (the ticket was claimed first, its status moved on)."""
 
 
-_TICKET_BY_ID = select(tickets).where(tickets.c.id == bindparam("tid"))
+_TICKET_BY_ID = select(*_TICKET_COLUMNS).where(tickets.c.id == bindparam("tid"))
 _GET_TICKET = {False: Prepared(_TICKET_BY_ID, ("tid",)), True: Prepared(_TICKET_BY_ID.with_for_update(), ("tid",))}
 
 
