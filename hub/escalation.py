@@ -49,6 +49,7 @@ from hub import review_changes
 from hub.metrics import CLASSIFY
 from hub.ports import RouteRequest, RouteResult
 from hub.store.db import CUSTOMERS
+from hub.store.prepared import Prepared
 from hub.store.schema import customers, messages, tickets
 from hub.periodic import cancel_and_wait
 from nlp.encoder import Budget
@@ -66,14 +67,17 @@ REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier
 # What a review reads of each message's ticket and customer: the columns its decisions and conditional writes use
 # (hub.review_changes), not the whole row.  Every message is reviewed, and the columns left out (the bot's state,
 # the breaches, seven timestamps) cost more to decode than the read itself.  Built once: the id list expands.
-_REVIEW_READ = (
+_REVIEW_OF = (
     select(tickets.c.id, tickets.c.status, tickets.c.priority, tickets.c.department, tickets.c.kind,
            tickets.c.channel, tickets.c.language, tickets.c.assignee_id, tickets.c.subject, tickets.c.tags,
            tickets.c.first_response_due, tickets.c.resolution_due, tickets.c.first_response_at,
            customers.c.tier, customers.c.tags.label("customer_tags"), customers.c.account_manager_id)
     .join(customers, customers.c.id == tickets.c.customer_id)
-    .where(tickets.c.id.in_(bindparam("ids", expanding=True)))
 )
+_REVIEW_READ = _REVIEW_OF.where(tickets.c.id.in_(bindparam("ids", expanding=True)))
+# The same for a batch of one ticket, prepared (hub.store.prepared): at a few new conversations a second each review
+# batch is one message, and SQLAlchemy's execution of the read above cost more than the read.
+_REVIEW_READ_ONE = Prepared(_REVIEW_OF.where(tickets.c.id == bindparam("id")), ("id",))
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
 # without the sentence encoder (the lexical variant takes well under a millisecond a message).
 REVIEW_DEADLINE = 0.025
@@ -285,7 +289,10 @@ class Escalator:
     async def _review_batch(self, batch: list[_Job]) -> list[Review | None]:
         ids = {j.ticket_id for j in batch}
         async with self.hub.db.read() as conn:
-            found = (await conn.execute(_REVIEW_READ, {"ids": list(ids)})).all()
+            if len(ids) == 1:
+                found = (await _REVIEW_READ_ONE.run(conn, {"id": next(iter(ids))})).all()
+            else:
+                found = (await conn.execute(_REVIEW_READ, {"ids": list(ids)})).all()
         rows = {r.id: r for r in found}
         now = self.hub.clock.now()
         todo: list[tuple[int, Any, RouteRequest]] = []
