@@ -21,6 +21,7 @@ from hub.errors import ConflictError, Invalid, NotFoundError
 from hub.intake import Claimed
 from hub.store import facts
 from hub.store import tickets as ticket_store
+from hub.store.prepared import Prepared
 from hub.store.schema import followups, messages
 from hub.surveys import optout
 from hub.surveys.plan import CHAT, Sent, post
@@ -37,10 +38,12 @@ LIVE = ("scheduled", "due", "sent")
 RATE_WINDOW = timedelta(hours=1)
 # Asked of every mail and chat message of a known customer (the intake's interceptor): built once, so each look
 # costs the query and not the building of it.
-_LAST_CHECKIN = (
+# Looked up for every message of a known customer (the intake's interceptor), so prepared (hub.store.prepared).
+_LAST_CHECKIN = Prepared(
     select(followups)
     .where(and_(followups.c.customer_id == bindparam("cid"), followups.c.state == "sent", followups.c.source == "checkin"))
-    .order_by(followups.c.id.desc()).limit(1)
+    .order_by(followups.c.id.desc()).limit(1),
+    ("cid",),
 )
 
 
@@ -249,7 +252,7 @@ class Followups:
         return await self._answer(conn, f, answer, inbound, now)
 
     async def _awaiting(self, conn: AsyncConnection, channel: str, cid: int, iid: int) -> Any:
-        f = (await conn.execute(_LAST_CHECKIN, {"cid": cid})).first()
+        f = (await _LAST_CHECKIN.run(conn, {"cid": cid})).first()
         if f is None or f.message_id is None:
             return None
         asked = (await conn.execute(select(messages.c.meta, messages.c.channel).where(messages.c.id == f.message_id))).first()
