@@ -7,11 +7,12 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Agent, Role
 from hub.store import records
+from hub.store.prepared import Prepared
 from hub.store.schema import agents, auth_tokens
 
 _N, _R, _P = 2**14, 8, 1  # scrypt cost: ~50 ms per check here, cheap for a login, dear for a guesser
@@ -80,16 +81,21 @@ async def authenticate(conn: AsyncConnection, token: str, now: datetime) -> Agen
     return None if found is None else found[0]
 
 
+# Every request of an agent looks its token up: built and prepared once (hub.store.prepared), as the intake's
+# statements are, so an agent's request costs the lookup and not SQLAlchemy's execution around it.
+_SESSION = Prepared(
+    select(agents, auth_tokens.c.expires_at.label("token_expires_at"))
+    .join(auth_tokens, auth_tokens.c.agent_id == agents.c.id)
+    .where(and_(auth_tokens.c.token_hash == bindparam("hash"), auth_tokens.c.expires_at > bindparam("now"),
+                agents.c.active.is_(True))),
+    ("hash", "now"),
+)
+
+
 async def session(conn: AsyncConnection, token: str, now: datetime) -> tuple[Agent, datetime] | None:
     """The agent a live token belongs to and when the token expires; None when it is unknown, expired, revoked
     or its agent deactivated."""
-    row = (
-        await conn.execute(
-            select(agents, auth_tokens.c.expires_at.label("token_expires_at"))
-            .join(auth_tokens, auth_tokens.c.agent_id == agents.c.id)
-            .where(and_(auth_tokens.c.token_hash == token_hash(token), auth_tokens.c.expires_at > now, agents.c.active.is_(True)))
-        )
-    ).first()
+    row = (await _SESSION.run(conn, {"hash": token_hash(token), "now": now})).first()
     return None if row is None else (records.agent(row), row.token_expires_at)
 
 
