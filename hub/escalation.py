@@ -32,6 +32,7 @@ classified at all unless the bot still reads them.  The decisions' writes live i
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -64,9 +65,10 @@ __all__ = ["Escalator", "Review", "Responders"]
 LEXICAL_BACKLOG = 16
 BATCH = 32
 REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier call, one write for the marks
+_ID_NAMES = [f"id{i}" for i in range(REVIEW_BATCH)]
 # What a review reads of each message's ticket and customer: the columns its decisions and conditional writes use
 # (hub.review_changes), not the whole row.  Every message is reviewed, and the columns left out (the bot's state,
-# the breaches, seven timestamps) cost more to decode than the read itself.  Built once: the id list expands.
+# the breaches, seven timestamps) cost more to decode than the read itself.
 _REVIEW_OF = (
     select(tickets.c.id, tickets.c.status, tickets.c.priority, tickets.c.department, tickets.c.kind,
            tickets.c.channel, tickets.c.language, tickets.c.assignee_id, tickets.c.subject, tickets.c.tags,
@@ -74,10 +76,17 @@ _REVIEW_OF = (
            customers.c.tier, customers.c.tags.label("customer_tags"), customers.c.account_manager_id)
     .join(customers, customers.c.id == tickets.c.customer_id)
 )
-_REVIEW_READ = _REVIEW_OF.where(tickets.c.id.in_(bindparam("ids", expanding=True)))
-# The same for a batch of one ticket, prepared (hub.store.prepared): at a few new conversations a second each review
-# batch is one message, and SQLAlchemy's execution of the read above cost more than the read.
-_REVIEW_READ_ONE = Prepared(_REVIEW_OF.where(tickets.c.id == bindparam("id")), ("id",))
+
+
+@functools.lru_cache(maxsize=None)
+def _review_read(size: int) -> Prepared:
+    """The read for `size` ticket ids, prepared (hub.store.prepared): SQLAlchemy's execution of an expanding IN list
+    cost more than the read.  Sizes are powers of two (a batch's ids padded with its last one), so at most seven
+    statements for a batch of up to 64."""
+    names = _ID_NAMES[:size]
+    return Prepared(_REVIEW_OF.where(tickets.c.id.in_([bindparam(n) for n in names])), names)
+
+
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
 # without the sentence encoder (the lexical variant takes well under a millisecond a message).
 REVIEW_DEADLINE = 0.025
@@ -287,12 +296,10 @@ class Escalator:
                     job.result.set_result(res)
 
     async def _review_batch(self, batch: list[_Job]) -> list[Review | None]:
-        ids = {j.ticket_id for j in batch}
+        ids = list(dict.fromkeys(j.ticket_id for j in batch))
+        tid, size = ids[-1], 1 << (len(ids) - 1).bit_length()  # the list padded to a power of two with its last id
         async with self.hub.db.read() as conn:
-            if len(ids) == 1:
-                found = (await _REVIEW_READ_ONE.run(conn, {"id": next(iter(ids))})).all()
-            else:
-                found = (await conn.execute(_REVIEW_READ, {"ids": list(ids)})).all()
+            found = (await _review_read(size).run(conn, dict(zip(_ID_NAMES, [*ids, *[tid] * (size - len(ids))])))).all()
         rows = {r.id: r for r in found}
         now = self.hub.clock.now()
         todo: list[tuple[int, Any, RouteRequest]] = []
