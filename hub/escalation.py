@@ -32,7 +32,6 @@ classified at all unless the bot still reads them.  The decisions' writes live i
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections import deque
@@ -41,7 +40,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from hub.classifier_pool import ClassifierPool
@@ -50,7 +49,7 @@ from hub import review_changes
 from hub.metrics import CLASSIFY
 from hub.ports import RouteRequest, RouteResult
 from hub.store.db import CUSTOMERS
-from hub.store.prepared import Prepared
+from hub.store.prepared import PreparedIn
 from hub.store.schema import customers, messages, tickets
 from hub.periodic import cancel_and_wait
 from nlp.encoder import Budget
@@ -65,7 +64,6 @@ __all__ = ["Escalator", "Review", "Responders"]
 LEXICAL_BACKLOG = 16
 BATCH = 32
 REVIEW_BATCH = 64  # messages reviewed together: one ticket read, one classifier call, one write for the marks
-_ID_NAMES = [f"id{i}" for i in range(REVIEW_BATCH)]
 # What a review reads of each message's ticket and customer: the columns its decisions and conditional writes use
 # (hub.review_changes), not the whole row.  Every message is reviewed, and the columns left out (the bot's state,
 # the breaches, seven timestamps) cost more to decode than the read itself.
@@ -78,15 +76,8 @@ _REVIEW_OF = (
 )
 
 
-@functools.lru_cache(maxsize=None)
-def _review_read(size: int) -> Prepared:
-    """The read for `size` ticket ids, prepared (hub.store.prepared): SQLAlchemy's execution of an expanding IN list
-    cost more than the read.  Sizes are powers of two (a batch's ids padded with its last one), so at most seven
-    statements for a batch of up to 64."""
-    names = _ID_NAMES[:size]
-    return Prepared(_REVIEW_OF.where(tickets.c.id.in_([bindparam(n) for n in names])), names)
-
-
+# Prepared per size of the batch's id list (hub.store.prepared.PreparedIn).
+_REVIEW_READ = PreparedIn(lambda ids: _REVIEW_OF.where(tickets.c.id.in_(ids)), limit=REVIEW_BATCH)
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
 # without the sentence encoder (the lexical variant takes well under a millisecond a message).
 REVIEW_DEADLINE = 0.025
@@ -297,9 +288,8 @@ class Escalator:
 
     async def _review_batch(self, batch: list[_Job]) -> list[Review | None]:
         ids = list(dict.fromkeys(j.ticket_id for j in batch))
-        tid, size = ids[-1], 1 << (len(ids) - 1).bit_length()  # the list padded to a power of two with its last id
         async with self.hub.db.read() as conn:
-            found = (await _review_read(size).run(conn, dict(zip(_ID_NAMES, [*ids, *[tid] * (size - len(ids))])))).all()
+            found = (await _REVIEW_READ.run(conn, ids)).all()
         rows = {r.id: r for r in found}
         now = self.hub.clock.now()
         todo: list[tuple[int, Any, RouteRequest]] = []

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import TypeDecorator, bindparam, insert, select, update
+from sqlalchemy import TypeDecorator, and_, bindparam, insert, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from hub.store import records
 from hub.store.db import Database
 from hub.store.migrate import migrate
-from hub.store.prepared import Prepared
+from hub.store.prepared import Prepared, PreparedIn
 from hub.store.schema import UtcDateTime, customers, identities, messages, tickets
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
@@ -145,3 +145,30 @@ def test_a_ticket_is_made_from_the_columns_its_statements_return() -> None:
     assert made.id == 1 and made.status.value == "queued"
     assert set(records.TICKET_COLUMNS) <= set(tickets.c.keys())
     assert {f.name for f in fields(made)} <= set(records.TICKET_COLUMNS)
+
+
+async def test_an_in_list_of_any_length_reads_and_writes_as_the_expanding_one_would(db_url: str) -> None:
+    # PreparedIn pads each list to a power of two with its last value and runs a longer one in parts: the rows and
+    # the row count are those of the plain IN list, for every length from 1 to past the limit.
+    db = Database(db_url)
+    try:
+        await migrate(db)
+        cid, iid = await _customer(db)
+        async with db.write() as conn:
+            ids = [(await conn.execute(insert(tickets).returning(tickets.c.id), {**_TICKET, "customer_id": cid,
+                                                                                   "identity_id": iid})).scalar()
+                   for _ in range(11)]
+        read = PreparedIn(lambda binds: select(tickets.c.id, tickets.c.tags).where(tickets.c.id.in_(binds)), limit=4)
+        touch = PreparedIn(lambda binds: update(tickets).where(and_(tickets.c.id.in_(binds),
+                                                                    tickets.c.bot_misses >= bindparam("was")))
+                           .values(bot_misses=bindparam("now_")), ("was", "now_"), limit=4)
+        for n in range(1, 12):
+            want = ids[:n][::-1] + [ids[0]] * 2  # in any order, with repeats
+            async with db.read() as conn:
+                got = (await read.run(conn, want)).all()
+            assert sorted(r.id for r in got) == sorted(set(want)) and all(r.tags == ["vip", "ถาม"] for r in got)
+            async with db.write() as conn:
+                assert (await touch.run(conn, want, {"was": 0, "now_": n})).rowcount == n
+                assert (await touch.run(conn, want, {"was": 99, "now_": n})).rowcount == 0
+    finally:
+        await db.close()
