@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import and_, insert, select
 
 from hub.domain import Agent
+from hub.store.prepared import Prepared
 from hub.store.schema import audit_log
 
 # The client address of the request being served (None outside a request: the scheduler, the command line).
@@ -59,6 +60,11 @@ class Entry:
     detail: dict[str, Any]
 
 
+# Agents' actions each write an entry: prepared once (hub.store.prepared) rather than executed through SQLAlchemy.
+_INSERT = Prepared(insert(audit_log).returning(audit_log.c.id), (
+    "at", "actor_id", "actor_name", "actor_role", "action", "target_type", "target_id", "customer_id", "source", "detail"))
+
+
 async def record(
     conn: Any,
     action: str,
@@ -91,7 +97,7 @@ async def record(
         "source": (source if source is not None else SOURCE.get()),
         "detail": dict(detail or {}),
     }
-    return (await conn.execute(insert(audit_log).values(**values).returning(audit_log.c.id))).scalar_one()
+    return (await _INSERT.run(conn, values)).scalar_one()
 
 
 @dataclass(frozen=True, slots=True)
