@@ -7,12 +7,13 @@ records the outcome on the message.  A delivery that keeps failing is marked fai
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from channels.base import Channel, PermanentError, RetryAfter, SendError, Unreachable
 from hub import periodic
@@ -26,9 +27,43 @@ from hub.store import customers as customer_store
 from hub.store import records
 from hub.store import tickets as ticket_store
 from hub.store.db import Database
+from hub.store.prepared import Prepared
 from hub.store.schema import agents, messages, outbox, tickets
 
 log = logging.getLogger("hub.outbox")
+
+# Every reply goes through these, each built and prepared once (hub.store.prepared): SQLAlchemy's execution around
+# them cost more than the statements, on the path from an agent's reply to the customer.
+_CLAIM = Prepared(
+    update(outbox)
+    .where(and_(outbox.c.id == bindparam("oid"), outbox.c.state == "pending", outbox.c.next_attempt_at <= bindparam("now"),
+                or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < bindparam("now"))))
+    .values(locked_until=bindparam("until", type_=outbox.c.locked_until.type), attempts=outbox.c.attempts + 1),
+    ("oid", "now", "until"),
+)
+_LOAD = Prepared(
+    select(outbox.c.attempts, messages, tickets.c.subject, tickets.c.id.label("tid"), agents.c.name.label("agent_name"))
+    .select_from(outbox.join(messages, messages.c.id == outbox.c.message_id))
+    .join(tickets, tickets.c.id == messages.c.ticket_id)
+    .outerjoin(agents, agents.c.id == messages.c.agent_id)
+    .where(outbox.c.id == bindparam("oid")),
+    ("oid",),
+)
+_FINISH = Prepared(
+    update(outbox).where(outbox.c.id == bindparam("oid")).values(
+        state=bindparam("state", type_=outbox.c.state.type), locked_until=None,
+        last_error=bindparam("error", type_=outbox.c.last_error.type)),
+    ("oid", "state", "error"),
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _delivered(columns: tuple[str, ...]) -> Prepared:
+    """A message's delivery columns set (with or without the provider's id), the row returned."""
+    return Prepared(update(messages).where(messages.c.id == bindparam("mid")).values(
+        **{c: bindparam(f"v_{c}", type_=messages.c[c].type) for c in columns}).returning(*messages.c),
+        ("mid", *(f"v_{c}" for c in columns)))
+
 
 
 class Outbox:
@@ -130,31 +165,12 @@ class Outbox:
     async def _claim(self, outbox_id: int) -> bool:
         now = self.clock.now()
         async with self.db.write() as conn:
-            res = await conn.execute(
-                update(outbox)
-                .where(
-                    and_(
-                        outbox.c.id == outbox_id,
-                        outbox.c.state == "pending",
-                        outbox.c.next_attempt_at <= now,
-                        or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
-                    )
-                )
-                .values(locked_until=now + self.lock, attempts=outbox.c.attempts + 1)
-            )
+            res = await _CLAIM.run(conn, {"oid": outbox_id, "now": now, "until": now + self.lock})
             return res.rowcount == 1
 
     async def _load(self, outbox_id: int) -> tuple[Outbound, int, str | None]:
         async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(outbox.c.attempts, messages, tickets.c.subject, tickets.c.id.label("tid"), agents.c.name.label("agent_name"))
-                    .select_from(outbox.join(messages, messages.c.id == outbox.c.message_id))
-                    .join(tickets, tickets.c.id == messages.c.ticket_id)
-                    .outerjoin(agents, agents.c.id == messages.c.agent_id)
-                    .where(outbox.c.id == outbox_id)
-                )
-            ).one()
+            row = (await _LOAD.run(conn, {"oid": outbox_id})).one()
             to = await ticket_store.recipient(conn, row.tid, (row.meta or {}).get("identity_id"))
             channel = self.channels.get(row.channel)
             threaded = channel is not None and channel.capabilities.thread_refs
@@ -247,9 +263,7 @@ class Outbox:
         if provider_id:
             msg_values["provider_id"] = provider_key(provider_id)
         async with self.db.write() as conn:
-            await conn.execute(
-                update(outbox).where(outbox.c.id == outbox_id).values(state=state, locked_until=None, last_error=error and error[:1000])
-            )
-            msg = records.message((await conn.execute(
-                update(messages).where(messages.c.id == message_id).values(**msg_values).returning(*messages.c))).one())
+            await _FINISH.run(conn, {"oid": outbox_id, "state": state, "error": error and error[:1000]})
+            msg = records.message((await _delivered(tuple(msg_values)).run(
+                conn, {"mid": message_id, **{f"v_{k}": v for k, v in msg_values.items()}})).one())
         await self.events.raw({"type": "message.updated", "message": message_json(msg)})
