@@ -229,16 +229,21 @@ async def set_status(
     return res.rowcount == 1
 
 
+# Read for every reply sent (hub.outbox), so prepared.
+_ADDRESS = select(identities.c.channel, identities.c.external_id, identities.c.unreachable)
+_RECIPIENT = Prepared(_ADDRESS.join(tickets, tickets.c.identity_id == identities.c.id)
+                      .where(tickets.c.id == bindparam("tid")), ("tid",))
+_RECIPIENT_NAMED = Prepared(_ADDRESS.join(tickets, tickets.c.customer_id == identities.c.customer_id)
+                            .where(and_(identities.c.id == bindparam("iid"), tickets.c.id == bindparam("tid"))), ("tid", "iid"))
+
+
 async def recipient(conn: AsyncConnection, ticket_id: int, identity_id: int | None = None) -> tuple[str, str, str | None] | None:
     """(channel, external_id, unreachable reason) of the identity a ticket's replies go to, or of `identity_id`
     when a message names its own (a survey of a phone callback goes to the customer's chat)."""
-    q = select(identities.c.channel, identities.c.external_id, identities.c.unreachable)
     if identity_id is not None:
-        q = q.join(tickets, tickets.c.customer_id == identities.c.customer_id).where(
-            and_(identities.c.id == identity_id, tickets.c.id == ticket_id))
+        row = (await _RECIPIENT_NAMED.run(conn, {"tid": ticket_id, "iid": identity_id})).first()
     else:
-        q = q.join(tickets, tickets.c.identity_id == identities.c.id).where(tickets.c.id == ticket_id)
-    row = (await conn.execute(q)).first()
+        row = (await _RECIPIENT.run(conn, {"tid": ticket_id})).first()
     return None if row is None else (row.channel, row.external_id, row.unreachable)
 
 
