@@ -95,6 +95,8 @@ MARKS_PER_WRITE = 500  # message ids in one UPDATE ... IN (...): well inside eve
 # (its own transaction and commit) cost as much as a tenth of the hub's work.  A mark left set a moment longer only
 # means a second, idempotent review after a crash.
 MARKS_EVERY = 0.05
+_CLEAR_MARKS = PreparedIn(lambda ids: update(messages).where(messages.c.id.in_(ids)).values(review_pending=None),
+                          limit=MARKS_PER_WRITE)
 REPLAY = 10_000  # unreviewed messages taken up per start (the oldest first); the rest at the next start
 
 # Classified once right after start-up, off the loop: loading the models, the Thai dictionary and the encoder,
@@ -351,7 +353,7 @@ class Escalator:
             ids, self._marks = self._marks[:MARKS_PER_WRITE], self._marks[MARKS_PER_WRITE:]
             try:
                 async with self.hub.db.write(CUSTOMERS) as conn:
-                    await conn.execute(update(messages).where(messages.c.id.in_(ids)).values(review_pending=None))
+                    await _CLEAR_MARKS.run(conn, ids)
             except Exception:  # the marks stay set: the next start reviews these messages again
                 log.exception("review marks of %d messages not cleared", len(ids) + len(self._marks))
                 self._marks = []

@@ -87,7 +87,7 @@ class SlaJobs:
 
     async def _terms(self, conn: AsyncConnection, t: Ticket) -> Terms:
         keys = [key(target, step, t.id) for target in TARGETS for step in ("breach", "warn")]
-        row = (await conn.execute(select(jobs.c.payload).where(jobs.c.key.in_(keys)).limit(1))).first()
+        row = (await _TERMS.run(conn, keys)).first()
         p = row.payload if row is not None else None
         if not p or "policy" not in p:
             return self._default_terms(t.priority)
@@ -313,6 +313,10 @@ async def _member(conn: AsyncConnection, agent_id: int, department: str) -> bool
 # reply stops two jobs, a resolve four.
 _STOP = PreparedIn(lambda keys: update(jobs).where(and_(jobs.c.key.in_(keys), jobs.c.state == "pending"))
                    .values(state="cancelled"))
+
+
+# Read on every status change of a ticket: any of its jobs' payload (they all keep the same terms).
+_TERMS = PreparedIn(lambda keys: select(jobs.c.payload).where(jobs.c.key.in_(keys)).limit(1), limit=4)
 
 
 async def _stop(conn: AsyncConnection, keys: list[str]) -> None:

@@ -158,11 +158,12 @@ async def test_an_in_list_of_any_length_reads_and_writes_as_the_expanding_one_wo
             ids = [(await conn.execute(insert(tickets).returning(tickets.c.id), {**_TICKET, "customer_id": cid,
                                                                                    "identity_id": iid})).scalar()
                    for _ in range(11)]
-        read = PreparedIn(lambda binds: select(tickets.c.id, tickets.c.tags).where(tickets.c.id.in_(binds)), limit=4)
-        touch = PreparedIn(lambda binds: update(tickets).where(and_(tickets.c.id.in_(binds),
-                                                                    tickets.c.bot_misses >= bindparam("was")))
-                           .values(bot_misses=bindparam("now_")), ("was", "now_"), limit=4)
-        for n in range(1, 12):
+        for limit, n in [(limit, n) for limit in (3, 4) for n in range(1, 12)]:  # a limit not a power of two too
+            read = PreparedIn(lambda binds: select(tickets.c.id, tickets.c.tags).where(tickets.c.id.in_(binds)),
+                              limit=limit)
+            touch = PreparedIn(lambda binds: update(tickets).where(and_(tickets.c.id.in_(binds),
+                                                                        tickets.c.bot_misses >= bindparam("was")))
+                               .values(bot_misses=bindparam("now_")), ("was", "now_"), limit=limit)
             want = ids[:n][::-1] + [ids[0]] * 2  # in any order, with repeats
             async with db.read() as conn:
                 got = (await read.run(conn, want)).all()

@@ -184,7 +184,7 @@ class PreparedIn:
         values = list(dict.fromkeys(values))  # a value repeated in two parts would be counted twice
         for start in range(0, len(values), self.limit):
             part = values[start:start + self.limit]
-            size = 1 << (len(part) - 1).bit_length()
+            size = min(1 << (len(part) - 1).bit_length(), self.limit)
             padded = [*part, *[part[-1]] * (size - len(part))]
             done = await self._prepared(size).run(conn, {**(params or {}), **dict(zip(self._names, padded))})
             rows += done.all()

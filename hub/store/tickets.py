@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Attachment, Author, Direction, Message, Status, Ticket
 from hub.store import facts, records
-from hub.store.prepared import Prepared
+from hub.store.prepared import Prepared, PreparedIn, Rows
 from hub.store.schema import identities, mentions, messages, notes, outbox, tickets, trace
 
 
@@ -210,6 +210,14 @@ async def ticket_trace(conn: AsyncConnection, ticket_id: int) -> list[dict[str, 
     return [{"at": r.at.isoformat(), "what": r.what, "why": r.why} for r in rows]
 
 
+@functools.lru_cache(maxsize=64)
+def _status_move(columns: tuple[str, ...]) -> PreparedIn:
+    """`set_status`'s UPDATE for a set of columns, prepared per number of statuses it may move from."""
+    return PreparedIn(lambda statuses: update(tickets).where(and_(tickets.c.id == bindparam("g_id"), tickets.c.status.in_(statuses)))
+                      .values(**{c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns}),
+                      ("g_id", *(f"v_{c}" for c in columns)), limit=8)
+
+
 async def set_status(
     conn: AsyncConnection,
     ticket_id: int,
@@ -219,11 +227,9 @@ async def set_status(
 ) -> bool:
     """Conditional update: applies only while the ticket is still in one of `allowed_from` (atomic on both
     databases: the row lock is held to commit).  Returns whether it applied."""
-    res = await conn.execute(
-        update(tickets)
-        .where(and_(tickets.c.id == ticket_id, tickets.c.status.in_(allowed_from)))
-        .values(updated_at=at, **values)
-    )
+    params = {"g_id": ticket_id, "v_updated_at": at, **{f"v_{c}": v for c, v in values.items()}}
+    move = _status_move(tuple(sorted({"updated_at", *values})))
+    res = await move.run(conn, list(allowed_from), params) if allowed_from else Rows([], 0)
     if res.rowcount == 1 and values.get("status") == "resolved":
         facts.note("resolved", ticket_id)
     return res.rowcount == 1
