@@ -160,9 +160,9 @@ class Prepared:
 
 
 class PreparedIn:
-    """A statement over an IN list of any length, prepared once per power-of-two length: `build(binds)` makes it
-    from the list's bind parameters, and the values are padded to that length with the last of them, which an IN
-    list does not mind.  SQLAlchemy's expanding IN cannot be prepared (its list is rendered at each execution), and
+    """A statement over an IN list of any length, prepared once per power-of-two length (or `limit`): `build(binds)`
+    makes it from the list's bind parameters, and the values are padded to that length with the last of them, which
+    an IN list does not mind.  SQLAlchemy's expanding IN cannot be prepared (its list is rendered at each execution), and
     its execution cost more than the statements it served (a review batch's ticket read, stopping SLA jobs).  A
     list longer than `limit` runs in parts: their rows are joined and their row counts added."""
 
