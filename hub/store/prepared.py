@@ -11,7 +11,8 @@ the cursor of SQLAlchemy's asyncpg adapter inside `run_sync` (the same transacti
 Only for statements whose every parameter the caller names (`keys`): an INSERT or UPDATE is compiled for exactly
 those columns, and a statement that would still need another value (a column default the execution context would
 fill in) or an expanding IN list is refused when it is compiled, so nothing is silently written differently.
-Errors of the driver are raised as SQLAlchemy's (`DBAPIError.instance`), as callers expect.
+Errors of the driver are raised as SQLAlchemy's (`DBAPIError.instance`), as callers expect.  `PreparedIn` serves the
+statements an expanding list would: one prepared statement per power-of-two length of the list.
 Imports SQLAlchemy and hub.store.db.
 """
 from __future__ import annotations
