@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from hub import audit, labels, mentions
 from hub import status as machine
@@ -72,7 +72,7 @@ class Actions:
             # The conditional update is the arbiter: of two simultaneous claims exactly one applies.
             if not ok:
                 raise ConflictError(f"ticket {ticket_id} was claimed by someone else")
-            await conn.execute(update(agents).where(agents.c.id == agent.id).values(last_assigned_at=now))
+            await store.note_assigned(conn, agent.id, now)
             await store.add_trace(conn, ticket_id, now, "claimed", f"by {agent.name} (#{agent.id})")
             facts.note("updated", ticket_id)
             await _audit(conn, "ticket.claim", agent, t, now)

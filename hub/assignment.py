@@ -156,7 +156,7 @@ class Assigner:
         )
         if res.rowcount != 1:
             return None  # taken meanwhile (a manual claim)
-        await conn.execute(update(agents).where(agents.c.id == choice.agent_id).values(last_assigned_at=now))
+        await ticket_store.note_assigned(conn, choice.agent_id, now)
         await ticket_store.add_trace(conn, ticket_id, now, "assigned", choice.why)
         log.info("ticket %s assigned to agent %s: %s", ticket_id, choice.agent_id, choice.why)
         return choice.agent_id

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.domain import Attachment, Author, Direction, Message, Status, Ticket
 from hub.store import facts, records
 from hub.store.prepared import Prepared, PreparedIn, Rows
-from hub.store.schema import identities, mentions, messages, notes, outbox, tickets, trace
+from hub.store.schema import agents, identities, mentions, messages, notes, outbox, tickets, trace
 
 
 # Built once and executed with parameters: SQLAlchemy then compiles each of them a single time.  Those of every new
@@ -241,6 +241,15 @@ _RECIPIENT = Prepared(_ADDRESS.join(tickets, tickets.c.identity_id == identities
                       .where(tickets.c.id == bindparam("tid")), ("tid",))
 _RECIPIENT_NAMED = Prepared(_ADDRESS.join(tickets, tickets.c.customer_id == identities.c.customer_id)
                             .where(and_(identities.c.id == bindparam("iid"), tickets.c.id == bindparam("tid"))), ("tid", "iid"))
+
+
+_ASSIGNED = Prepared(update(agents).where(agents.c.id == bindparam("aid"))
+                     .values(last_assigned_at=bindparam("at", type_=agents.c.last_assigned_at.type)), ("aid", "at"))
+
+
+async def note_assigned(conn: AsyncConnection, agent_id: int, at: datetime) -> None:
+    """When the agent last took a ticket (a claim or the assigner's pick): the round robin's order."""
+    await _ASSIGNED.run(conn, {"aid": agent_id, "at": at})
 
 
 async def recipient(conn: AsyncConnection, ticket_id: int, identity_id: int | None = None) -> tuple[str, str, str | None] | None:
