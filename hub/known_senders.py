@@ -37,7 +37,7 @@ _TOUCH = Prepared(
                 tickets.c.identity_id == bindparam("iid"),
                 or_(*(tickets.c.status == literal_column(f"'{s}'") for s in _STEADY))))
     .values(updated_at=bindparam("now", type_=tickets.c.updated_at.type))
-    .returning(*tickets.c),
+    .returning(*(tickets.c[c] for c in records.TICKET_COLUMNS)),  # what a Ticket is made of, no JSON to decode
     ("tid", "cid", "iid", "now"),
 )
 _MESSAGE_KEYS = ("ticket_id", "direction", "author", "text", "html", "channel", "created_at", "provider_id",
