@@ -32,6 +32,18 @@ _TICKET_KEYS = ("customer_id", "identity_id", "status", "priority", "department"
                 "assignee_id", "subject", "tags", "created_at", "updated_at", "first_response_due", "resolution_due",
                 "breached", "bot_state", "bot_misses", "parent_id")
 _INSERT_TICKET = Prepared(insert(tickets).returning(*(tickets.c[c] for c in records.TICKET_COLUMNS)), _TICKET_KEYS)
+# A known customer's message looks for the ticket it continues (when the chat fast path does not know it: after a
+# restart, on email): what a Ticket is made of, prepared.
+_TICKET_COLS = [tickets.c[c] for c in records.TICKET_COLUMNS]
+_QUOTED = Prepared(select(*_TICKET_COLS).where(and_(tickets.c.id == bindparam("tid"), tickets.c.customer_id == bindparam("cid"))),
+                   ("tid", "cid"))
+_CONVERSATION = Prepared(
+    select(*_TICKET_COLS)
+    .where(and_(tickets.c.customer_id == bindparam("cid"), tickets.c.channel == bindparam("channel"),
+                tickets.c.identity_id == bindparam("iid")))
+    .order_by(tickets.c.id.desc()).limit(1),
+    ("cid", "channel", "iid"),
+)
 _CUSTOMER_FACTS = select(
     customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id,
     select(func.count()).select_from(tickets)
@@ -84,24 +96,13 @@ class Placement:
             if row is not None:
                 candidate, why = await ticket_store.get_ticket(conn, row.ticket_id), "replies to a message of this ticket"
         if candidate is None and inbound.ticket_hint is not None and not new_customer:
-            row = (
-                await conn.execute(
-                    select(tickets).where(and_(tickets.c.id == inbound.ticket_hint, tickets.c.customer_id == cid))
-                )
-            ).first()
+            row = (await _QUOTED.run(conn, {"tid": inbound.ticket_hint, "cid": cid})).first()
             if row is not None:
                 candidate, why = records.ticket(row), f"quotes ticket #{inbound.ticket_hint}"
         if candidate is None and self.conversational(inbound.channel) and not new_customer:
             # The conversation of this very identity: after a merge a customer may have two chats on one channel,
             # and each reply goes back to the identity its ticket was written from.
-            row = (
-                await conn.execute(
-                    select(tickets)
-                    .where(and_(tickets.c.customer_id == cid, tickets.c.channel == inbound.channel, tickets.c.identity_id == iid))
-                    .order_by(tickets.c.id.desc())
-                    .limit(1)
-                )
-            ).first()
+            row = (await _CONVERSATION.run(conn, {"cid": cid, "channel": inbound.channel, "iid": iid})).first()
             if row is not None:
                 candidate, why = records.ticket(row), "continues the customer's conversation on this channel"
         if candidate is None:
