@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.store import facts
@@ -183,8 +183,18 @@ class Database:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
+            # On the driver's own cursor: every read and write of the hub begins here, and SQLAlchemy's execution
+            # of one BEGIN (`exec_driver_sql`, as in the recipe) cost several times the statement.  Its errors are
+            # raised as SQLAlchemy's, as they were (a busy database is an OperationalError that callers retry).
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(f"BEGIN {mode}")
+            except conn.dialect.loaded_dbapi.Error as exc:
+                raise DBAPIError.instance(f"BEGIN {mode}", (), exc, conn.dialect.loaded_dbapi.Error,
+                                          dialect=conn.dialect) from exc
+            finally:
+                cursor.close()
 
     @contextmanager
     def _sqlite(self, mode: str) -> Iterator[SyncConnection]:
