@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.domain import Author, Direction, Inbound, Message, Status, Ticket
 from hub.store import facts, records
+from hub.store import tickets as ticket_store
 from hub.store.prepared import Prepared
 from hub.store.schema import messages, tickets
 
@@ -37,7 +38,7 @@ _TOUCH = Prepared(
                 tickets.c.identity_id == bindparam("iid"),
                 or_(*(tickets.c.status == literal_column(f"'{s}'") for s in _STEADY))))
     .values(updated_at=bindparam("now", type_=tickets.c.updated_at.type))
-    .returning(*(tickets.c[c] for c in records.TICKET_COLUMNS)),  # what a Ticket is made of, no JSON to decode
+    .returning(*ticket_store.TICKET_ROW),  # what a Ticket is made of, no JSON to decode
     ("tid", "cid", "iid", "now"),
 )
 _MESSAGE_KEYS = ("ticket_id", "direction", "author", "text", "html", "channel", "created_at", "provider_id",

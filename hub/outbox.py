@@ -27,7 +27,7 @@ from hub.store import customers as customer_store
 from hub.store import records
 from hub.store import tickets as ticket_store
 from hub.store.db import Database
-from hub.store.prepared import Prepared
+from hub.store.prepared import Prepared, bound_values
 from hub.store.schema import agents, messages, outbox, tickets
 
 log = logging.getLogger("hub.outbox")
@@ -36,7 +36,8 @@ log = logging.getLogger("hub.outbox")
 # them cost more than the statements, on the path from an agent's reply to the customer.
 _CLAIM = Prepared(
     update(outbox)
-    .where(and_(outbox.c.id == bindparam("oid"), outbox.c.state == "pending", outbox.c.next_attempt_at <= bindparam("now"),
+    .where(and_(outbox.c.id == bindparam("oid"), outbox.c.state == "pending",
+                outbox.c.next_attempt_at <= bindparam("now"),
                 or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < bindparam("now"))))
     .values(locked_until=bindparam("until", type_=outbox.c.locked_until.type), attempts=outbox.c.attempts + 1),
     ("oid", "now", "until"),
@@ -60,10 +61,8 @@ _FINISH = Prepared(
 @functools.lru_cache(maxsize=8)
 def _delivered(columns: tuple[str, ...]) -> Prepared:
     """A message's delivery columns set (with or without the provider's id), the row returned."""
-    return Prepared(update(messages).where(messages.c.id == bindparam("mid")).values(
-        **{c: bindparam(f"v_{c}", type_=messages.c[c].type) for c in columns}).returning(*messages.c),
-        ("mid", *(f"v_{c}" for c in columns)))
-
+    return Prepared(update(messages).where(messages.c.id == bindparam("mid")).values(**bound_values(messages, columns))
+                    .returning(*messages.c), ("mid", *(f"v_{c}" for c in columns)))
 
 
 class Outbox:

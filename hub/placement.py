@@ -31,14 +31,16 @@ __all__ = ["Placement"]
 _TICKET_KEYS = ("customer_id", "identity_id", "status", "priority", "department", "kind", "channel", "language",
                 "assignee_id", "subject", "tags", "created_at", "updated_at", "first_response_due", "resolution_due",
                 "breached", "bot_state", "bot_misses", "parent_id")
-_INSERT_TICKET = Prepared(insert(tickets).returning(*(tickets.c[c] for c in records.TICKET_COLUMNS)), _TICKET_KEYS)
+_INSERT_TICKET = Prepared(insert(tickets).returning(*ticket_store.TICKET_ROW), _TICKET_KEYS)
 # A known customer's message looks for the ticket it continues (when the chat fast path does not know it: after a
 # restart, on email): what a Ticket is made of, prepared.
-_TICKET_COLS = [tickets.c[c] for c in records.TICKET_COLUMNS]
-_QUOTED = Prepared(select(*_TICKET_COLS).where(and_(tickets.c.id == bindparam("tid"), tickets.c.customer_id == bindparam("cid"))),
-                   ("tid", "cid"))
+_QUOTED = Prepared(
+    select(*ticket_store.TICKET_ROW)
+    .where(and_(tickets.c.id == bindparam("tid"), tickets.c.customer_id == bindparam("cid"))),
+    ("tid", "cid"),
+)
 _CONVERSATION = Prepared(
-    select(*_TICKET_COLS)
+    select(*ticket_store.TICKET_ROW)
     .where(and_(tickets.c.customer_id == bindparam("cid"), tickets.c.channel == bindparam("channel"),
                 tickets.c.identity_id == bindparam("iid")))
     .order_by(tickets.c.id.desc()).limit(1),

@@ -32,6 +32,12 @@ READ_BUSY_TIMEOUT = 0.1
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
+def as_sqlalchemy_error(exc: Exception, sql: str, params: Any, dialect: Any) -> DBAPIError:
+    """A driver's error on a statement run on its own cursor, as SQLAlchemy would have raised it (IntegrityError,
+    OperationalError...), so callers catch the same classes either way."""
+    return DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect)
+
+
 def is_busy(exc: BaseException) -> bool:
     """SQLite refused because another connection holds a lock (SQLITE_BUSY / SQLITE_LOCKED)."""
     orig = getattr(exc, "orig", exc)
@@ -191,8 +197,7 @@ class Database:
             try:
                 cursor.execute(f"BEGIN {mode}")
             except conn.dialect.loaded_dbapi.Error as exc:
-                raise DBAPIError.instance(f"BEGIN {mode}", (), exc, conn.dialect.loaded_dbapi.Error,
-                                          dialect=conn.dialect) from exc
+                raise as_sqlalchemy_error(exc, f"BEGIN {mode}", (), conn.dialect) from exc
             finally:
                 cursor.close()
 

@@ -11,8 +11,8 @@ the cursor of SQLAlchemy's asyncpg adapter inside `run_sync` (the same transacti
 Only for statements whose every parameter the caller names (`keys`): an INSERT or UPDATE is compiled for exactly
 those columns, and a statement that would still need another value (a column default the execution context would
 fill in) or an expanding IN list is refused when it is compiled, so nothing is silently written differently.
-Errors of the driver are raised as SQLAlchemy's (`DBAPIError.instance`), as callers expect.  `PreparedIn` serves the
-statements an expanding list would: one prepared statement per power-of-two length of the list.
+Errors of the driver are raised as SQLAlchemy's (`hub.store.db.as_sqlalchemy_error`), as callers expect.
+`PreparedIn` serves the statements an expanding list would: one prepared statement per power-of-two length.
 Imports SQLAlchemy and hub.store.db.
 """
 from __future__ import annotations
@@ -23,12 +23,17 @@ from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
-from hub.store.db import SyncConnection
+from hub.store.db import SyncConnection, as_sqlalchemy_error
 
-__all__ = ["Prepared", "PreparedIn", "Rows"]
+__all__ = ["Prepared", "PreparedIn", "Rows", "bound_values"]
+
+
+def bound_values(table: Any, columns: Sequence[str], prefix: str = "v_") -> dict[str, Any]:
+    """`.values()` for an UPDATE of `columns`, each a parameter named `prefix + column` of the column's type (whose
+    processors then write it)."""
+    return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
 
 
 class Rows:
@@ -155,7 +160,7 @@ class Prepared:
             cursor.execute(c.sql, values)
             return Rows(c.rows(cursor.fetchall()) if c.row is not None else [], cursor.rowcount)
         except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+            raise as_sqlalchemy_error(exc, c.sql, values, dialect) from exc
         finally:
             cursor.close()
 

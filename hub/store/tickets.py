@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import Attachment, Author, Direction, Message, Status, Ticket
 from hub.store import facts, records
-from hub.store.prepared import Prepared, PreparedIn, Rows
+from hub.store.prepared import Prepared, PreparedIn, bound_values
 from hub.store.schema import agents, identities, mentions, messages, notes, outbox, tickets, trace
 
 
@@ -25,7 +25,7 @@ _INSERT_OUTBOX = Prepared(insert(outbox).returning(outbox.c.id), (
     "message_id", "channel", "state", "attempts", "next_attempt_at", "created_at", "locked_until"))
 _INSERT_TRACE = Prepared(insert(trace), ("ticket_id", "at", "what", "why"))
 # What a statement returns or reads when its row only becomes a Ticket (records.ticket).
-_TICKET_COLUMNS = tuple(tickets.c[c] for c in records.TICKET_COLUMNS)
+TICKET_ROW = tuple(tickets.c[c] for c in records.TICKET_COLUMNS)
 
 
 # Conditions a ticket update may add to its ticket id, by name (`update_ticket`'s `guard`): a conditional write
@@ -44,10 +44,10 @@ def _update_statement(columns: tuple[str, ...], guard: str, returning: bool) -> 
     key took longer than running it (~3x for one that returns the row)."""
     where = tickets.c.id == bindparam("g_id")
     extra = _GUARDS[guard]()
-    stmt = update(tickets).where(and_(where, extra) if extra is not None else where).values(
-        **{c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns})
+    stmt = (update(tickets).where(and_(where, extra) if extra is not None else where)
+            .values(**bound_values(tickets, columns)))
     keys = ("g_id", *(f"v_{c}" for c in columns), *(("g_kind",) if guard == "kind" else ()))
-    return Prepared(stmt.returning(*_TICKET_COLUMNS) if returning else stmt, keys)
+    return Prepared(stmt.returning(*TICKET_ROW) if returning else stmt, keys)
 
 
 async def update_ticket(conn: AsyncConnection, ticket_id: int, values: dict[str, Any], *, guard: str = "",
@@ -69,7 +69,7 @@ class Conflict(Exception):
     """A concurrent change won (the ticket was claimed first, its status moved on)."""
 
 
-_TICKET_BY_ID = select(*_TICKET_COLUMNS).where(tickets.c.id == bindparam("tid"))
+_TICKET_BY_ID = select(*TICKET_ROW).where(tickets.c.id == bindparam("tid"))
 _GET_TICKET = {False: Prepared(_TICKET_BY_ID, ("tid",)), True: Prepared(_TICKET_BY_ID.with_for_update(), ("tid",))}
 
 
@@ -213,8 +213,9 @@ async def ticket_trace(conn: AsyncConnection, ticket_id: int) -> list[dict[str, 
 @functools.lru_cache(maxsize=64)
 def _status_move(columns: tuple[str, ...]) -> PreparedIn:
     """`set_status`'s UPDATE for a set of columns, prepared per number of statuses it may move from."""
-    return PreparedIn(lambda statuses: update(tickets).where(and_(tickets.c.id == bindparam("g_id"), tickets.c.status.in_(statuses)))
-                      .values(**{c: bindparam(f"v_{c}", type_=tickets.c[c].type) for c in columns}),
+    return PreparedIn(lambda statuses: update(tickets)
+                      .where(and_(tickets.c.id == bindparam("g_id"), tickets.c.status.in_(statuses)))
+                      .values(**bound_values(tickets, columns)),
                       ("g_id", *(f"v_{c}" for c in columns)), limit=8)
 
 
@@ -229,7 +230,7 @@ async def set_status(
     databases: the row lock is held to commit).  Returns whether it applied."""
     params = {"g_id": ticket_id, "v_updated_at": at, **{f"v_{c}": v for c, v in values.items()}}
     move = _status_move(tuple(sorted({"updated_at", *values})))
-    res = await move.run(conn, list(allowed_from), params) if allowed_from else Rows([], 0)
+    res = await move.run(conn, list(allowed_from), params)  # none allowed: no statement, a row count of 0
     if res.rowcount == 1 and values.get("status") == "resolved":
         facts.note("resolved", ticket_id)
     return res.rowcount == 1
@@ -240,7 +241,8 @@ _ADDRESS = select(identities.c.channel, identities.c.external_id, identities.c.u
 _RECIPIENT = Prepared(_ADDRESS.join(tickets, tickets.c.identity_id == identities.c.id)
                       .where(tickets.c.id == bindparam("tid")), ("tid",))
 _RECIPIENT_NAMED = Prepared(_ADDRESS.join(tickets, tickets.c.customer_id == identities.c.customer_id)
-                            .where(and_(identities.c.id == bindparam("iid"), tickets.c.id == bindparam("tid"))), ("tid", "iid"))
+                            .where(and_(identities.c.id == bindparam("iid"), tickets.c.id == bindparam("tid"))),
+                            ("tid", "iid"))
 
 
 _ASSIGNED = Prepared(update(agents).where(agents.c.id == bindparam("aid"))
