@@ -171,5 +171,8 @@ async def test_an_in_list_of_any_length_reads_and_writes_as_the_expanding_one_wo
             async with db.write() as conn:
                 assert (await touch.run(conn, want, {"was": 0, "now_": n})).rowcount == n
                 assert (await touch.run(conn, want, {"was": 99, "now_": n})).rowcount == 0
+                # An empty list runs no statement: no rows, nothing changed (set_status and _stop rely on it).
+                assert (await touch.run(conn, [], {"was": 0, "now_": n})).rowcount == 0
+                assert (await read.run(conn, [])).all() == []
     finally:
         await db.close()
