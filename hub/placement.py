@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select
+from sqlalchemy import and_, bindparam, func, insert, literal, select
 
 from hub.config import Config
 from hub.domain import NO_ANSWER, OPEN_VALUES as OPEN, Inbound, Status, Ticket
@@ -46,11 +46,18 @@ _CONVERSATION = Prepared(
     .order_by(tickets.c.id.desc()).limit(1),
     ("cid", "channel", "iid"),
 )
-_CUSTOMER_FACTS = select(
-    customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id,
-    select(func.count()).select_from(tickets)
-    .where(and_(tickets.c.customer_id == bindparam("cid"), tickets.c.status.in_(OPEN))).scalar_subquery().label("open"),
-).where(customers.c.id == bindparam("cid"))
+# What routing needs of a known customer (every mail from a known sender reads it), prepared: the open statuses are
+# constants written into the statement, not an expanding list, which could not be prepared.
+_CUSTOMER_FACTS = Prepared(
+    select(
+        customers.c.language, customers.c.tier, customers.c.tags, customers.c.account_manager_id,
+        select(func.count()).select_from(tickets)
+        .where(and_(tickets.c.customer_id == bindparam("cid"),
+                    tickets.c.status.in_([literal(s, tickets.c.status.type) for s in OPEN])))
+        .scalar_subquery().label("open"),
+    ).where(customers.c.id == bindparam("cid")),
+    ("cid",),
+)
 
 OpenedHook = Callable[[Any, Ticket, RouteResult], Awaitable[Ticket | None]]
 ChangeHook = Callable[[Any, Ticket, dict[str, Any], datetime], Awaitable[None]]
@@ -123,7 +130,7 @@ class Placement:
         if new_customer:  # what `resolve_sender` has just written: no need to read it back
             cust: Any = _NewCustomer(inbound.sender_lang and inbound.sender_lang[:10])
         else:
-            cust = (await conn.execute(_CUSTOMER_FACTS, {"cid": cid})).one()
+            cust = (await _CUSTOMER_FACTS.run(conn, {"cid": cid})).one()
         repeat = cust.open > 0
         route = self.router.route(
             RouteRequest(

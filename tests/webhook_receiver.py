@@ -77,7 +77,15 @@ async def restart_delivers(config: Any, rx: Receiver, clock: Any, event_ids: Any
                 states = set((await conn.execute(select(wd.c.state))).scalars())
             return set(rx.accepted) == set(event_ids) and states == {"sent"}
 
-        await wait_until(all_in)
+        try:
+            await wait_until(all_in)
+        except TimeoutError:
+            async with h.hub.db.read() as conn:
+                rows = {r.event_id: (r.event, r.state) for r in (await conn.execute(select(wd))).all()}
+            raise AssertionError(
+                f"not delivered: {sorted(set(event_ids) - set(rx.accepted))}; delivered but not queued before: "
+                f"{ {i: b.get('type') for i, b in rx.accepted.items() if i not in set(event_ids)} }; "
+                f"rows not sent: { {i: v for i, v in rows.items() if v[1] != 'sent'} }") from None
         await h.hub.webhooks.drain()
 
 

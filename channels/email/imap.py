@@ -21,6 +21,7 @@ import aioimaplib
 from aioimaplib.aioimaplib import Command
 
 from channels.email.config import ImapConfig
+from channels.email.fetching import UidFetch
 from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.channels.email.imap")
@@ -131,7 +132,9 @@ class Connection:
         return sorted(set(uids))
 
     async def fetch(self, uids: Sequence[int], what: str = "(UID INTERNALDATE BODY.PEEK[])") -> list[Fetched]:
-        resp = _ok(await self.c.uid("fetch", _uid_set(uids), what), "UID FETCH")
+        proto = self.c.protocol  # aioimaplib's own UID FETCH, less its per-line timer (channels.email.fetching)
+        resp = _ok(await proto.execute(UidFetch(proto.new_tag(), _uid_set(uids), what, loop=proto.loop,
+                                                timeout=self.c.timeout)), "UID FETCH")
         out: list[Fetched] = []
         lines = resp.lines
         i = 0
