@@ -32,6 +32,7 @@ from hub.store import customers as customer_store
 from hub.store import facts, records
 from hub.store import tickets as ticket_store
 from hub.store.db import CUSTOMERS, Database
+from hub.store.prepared import PreparedIn
 from hub.store.schema import messages, tickets
 from hub.periodic import cancel_and_wait
 
@@ -41,6 +42,9 @@ log = logging.getLogger("hub.intake")
 # Customer messages per group commit: large enough that the commit is a small share of each message, small enough
 # that one group holds the event loop for only a few milliseconds.
 GROUP = 64
+# The provider ids of a group already stored (`_stored_already`), prepared once per power-of-two count.
+_STORED = PreparedIn(
+    lambda ids: select(messages.c.channel, messages.c.provider_id).where(messages.c.provider_id.in_(ids)), limit=GROUP)
 
 
 @dataclass(slots=True)
@@ -222,9 +226,7 @@ class Intake:
         ids = {inbound.provider_id for inbound in group if not self.known.continues_chat(inbound)}
         if len(ids) < 2:
             return None
-        found = (await conn.execute(
-            select(messages.c.channel, messages.c.provider_id).where(messages.c.provider_id.in_(ids))
-        )).all()
+        found = (await _STORED.run(conn, list(ids))).all()
         return _Checked(ids, {(r.channel, r.provider_id) for r in found})
 
     async def _store_alone(self, inbound: Inbound) -> _Stored:

@@ -163,13 +163,14 @@ def _context(lex: Lexicon, text: str, start: int, end: int) -> tuple[bool, bool,
         conditional = _near(lex, "conditionals").before(text, start, 12)
         return negated, intensified, conditional
     n = lex.negation_window
-    before, after = _tokens_before(text, start, n), _tokens_after(text, end, n)
+    preceding = _tokens_before(text, start, max(n, 8))  # one tokenisation for the three windows below
+    before, after = preceding[-n:] if n else [], _tokens_after(text, end, n)
     negated = _wildcards(lex, "negators").any_in(before) or _wildcards(lex, "negators_after").any_in(after)
-    near = _tokens_before(text, start, 2)
+    near = preceding[-2:]
     intensified = any(t in lex.intensifiers for t in near) or any(
         " ".join(near[i:]) in lex.intensifiers for i in range(len(near))
     )
-    clause = " " + " ".join(_tokens_before(text, start, 8)) + " "
+    clause = " " + " ".join(preceding[-8:]) + " "
     conditional = any(f" {c} " in clause for c in lex.conditionals)
     return negated, intensified, conditional
 
