@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.clock import Clock
@@ -42,9 +42,12 @@ log = logging.getLogger("hub.intake")
 # Customer messages per group commit: large enough that the commit is a small share of each message, small enough
 # that one group holds the event loop for only a few milliseconds.
 GROUP = 64
-# The provider ids of a group already stored (`_stored_already`), prepared once per power-of-two count.
+# The provider ids of a group already stored (`_stored_already`), one channel at a time so that the look is a search of
+# the (channel, provider_id) key, not a scan of every message; prepared once per power-of-two count.
 _STORED = PreparedIn(
-    lambda ids: select(messages.c.channel, messages.c.provider_id).where(messages.c.provider_id.in_(ids)), limit=GROUP)
+    lambda ids: select(messages.c.provider_id)
+    .where(and_(messages.c.channel == bindparam("channel"), messages.c.provider_id.in_(ids))),
+    keys=("channel",), limit=GROUP)
 
 
 @dataclass(slots=True)
@@ -66,13 +69,13 @@ class _Checked:
     """Provider ids a group looked up before storing (`looked`), those found stored (`found`), and those stored by
     the group since (`stored`): a message whose id was looked up and is in neither needs no look of its own."""
 
-    looked: set[str]
+    looked: set[tuple[str, str]]  # (channel, provider id), as `found` and `stored`
     found: set[tuple[str, str]]
     stored: set[tuple[str, str]] = field(default_factory=set)
 
     def is_new(self, inbound: Inbound) -> bool:
         key = (inbound.channel, inbound.provider_id)
-        return inbound.provider_id in self.looked and key not in self.found and key not in self.stored
+        return key in self.looked and key not in self.found and key not in self.stored
 
 
 @dataclass(slots=True)
@@ -223,11 +226,16 @@ class Intake:
         """One look for the provider ids of the group's messages that will not take the fast path (new senders,
         mail): the ids found are duplicates, the others need no look of their own.  The fast path's insert detects
         its own duplicates."""
-        ids = {inbound.provider_id for inbound in group if not self.known.continues_chat(inbound)}
-        if len(ids) < 2:
+        keys = {(inbound.channel, inbound.provider_id) for inbound in group if not self.known.continues_chat(inbound)}
+        if len(keys) < 2:
             return None
-        found = (await _STORED.run(conn, list(ids))).all()
-        return _Checked(ids, {(r.channel, r.provider_id) for r in found})
+        by_channel: dict[str, list[str]] = {}
+        for channel, provider_id in keys:
+            by_channel.setdefault(channel, []).append(provider_id)
+        found: set[tuple[str, str]] = set()
+        for channel, ids in by_channel.items():
+            found.update((channel, r.provider_id) for r in (await _STORED.run(conn, ids, {"channel": channel})).all())
+        return _Checked(keys, found)
 
     async def _store_alone(self, inbound: Inbound) -> _Stored:
         now = self.clock.now()

@@ -123,3 +123,22 @@ async def test_a_copy_from_a_sender_it_would_create_is_reported_as_the_first(db_
         async with h.hub.db.read() as conn:
             assert (await conn.execute(select(func.count()).select_from(customers))).scalar_one() == 1
             assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 1
+
+
+async def test_a_provider_id_is_a_duplicate_only_on_its_own_channel(db_url: str) -> None:
+    """The group's look for stored provider ids goes channel by channel (the (channel, provider id) key): a chat
+    frame that carries a mail's Message-ID is a message of its own, and the mail fetched again is the first copy."""
+    async with running_hub(hub_config(db_url)) as h:
+        first = await h.hub.intake.deliver(mail("<same@example.net>", "a@example.net", "where is my order?"))
+        got = await h.hub.intake.deliver_many([
+            chat("<same@example.net>", "v-1", "hello"),
+            mail("<same@example.net>", "a@example.net", "where is my order?"),
+            mail("<new@example.net>", "b@example.net", "a question about sizes"),
+            chat("c-2", "v-2", "hi there"),
+        ])
+        assert [a.duplicate for a in got] == [False, True, False, False]
+        assert got[1].message_id == first.message_id and got[0].message_id != first.message_id
+        async with h.hub.db.read() as conn:
+            stored = (await conn.execute(select(messages.c.channel, messages.c.provider_id)
+                                         .where(messages.c.provider_id == "<same@example.net>"))).all()
+        assert sorted(stored) == [("email", "<same@example.net>"), ("webchat", "<same@example.net>")]
