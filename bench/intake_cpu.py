@@ -1,6 +1,6 @@
 """The hub's own CPU per chat message, in one process: what storing, routing and reviewing cost without a network.
 
-    python bench/intake_cpu.py [--conversations 3000] [--follow-ups 3] [--rounds 3]
+    python bench/intake_cpu.py [--conversations 3000] [--follow-ups 3] [--rounds 3] [--stored 1000000]
     HUB_BENCH_TREE=../other-checkout python bench/intake_cpu.py    # the same against another checkout's hub
 
 Messages go through `Intake.deliver_many` in batches of 100 (as a busy loop turn or a mailbox fetch hands them
@@ -9,7 +9,9 @@ SQLite, so every step of the work is this process's CPU time, which a busy share
 the rates of the socket benches.  The texts mix Thai, Persian and English questions and complaints.  Two figures: a message that
 opens a conversation (a new customer, identity, ticket, routing, SLA jobs, the review and its escalation) and a
 message that continues one (the chat fast path).  Baseline in the same run: the two statements a continuing message
-needs, run on sqlite3 directly on the same kind of database (the storage floor).  Prints JSON; medians of --rounds.
+needs, run on sqlite3 directly on the same kind of database (the storage floor).  `--stored N` puts N messages in the
+store first, as a desk holds after months of work: a lookup that scans instead of searching shows there.  Prints JSON;
+medians of --rounds.
 """
 from __future__ import annotations
 
@@ -46,13 +48,29 @@ def _inbound(who: str, k: int) -> Inbound:
                    text=f"{TEXTS[(zlib.crc32(who.encode()) + k) % len(TEXTS)]} ({k})", received_at=datetime.now(timezone.utc))
 
 
-async def _round(folder: Path, n: int, follow_ups: int, r: int) -> tuple[float, float]:
-    cfg = hub_config(f"sqlite+aiosqlite:///{folder / f'hub{r}.db'}", rate_limits={"enabled": False},
-                     review={"worker": "thread"})
+def _fill(db: Path, stored: int) -> None:
+    """`stored` more messages on the store's first ticket, each with its own provider id: a desk after months of
+    work, whose messages table the intake's lookups must search, not scan."""
+    if not stored:
+        return
+    c = sqlite3.connect(db)
+    cols = [r[1] for r in c.execute("PRAGMA table_info(messages)") if r[1] != "id"]
+    model = c.execute(f"SELECT {', '.join(cols)} FROM messages ORDER BY id LIMIT 1").fetchone()
+    at = cols.index("provider_id")
+    c.executemany(f"INSERT INTO messages ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                  ((*model[:at], f"stored-{k}", *model[at + 1:]) for k in range(stored)))
+    c.commit()
+    c.close()
+
+
+async def _round(folder: Path, n: int, follow_ups: int, r: int, stored: int = 0) -> tuple[float, float]:
+    db = folder / f"hub{r}.db"
+    cfg = hub_config(f"sqlite+aiosqlite:///{db}", rate_limits={"enabled": False}, review={"worker": "thread"})
     async with running_hub(cfg) as h:
         intake = h.hub.intake
         await intake.deliver_many([_inbound(f"warm{i}", 0) for i in range(200)])  # imports, caches, first pages
         await h.settle()
+        _fill(db, stored)
         t0 = time.process_time()
         for s in range(0, n, 100):
             await intake.deliver_many([_inbound(f"c{i}", 0) for i in range(s, min(n, s + 100))])
@@ -96,11 +114,12 @@ async def main() -> None:
     ap.add_argument("--conversations", type=int, default=3000)
     ap.add_argument("--follow-ups", type=int, default=3, help="messages continuing each conversation")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--stored", type=int, default=0, help="messages already in the store before the timed part")
     args = ap.parse_args()
     opened, continued, floor = [], [], []
     with tempfile.TemporaryDirectory() as d:
         for r in range(args.rounds):
-            o, c = await _round(Path(d), args.conversations, args.follow_ups, r)
+            o, c = await _round(Path(d), args.conversations, args.follow_ups, r, args.stored)
             opened.append(o)
             continued.append(c)
             floor.append(_floor(Path(d), args.conversations * args.follow_ups, r))
@@ -108,6 +127,7 @@ async def main() -> None:
     emit({
         "bench": "intake_cpu", "machine": machine(), "date": time.strftime("%Y-%m-%d"), "tree": _TREE,
         "conversations": args.conversations, "follow_ups": args.follow_ups, "rounds": args.rounds,
+        "stored_before": args.stored,
         "cpu_ms_per_new_conversation": round(med(opened), 3),
         "cpu_ms_per_continuing_message": round(med(continued), 3),
         "each_round": {"new": [round(x, 3) for x in opened], "continuing": [round(x, 3) for x in continued]},
