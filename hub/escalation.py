@@ -40,7 +40,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import OperationalError
 
 from hub.classifier_pool import ClassifierPool
@@ -76,6 +76,13 @@ _REVIEW_OF = (
 )
 
 
+REPLAY = 10_000  # unreviewed messages taken up per start (the oldest first); the rest at the next start
+# What an earlier run stored and did not review, oldest first.  The bare column, as the partial index
+# ix_messages_review_pending is defined: SQLite uses a partial index only for a term written as its WHERE is, and
+# "review_pending IS 1" read every message of the store at each start.
+UNREVIEWED = (select(messages.c.id, messages.c.ticket_id, messages.c.channel, messages.c.provider_id, messages.c.text,
+                     messages.c.meta, messages.c.created_at)
+              .where(text("messages.review_pending")).order_by(messages.c.id).limit(REPLAY))
 # Prepared per size of the batch's id list (hub.store.prepared.PreparedIn).
 _REVIEW_READ = PreparedIn(lambda ids: _REVIEW_OF.where(tickets.c.id.in_(ids)), limit=REVIEW_BATCH)
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
@@ -97,7 +104,6 @@ MARKS_PER_WRITE = 500  # message ids in one UPDATE ... IN (...): well inside eve
 MARKS_EVERY = 0.05
 _CLEAR_MARKS = PreparedIn(lambda ids: update(messages).where(messages.c.id.in_(ids)).values(review_pending=None),
                           limit=MARKS_PER_WRITE)
-REPLAY = 10_000  # unreviewed messages taken up per start (the oldest first); the rest at the next start
 
 # Classified once right after start-up, off the loop: loading the models, the Thai dictionary and the encoder,
 # and timing the encoder, would otherwise fall on the first customers' messages.
@@ -191,13 +197,7 @@ class Escalator:
         """Review what an earlier run stored but did not review (it stopped or crashed first)."""
         try:
             async with self.hub.db.read() as conn:
-                rows = (
-                    await conn.execute(
-                        select(messages.c.id, messages.c.ticket_id, messages.c.channel, messages.c.provider_id,
-                               messages.c.text, messages.c.meta, messages.c.created_at)
-                        .where(messages.c.review_pending.is_(True)).order_by(messages.c.id).limit(REPLAY)
-                    )
-                ).all()
+                rows = (await conn.execute(UNREVIEWED)).all()
         except OperationalError as exc:
             log.warning("unreviewed messages could not be read (%s); they wait for the next start", exc)
             return
