@@ -15,8 +15,9 @@ from hub.placement import _CONVERSATION, _CUSTOMER_FACTS, _QUOTED
 from hub.store.db import Database
 from hub.store.migrate import migrate
 from hub.store.prepared import Prepared
+from hub.surveys.zones import LATEST_BOOKED_ZONE
 
-BIG = {"messages", "tickets", "trace", "jobs", "outbox", "customers", "identities"}
+BIG = {"messages", "tickets", "trace", "jobs", "outbox", "customers", "identities", "callbacks"}
 
 
 def _scans(path: str, sql: str, n_params: int) -> list[str]:
@@ -34,7 +35,7 @@ def _sql(statement: Any) -> tuple[str, int]:
     return str(compiled), len(compiled.positiontup or ())
 
 
-async def test_the_intakes_and_the_reviews_lookups_search_an_index(sqlite_url: str) -> None:
+async def test_the_lookups_made_per_message_and_per_start_search_an_index(sqlite_url: str) -> None:
     db = Database(sqlite_url)
     try:
         await migrate(db)
@@ -47,6 +48,7 @@ async def test_the_intakes_and_the_reviews_lookups_search_an_index(sqlite_url: s
         "the conversation a known sender continues": _CONVERSATION,
         "the ticket a mail quotes": _QUOTED,
         "the messages left unreviewed at the last stop": UNREVIEWED,
+        "the zone of a customer's latest callback booking (every survey and follow-up)": LATEST_BOOKED_ZONE,
     }
     for what, statement in statements.items():
         sql, n = _sql(statement)

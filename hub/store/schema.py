@@ -287,6 +287,7 @@ callbacks = Table(
     Index("ix_callbacks_status_window", "status", "window_start"),
     Index("ix_callbacks_request_key", "request_key", unique=True),
     Index("ix_callbacks_slot_status", "slot_start", "status"),  # capacity counts read the index alone
+    Index("ix_callbacks_customer", "customer_id", "id"),  # a customer's latest booking (its zone), merges, erasure
 )
 
 checkpoints = Table(

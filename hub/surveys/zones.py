@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import BusinessHours
@@ -23,16 +23,17 @@ def valid_zone(name: str | None) -> str | None:
     return name
 
 
+# The zone of a customer's latest callback booking (ix_callbacks_customer).
+LATEST_BOOKED_ZONE = (select(callbacks.c.tz).where(callbacks.c.customer_id == bindparam("cid"))
+                      .order_by(callbacks.c.id.desc()).limit(1))
+
+
 async def customer_zone(conn: AsyncConnection, customer_id: int, default: str) -> str:
     """The zone the customer gave (customers.tz), else the one of their latest callback booking, else `default`."""
     tz = (await conn.execute(select(customers.c.tz).where(customers.c.id == customer_id))).scalar()
     if valid_zone(tz):
         return str(tz)
-    tz = (
-        await conn.execute(
-            select(callbacks.c.tz).where(callbacks.c.customer_id == customer_id).order_by(callbacks.c.id.desc()).limit(1)
-        )
-    ).scalar()
+    tz = (await conn.execute(LATEST_BOOKED_ZONE, {"cid": customer_id})).scalar()
     return str(tz) if valid_zone(tz) else default
 
 
