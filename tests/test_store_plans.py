@@ -61,7 +61,8 @@ def test_the_check_sees_a_scan() -> None:
     with sqlite3.connect(":memory:") as raw:
         raw.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, review_pending BOOLEAN)")
         raw.execute("CREATE INDEX ix_messages_review_pending ON messages (id) WHERE review_pending")
-        plan = raw.execute("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE review_pending IS 1 ORDER BY id").fetchall()
+        plan = raw.execute("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE review_pending IS 1 ORDER BY id")\
+            .fetchall()
         used = raw.execute("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE review_pending ORDER BY id").fetchall()
     assert [d for *_, d in plan] == ["SCAN messages"]
     assert all("USING INDEX ix_messages_review_pending" in d for *_, d in used)
