@@ -126,3 +126,66 @@ async def test_a_batch_read_ahead_of_one_that_failed_is_read_again_and_stored_on
         assert calls[:2] == [10, 10] and sum(calls[2:]) == 15  # the failed batch and the one after it, read again
         # Read ahead, the third batch was fetched and its parsing started before the second failed, then dropped.
         assert prepared == ([10, 10, 5, 10, 5] if read_ahead else [10, 10, 10, 5])
+
+
+@pytest.mark.parametrize("processed_folder", [None, "Processed"], ids=["seen", "moved"])
+async def test_a_batch_is_acknowledged_after_it_is_stored_while_the_next_is_stored(
+        sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd, processed_folder: str | None) -> None:
+    """The acknowledgement of a batch goes to the server while the hub stores the next one, never before its own
+    batch is stored, in UID order, and the cursor never passes a batch not acknowledged."""
+    from channels.email import imap
+
+    imap_cfg = {"batch": 10, **({"processed_folder": processed_folder} if processed_folder else {})}
+    cfg = hub_config(sqlite_url, channels={"email": email_channel(dovecot, smtpd.port, imap=imap_cfg,
+                                                                   parse_worker="loop")})
+    events: list[tuple[str, int]] = []
+    acknowledge = imap.Connection.acknowledge
+
+    async def acked(self, uids, processed, mark_seen):  # type: ignore[no-untyped-def]
+        events.append(("ack sent", max(uids)))
+        await acknowledge(self, uids, processed, mark_seen)
+        events.append(("acked", max(uids)))
+
+    if processed_folder:
+        c = await dovecot.client(None)
+        await c.create(processed_folder)
+        await c.logout()
+    imap.Connection.acknowledge = acked  # type: ignore[method-assign]
+    try:
+        async with running_hub(cfg) as h:
+            channel = h.hub.channels["email"]
+            store, save = channel.mailbox.store, channel.mailbox.save
+
+            async def storing(fetched, uidvalidity, prepared):  # type: ignore[no-untyped-def]
+                await store(fetched, uidvalidity, prepared)
+                events.append(("stored", max(f.uid for f in fetched)))
+
+            async def saving(value: str) -> None:
+                events.append(("cursor", int(value.split(":")[1])))
+                await save(value)
+
+            channel.mailbox.store, channel.mailbox.save = storing, saving
+            await wait_until(lambda: channel.mailbox.ready.is_set())
+            await _arrive_at_once(dovecot, range(35))
+            assert await _until_stored(h, 35) == _ids(range(35))
+            await wait_until(lambda: ("acked", max(u for what, u in events if what == "stored")) in events)
+    finally:
+        imap.Connection.acknowledge = acknowledge  # type: ignore[method-assign]
+    stored = [u for what, u in events if what == "stored"]
+    acks = [u for what, u in events if what == "acked"]
+    assert len(stored) == 4 and acks == stored  # every batch, in order
+    for u in stored:
+        assert events.index(("stored", u)) < events.index(("ack sent", u))
+    high = 0
+    for what, u in events:
+        if what == "acked":
+            high = u
+        elif what == "cursor":
+            assert u <= high  # the cursor never passes a batch the server has not acknowledged
+    if processed_folder:
+        c = await dovecot.client("INBOX")
+        try:
+            left = await c.search("ALL")
+        finally:
+            await c.logout()
+        assert left.lines[0].split() in ([], [b"SEARCH"])
