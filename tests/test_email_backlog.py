@@ -129,10 +129,10 @@ async def test_a_batch_read_ahead_of_one_that_failed_is_read_again_and_stored_on
 
 
 @pytest.mark.parametrize("processed_folder", [None, "Processed"], ids=["seen", "moved"])
-async def test_a_batch_is_acknowledged_after_it_is_stored_while_the_next_is_stored(
+async def test_a_batch_is_acknowledged_only_once_stored_and_the_cursor_never_passes_an_acknowledgement(
         sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd, processed_folder: str | None) -> None:
-    """The acknowledgement of a batch goes to the server while the hub stores the next one, never before its own
-    batch is stored, in UID order, and the cursor never passes a batch not acknowledged."""
+    """Every batch of a backlog is acknowledged (\\Seen, or moved) after it is stored, in UID order, and the cursor
+    never passes a batch the server has not acknowledged."""
     from channels.email import imap
 
     imap_cfg = {"batch": 10, **({"processed_folder": processed_folder} if processed_folder else {})}

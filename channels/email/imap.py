@@ -9,7 +9,6 @@ package's config and hub.periodic only; what to do with a mail is the `prepare` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import ssl
@@ -298,20 +297,6 @@ class Mailbox:
         started.append(preparing)
         return fetched, preparing
 
-    def _acknowledge(self, conn: Connection, stored: tuple[list[int], int], uidvalidity: int,
-                     started: list[asyncio.Future[Any]]) -> asyncio.Future[None]:
-        """Acknowledge a stored batch, then move the cursor past it (never past a batch not acknowledged)."""
-        uids, last = stored
-
-        async def run() -> None:
-            await conn.acknowledge(uids, self.cfg.processed_folder, self.cfg.mark_seen)
-            await self.save(Cursor(uidvalidity, last).dump())
-            self.progress = True
-
-        task = asyncio.ensure_future(run())
-        started.append(task)
-        return task
-
     async def _session(self, conn: Connection) -> None:
         cfg = self.cfg
         uidvalidity, uidnext = await conn.select(cfg.folder)
@@ -333,32 +318,18 @@ class Mailbox:
             started: list[asyncio.Future[Any]] = []
             try:
                 ahead: tuple[list[Fetched], asyncio.Future[Any]] | None = None
-                stored: tuple[list[int], int] | None = None  # the batch stored last, not yet acknowledged
                 for k, chunk in enumerate(chunks):
                     fetched, preparing = ahead or await self._read(conn, chunk, uidvalidity, started)
                     ahead = None
                     if k + 1 < len(chunks) and sum(len(f.raw) for f in fetched) <= READ_AHEAD_BYTES:
                         ahead = await self._read(conn, chunks[k + 1], uidvalidity, started)
-                    # The batch before is acknowledged while this one is stored: the server works on it beside the
-                    # hub instead of the hub waiting for it.  Sent after the read-ahead's FETCH has been answered, and
-                    # awaited before the next command, so no two commands are ever in flight together.
-                    acking = self._acknowledge(conn, stored, uidvalidity, started) if stored else None
                     prepared = await preparing
                     started.remove(preparing)
-                    try:
-                        await self.store(fetched, uidvalidity, prepared)
-                    except Exception:
-                        if acking is not None:  # the batch before was stored: its acknowledgement goes on
-                            with contextlib.suppress(Exception):
-                                await acking
-                        raise
-                    if acking is not None:
-                        await acking
-                        started.remove(acking)
-                    stored = ([item.uid for item in fetched], max(last, *chunk))
-                    last = stored[1]
-                if stored:
-                    await self._acknowledge(conn, stored, uidvalidity, started)
+                    await self.store(fetched, uidvalidity, prepared)
+                    await conn.acknowledge([item.uid for item in fetched], cfg.processed_folder, cfg.mark_seen)
+                    last = max(last, *chunk)
+                    await self.save(Cursor(uidvalidity, last).dump())
+                    self.progress = True
             finally:
                 # A batch read ahead of one that failed is dropped (read again by the next session): stop its
                 # preparing, and take any error it ended with so that it is not reported as never retrieved.
