@@ -175,3 +175,69 @@ class HubProcess:
 
 def emit(result: dict[str, Any]) -> None:
     print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+async def _delayed_pipe(reader: Any, writer: Any, delay: float) -> None:
+    """Forward bytes, each chunk `delay` seconds after it arrived (order kept): one direction of a slow link."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+    async def feed() -> None:
+        while True:
+            data = await reader.read(65536)
+            queue.put_nowait((loop.time() + delay, data))
+            if not data:
+                return
+
+    async def drain() -> None:
+        while True:
+            due, data = await queue.get()
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            if not data:
+                writer.close()
+                return
+            writer.write(data)
+            await writer.drain()
+
+    try:
+        await asyncio.gather(feed(), drain())
+    except (ConnectionError, OSError):
+        writer.close()
+
+
+def serve_delay_proxy(listen_port: int, upstream_port: int, rtt_ms: float) -> None:
+    """A TCP proxy on 127.0.0.1:listen_port to upstream_port that adds rtt_ms/2 to each direction: a mail server
+    across a network instead of on loopback.  Runs until killed (start it in a process of its own, so its work is
+    not counted as the hub's)."""
+    import asyncio
+
+    async def handle(reader: Any, writer: Any) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+        half = rtt_ms / 2000
+        await asyncio.gather(_delayed_pipe(reader, up_writer, half), _delayed_pipe(up_reader, writer, half))
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", listen_port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def start_delay_proxy(upstream_port: int, rtt_ms: float) -> tuple[subprocess.Popen[bytes], int]:
+    """`serve_delay_proxy` in a subprocess; (process, its port), once it accepts connections."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from bench.common import serve_delay_proxy; "
+                             f"serve_delay_proxy({port}, {upstream_port}, {rtt_ms!r})"], cwd=ROOT)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the delay proxy did not start")

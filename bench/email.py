@@ -1,6 +1,6 @@
 """Email throughput: mails in Dovecot -> tickets, against a raw aioimaplib FETCH of the same mailbox, and SMTP replies.
 
-    python bench/email.py [--mails 2000] [--replies 1000]
+    python bench/email.py [--mails 2000] [--replies 1000] [--imap-rtt-ms 20]
     HUB_BENCH_TREE=../other-checkout python bench/email.py     # the same load against another checkout's hub
 
 Starts a private Dovecot and aiosmtpd on free ports and the hub in this process (SQLite), then prints JSON: mails/s
@@ -29,7 +29,7 @@ sys.path.insert(0, os.environ.get("HUB_BENCH_TREE") or os.path.dirname(os.path.d
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.common import emit, machine, pct  # noqa: E402
+from bench.common import emit, machine, pct, start_delay_proxy  # noqa: E402
 from channels.email import to_inbound  # noqa: E402
 from channels.email.parse import parse_mail  # noqa: E402
 from hub.domain import Author, Identity, Outbound  # noqa: E402
@@ -67,7 +67,7 @@ async def raw_fetch_rate(d: Dovecot, n: int) -> float:
     return n / elapsed
 
 
-async def main(n_mails: int, n_replies: int, review_worker: str = "process") -> None:
+async def main(n_mails: int, n_replies: int, review_worker: str = "process", imap_rtt_ms: float = 0.0) -> None:
     root = Path(tempfile.mkdtemp(prefix="email-bench-"))
     d = Dovecot(root / "dovecot", shutil.which("dovecot") or "/usr/sbin/dovecot")
     d.start()
@@ -75,6 +75,7 @@ async def main(n_mails: int, n_replies: int, review_worker: str = "process") -> 
     smtp_port = free_port()
     smtpd = Controller(recorder, hostname="127.0.0.1", port=smtp_port)
     smtpd.start()
+    proxy = None
     try:
         mails = corpus(n_mails)
         t0 = time.perf_counter()
@@ -89,8 +90,12 @@ async def main(n_mails: int, n_replies: int, review_worker: str = "process") -> 
             parse_mail(raw)
         parse_rate = n_mails / (time.perf_counter() - t0)
 
+        imap = {"initial": "all"}
+        if imap_rtt_ms:  # the hub reaches Dovecot across a slower link, as a mail provider would be
+            proxy, proxy_port = start_delay_proxy(d.port, imap_rtt_ms)
+            imap["port"] = proxy_port
         cfg = hub_config(f"sqlite+aiosqlite:///{root / 'hub.db'}", rate_limits={"enabled": False},
-                         channels={"email": email_channel(d, smtp_port, imap={"initial": "all"})},
+                         channels={"email": email_channel(d, smtp_port, imap=imap)},
                          review={"worker": review_worker})
         async with running_hub(cfg) as h:
             channel = h.hub.channels["email"]
@@ -172,6 +177,7 @@ async def main(n_mails: int, n_replies: int, review_worker: str = "process") -> 
             "benchmark": "email",
             "machine": machine(),
             "mails": n_mails,
+            "imap_rtt_ms": imap_rtt_ms,
             "mails_to_tickets_per_s": round(n_mails / intake_s, 1),
             "mails_to_tickets_seconds": round(intake_s, 2),
             "hub_process_cpu_ms_per_mail": round(hub_cpu_ms, 3),
@@ -190,6 +196,9 @@ async def main(n_mails: int, n_replies: int, review_worker: str = "process") -> 
             "smtp_pool": cfg.channels["email"]["smtp"].get("pool", 4),
         })
     finally:
+        if proxy is not None:
+            proxy.kill()
+            proxy.wait()
         smtpd.stop()
         d.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -201,5 +210,7 @@ if __name__ == "__main__":
     ap.add_argument("--replies", type=int, default=1000)
     ap.add_argument("--review-worker", choices=("thread", "process"), default="process",
                     help="review.worker of the hub (the shipped config.yaml: process)")
+    ap.add_argument("--imap-rtt-ms", type=float, default=0.0,
+                    help="a round trip this long between the hub and the IMAP server (a proxy; default: loopback)")
     a = ap.parse_args()
-    asyncio.run(main(a.mails, a.replies, a.review_worker))
+    asyncio.run(main(a.mails, a.replies, a.review_worker, a.imap_rtt_ms))
