@@ -27,6 +27,7 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -103,7 +104,13 @@ class _Worker:
             self.process.start()
         theirs.close()
         self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        self._turn = asyncio.Lock()  # one request on the socket at a time: answers come back in order
+        self._turn = asyncio.Lock()  # one request written at a time, whole
+        # Requests written and not yet answered, oldest first: the worker answers in order, so the next answer
+        # is always the oldest one's.  A caller may write its request while earlier ones are still worked on (a
+        # mailbox's next batch while the worker parses this one): the worker never waits for the hub's loop to
+        # read an answer before it has its next request.
+        self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._reader: asyncio.Task[None] | None = None
         self.ready = False  # the worker has set itself up and said so
 
     async def greet(self) -> None:
@@ -119,6 +126,7 @@ class _Worker:
             self._stream = await asyncio.open_unix_connection(sock=sock)
         await self._answer()
         self.ready = True
+        self._reader = asyncio.create_task(self._read_answers(), name="offload-answers")
 
     async def _answer(self) -> Any:
         assert self._stream is not None
@@ -131,19 +139,55 @@ class _Worker:
             raise WorkerFailed(value)
         return value
 
+    async def _read_answers(self) -> None:
+        """Hand each answer to the oldest request waiting; when the socket fails, every waiting request fails."""
+        try:
+            while True:
+                try:
+                    value: Any = await self._answer()
+                except WorkerFailed as exc:
+                    value = exc
+                if not self._waiting:
+                    raise ConnectionError("an answer from the worker that no request asked for")
+                fut = self._waiting.popleft()
+                if fut.done():  # its caller was cancelled: the answer is read all the same, so the order holds
+                    continue
+                if isinstance(value, WorkerFailed):
+                    fut.set_exception(value)
+                else:
+                    fut.set_result(value)
+        except asyncio.CancelledError:
+            self._fail(ConnectionAbortedError("the worker's socket was closed"))
+            raise
+        except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        while self._waiting:
+            fut = self._waiting.popleft()
+            if not fut.done():
+                fut.set_exception(exc)
+
     async def call(self, request: Any) -> Any:
         async with self._turn:
             await self._greeted()
             assert self._stream is not None
+            if self._reader is None or self._reader.done():
+                raise ConnectionError("the worker's socket failed")
             writer = self._stream[1]
             data = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
             head = _LEN.pack(-1) + _BIG.pack(len(data)) if len(data) > 0x7FFFFFFF else _LEN.pack(len(data))
+            answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._waiting.append(answer)
             writer.write(head + data)
             await writer.drain()
-            return await self._answer()
+        return await answer
 
     def close(self) -> None:
         """Close the hub's end: the worker reads EOF and ends, after the request it may be working on."""
+        if self._reader is not None:
+            self._reader.cancel()
+        self._fail(ConnectionAbortedError("the worker was closed"))
         if self._stream is not None:
             self._stream[1].close()
         self._conn.close()
@@ -190,7 +234,10 @@ class Offload(Generic[Req, Ans]):
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             return await self._ended(request)
         except asyncio.CancelledError:
-            self.close()  # an answer left unread would be taken for the next request's
+            # A request's answer is read whether its caller waits or not, so the next caller still gets its own;
+            # a greeting cut short, though, would leave the socket mid-message.
+            if self._worker is not None and not self._worker.ready:
+                self.close()
             raise
 
     async def _ended(self, request: Req) -> Ans:

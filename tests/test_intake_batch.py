@@ -110,6 +110,33 @@ async def test_deliver_many_returns_one_result_per_message_across_groups(sqlite_
         assert len({a.message_id for a in got}) == size
 
 
+async def test_a_mailbox_batch_lets_the_loop_serve_others_between_its_groups(sqlite_url: str) -> None:
+    """A batch of new tickets is stored a few at a time, the loop free in between: the mailbox's next FETCH, the
+    parser's answer and agents' requests are not held up until the whole batch is stored."""
+    from hub.intake import BATCH_GROUP
+
+    async with running_hub(hub_config(sqlite_url)) as h:
+        batch = [mail(f"<y-{i}@example.net>", f"y{i}@example.net", f"mail {i}") for i in range(3 * BATCH_GROUP)]
+        turns: list[int] = []  # how many messages were stored each time another task got the loop
+        stored = 0
+        store = h.hub.intake._store
+
+        async def counting(*args: Any, **kwargs: Any) -> Any:
+            nonlocal stored
+            stored += 1
+            return await store(*args, **kwargs)
+
+        h.hub.intake._store = counting  # type: ignore[method-assign]
+        many = asyncio.ensure_future(h.hub.intake.deliver_many(batch))
+        while not many.done():
+            turns.append(stored)
+            await asyncio.sleep(0)
+        assert not any(isinstance(a, BaseException) for a in many.result())
+        # Served between groups: the loop came back while the batch was under way, never later than a group.
+        seen = sorted({n for n in turns if 0 < n < len(batch)})
+        assert seen and all(b - a <= BATCH_GROUP for a, b in zip([0, *seen], [*seen, len(batch)]))
+
+
 async def test_a_copy_from_a_sender_it_would_create_is_reported_as_the_first(db_url: str) -> None:
     """Alone, a message from an unknown sender is stored without a look for its provider id first; when the id is
     stored already (the same id from another sender), the insert's unique key catches it: the first copy is

@@ -79,3 +79,40 @@ async def test_a_worker_that_cannot_start_or_dies_leaves_the_work_to_the_hub_for
         assert value == 6 and again not in (pid, os.getpid())
     finally:
         offload.close()
+
+
+def _timed_doubler() -> object:
+    """Answers (2n, when the worker began on it, its pid): a request of n >= 100 takes 0.3 s."""
+    def answer(n: int) -> tuple[int, float, int]:
+        began = time.monotonic()
+        if n >= 100:
+            time.sleep(0.3)
+        return 2 * n, began, os.getpid()
+    return answer
+
+
+async def test_requests_queue_at_the_worker_and_each_caller_gets_its_own_answer() -> None:
+    """A second request is written while the first is worked on, so the worker starts on it without waiting for
+    the hub's loop to read the first answer (the loop may be busy storing); answers come back in order to their own
+    callers, and a caller that gives up does not shift the answers of those after it nor cost the worker."""
+    offload: Offload[int, tuple[int, float, int]] = Offload(_timed_doubler, _local, name="test-queue")  # type: ignore[arg-type]
+    try:
+        _, _, pid = await offload.call(0)  # started and greeted
+        first = asyncio.ensure_future(offload.call(100))
+        second = asyncio.ensure_future(offload.call(7))
+        await asyncio.sleep(0.05)  # both written; the worker is on the first
+        time.sleep(1.0)  # the loop is busy (storing, say) while the first answer arrives
+        free = time.monotonic()
+        (v1, _, _), (v2, began2, _) = await asyncio.gather(first, second)
+        assert (v1, v2) == (200, 14)
+        assert began2 < free  # begun when the first was done, not once the loop had read the first answer
+
+        given_up = asyncio.ensure_future(offload.call(150))
+        await asyncio.sleep(0.05)
+        given_up.cancel()
+        value, _, again = await offload.call(4)
+        assert value == 8 and again == pid  # its own answer (not the cancelled request's 300), from the same worker
+        assert (await offload.call(5))[0] == 10
+        assert offload.served["hub"] == 0
+    finally:
+        offload.close()

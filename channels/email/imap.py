@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -76,6 +77,9 @@ class Connection:
         self.cfg, self.user = cfg, user
         self.lost = asyncio.Event()
         self.client: aioimaplib.IMAP4 | None = None
+        # One command on the wire at a time, taken in the order asked (asyncio.Lock is fair): a backlog's fetches
+        # and acknowledgements run beside the storing as tasks, and never interleave their responses.
+        self.wire = asyncio.Lock()
 
     async def open(self) -> Connection:
         cfg = self.cfg
@@ -133,8 +137,9 @@ class Connection:
 
     async def fetch(self, uids: Sequence[int], what: str = "(UID INTERNALDATE BODY.PEEK[])") -> list[Fetched]:
         proto = self.c.protocol  # aioimaplib's own UID FETCH, less its per-line timer (channels.email.fetching)
-        resp = _ok(await proto.execute(UidFetch(proto.new_tag(), _uid_set(uids), what, loop=proto.loop,
-                                                timeout=self.c.timeout)), "UID FETCH")
+        async with self.wire:
+            resp = _ok(await proto.execute(UidFetch(proto.new_tag(), _uid_set(uids), what, loop=proto.loop,
+                                                    timeout=self.c.timeout)), "UID FETCH")
         out: list[Fetched] = []
         lines = resp.lines
         i = 0
@@ -155,7 +160,10 @@ class Connection:
     async def acknowledge(self, uids: Sequence[int], processed_folder: str | None, mark_seen: bool) -> None:
         if not uids:
             return
-        uid_set = _uid_set(uids)
+        async with self.wire:
+            await self._acknowledge(_uid_set(uids), processed_folder, mark_seen)
+
+    async def _acknowledge(self, uid_set: str, processed_folder: str | None, mark_seen: bool) -> None:
         if processed_folder:
             if self.has("MOVE"):
                 _ok(await self.c.uid("move", uid_set, _quote(processed_folder)), "UID MOVE")
@@ -243,6 +251,7 @@ def _internal_date(raw: bytes) -> datetime | None:
 # A batch this big (its raw mails) is stored before the next is fetched: two batches of big mails in memory at once
 # would double what the largest fetch already holds.
 READ_AHEAD_BYTES = 32 * 1024 * 1024
+READ_AHEAD = 2  # batches fetched (and being parsed) ahead of the one being stored
 
 # prepare(fetched batch in UID order, uidvalidity): what storing it needs (the parsed mails); it may run while the
 # batch before it is being stored.  store(batch, uidvalidity, prepared): stores them all or raises, and then nothing
@@ -254,10 +263,11 @@ Store = Callable[[Sequence[Fetched], int, Any], Awaitable[None]]
 class Mailbox:
     """Reads one folder forever: new mail -> `prepare` and `store` in UID order -> acknowledge -> cursor.
 
-    A backlog is read a batch ahead: the next batch is fetched and its preparing started before the current one is
-    stored, so a parser in another process works while the hub stores (not after a batch of READ_AHEAD_BYTES).
-    Only what is stored is acknowledged, in order; a batch read ahead of one that failed is dropped and read again
-    by the next session."""
+    A backlog is read READ_AHEAD batches ahead: the next batches are fetched and their preparing started while the
+    current one is stored, so a parser in another process works while the hub stores (not after a batch of
+    READ_AHEAD_BYTES), and a stored batch is acknowledged while the next one is stored.  Only what is stored is
+    acknowledged, in order, and the cursor moves only past what is acknowledged; a batch read ahead of one that
+    failed is dropped and read again by the next session."""
 
     def __init__(self, cfg: ImapConfig, user: str, prepare: Prepare, store: Store,
                  load: Callable[[], Awaitable[str | None]], save: Callable[[str], Awaitable[None]]) -> None:
@@ -297,6 +307,16 @@ class Mailbox:
         started.append(preparing)
         return fetched, preparing
 
+    async def _settle(self, conn: Connection, uids: list[int], cursor: Cursor,
+                      before: asyncio.Task[None] | None) -> None:
+        """Acknowledge a stored batch, then move the cursor past it: after the batch before it, never past a batch
+        the server has not acknowledged."""
+        await conn.acknowledge(uids, self.cfg.processed_folder, self.cfg.mark_seen)
+        if before is not None:
+            await before  # its error is this batch's too: the cursor stays behind both
+        await self.save(cursor.dump())
+        self.progress = True
+
     async def _session(self, conn: Connection) -> None:
         cfg = self.cfg
         uidvalidity, uidnext = await conn.select(cfg.folder)
@@ -316,25 +336,47 @@ class Mailbox:
                 uids = [u for u in uids if u > last]  # "n:*" always matches the newest mail, even when it is older
             chunks = [uids[start : start + cfg.batch] for start in range(0, len(uids), cfg.batch)]
             started: list[asyncio.Future[Any]] = []
+            settling: list[asyncio.Task[None]] = []  # stored batches' acknowledgements, then their cursors, in order
             try:
-                ahead: tuple[list[Fetched], asyncio.Future[Any]] | None = None
-                for k, chunk in enumerate(chunks):
-                    fetched, preparing = ahead or await self._read(conn, chunk, uidvalidity, started)
-                    ahead = None
-                    if k + 1 < len(chunks) and sum(len(f.raw) for f in fetched) <= READ_AHEAD_BYTES:
-                        ahead = await self._read(conn, chunks[k + 1], uidvalidity, started)
+                reads: deque[asyncio.Task[tuple[list[Fetched], asyncio.Future[Any]]]] = deque()
+                following = 0  # index of the next chunk to read
+                for chunk in chunks:
+                    if reads:
+                        read = reads.popleft()
+                        fetched, preparing = await read
+                        started.remove(read)
+                    else:
+                        fetched, preparing = await self._read(conn, chunk, uidvalidity, started)
+                        following += 1
+                    if sum(len(f.raw) for f in fetched) <= READ_AHEAD_BYTES:
+                        # The next batches' FETCHes and this one's acknowledgement go to the server while the hub
+                        # stores: each is a round trip, on a server across a network, that the hub no longer waits
+                        # out.  Two ahead: the second's response is read in the pauses of this store, and parsed
+                        # beside the next one.  The connection takes them one at a time, in order (Connection.wire).
+                        while len(reads) < READ_AHEAD and following < len(chunks):
+                            reads.append(asyncio.ensure_future(self._read(conn, chunks[following], uidvalidity, started)))
+                            started.append(reads[-1])
+                            following += 1
                     prepared = await preparing
                     started.remove(preparing)
                     await self.store(fetched, uidvalidity, prepared)
-                    await conn.acknowledge([item.uid for item in fetched], cfg.processed_folder, cfg.mark_seen)
                     last = max(last, *chunk)
-                    await self.save(Cursor(uidvalidity, last).dump())
-                    self.progress = True
+                    settling = [t for t in settling if not t.done()]
+                    settling.append(asyncio.ensure_future(self._settle(
+                        conn, [item.uid for item in fetched], Cursor(uidvalidity, last), settling[-1] if settling else None)))
+                if settling:
+                    await settling[-1]
             finally:
+                if settling:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        await cancel_and_wait(*settling)
+                    else:  # a later batch failed: what was stored before it is still acknowledged
+                        await asyncio.wait(settling)
                 # A batch read ahead of one that failed is dropped (read again by the next session): stop its
                 # preparing, and take any error it ended with so that it is not reported as never retrieved.
                 await cancel_and_wait(*started)
-                for f in started:
+                for f in [*started, *settling]:
                     if not f.cancelled():
                         f.exception()
             if mode:
