@@ -191,3 +191,52 @@ async def test_a_batch_is_acknowledged_only_once_stored_and_the_cursor_never_pas
         finally:
             await c.logout()
         assert left.lines[0].split() in ([], [b"SEARCH"])
+
+
+async def test_an_acknowledgement_that_fails_keeps_the_cursor_behind_and_the_batch_is_read_again_once(
+        sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd) -> None:
+    """The server refuses a batch's acknowledgement while the next batches are stored: the cursor never passes that
+    batch, the session starts over, and the batch is read again and acknowledged; every mail is stored once."""
+    from channels.email import imap
+
+    cfg = hub_config(sqlite_url, channels={"email": email_channel(
+        dovecot, smtpd.port, imap={"batch": 10, "backoff_max": 0.2}, parse_worker="loop")})
+    acknowledge = imap.Connection.acknowledge
+    refused: list[int] = []
+    cursors: list[int] = []
+
+    async def flaky(self, uids, processed, mark_seen):  # type: ignore[no-untyped-def]
+        if max(uids) > 10 and not refused:  # the second batch, once
+            refused.append(max(uids))
+            raise imap.ImapError("UID STORE failed: NO [SERVERBUG] try again")
+        await acknowledge(self, uids, processed, mark_seen)
+
+    imap.Connection.acknowledge = flaky  # type: ignore[method-assign]
+    try:
+        async with running_hub(cfg) as h:
+            channel = h.hub.channels["email"]
+            save = channel.mailbox.save
+
+            async def saving(value: str) -> None:
+                cursors.append(int(value.split(":")[1]))
+                await save(value)
+
+            channel.mailbox.save = saving
+            await wait_until(lambda: channel.mailbox.ready.is_set())
+            base = max(cursors, default=0)
+            await _arrive_at_once(dovecot, range(35))
+            assert await _until_stored(h, 35) == _ids(range(35))  # each mail once, in order
+            await wait_until(lambda: cursors and cursors[-1] >= base + 35)
+    finally:
+        imap.Connection.acknowledge = acknowledge  # type: ignore[method-assign]
+    assert refused
+    failed_at = cursors.index(max(c for c in cursors if c < refused[0]))
+    # Until the batch was read again, the cursor stayed behind the refused batch.
+    again = [c for c in cursors[failed_at:] if c >= refused[0]]
+    assert again and all(c < refused[0] for c in cursors[failed_at:cursors.index(again[0])])
+    c = await dovecot.client("INBOX")
+    try:
+        unseen = await c.search("UNSEEN")
+    finally:
+        await c.logout()
+    assert unseen.lines[0].split() in ([], [b"SEARCH"])  # every mail acknowledged in the end

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 import re
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -386,15 +386,19 @@ class Mailbox:
             ahead = _ReadAhead(lambda chunk: self._read(conn, chunk, uidvalidity, started), chunks)
             try:
                 for chunk in chunks:
+                    for t in settling:  # an acknowledgement failed: nothing more is stored that could not be
+                        if t.done() and not t.cancelled() and t.exception() is not None:
+                            raise t.exception()  # type: ignore[misc]
                     fetched, preparing = await ahead.next()
                     ahead.top_up(_small(fetched))
                     prepared = await preparing
                     started.remove(preparing)
                     await self.store(fetched, uidvalidity, prepared)
                     last = max(last, *chunk)
+                    before = settling[-1] if settling else None  # awaited by the next, even once done and dropped
                     settling = [t for t in settling if not t.done()]
                     settling.append(asyncio.ensure_future(self._settle(
-                        conn, [item.uid for item in fetched], Cursor(uidvalidity, last), settling[-1] if settling else None)))
+                        conn, [item.uid for item in fetched], Cursor(uidvalidity, last), before)))
                 if settling:
                     await settling[-1]
             finally:
