@@ -94,10 +94,10 @@ async def test_a_backlog_is_parsed_beside_the_hub_in_order_and_nothing_is_lost_w
 @pytest.mark.parametrize("read_ahead", [True, False], ids=["read-ahead", "batches-too-big-to-read-ahead"])
 async def test_a_batch_read_ahead_of_one_that_failed_is_read_again_and_stored_once(
         sqlite_url: str, dovecot: Dovecot, smtpd: Smtpd, monkeypatch: pytest.MonkeyPatch, read_ahead: bool) -> None:
-    from channels.email import imap
+    from channels.email import readahead
 
     if not read_ahead:
-        monkeypatch.setattr(imap, "READ_AHEAD_BYTES", 0)
+        monkeypatch.setattr(readahead, "READ_AHEAD_BYTES", 0)
     channel_cfg = email_channel(dovecot, smtpd.port, imap={"batch": 10, "backoff_max": 0.2}, parse_worker="loop")
     cfg = hub_config(sqlite_url, channels={"email": channel_cfg})
     async with running_hub(cfg) as h:

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import re
 import ssl
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from aioimaplib.aioimaplib import Command
 
 from channels.email.config import ImapConfig
 from channels.email.fetching import UidFetch
+from channels.email.readahead import ReadAhead, small
 from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.channels.email.imap")
@@ -248,16 +248,6 @@ def _internal_date(raw: bytes) -> datetime | None:
         return None
 
 
-# A batch this big (its raw mails) is stored before the next is fetched: two batches of big mails in memory at once
-# would double what the largest fetch already holds.  A further batch is read ahead only once every batch read ahead
-# so far has turned out smaller than this, so at most one batch of a size not yet known is ever in flight.
-READ_AHEAD_BYTES = 32 * 1024 * 1024
-READ_AHEAD = 2  # batches fetched (and being parsed) ahead of the one being stored
-
-def _small(batch: Sequence[Fetched]) -> bool:
-    return sum(len(f.raw) for f in batch) <= READ_AHEAD_BYTES
-
-
 # prepare(fetched batch in UID order, uidvalidity): what storing it needs (the parsed mails); it may run while the
 # batch before it is being stored.  store(batch, uidvalidity, prepared): stores them all or raises, and then nothing
 # is acknowledged.
@@ -265,51 +255,10 @@ Prepare = Callable[[Sequence[Fetched], int], Awaitable[Any]]
 Store = Callable[[Sequence[Fetched], int, Any], Awaitable[None]]
 
 
-Read = Callable[[Sequence[int]], Awaitable[tuple[list["Fetched"], "asyncio.Future[Any]"]]]
-
-
-class _ReadAhead:
-    """The reads of one search's batches, up to READ_AHEAD of them ahead of the batch being stored.
-
-    The next batches' FETCHes and the stored ones' acknowledgements go to the server while the hub stores: each is a
-    round trip, on a server across a network, that the hub no longer waits out.  Two ahead: the second is fetched
-    while this one is stored and parsed beside the next.  A further batch is asked for only once those read ahead
-    are in and small (a callback of each read), so one batch of a size not yet known is in flight at most.  The
-    connection takes the commands one at a time, in the order asked (Connection.wire)."""
-
-    def __init__(self, read: Read, chunks: Sequence[Sequence[int]]) -> None:
-        self.read, self.chunks = read, chunks
-        self.reads: deque[asyncio.Task[tuple[list[Fetched], asyncio.Future[Any]]]] = deque()
-        self.following = 0  # index of the next chunk to read
-        self.allowed = True  # the batch being stored is small enough to read others beside it
-        self.ending = False  # the session is leaving these batches: nothing more is read
-
-    def next(self) -> asyncio.Task[tuple[list[Fetched], asyncio.Future[Any]]]:
-        """The next batch's read: read ahead already, or started now."""
-        if self.reads:
-            return self.reads.popleft()
-        self.following += 1
-        return asyncio.ensure_future(self.read(self.chunks[self.following - 1]))
-
-    def top_up(self, allowed: bool | None = None) -> None:
-        if allowed is not None:
-            self.allowed = allowed
-        while self.allowed and not self.ending and len(self.reads) < READ_AHEAD and \
-                self.following < len(self.chunks) and all(_read_small(r) for r in self.reads):
-            task = asyncio.ensure_future(self.read(self.chunks[self.following]))
-            self.following += 1
-            self.reads.append(task)
-            task.add_done_callback(lambda _task: self.top_up())
-
-
-def _read_small(read: asyncio.Task[tuple[list[Fetched], asyncio.Future[Any]]]) -> bool:
-    return read.done() and not read.cancelled() and read.exception() is None and _small(read.result()[0])
-
-
 class Mailbox:
     """Reads one folder forever: new mail -> `prepare` and `store` in UID order -> acknowledge -> cursor.
 
-    A backlog is read READ_AHEAD batches ahead: the next batches are fetched and their preparing started while the
+    A backlog is read READ_AHEAD batches ahead (channels.email.readahead): the next batches are fetched and their preparing started while the
     current one is stored, so a parser in another process works while the hub stores (not after a batch of
     READ_AHEAD_BYTES), and a stored batch is acknowledged while the next one is stored.  Only what is stored is
     acknowledged, in order, and the cursor moves only past what is acknowledged; a batch read ahead of one that
@@ -383,14 +332,14 @@ class Mailbox:
             chunks = [uids[start : start + cfg.batch] for start in range(0, len(uids), cfg.batch)]
             started: list[asyncio.Future[Any]] = []
             settling: list[asyncio.Task[None]] = []  # stored batches' acknowledgements, then their cursors, in order
-            ahead = _ReadAhead(lambda chunk: self._read(conn, chunk, uidvalidity, started), chunks)
+            ahead = ReadAhead(lambda chunk: self._read(conn, chunk, uidvalidity, started), chunks)
             try:
                 for chunk in chunks:
                     for t in settling:  # an acknowledgement failed: nothing more is stored that could not be
                         if t.done() and not t.cancelled() and t.exception() is not None:
                             raise t.exception()  # type: ignore[misc]
                     fetched, preparing = await ahead.next()
-                    ahead.top_up(_small(fetched))
+                    ahead.top_up(small(fetched))
                     prepared = await preparing
                     started.remove(preparing)
                     await self.store(fetched, uidvalidity, prepared)
