@@ -4,7 +4,7 @@ acknowledging (\\Seen or a move) only what the hub has committed.
 `Mailbox.run` never returns on its own: it reconnects with backoff until cancelled.  The cursor is
 "<UIDVALIDITY>:<last UID>" in the channel's checkpoints, so a restart fetches only what is new, and a changed
 UIDVALIDITY re-reads the folder, relying on the Message-ID being the idempotency key.  Imports aioimaplib, this
-package's config and hub.periodic only; what to do with a mail is the `prepare` and `store` callbacks' business.
+package's config, fetching and readahead, and hub.periodic only; what to do with a mail is the `prepare` and `store` callbacks' business.
 """
 from __future__ import annotations
 
