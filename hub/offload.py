@@ -128,34 +128,29 @@ class _Worker:
         self.ready = True
         self._reader = asyncio.create_task(self._read_answers(), name="offload-answers")
 
-    async def _answer(self) -> Any:
+    async def _answer(self) -> tuple[bool, Any]:
+        """The next (ok, value) the worker sent: its answer, or what it failed on."""
         assert self._stream is not None
         reader = self._stream[0]
         (n,) = _LEN.unpack(await reader.readexactly(_LEN.size))
         if n == -1:
             (n,) = _BIG.unpack(await reader.readexactly(_BIG.size))
-        ok, value = pickle.loads(await reader.readexactly(n))
-        if not ok:
-            raise WorkerFailed(value)
-        return value
+        return pickle.loads(await reader.readexactly(n))  # type: ignore[no-any-return]
 
     async def _read_answers(self) -> None:
         """Hand each answer to the oldest request waiting; when the socket fails, every waiting request fails."""
         try:
             while True:
-                try:
-                    value: Any = await self._answer()
-                except WorkerFailed as exc:
-                    value = exc
+                ok, value = await self._answer()
                 if not self._waiting:
                     raise ConnectionError("an answer from the worker that no request asked for")
                 fut = self._waiting.popleft()
                 if fut.done():  # its caller was cancelled: the answer is read all the same, so the order holds
                     continue
-                if isinstance(value, WorkerFailed):
-                    fut.set_exception(value)
-                else:
+                if ok:
                     fut.set_result(value)
+                else:
+                    fut.set_exception(WorkerFailed(value))
         except asyncio.CancelledError:
             self._fail(ConnectionAbortedError("the worker's socket was closed"))
             raise
