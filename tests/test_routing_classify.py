@@ -96,6 +96,27 @@ def test_thai_syllable_boundaries_avoid_false_matches() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("โปรดช่วยตรวจสอบบัญชีให้หน่อยค่ะ", ("sales", "โปร")),  # "please", not "promotion"
+        ("ขอวิธีติดตั้งโปรแกรมค่ะ", ("sales", "โปร")),  # a program to install
+        ("เมื่อวานไปสาขาลาดพร้าวมาค่ะ", ("complaint", "ร้าว")),  # a district, not "cracked"
+        ("ร้านนี้เป็นธุรกิจของตระกูลเขา", ("insults", "กู")),  # "family", not a rude "I"
+        ("ช่วงนี้อยากพักผ่อน มีที่พักแนะนำไหม", ("sales", "ผ่อน")),  # "rest", not "instalments"
+    ],
+)
+def test_thai_words_holding_an_entry_do_not_read_as_it(text: str, absent: tuple[str, str]) -> None:
+    # Thai is written without spaces, so an entry's letters turn up inside longer words of another meaning; the
+    # lexicon's mask entries take those words first.
+    from nlp.normalize import lexicon_form
+    from routing.classify import find_hits
+    from routing.lexicon import default_lexicons
+
+    hits = {(h.entry.category, h.entry.text) for h in find_hits(default_lexicons()["th"], lexicon_form(text, "th"))}
+    assert absent not in hits
+
+
+@pytest.mark.parametrize(
     ("text", "kind"),
     [
         ("Could you send me a quote for 200 office chairs?", Kind.SALES),
