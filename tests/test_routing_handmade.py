@@ -16,8 +16,10 @@ DATA = Path(__file__).resolve().parents[1] / "bench" / "data"
 # (precision, recall, kind accuracy) floors, without and with the sentence encoder.
 FLOORS = {
     "lexical": {"en": (0.88, 0.82, 0.80), "th": (0.80, 0.25, 0.60), "fa": (0.90, 0.93, 0.88)},
-    "full": {"en": (0.90, 0.90, 0.85), "th": (0.90, 0.55, 0.75), "fa": (0.85, 0.95, 0.87)},
+    "full": {"en": (0.90, 0.90, 0.85), "th": (0.90, 0.55, 0.75), "fa": (0.80, 0.95, 0.87)},
 }
+# Persian precision's floor is the product's goal (0.80), not a few points under today's figure: the Persian
+# threshold comes from ~160 dev messages, and two points either way are one message of these 87.
 
 
 def _figures(lang: str) -> tuple[str, float, float, float]:
