@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from hub.domain import Kind
-from routing.classify import classify
-from routing.lexicon import LexiconError, load_lexicons
+from nlp.normalize import lexicon_form
+from routing.classify import classify, find_hits
+from routing.lexicon import LexiconError, default_lexicons, load_lexicons
 
 
 @pytest.mark.parametrize(
@@ -108,10 +109,6 @@ def test_thai_syllable_boundaries_avoid_false_matches() -> None:
 def test_thai_words_holding_an_entry_do_not_read_as_it(text: str, absent: tuple[str, str]) -> None:
     # Thai is written without spaces, so an entry's letters turn up inside longer words of another meaning; the
     # lexicon's mask entries take those words first.
-    from nlp.normalize import lexicon_form
-    from routing.classify import find_hits
-    from routing.lexicon import default_lexicons
-
     hits = {(h.entry.category, h.entry.text) for h in find_hits(default_lexicons()["th"], lexicon_form(text, "th"))}
     assert absent not in hits
 
