@@ -71,6 +71,9 @@ class DatabaseConfig(Strict):
     url: str = "sqlite+aiosqlite:///hub.db"
     echo: bool = False
     pool_size: int = Field(10, ge=1)
+    group_wait_ms: float = Field(
+        5.0, ge=0, le=100,
+        description="under load, how long customer messages may gather into one transaction after the last commit")
 
     @field_validator("url")
     @classmethod

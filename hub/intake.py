@@ -4,7 +4,8 @@
 (channel, provider_id) is unique: a redelivered update, a re-fetched mail or a resent widget frame returns the
 first result and changes nothing.
 
-Messages that arrive in the same turn of the event loop share one transaction (group commit), and a mailbox's
+Messages that arrive in the same turn of the event loop share one transaction (group commit), under load those
+of the next `database.group_wait_ms` too, and a mailbox's
 fetch is stored in its order (`deliver_many`).  Which ticket a message goes on, or opens, is hub.placement's; a
 known chat sender's next message takes hub.known_senders' two-statement path.
 """
@@ -123,6 +124,7 @@ class Intake:
         self.known = KnownSenders(conversational)  # the hot path of chat senders seen before
         self._pending: list[tuple[Inbound, asyncio.Future[Accepted]]] = []
         self._committers: set[asyncio.Task[None]] = set()
+        self._committed_at = float("-inf")  # loop time when the last group was stored
 
     @property
     def reopen_to_bot(self) -> Callable[[str], bool]:
@@ -168,6 +170,9 @@ class Intake:
 
     async def _commit_groups(self) -> None:
         while self._pending:
+            await self._gather()
+            if not self._pending:  # another committer (PostgreSQL) took them meanwhile
+                return
             group, self._pending = self._pending[:GROUP], self._pending[GROUP:]
             try:
                 await self._commit_group(group)
@@ -176,8 +181,26 @@ class Intake:
                     if not fut.done():
                         fut.set_exception(ConnectionAbortedError("the hub is stopping"))
                 raise
+            self._committed_at = asyncio.get_running_loop().time()
             # Between groups the loop serves everything else first: acks, agent requests, the next frames.
             await asyncio.sleep(0)
+
+    async def _gather(self) -> None:
+        """When the last group was stored less than `group_wait_ms` ago, messages are arriving faster than that:
+        the group waits out the rest of it, so that more share its transaction.  A commit writes every page the
+        transaction touched, and a new conversation touches many (customer, identity, ticket, message, trace and
+        SLA job rows and their indexes), mostly the same pages as the next conversation's; a new visitor's message
+        otherwise arrives alone in its loop turn and pays for all of them.  An idle hub, whose last commit is
+        older, stores at once: the wait costs latency only when it saves a commit."""
+        wait = self.gather_wait()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def gather_wait(self) -> float:
+        """Seconds the next group would wait to gather (0: store at once)."""
+        if len(self._pending) >= GROUP:
+            return 0.0
+        return max(0.0, self._committed_at + self.config.database.group_wait_ms / 1000 - asyncio.get_running_loop().time())
 
     async def _commit_group(self, group: list[tuple[Inbound, asyncio.Future[Accepted]]], *, in_order: bool = False) -> None:
         """`in_order`: a message that cannot be stored stops the group there; the ones after it fail with

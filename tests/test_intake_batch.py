@@ -169,3 +169,34 @@ async def test_a_provider_id_is_a_duplicate_only_on_its_own_channel(db_url: str)
             stored = (await conn.execute(select(messages.c.channel, messages.c.provider_id)
                                          .where(messages.c.provider_id == "<same@example.net>"))).all()
         assert sorted(stored) == [("email", "<same@example.net>"), ("webchat", "<same@example.net>")]
+
+
+async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_url: str) -> None:
+    """After a commit, messages arriving within `database.group_wait_ms` share the next transaction even when they
+    came in different turns of the loop; an idle hub stores a message at once."""
+    # A wide wait, so that the turns below fall inside it on a slow machine too.
+    async with running_hub(hub_config(db_url, database={"url": db_url, "group_wait_ms": 100})) as h:
+        intake = h.hub.intake
+        assert intake.gather_wait() == 0  # nothing committed yet: idle
+        groups: list[int] = []
+        commit_group = intake._commit_group
+
+        async def counted(group: Any, **kw: Any) -> Any:
+            groups.append(len(group))
+            return await commit_group(group, **kw)
+
+        intake._commit_group = counted  # type: ignore[method-assign]
+        first = await intake.deliver(chat("w-0", "w-v0"))
+        assert groups == [1]  # stored alone, without waiting
+        assert intake.gather_wait() > 0  # a commit just ended: the next group may gather
+        waiting = [asyncio.ensure_future(intake.deliver(chat("w-1", "w-v1")))]
+        for i in (2, 3):
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # later turns of the loop, within the wait
+            waiting.append(asyncio.ensure_future(intake.deliver(chat(f"w-{i}", f"w-v{i}"))))
+        got = await asyncio.gather(*waiting)
+        assert groups == [1, 3]  # one transaction for the three
+        assert len({a.ticket_id for a in [first, *got]}) == 4 and not any(a.duplicate for a in got)
+        await h.settle()
+        async with h.hub.db.read() as conn:
+            assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 4
