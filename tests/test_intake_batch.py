@@ -172,8 +172,9 @@ async def test_a_provider_id_is_a_duplicate_only_on_its_own_channel(db_url: str)
 
 
 async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_url: str) -> None:
-    """After a commit, messages arriving within `database.group_wait_ms` share the next transaction even when they
-    came in different turns of the loop; an idle hub stores a message at once."""
+    """After a commit, while several senders' messages are in flight, messages arriving within
+    `database.group_wait_ms` share the next transaction even when they came in different turns of the loop; an idle
+    hub, and one sender writing message after message, store at once."""
     # A wide wait, so that the turns below fall inside it on a slow machine too.
     async with running_hub(hub_config(db_url, database={"url": db_url, "group_wait_ms": 100})) as h:
         intake = h.hub.intake
@@ -187,16 +188,18 @@ async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_ur
 
         intake._commit_group = counted  # type: ignore[method-assign]
         first = await intake.deliver(chat("w-0", "w-v0"))
-        assert groups == [1]  # stored alone, without waiting
-        assert intake.gather_wait() > 0  # a commit just ended: the next group may gather
-        waiting = [asyncio.ensure_future(intake.deliver(chat("w-1", "w-v1")))]
-        for i in (2, 3):
+        second = await intake.deliver(chat("w-00", "w-v0", "and another thing"))  # the same sender, at once
+        assert groups == [1, 1] and second.ticket_id == first.ticket_id
+        assert intake.gather_wait() == 0  # one sender after a commit: nothing to wait for
+        # Two senders at once: the group waits, and the messages of the next turns join it.
+        waiting = [asyncio.ensure_future(intake.deliver(chat(f"w-{i}", f"w-v{i}"))) for i in (1, 2)]
+        for i in (3, 4):
             await asyncio.sleep(0)
             await asyncio.sleep(0)  # later turns of the loop, within the wait
             waiting.append(asyncio.ensure_future(intake.deliver(chat(f"w-{i}", f"w-v{i}"))))
         got = await asyncio.gather(*waiting)
-        assert groups == [1, 3]  # one transaction for the three
-        assert len({a.ticket_id for a in [first, *got]}) == 4 and not any(a.duplicate for a in got)
+        assert groups == [1, 1, 4]  # one transaction for the four
+        assert len({a.ticket_id for a in [first, *got]}) == 5 and not any(a.duplicate for a in got)
         await h.settle()
         async with h.hub.db.read() as conn:
-            assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 4
+            assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 6
