@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.clock import Clock
 from hub.config import Config
-from hub.domain import Accepted, Author, Direction, Identity, Inbound, NotAttempted, Ticket
+from hub.domain import Accepted, Author, Direction, Inbound, NotAttempted, Ticket
 from hub.events import Events
 from hub.known_senders import KnownSenders, Redelivered
 from hub.metrics import DUPLICATES, INBOUND
@@ -125,9 +125,8 @@ class Intake:
         self._pending: list[tuple[Inbound, asyncio.Future[Accepted]]] = []
         self._committers: set[asyncio.Task[None]] = set()
         self._committed_at = float("-inf")  # loop time when the last group was stored
-        self._sender: Identity | None = None  # who sent the latest message to `deliver`, and when
-        self._arrived_at = float("-inf")
-        self._crowded = False  # it came from another sender than the one before, within `group_wait_ms`
+        # The last group held more than one message: others write while a group is stored, so waiting gathers.
+        self._crowded = False
 
     @property
     def reopen_to_bot(self) -> Callable[[str], bool]:
@@ -143,10 +142,6 @@ class Intake:
         message, and the group waits behind staff writers (hub.store.db lanes)."""
         fut: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._pending.append((inbound, fut))
-        # Another sender wrote just before: there is something to gather for (see `_gather`).
-        now = asyncio.get_running_loop().time()
-        self._crowded = self._sender != inbound.sender and now - self._arrived_at < self.config.database.group_wait_ms / 1000
-        self._sender, self._arrived_at = inbound.sender, now
         # SQLite has one writer, so one committer; PostgreSQL commits groups on several connections at once, each
         # group's round trips overlapping the others'.
         if sum(not t.done() for t in self._committers) < self.db.customer_writers:
@@ -189,17 +184,20 @@ class Intake:
                         fut.set_exception(ConnectionAbortedError("the hub is stopping"))
                 raise
             self._committed_at = asyncio.get_running_loop().time()
+            self._crowded = len(group) > 1
             # Between groups the loop serves everything else first: acks, agent requests, the next frames.
             await asyncio.sleep(0)
 
     async def _gather(self) -> None:
-        """When the last group was stored less than `group_wait_ms` ago and messages from several senders are
-        arriving, the group waits out the rest of it, so that more share its transaction.  A commit writes every page
-        the transaction touched, and a new conversation touches many (customer, identity, ticket, message, trace
-        and SLA job rows and their indexes), mostly the same pages as the next conversation's; a new visitor's
-        message otherwise arrives alone in its loop turn and pays for all of them.  An idle hub, whose last commit
-        is older, stores at once, and so does one sender writing message after message (a Telegram chat's backlog
-        is handled in order): nobody else's message would join, so waiting would only slow it down."""
+        """When the last group was stored less than `group_wait_ms` ago and held more than one message, the next
+        group waits out the rest of that time, so that more share its transaction.  A commit writes every page the
+        transaction touched, and a new conversation touches many (customer, identity, ticket, message, trace and
+        SLA job rows and their indexes), mostly the same pages as the next conversation's; a new visitor's message
+        otherwise arrives alone in its loop turn and pays for all of them.  An idle hub, whose last commit is
+        older, stores at once, and so does one caller handing over message after message and waiting for each
+        (a Telegram chat's backlog is handled in order): its groups hold one message, so nobody else's would join
+        and waiting would only slow it down.  Messages that arrive in one turn form a larger group by themselves,
+        and that starts the waiting again."""
         wait = self.gather_wait()
         if wait > 0:
             await asyncio.sleep(wait)

@@ -172,9 +172,9 @@ async def test_a_provider_id_is_a_duplicate_only_on_its_own_channel(db_url: str)
 
 
 async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_url: str) -> None:
-    """After a commit, while several senders' messages are in flight, messages arriving within
-    `database.group_wait_ms` share the next transaction even when they came in different turns of the loop; an idle
-    hub, and one sender writing message after message, store at once."""
+    """After a commit of several messages, messages arriving within `database.group_wait_ms` share the next
+    transaction even when they come in different turns of the loop; an idle hub, and one caller handing over message
+    after message, store at once."""
     # A wide wait, so that the turns below fall inside it on a slow machine too.
     async with running_hub(hub_config(db_url, database={"url": db_url, "group_wait_ms": 100})) as h:
         intake = h.hub.intake
@@ -188,18 +188,22 @@ async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_ur
 
         intake._commit_group = counted  # type: ignore[method-assign]
         first = await intake.deliver(chat("w-0", "w-v0"))
-        second = await intake.deliver(chat("w-00", "w-v0", "and another thing"))  # the same sender, at once
-        assert groups == [1, 1] and second.ticket_id == first.ticket_id
-        assert intake.gather_wait() == 0  # one sender after a commit: nothing to wait for
-        # Two senders at once: the group waits, and the messages of the next turns join it.
-        waiting = [asyncio.ensure_future(intake.deliver(chat(f"w-{i}", f"w-v{i}"))) for i in (1, 2)]
-        for i in (3, 4):
+        # One caller, one message at a time, from the same sender and from others: nothing to wait for.
+        one_by_one = [await intake.deliver(chat("w-00", "w-v0", "and another thing")),
+                      await intake.deliver(chat("w-01", "w-v01")), await intake.deliver(chat("w-02", "w-v02"))]
+        assert groups == [1, 1, 1, 1] and one_by_one[0].ticket_id == first.ticket_id
+        assert intake.gather_wait() == 0
+        # Two senders in one turn form a group; after it, the messages of the next turns wait and join one group.
+        await asyncio.gather(*(intake.deliver(chat(f"w-{i}", f"w-v{i}")) for i in (1, 2)))
+        assert groups[-1] == 2 and intake.gather_wait() > 0
+        waiting = []
+        for i in (3, 4, 5):
+            waiting.append(asyncio.ensure_future(intake.deliver(chat(f"w-{i}", f"w-v{i}"))))
             await asyncio.sleep(0)
             await asyncio.sleep(0)  # later turns of the loop, within the wait
-            waiting.append(asyncio.ensure_future(intake.deliver(chat(f"w-{i}", f"w-v{i}"))))
         got = await asyncio.gather(*waiting)
-        assert groups == [1, 1, 4]  # one transaction for the four
-        assert len({a.ticket_id for a in [first, *got]}) == 5 and not any(a.duplicate for a in got)
+        assert groups == [1, 1, 1, 1, 2, 3]  # one transaction for the three
+        assert len({a.ticket_id for a in got}) == 3 and not any(a.duplicate for a in got)
         await h.settle()
         async with h.hub.db.read() as conn:
-            assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 6
+            assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 9
