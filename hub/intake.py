@@ -4,10 +4,10 @@
 (channel, provider_id) is unique: a redelivered update, a re-fetched mail or a resent widget frame returns the
 first result and changes nothing.
 
-Messages that arrive in the same turn of the event loop share one transaction (group commit), under load those
-of the next `database.group_wait_ms` too, and a mailbox's
-fetch is stored in its order (`deliver_many`).  Which ticket a message goes on, or opens, is hub.placement's; a
-known chat sender's next message takes hub.known_senders' two-statement path.
+Messages that arrive in the same turn of the event loop share one transaction (group commit), under load those of
+the next `database.group_wait_ms` too, and a mailbox's fetch is stored in its order (`deliver_many`).  Which ticket
+a message goes on, or opens, is hub.placement's; a known chat sender's next message takes hub.known_senders'
+two-statement path.
 """
 from __future__ import annotations
 
@@ -192,8 +192,8 @@ class Intake:
         """When the last group was stored less than `group_wait_ms` ago and held more than one message, the next
         group waits out the rest of that time, so that more share its transaction.  A commit writes every page the
         transaction touched, and a new conversation touches many (customer, identity, ticket, message, trace and
-        SLA job rows and their indexes), mostly the same pages as the next conversation's; a new visitor's message
-        otherwise arrives alone in its loop turn and pays for all of them.  An idle hub, whose last commit is
+        SLA job rows and their indexes), the tables' last pages among them, which the next conversation's rows
+        share; a new visitor's message otherwise arrives alone in its loop turn and pays for all of them.  An idle hub, whose last commit is
         older, stores at once, and so does one caller handing over message after message and waiting for each
         (a Telegram chat's backlog is handled in order): its groups hold one message, so nobody else's would join
         and waiting would only slow it down.  Messages that arrive in one turn form a larger group by themselves,
