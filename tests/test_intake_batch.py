@@ -207,3 +207,23 @@ async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_ur
         await h.settle()
         async with h.hub.db.read() as conn:
             assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 9
+
+
+async def test_a_flood_of_new_visitors_is_stored_sixteen_to_a_transaction(db_url: str) -> None:
+    """Each new visitor's message opens a ticket the long way (~0.7 ms): 40 in one turn are stored 16, 16 and 8 to a
+    transaction, so that the loop serves agents between them; known senders' short messages still go 64 to one."""
+    async with running_hub(hub_config(db_url)) as h:
+        intake = h.hub.intake
+        groups: list[int] = []
+        commit_group = intake._commit_group
+
+        async def counted(group: Any, **kw: Any) -> Any:
+            groups.append(len(group))
+            return await commit_group(group, **kw)
+
+        intake._commit_group = counted  # type: ignore[method-assign]
+        opened = await asyncio.gather(*(intake.deliver(chat(f"f-{i}", f"f-v{i}")) for i in range(40)))
+        assert groups == [16, 16, 8] and len({a.ticket_id for a in opened}) == 40
+        groups.clear()
+        await asyncio.gather(*(intake.deliver(chat(f"f-{i}-again", f"f-v{i}", "still waiting")) for i in range(40)))
+        assert groups == [40]  # the same visitors again: the fast path
