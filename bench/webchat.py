@@ -1,7 +1,7 @@
 """Web chat load: N customers chatting while an agent replies, against a bare aiohttp WebSocket echo baseline.
 
     python bench/webchat.py [--customers 100 1000] [--seconds 10]
-    python bench/webchat.py --new-conversations 200 [--seconds 10]
+    python bench/webchat.py --new-conversations 200 [--seconds 10]   (an agent replies and claims meanwhile)
 
 Prints JSON: customer messages/s stored (acked), p50/p99 customer-message -> agent-socket event, p50/p99
 agent-reply -> customer-socket, the hub's peak RSS and CPU per message, and the echo baseline's round trips/s.
@@ -289,12 +289,17 @@ async def hub_load(
     }
 
 
-async def new_conversations(hub: HubProcess, clients: int, seconds: float) -> dict[str, Any]:
+async def new_conversations(hub: HubProcess, clients: int, seconds: float, reply_every: float = 0.0,
+                            tickets: list[int] | None = None) -> dict[str, Any]:
     """Every message opens a conversation: `clients` visitors at a time, each connecting afresh, saying hello and
     one message, waiting for its ack and leaving (closed loop).  Each ack is a committed new customer, ticket,
-    routing decision and SLA jobs."""
+    routing decision and SLA jobs.  With `reply_every` and `tickets` (opened earlier), an agent works those tickets
+    meanwhile from its own process, as in `hub_load`, and its requests are timed: agents first, during a flood of
+    new visitors.  The ticket ids acknowledged are returned under "tickets"."""
     acked = 0
     took: list[float] = []
+    opened: list[int] = []
+    agent_ms: dict[str, list[float]] = {}
     stop = time.perf_counter() + seconds
 
     async def visitor(session: aiohttp.ClientSession, i: int) -> None:
@@ -307,17 +312,30 @@ async def new_conversations(hub: HubProcess, clients: int, seconds: float) -> di
                 await ws.send_json({"type": "hello", "name": f"visitor {i}-{k}"})
                 await ws.receive_json()
                 await ws.send_json({"type": "message", "client_id": "1", "text": f"v{i}-{k} สวัสดี my order has not arrived"})
-                while (await ws.receive_json())["type"] != "ack":
+                while (frame := await ws.receive_json())["type"] != "ack":
                     pass
             acked += 1
+            opened.append(frame["ticket_id"])
             took.append((time.perf_counter() - t0) * 1000)
 
+    agent = parent = None
+    if reply_every and tickets:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{hub.url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
+                token = (await r.json())["token"]
+        parent, child = multiprocessing.get_context("spawn").Pipe()
+        agent = multiprocessing.get_context("spawn").Process(target=_agent_process, daemon=True, args=(
+            [hub.url], token, dict(enumerate(tickets)), stop - 0.5, reply_every, child))
+        agent.start()
     cpu0, own0 = cpu_seconds(hub.pid), time.process_time()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         t0 = time.perf_counter()
         await asyncio.gather(*(visitor(session, i) for i in range(clients)))
         elapsed = time.perf_counter() - t0
     cpu, own = cpu_seconds(hub.pid) - cpu0, time.process_time() - own0
+    if agent is not None and parent is not None:
+        _, agent_ms = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+        agent.join(5)
     return {
         "mode": "new conversation per message (closed loop)",
         "clients": clients,
@@ -329,6 +347,9 @@ async def new_conversations(hub: HubProcess, clients: int, seconds: float) -> di
         "hub_cpu_share_of_a_core": round(cpu / elapsed, 2),
         "load_generator_cpu_share_of_a_core": round(own / elapsed, 2),
         "load_average_1min": round(os.getloadavg()[0], 1),
+        **({"agent_request_ms": {k: {"p50": pct(v, 50), "p99": pct(v, 99), "n": len(v)} for k, v in agent_ms.items()}}
+           if agent_ms else {}),
+        "tickets": opened,
     }
 
 
@@ -379,12 +400,16 @@ async def main() -> None:
             hub.stop()
     if args.new_conversations:
         hub = HubProcess(overrides)
+        hub.add_agent(*AGENT)
         hub.start()
         try:
             warm = await new_conversations(hub, args.new_conversations, 2.0)  # warm-up: imports, caches, first pages
-            runs.append(await new_conversations(hub, args.new_conversations, args.seconds))
+            # The agent works the warm-up's tickets while new visitors keep arriving.
+            runs.append(await new_conversations(hub, args.new_conversations, args.seconds, args.reply_every,
+                                                warm["tickets"][:1000]))
         finally:
             hub.stop()
+        del runs[-1]["tickets"]
         runs[-1]["conversations_with_warm_up"] = warm["conversations"] + runs[-1]["conversations"]
         runs[-1]["sla_jobs"] = _count_jobs(hub)
     result["runs"] = runs
