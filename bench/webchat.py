@@ -323,8 +323,9 @@ async def new_conversations(hub: HubProcess, clients: int, seconds: float, reply
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{hub.url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
                 token = (await r.json())["token"]
-        parent, child = multiprocessing.get_context("spawn").Pipe()
-        agent = multiprocessing.get_context("spawn").Process(target=_agent_process, daemon=True, args=(
+        spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this loop's sockets
+        parent, child = spawn.Pipe()
+        agent = spawn.Process(target=_agent_process, daemon=True, args=(
             [hub.url], token, dict(enumerate(tickets)), stop - 0.5, reply_every, child))
         agent.start()
     cpu0, own0 = cpu_seconds(hub.pid), time.process_time()

@@ -195,11 +195,11 @@ class Intake:
         group waits out the rest of that time, so that more share its transaction.  A commit writes every page the
         transaction touched, and a new conversation touches many (customer, identity, ticket, message, trace and
         SLA job rows and their indexes), the tables' last pages among them, which the next conversation's rows
-        share; a new visitor's message otherwise arrives alone in its loop turn and pays for all of them.  An idle hub, whose last commit is
-        older, stores at once, and so does one caller handing over message after message and waiting for each
-        (a Telegram chat's backlog is handled in order): its groups hold one message, so nobody else's would join
-        and waiting would only slow it down.  Messages that arrive in one turn form a larger group by themselves,
-        and that starts the waiting again."""
+        share; a new visitor's message otherwise arrives alone in its loop turn and pays for all of them.  An idle
+        hub, whose last commit is older, stores at once, and so does one caller handing over message after message
+        and waiting for each (a Telegram chat's backlog is handled in order): its groups hold one message, so
+        nobody else's would join and waiting would only slow it down.  Messages that arrive in one turn form a
+        larger group by themselves, and that starts the waiting again."""
         wait = self.gather_wait()
         if wait > 0:
             await asyncio.sleep(wait)

@@ -171,6 +171,19 @@ async def test_a_provider_id_is_a_duplicate_only_on_its_own_channel(db_url: str)
         assert sorted(stored) == [("email", "<same@example.net>"), ("webchat", "<same@example.net>")]
 
 
+def _count_groups(intake: Any) -> list[int]:
+    """The sizes of the groups `intake` commits from now on, in order (one transaction each)."""
+    groups: list[int] = []
+    commit_group = intake._commit_group
+
+    async def counted(group: Any, **kw: Any) -> Any:
+        groups.append(len(group))
+        return await commit_group(group, **kw)
+
+    intake._commit_group = counted
+    return groups
+
+
 async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_url: str) -> None:
     """After a commit of several messages, messages arriving within `database.group_wait_ms` share the next
     transaction even when they come in different turns of the loop; an idle hub, and one caller handing over message
@@ -179,14 +192,7 @@ async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_ur
     async with running_hub(hub_config(db_url, database={"url": db_url, "group_wait_ms": 100})) as h:
         intake = h.hub.intake
         assert intake.gather_wait() == 0  # nothing committed yet: idle
-        groups: list[int] = []
-        commit_group = intake._commit_group
-
-        async def counted(group: Any, **kw: Any) -> Any:
-            groups.append(len(group))
-            return await commit_group(group, **kw)
-
-        intake._commit_group = counted  # type: ignore[method-assign]
+        groups = _count_groups(intake)
         first = await intake.deliver(chat("w-0", "w-v0"))
         # One caller, one message at a time, from the same sender and from others: nothing to wait for.
         one_by_one = [await intake.deliver(chat("w-00", "w-v0", "and another thing")),
@@ -214,14 +220,7 @@ async def test_a_flood_of_new_visitors_is_stored_sixteen_to_a_transaction(db_url
     transaction, so that the loop serves agents between them; known senders' short messages still go 64 to one."""
     async with running_hub(hub_config(db_url)) as h:
         intake = h.hub.intake
-        groups: list[int] = []
-        commit_group = intake._commit_group
-
-        async def counted(group: Any, **kw: Any) -> Any:
-            groups.append(len(group))
-            return await commit_group(group, **kw)
-
-        intake._commit_group = counted  # type: ignore[method-assign]
+        groups = _count_groups(intake)
         opened = await asyncio.gather(*(intake.deliver(chat(f"f-{i}", f"f-v{i}")) for i in range(40)))
         assert groups == [16, 16, 8] and len({a.ticket_id for a in opened}) == 40
         groups.clear()
