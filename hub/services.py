@@ -114,6 +114,7 @@ class Hub:
     async def start(self, *, run_migrations: bool = True) -> None:
         if run_migrations:
             await migrate(self.db)
+        self.db.checkpoint_in_background()
         await self.seed_agents()
         await self.bus.start()
         for name, ch in self.channels.items():

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.store import facts
+from hub.store.wal import WalCheckpointer
 
 # How long a writer waits for another process's write lock before the write fails (the old busy timeout).
 WRITE_LOCK_WAIT = 30.0
@@ -151,6 +152,8 @@ class Database:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._write_lock: LaneLock | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+        self._file = parsed.database if parsed.database not in (None, "", ":memory:") else None
         self.write_lock_wait = write_lock_wait
         # PostgreSQL: customer transactions may hold at most half the pool, so staff always find a connection.
         self.customer_writers = 1 if self.is_sqlite else max(1, pool_size // 2)
@@ -167,6 +170,11 @@ class Database:
                 sqlite_url, echo=echo, pool_size=1, max_overflow=1, connect_args={"timeout": 0, "check_same_thread": False}
             )
             self._sqlite_setup(self._write_engine)
+
+            @event.listens_for(self._write_engine, "connect")
+            def _writer(dbapi_conn: Any, _record: Any) -> None:
+                if self._checkpoints is not None:  # hub.store.wal checkpoints: never inside a commit on the loop
+                    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
             # One writer at a time: queueing them here keeps latency flat and never meets SQLITE_BUSY in-process.
             self._write_lock = LaneLock()
         else:
@@ -308,7 +316,24 @@ class Database:
         except Exception:
             return False
 
+    def checkpoint_in_background(self) -> WalCheckpointer | None:
+        """SQLite in a file: from now on its log is checkpointed off the loop (hub.store.wal), not inside the
+        commits of this process's writer.  A long-running process (`hub serve`) calls this once it has migrated;
+        short commands keep SQLite's automatic checkpoints.  Stopped by `close`."""
+        if not self.is_sqlite or self._file is None or self._checkpoints is not None:
+            return None
+        assert self._write_lock is not None
+        lock = self._write_lock
+        checkpointer = WalCheckpointer(self._file, lambda: lock.hold(CUSTOMERS))
+        self._checkpoints = asyncio.create_task(checkpointer.run(), name="sqlite-checkpoints")
+        self._write_engine.dispose()  # the pooled writer reconnects with automatic checkpoints off
+        return checkpointer
+
     async def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            await asyncio.gather(self._checkpoints, return_exceptions=True)
+            self._checkpoints = None
         if self.is_sqlite:
             self.sync_engine.dispose()
             self._write_engine.dispose()

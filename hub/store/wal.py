@@ -1,0 +1,116 @@
+"""SQLite's write-ahead log copied back into the database file off the event loop.
+
+By default SQLite checkpoints inside the commit that takes the log past 1,000 pages: that commit copies every page
+the log holds into the database file and syncs both (synchronous=NORMAL syncs at checkpoints only).  The hub's
+writer runs on the event loop (hub.store.db), so that commit held every socket and request of the process for the
+copy and the two syncs: 5-8 ms here, about ten times a second while new conversations pour in.
+
+Here the writer's connections never checkpoint (`wal_autocheckpoint=0`).  A task looks every LOOK_EVERY at how
+many pages wait in the log, and past CHECKPOINT_PAGES it checkpoints from a connection of its own, in a thread
+(the sqlite3 module lets go of the GIL while SQLite copies and syncs):
+
+1. a PASSIVE checkpoint while the hub goes on writing: it takes no lock that writers or readers wait for and
+   copies the bulk of the log;
+2. then the few pages written meanwhile, holding the hub's write lock (writers queue on it, the loop stays free),
+   so the copy reaches the log's end.  Without this step a busy hub never lets a checkpoint catch up, and the log
+   grows without end: SQLite starts writing it from the top again only when every frame has been copied.
+
+What is committed is in the log, and the log is part of the database: a crash before a checkpoint loses nothing
+(the next connection recovers from it), exactly as between two automatic checkpoints.  The last connection to
+close checkpoints the whole log, as SQLite always does.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import struct
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
+
+log = logging.getLogger("hub.store")
+
+__all__ = ["WalCheckpointer", "CHECKPOINT_PAGES"]
+
+# SQLite's own default for wal_autocheckpoint: the log is copied back at about the size it was before.
+CHECKPOINT_PAGES = 1000
+# How often the task looks at how many pages wait: one read of 104 bytes, nothing more unless a checkpoint is due.
+LOOK_EVERY = 0.05
+# The wal-index header at the start of the "-shm" file (sqlite.org/walformat.html, "The WAL-Index Header"): mxFrame,
+# the log's last frame, at byte 16, and the checkpoint information's nBackfill, the frames already copied, at byte
+# 96; both 32-bit in the machine's own byte order.  The log's file is reused from its start, so its size says nothing.
+_MX_FRAME, _BACKFILL, _HEADER = 16, 96, 104
+
+
+class WalCheckpointer:
+    """Checkpoints `path`'s log while `run()` runs; `hold()` is the hub's write lock for the second step."""
+
+    def __init__(self, path: str, hold: Callable[[], AbstractAsyncContextManager[object]], *,
+                 pages: int = CHECKPOINT_PAGES, every: float = LOOK_EVERY) -> None:
+        self.path, self.shm, self.hold = path, path + "-shm", hold
+        self.pages, self.every = pages, every
+        self.checkpoints = 0  # checkpoints that reached the log's end (tests, logs)
+        self._conn = sqlite3.connect(path, timeout=0, check_same_thread=False, isolation_level=None)
+        # One thread of its own: the connection is used by one thread at a time, and closed after its last call.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
+
+    async def _in_thread(self, fn: Callable[[], object]) -> object:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+
+    def waiting(self) -> int:
+        """Frames in the log not yet copied into the database, read without a lock: a torn read only moves one
+        checkpoint a little."""
+        try:
+            fd = os.open(self.shm, os.O_RDONLY)
+        except FileNotFoundError:
+            return 0
+        try:
+            head = os.pread(fd, _HEADER, 0)
+        finally:
+            os.close(fd)
+        if len(head) < _HEADER:
+            return 0
+        return max(0, struct.unpack_from("=I", head, _MX_FRAME)[0] - struct.unpack_from("=I", head, _BACKFILL)[0])
+
+    def _passive(self) -> tuple[int, int, int] | None:
+        """(busy, frames in the log, frames copied), or None when another connection held the database (a
+        migration, a backup: the next look tries again)."""
+        try:
+            return self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+        except sqlite3.OperationalError as exc:
+            log.debug("checkpoint skipped: %s", exc)
+            return None
+
+    async def checkpoint(self) -> bool:
+        """The two steps; True when the copy reached the log's end."""
+        row = await self._in_thread(self._passive)
+        if row is None:
+            return False
+        async with self.hold():
+            # Even when the first step reached the log's end: a writer that began before it finished writes on
+            # after the end it saw, and only a writer that begins with every frame copied starts the log anew.
+            if self.waiting():
+                row = await self._in_thread(self._passive)
+        done = row is not None and row[1] == row[2]
+        self.checkpoints += done
+        return done
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.every)
+                if self.waiting() >= self.pages:
+                    await self.checkpoint()
+        finally:
+            # Closed before the hub's own connections, so that the last of those to close copies the rest of the log
+            # and removes it, as SQLite's last connection does.
+            await asyncio.wrap_future(self.close())
+
+    def close(self) -> Future[None]:
+        """Close the connection after a checkpoint still copying, if there is one (the thread runs one call at a
+        time)."""
+        done = self._thread.submit(self._conn.close)
+        self._thread.shutdown(wait=False)
+        return done
