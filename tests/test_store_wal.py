@@ -8,10 +8,14 @@ import os
 import signal
 import sqlite3
 import sys
+from functools import partial
 from pathlib import Path
+
+import pytest
 
 from sqlalchemy import text
 
+from hub.store import db as store_db
 from hub.store.db import Database
 from hub.store.wal import WalCheckpointer
 
@@ -23,10 +27,12 @@ async def _table(db: Database) -> None:
         await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"))
 
 
-async def test_the_writer_never_checkpoints_and_the_log_starts_anew(tmp_path: Path) -> None:
+async def test_the_writer_never_checkpoints_and_the_log_starts_anew(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "hub.db"
     db = Database(f"sqlite:///{path}")
     await _table(db)
+    # The log starts anew at 2,000 frames here rather than 8,000, so that a short test sees it happen several times.
+    monkeypatch.setattr(store_db, "WalCheckpointer", partial(WalCheckpointer, restart_frames=2000))
     checkpointer = db.checkpoint_in_background()
     assert checkpointer is not None
     try:
@@ -42,9 +48,9 @@ async def test_the_writer_never_checkpoints_and_the_log_starts_anew(tmp_path: Pa
                     rows += 1
             biggest = max(biggest, (path.parent / "hub.db-wal").stat().st_size)
             await asyncio.sleep(0.0002)
-        assert checkpointer.checkpoints >= 5
+        assert checkpointer.checkpoints >= 5 and checkpointer.restarts >= 2
         # A log that never started anew would hold all 12,000 pages (~48 MB).
-        assert biggest < 4 * checkpointer.pages * PAGE
+        assert biggest < 2.5 * checkpointer.restart_frames * PAGE
     finally:
         await db.close()
     assert not (path.parent / "hub.db-wal").exists()  # the last connection to close copied the rest
@@ -73,6 +79,7 @@ async def test_waiting_counts_the_frames_not_yet_copied(tmp_path: Path) -> None:
 _WRITER = """
 import asyncio, os, sys
 from sqlalchemy import text
+from hub.store import db as store_db
 from hub.store.db import Database
 
 async def main():
