@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from hub.store import db as store_db
+from hub.store import wal
 from hub.store.db import Database
 from hub.store.wal import WalCheckpointer
 
@@ -64,7 +65,7 @@ async def test_waiting_counts_the_frames_not_yet_copied(tmp_path: Path) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA wal_autocheckpoint=0")
     conn.execute("CREATE TABLE t (v BLOB)")
-    checkpointer = WalCheckpointer(path, lambda: asyncio.Lock())  # `hold` is not used here
+    checkpointer = WalCheckpointer(path, asyncio.Lock)  # `hold` is not used here
     for _ in range(300):
         conn.execute("INSERT INTO t VALUES (?)", (os.urandom(3000),))
     waiting = checkpointer.waiting()
@@ -80,6 +81,7 @@ _WRITER = """
 import asyncio, os, sys
 from sqlalchemy import text
 from hub.store import db as store_db
+from hub.store import wal
 from hub.store.db import Database
 
 async def main():
@@ -123,3 +125,35 @@ async def test_a_process_killed_while_checkpointing_loses_no_committed_row(tmp_p
         assert stored[0] >= committed and stored[1] == stored[0]  # every committed row, no gap
         with sqlite3.connect(path) as reset:  # the next round numbers from 1 again
             reset.execute("DELETE FROM t")
+
+
+async def test_a_failed_checkpoint_does_not_end_the_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(tmp_path / "f.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE t (v BLOB)")
+    monkeypatch.setattr(wal, "FAILED_PAUSE", 0.01)
+    checkpointer = WalCheckpointer(path, asyncio.Lock, pages=10, every=0.01)
+    real, calls = checkpointer.frames, []
+
+    def frames() -> tuple[int, int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("the disk is full")
+        return real()
+
+    checkpointer.frames = frames  # type: ignore[method-assign]
+    for _ in range(50):
+        conn.execute("INSERT INTO t VALUES (?)", (os.urandom(3000),))
+    task = asyncio.create_task(checkpointer.run())
+    try:
+        for _ in range(500):
+            if real()[1] == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert len(calls) > 1 and real()[1] == 0  # failed once, then copied everything
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        conn.close()

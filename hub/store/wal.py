@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 import struct
 from collections.abc import Callable
@@ -44,6 +43,8 @@ RESTART_FRAMES = 8 * CHECKPOINT_PAGES
 CATCH_UP = 3
 # How often the task looks at how many pages wait: one read of 104 bytes, nothing more unless a checkpoint is due.
 LOOK_EVERY = 0.05
+# After an unexpected failure (a full disk, say), the next try.
+FAILED_PAUSE = 5.0
 # The wal-index header at the start of the "-shm" file (sqlite.org/walformat.html, "The WAL-Index Header"): mxFrame,
 # the log's last frame, at byte 16, and the checkpoint information's nBackfill, the frames already copied, at byte
 # 96; both 32-bit in the machine's own byte order.  The log's file is reused from its start, so its size says nothing.
@@ -70,13 +71,10 @@ class WalCheckpointer:
         """(frames in the log, frames of it not yet copied), read from the wal-index without a lock: a torn read
         only moves one checkpoint a little."""
         try:
-            fd = os.open(self.shm, os.O_RDONLY)
+            with open(self.shm, "rb", buffering=0) as f:
+                head = f.read(_HEADER)
         except FileNotFoundError:
             return 0, 0
-        try:
-            head = os.pread(fd, _HEADER, 0)
-        finally:
-            os.close(fd)
         if len(head) < _HEADER:
             return 0, 0
         last, copied = struct.unpack_from("=I", head, _MX_FRAME)[0], struct.unpack_from("=I", head, _BACKFILL)[0]
@@ -121,8 +119,12 @@ class WalCheckpointer:
         try:
             while True:
                 await asyncio.sleep(self.every)
-                if self.waiting() >= self.pages:
-                    await self.checkpoint()
+                try:
+                    if self.waiting() >= self.pages:
+                        await self.checkpoint()
+                except Exception:  # the writers no longer checkpoint: this task must outlive any one failure
+                    log.exception("checkpoint failed; trying again in %.0f s", FAILED_PAUSE)
+                    await asyncio.sleep(FAILED_PAUSE)
         finally:
             # Closed before the hub's own connections, so that the last of those to close copies the rest of the log
             # and removes it, as SQLite's last connection does.
