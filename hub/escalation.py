@@ -14,7 +14,8 @@ through the router) and, when it is a complaint on a ticket that is not one yet,
 A ticket's kind is never lowered by a later message: a complaint stays a complaint.  The first message of a new
 ticket may also move it between the calmer kinds (a question that the model reads as a sales lead).
 
-Reviews run in batches by one task: `submit` only queues the stored message (no task per message), one read
+Reviews run in batches by one task: `submit` only queues the stored message (no task per message; the queue is
+bounded in memory and keeps what is past its bound as ids, hub.review_backlog), one read
 loads the tickets of the whole batch, the batch is classified in one call, and one write clears the batch's
 `messages.review_pending` marks.  The mark is set in the transaction that stores the message, so a message not yet
 reviewed when the hub stops is reviewed when it starts again (`start`).  A review is idempotent (an escalation is
@@ -34,22 +35,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from hub.classifier_pool import ClassifierPool
-from hub.domain import Accepted, Identity, Inbound, Status
+from hub.domain import Accepted, Inbound, Status
 from hub import review_changes
 from hub.metrics import CLASSIFY
 from hub.ports import RouteRequest, RouteResult
 from hub.store.db import CUSTOMERS
 from hub.store.prepared import PreparedIn
+from hub.review_backlog import UNREVIEWED, Backlog, Job, inbound_of
 from hub.store.schema import customers, messages, tickets
 from hub.periodic import cancel_and_wait
 from nlp.encoder import Budget
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.escalation")
 
-__all__ = ["Escalator", "Review", "Responders"]
+__all__ = ["Escalator", "Review"]
 
 LEXICAL_BACKLOG = 16
 BATCH = 32
@@ -76,13 +77,6 @@ _REVIEW_OF = (
 )
 
 
-REPLAY = 10_000  # unreviewed messages taken up per start (the oldest first); the rest at the next start
-# What an earlier run stored and did not review, oldest first.  The bare column, as the partial index
-# ix_messages_review_pending is defined: SQLite uses a partial index only for a term written as its WHERE is, and
-# "review_pending IS 1" read every message of the store at each start.
-UNREVIEWED = (select(messages.c.id, messages.c.ticket_id, messages.c.channel, messages.c.provider_id, messages.c.text,
-                     messages.c.meta, messages.c.created_at)
-              .where(text("messages.review_pending")).order_by(messages.c.id).limit(REPLAY))
 # Prepared per size of the batch's id list (hub.store.prepared.PreparedIn).
 _REVIEW_READ = PreparedIn(lambda ids: _REVIEW_OF.where(tickets.c.id.in_(ids)), limit=REVIEW_BATCH)
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
@@ -113,16 +107,6 @@ SKIP_FLAGS = frozenset({"bounce", "auto_reply", "spam_report", "button"})
 CLOSED = (Status.RESOLVED.value, Status.CLOSED.value)
 
 
-@dataclass(slots=True)
-class _Job:
-    message_id: int
-    ticket_id: int
-    inbound: Inbound
-    new_ticket: bool
-    result: asyncio.Future[Review | None] | None  # for the bot, which decides with the review's outcome
-    at: float  # time.monotonic() when submitted
-
-
 @dataclass(frozen=True, slots=True)
 class Review:
     kind: str  # the ticket's kind after the review
@@ -137,7 +121,7 @@ class Escalator:
         self._queue: asyncio.Queue[tuple[RouteRequest, asyncio.Future[RouteResult]]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.pool = ClassifierPool(hub.config, hub.router)  # in a thread, or a process of its own (review.worker)
-        self._jobs: deque[_Job] = deque()  # taken from the left a batch at a time, however long the backlog
+        self._jobs = Backlog(hub.db)  # taken a batch at a time, oldest first, however long the backlog
         self._wake: asyncio.Event | None = None
         self._reviewer: asyncio.Task[None] | None = None
         self._warming: asyncio.Task[None] | None = None
@@ -202,12 +186,7 @@ class Escalator:
             log.warning("unreviewed messages could not be read (%s); they wait for the next start", exc)
             return
         for r in rows:
-            meta = r.meta or {}
-            inbound = Inbound(
-                channel=r.channel, provider_id=r.provider_id or str(r.id), sender=Identity(r.channel, ""),
-                text=r.text, received_at=r.created_at, subject=meta.get("subject"),
-                flags=frozenset(meta.get("flags") or ()),
-            )
+            inbound = inbound_of(r)
             self.submit(Accepted(r.id, r.ticket_id, None), inbound, False)
         if rows:
             log.info("reviewing %d messages stored before the last stop", len(rows))
@@ -232,10 +211,9 @@ class Escalator:
             await asyncio.gather(marker, return_exceptions=True)
         await self._clear_marks(wait=False)  # what was reviewed need not be reviewed again at the next start
         self.pool.close()
-        for job in self._jobs:
+        for job in self._jobs.clear():
             if job.result is not None and not job.result.done():
                 job.result.set_result(None)
-        self._jobs.clear()
 
     async def drain(self) -> None:
         """Wait until every review submitted so far is done (tests, shutdown)."""
@@ -252,7 +230,7 @@ class Escalator:
             return None
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Review | None] | None = loop.create_future() if want_result else None
-        self._jobs.append(_Job(accepted.message_id, accepted.ticket_id, inbound, new_ticket, fut, time.monotonic()))
+        self._jobs.add(Job(accepted.message_id, accepted.ticket_id, inbound, new_ticket, fut, time.monotonic()))
         self._arrivals.spend(1.0)
         now = time.monotonic()
         self._gap, self._last_at = now - self._last_at, now
@@ -275,7 +253,14 @@ class Escalator:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            batch = [self._jobs.popleft() for _ in range(min(REVIEW_BATCH, len(self._jobs)))]
+            try:
+                batch = await self._jobs.take(REVIEW_BATCH)
+            except Exception:  # reading spilled messages back failed: they stay marked, and are tried again
+                log.exception("messages waiting for review could not be read back")
+                await asyncio.sleep(1.0)
+                continue
+            if not batch:  # ids whose messages were reviewed meanwhile (by another process)
+                continue
             self._busy = True
             try:
                 results = await self._review_batch(batch)
@@ -288,7 +273,7 @@ class Escalator:
                 if job.result is not None and not job.result.done():
                     job.result.set_result(res)
 
-    async def _review_batch(self, batch: list[_Job]) -> list[Review | None]:
+    async def _review_batch(self, batch: list[Job]) -> list[Review | None]:
         ids = list(dict.fromkeys(j.ticket_id for j in batch))
         async with self.hub.db.read() as conn:
             found = (await _REVIEW_READ.run(conn, ids)).all()
@@ -361,13 +346,14 @@ class Escalator:
 
     async def _classify_batch(self, reqs: list[RouteRequest], deadline: float | None) -> list[RouteResult]:
         out: list[RouteResult] = []
+        if len(reqs) + len(self._jobs) > LEXICAL_BACKLOG:  # a backlog: all in one call, no encoder to batch for
+            return await self.pool.route(reqs, True, deadline)
         for start in range(0, len(reqs), BATCH):  # the encoder's batch size
-            part = reqs[start:start + BATCH]
-            lexical = len(reqs) + len(self._jobs) > LEXICAL_BACKLOG
-            out += await self.pool.route(part, lexical, deadline)
+            out += await self.pool.route(reqs[start:start + BATCH], len(reqs) + len(self._jobs) > LEXICAL_BACKLOG,
+                                         deadline)
         return out
 
-    def _decide(self, row: Any, route: RouteResult, job: _Job, now: datetime,
+    def _decide(self, row: Any, route: RouteResult, job: Job, now: datetime,
                 changes: list[review_changes.Change]) -> Review:
         if row.subject is None:
             changes.append(partial(review_changes.name, self.hub, row=row, inbound=job.inbound, now=now))
@@ -381,34 +367,3 @@ class Escalator:
             changes.append(partial(review_changes.rekind, self.hub, row=row, route=route, now=now))
             return Review(route.kind, False, p, False)
         return Review(row.kind, False, p, False)
-
-class Responders:
-    """The intake's responder (hub.ports.Responder): the review first, then the bot, which sees its outcome."""
-
-    def __init__(self, escalator: Escalator, assistant: Any | None) -> None:
-        self.escalator, self.assistant = escalator, assistant
-
-    def submit(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> Any:
-        """Queue the review; a coroutine to run as a task only when the bot follows it."""
-        result = self.escalator.submit(accepted, inbound, new_ticket, want_result=self.assistant is not None)
-        if self.assistant is None:
-            return None
-        return self._bot_after(result, accepted, inbound, new_ticket)
-
-    async def _bot_after(self, result: asyncio.Future[Review | None] | None, accepted: Accepted, inbound: Inbound,
-                         new_ticket: bool) -> None:
-        review = None
-        if result is not None:
-            try:
-                review = await result
-            except Exception:  # the message is stored; classification failing must not keep the bot from it
-                log.exception("review failed on ticket %s", accepted.ticket_id)
-        await self.assistant.on_customer_message(accepted, inbound, new_ticket, review)
-
-    async def on_customer_message(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> None:
-        coro = self.submit(accepted, inbound, new_ticket)
-        if coro is not None:
-            await coro
-
-    async def drain(self) -> None:
-        await self.escalator.drain()

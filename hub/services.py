@@ -21,7 +21,8 @@ from hub.events import Events
 from hub.intake import Intake
 from hub.actions import Actions
 from hub.assignment import Assigner
-from hub.escalation import Escalator, Responders
+from hub.escalation import Escalator
+from hub.responders import Responders
 from hub.sla import SlaJobs
 from hub.lease import LocalSingleton, RedisSingleton
 from hub.outbox import Outbox

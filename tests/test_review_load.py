@@ -7,7 +7,11 @@ import asyncio
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy import func, select, text
+
+from hub import review_backlog
 from hub.domain import Identity, Inbound
+from hub.store.schema import messages, tickets
 from tests.hubtest import hub_config, running_hub
 
 
@@ -38,3 +42,57 @@ async def test_light_load_gets_no_deadline_and_a_flood_does(sqlite_url: str) -> 
         await h.settle()
         assert sum(n for n, _ in seen) == 60
         assert all(d is not None for _, d in seen), seen
+
+
+async def test_a_backlog_past_its_bound_waits_as_ids_and_is_reviewed_in_order(sqlite_url: str, monkeypatch: Any) -> None:
+    """In a flood the review falls behind: past MAX_BACKLOG the waiting messages are kept as ids and read back from
+    the database, so memory stays bounded; every message is still reviewed once, in the order it came, and the
+    acknowledgements never wait for the review."""
+    monkeypatch.setattr(review_backlog, "MAX_BACKLOG", 4)
+    monkeypatch.setattr(review_backlog, "REFILL", 3)
+    async with running_hub(hub_config(sqlite_url)) as h:
+        escalator = h.hub.escalator
+        backlog, route = escalator._jobs, escalator.pool.route
+        deepest, spilled, seen = [0], [0], []
+        add = backlog.add
+
+        def counted(job: Any) -> None:
+            add(job)
+            deepest[0] = max(deepest[0], len(backlog.held))
+            spilled[0] = max(spilled[0], len(backlog.spilled))
+
+        async def slow(reqs: Any, lexical: bool, deadline: float | None = None) -> Any:
+            await asyncio.sleep(0.02)  # a review slower than the intake, as in a flood
+            return await route(reqs, lexical, deadline)
+
+        reviewed = escalator._review_batch
+
+        async def recorded(batch: Any) -> Any:
+            seen.extend(j.message_id for j in batch)
+            return await reviewed(batch)
+
+        backlog.add = counted  # type: ignore[method-assign]
+        escalator.pool.route = slow  # type: ignore[method-assign]
+        escalator._review_batch = recorded  # type: ignore[method-assign]
+        stored = [await h.hub.intake.deliver(chat(f"queue-{i}", "my order never arrived")) for i in range(30)]
+        assert spilled[0] > 0 and deepest[0] <= 4  # without the bound: 29 held while the first batch was classified
+        await h.settle()
+        assert seen == [a.message_id for a in stored]  # each once, in order
+        async with h.hub.db.read() as conn:
+            pending = (await conn.execute(select(func.count()).select_from(messages).where(text("messages.review_pending")))).scalar()
+            kinds = (await conn.execute(select(tickets.c.kind).where(tickets.c.id.in_({a.ticket_id for a in stored})))).scalars().all()
+        assert pending == 0
+        assert set(kinds) == {"complaint"}  # the messages read back were reviewed as the others were
+
+
+async def test_reviews_someone_waits_for_are_held_whole_past_the_bound(monkeypatch: Any) -> None:
+    monkeypatch.setattr(review_backlog, "MAX_BACKLOG", 2)
+    backlog = review_backlog.Backlog(db=None)  # type: ignore[arg-type]  # nothing is read back here
+    job = lambda i, fut=None: review_backlog.Job(i, i, chat(str(i)), False, fut, 0.0)  # noqa: E731
+    for i in range(3):
+        backlog.add(job(i))
+    waited = asyncio.get_running_loop().create_future()
+    backlog.add(job(3, waited))  # the bot waits for this one's outcome
+    assert [j.message_id for j in backlog.held] == [0, 1, 3] and [i for i, _, _ in backlog.spilled] == [2]
+    assert [j.message_id for j in await backlog.take(10)] == [0, 1, 3]
+    assert [j.result for j in backlog.clear()] == [] and len(backlog) == 0
