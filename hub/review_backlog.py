@@ -7,7 +7,7 @@ that stops with reviews waiting takes them up from the marks at its next start (
 In a flood the chat's intake stores about twice what the review gets through here (it never waits for the review:
 the acknowledgement goes out at the commit), so the waiting messages grew without end, each held whole in memory
 (~2 KB for a chat message, a mail's body for a mail): 75 MB after ten seconds of the closed-loop bench.  Past
-MAX_BACKLOG waiting, a message is kept only as its id (a few bytes), and when the messages held whole have all
+MAX_BACKLOG waiting, a message is kept only as its id (~100 bytes with its time), and when the messages held whole have all
 been taken, the next ids are read back from the database, in their order; the review then goes on as before.
 A message whose review someone waits for (the FAQ bot decides with its outcome) is always held whole.
 """
