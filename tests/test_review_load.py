@@ -44,13 +44,13 @@ async def test_light_load_gets_no_deadline_and_a_flood_does(sqlite_url: str) -> 
         assert all(d is not None for _, d in seen), seen
 
 
-async def test_a_backlog_past_its_bound_waits_as_ids_and_is_reviewed_in_order(sqlite_url: str, monkeypatch: Any) -> None:
+async def test_a_backlog_past_its_bound_waits_as_ids_and_is_reviewed_in_order(db_url: str, monkeypatch: Any) -> None:
     """In a flood the review falls behind: past MAX_BACKLOG the waiting messages are kept as ids and read back from
     the database, so memory stays bounded; every message is still reviewed once, in the order it came, and the
     acknowledgements never wait for the review."""
     monkeypatch.setattr(review_backlog, "MAX_BACKLOG", 4)
     monkeypatch.setattr(review_backlog, "REFILL", 3)
-    async with running_hub(hub_config(sqlite_url)) as h:
+    async with running_hub(hub_config(db_url)) as h:
         escalator = h.hub.escalator
         backlog, route = escalator._jobs, escalator.pool.route
         deepest, spilled, seen = [0], [0], []
