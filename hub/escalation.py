@@ -48,9 +48,9 @@ from hub.domain import Accepted, Inbound, Status
 from hub import review_changes
 from hub.metrics import CLASSIFY
 from hub.ports import RouteRequest, RouteResult
+from hub.review_backlog import UNREVIEWED, Backlog, Job, inbound_of
 from hub.store.db import CUSTOMERS
 from hub.store.prepared import PreparedIn
-from hub.review_backlog import UNREVIEWED, Backlog, Job, inbound_of
 from hub.store.schema import customers, messages, tickets
 from hub.periodic import cancel_and_wait
 from nlp.encoder import Budget

@@ -110,8 +110,8 @@ class WalCheckpointer:
             # Even when the last pass reached the log's end: a writer that began before it finished writes on after
             # the end it saw, and only a writer that begins with every frame copied starts the log anew.
             if self.waiting():
-                row = await self._in_thread(self._passive)
-        done = row is not None and row[1] == row[2]
+                await self._in_thread(self._passive)
+            done = self.waiting() == 0  # read while no writer of this process can add to the log
         self.restarts += done
         return done
 
