@@ -132,6 +132,11 @@ def test_the_one_step_sqlite_datetime_writes_the_text_sqlalchemys_two_steps_writ
     chain = TypeDecorator.bind_processor(UtcDateTime().dialect_impl(dialect), dialect)
     assert ours is not None and chain is not None
     assert ours(at) == chain(at)
+    assert ours(at) == chain(at)  # the same value again: from the last one's text
+    elsewhere = at.astimezone(timezone(timedelta(hours=5)))  # the same instant, another object and zone
+    assert ours(elsewhere) == chain(elsewhere) == chain(at)
+    later = at + timedelta(microseconds=1) if at.year < 9999 else at - timedelta(microseconds=1)
+    assert ours(later) == chain(later) != chain(at)
     assert ours(None) is None
     with pytest.raises(ValueError, match="naive"):
         ours(at.replace(tzinfo=None))

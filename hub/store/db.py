@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hub.store import facts
+from hub.store import facts, jsontext
 from hub.store.wal import WalCheckpointer
 
 # How long a writer waits for another process's write lock before the write fails (the old busy timeout).
@@ -161,13 +161,15 @@ class Database:
         if self.is_sqlite:
             sqlite_url = parsed.set(drivername="sqlite+pysqlite")
             self.sync_engine: Engine = create_engine(
-                sqlite_url, echo=echo, connect_args={"timeout": READ_BUSY_TIMEOUT, "check_same_thread": False}
+                sqlite_url, echo=echo, connect_args={"timeout": READ_BUSY_TIMEOUT, "check_same_thread": False},
+                json_serializer=jsontext.dumps, json_deserializer=jsontext.loads,
             )
             self._sqlite_setup(self.sync_engine)
             # Writers fail at once on a held lock (timeout 0) and wait in `_sqlite_write` with the loop free.  One
             # connection is enough: the lock below already queues this process's writers.
             self._write_engine: Engine = create_engine(
-                sqlite_url, echo=echo, pool_size=1, max_overflow=1, connect_args={"timeout": 0, "check_same_thread": False}
+                sqlite_url, echo=echo, pool_size=1, max_overflow=1, connect_args={"timeout": 0, "check_same_thread": False},
+                json_serializer=jsontext.dumps, json_deserializer=jsontext.loads,
             )
             self._sqlite_setup(self._write_engine)
 
@@ -178,7 +180,8 @@ class Database:
             # One writer at a time: queueing them here keeps latency flat and never meets SQLITE_BUSY in-process.
             self._write_lock = LaneLock()
         else:
-            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                                              json_serializer=jsontext.dumps, json_deserializer=jsontext.loads)
 
     @staticmethod
     def _sqlite_setup(engine: Engine) -> None:

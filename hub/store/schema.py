@@ -52,14 +52,24 @@ class UtcDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
         utc = timezone.utc
+        # The last value and its text, as one tuple (replaced whole, so a reader on another thread never pairs a
+        # value with another's text): a transaction binds its one `now` over and over (a new ticket's created and
+        # updated times, each trace line, the message), and datetimes do not change.
+        last: tuple[datetime | None, str | None] = (None, None)
 
         def process(value: datetime | None) -> str | None:
+            nonlocal last
             if value is None:
                 return None
+            seen = last
+            if seen[0] is value:
+                return seen[1]
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to the store")
             # 'YYYY-MM-DD HH:MM:SS.ffffff+00:00' less its offset (the year has four digits up to 9999)
-            return (value if value.tzinfo is utc else value.astimezone(utc)).isoformat(" ", "microseconds")[:26]
+            text = (value if value.tzinfo is utc else value.astimezone(utc)).isoformat(" ", "microseconds")[:26]
+            last = (value, text)
+            return text
 
         return process
 
