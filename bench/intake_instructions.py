@@ -7,8 +7,10 @@ machine does not move, for comparing two trees where CPU seconds scatter by a fi
 Each round runs the hub in one process under `valgrind --tool=callgrind` with counting switched off; it is switched
 on (`callgrind_control`) only around the measured part, after start-up and a warm-up of 200 conversations:
 `--messages` new conversations in batches of 100 (as `bench/intake_cpu.py` hands them over: customer, ticket,
-routing, SLA jobs, the language review in a thread with the lexical model, its escalation), then in another round as
-many messages continuing those conversations.  Baseline in the same run: the continuing message's two statements on
+routing, SLA jobs, the language review's escalation), then in another round as many messages continuing those
+conversations.  The review classifies in a process of its own, as `hub serve` does by default (review.worker), which
+valgrind does not follow: the count is the hub's own process, the one whose core limits the rate
+(`--review-worker thread` counts the classifier too).  Baseline in the same run: the continuing message's two statements on
 sqlite3 itself, counted the same way (`bench/intake_cpu.py`'s storage floor).
 
 Instructions are not time (C's printf is many cheap instructions, a cache miss one dear one), and the hub's timers
@@ -45,14 +47,14 @@ def _count(on: bool) -> None:
                    capture_output=True)
 
 
-async def _measured(mode: str, n: int) -> None:
+async def _measured(mode: str, n: int, worker: str) -> None:
     """Inside valgrind: start a hub, warm it up, and count only the measured messages."""
     from bench.intake_cpu import _inbound
     from tests.hubtest import hub_config, running_hub
 
     folder = Path(tempfile.mkdtemp())
     cfg = hub_config(f"sqlite+aiosqlite:///{folder / 'hub.db'}", rate_limits={"enabled": False},
-                     review={"worker": "thread"})
+                     review={"worker": worker})
     try:
         async with running_hub(cfg) as h:
             intake = h.hub.intake
@@ -83,12 +85,13 @@ def _floor(n: int) -> None:
         _count(False)
 
 
-def _run(mode: str, n: int) -> float:
+def _run(mode: str, n: int, worker: str) -> float:
     """Instructions per message of one round, from a child process under callgrind."""
     with tempfile.TemporaryDirectory() as d:
         out = subprocess.run(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={d}/cg.out",
-             sys.executable, os.path.abspath(__file__), "--child", mode, "--messages", str(n)],
+             sys.executable, os.path.abspath(__file__), "--child", mode, "--messages", str(n),
+             "--review-worker", worker],
             capture_output=True, text=True, env=dict(os.environ, HUB_BENCH_TREE=_TREE),
         )
     found = re.search(r"Collected : (\d+)", out.stderr)
@@ -101,24 +104,25 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--review-worker", choices=["process", "thread"], default="process")
     ap.add_argument("--child", choices=["new", "continuing", "floor"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child == "floor":
         _floor(args.messages)
         return
     if args.child:
-        asyncio.run(_measured(args.child, args.messages))
+        asyncio.run(_measured(args.child, args.messages, args.review_worker))
         return
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     figures: dict[str, list[float]] = {"new": [], "continuing": [], "floor": []}
     for _ in range(args.rounds):
         for mode in figures:
-            figures[mode].append(_run(mode, args.messages))
+            figures[mode].append(_run(mode, args.messages, args.review_worker))
     med = {k: statistics.median(v) for k, v in figures.items()}
     emit({
         "bench": "intake_instructions", "machine": machine(), "date": time.strftime("%Y-%m-%d"), "tree": _TREE,
-        "messages": args.messages, "rounds": args.rounds,
+        "messages": args.messages, "rounds": args.rounds, "review_worker": args.review_worker,
         "instructions_per_new_conversation": round(med["new"]),
         "instructions_per_continuing_message": round(med["continuing"]),
         "each_round": {k: [round(x) for x in v] for k, v in figures.items()},
