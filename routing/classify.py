@@ -251,7 +251,7 @@ def _anger(original: str, lex: Lexicon) -> list[str]:
     signals = []
     letters = _LATIN.findall(original)
     shouted = _SHOUT.findall(original)
-    if len(shouted) >= 2 or (len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7):
+    if len(shouted) >= 2 or (len(letters) >= 12 and sum(map(str.isupper, letters)) / len(letters) >= 0.7):
         signals.append("all_caps")
     if _BANG.search(original):
         signals.append("exclamations")

@@ -23,6 +23,8 @@ from routing.lexicon import Lexicon, default_lexicons
 from routing.rules import RuleFacts, RuleMatch, find_keyword, first_match
 from routing.sla import SlaPlan, calendar_for, plan, target_for
 
+PLANS_KEPT = 64  # distinct (time, department, priority, policy, complaint) plans remembered
+
 
 @dataclass(frozen=True, slots=True)
 class TraceEntry:
@@ -77,6 +79,10 @@ class Router:
             routing.lexicon_paths(config.base_dir)
         )
         self._global = BusinessCalendar(config.business_hours)
+        # Recent SLA plans by their inputs.  The messages stored in one transaction share its `now`, so a group of new
+        # conversations for one department and priority needs the business-hours arithmetic once, not once each
+        # (it was a fifth of routing a first message).  A plan is frozen and depends on nothing else.
+        self._plans: dict[tuple[datetime, str, Priority, str | None, bool], SlaPlan] = {}
 
     @property
     def models(self) -> TextModels | None:
@@ -138,8 +144,7 @@ class Router:
         complaint = c.kind is Kind.COMPLAINT
         policy = match.rule.then.sla if match else None
         if ctx.deadlines or complaint:
-            sla = plan(self.config, self.routing, now=now, department=department, priority=priority,
-                       policy=policy, complaint=complaint)
+            sla = self._plan(now, department, priority, policy, complaint)
         else:
             name, target, _ = target_for(self.config, self.routing, policy, priority, complaint)
             sla = SlaPlan(name, target, self._global, None, None, None, None,
@@ -165,6 +170,16 @@ class Router:
         )
 
     # -- steps -------------------------------------------------------------------------------------------------
+    def _plan(self, now: datetime, department: str, priority: Priority, policy: str | None, complaint: bool) -> SlaPlan:
+        key = (now, department, priority, policy, complaint)
+        made = self._plans.get(key)
+        if made is None:
+            if len(self._plans) >= PLANS_KEPT:
+                self._plans.clear()
+            made = self._plans[key] = plan(self.config, self.routing, now=now, department=department,
+                                           priority=priority, policy=policy, complaint=complaint)
+        return made
+
     @staticmethod
     def _kind_why(c: Classification) -> str:
         why = c.reasons[-1]

@@ -191,3 +191,32 @@ def test_department_keywords_first_in_list_order_whatever_the_script() -> None:
     # Arabic-keyboard kaf and yeh, and a ZWNJ: the same Persian word.
     assert find_keyword(words, "fa", "لطفا فاكتور را بفرستيد") == ("fa", "فاکتور")
     assert find_keyword(words, "fa", "سلام، خوبید؟") is None
+
+
+def test_messages_stored_together_share_one_sla_plan_and_each_input_still_counts() -> None:
+    # The messages of one transaction share its time: the plan for a department and priority is worked out once,
+    # and whatever differs (time, department, priority, complaint) gives that input's own deadlines.
+    from routing.sla import plan
+
+    r = router({"rules": [{"when": {"channel": "telegram"}, "then": {"department": "night"}}],
+                "complaint": {"priority": "high", "sla": {"first_response": "15m"}}})
+    first = r.route(ctx("How do I pay?", now=MON_10))
+    again = r.route(ctx("Where is the shop?", now=MON_10))
+    assert (again.first_response_due, again.resolution_due, again.first_response_warn_at) == (
+        first.first_response_due, first.resolution_due, first.first_response_warn_at)
+    cases = [
+        ("How do I pay?", "webchat", MON_10 + timedelta(minutes=7)),  # another time
+        ("How do I pay?", "telegram", MON_10),  # another department and calendar
+        ("The parcel arrived damaged.", "webchat", MON_10),  # a complaint: another priority and override
+        ("How do I pay?", "webchat", SAT_10),
+    ]
+    for text, channel, now in cases:
+        d = r.route(ctx(text, channel=channel, now=now))
+        fresh = plan(r.config, r.routing, now=now, department=d.department, priority=d.priority,
+                     complaint=d.kind is Kind.COMPLAINT)
+        assert (d.first_response_due, d.resolution_due, d.first_response_warn_at, d.resolution_warn_at) == (
+            fresh.first_response_due, fresh.resolution_due, fresh.first_response_warn_at, fresh.resolution_warn_at)
+    assert r.route(ctx("How do I pay?", channel="telegram", now=MON_10)).first_response_due != first.first_response_due
+    for k in range(200):  # the plans remembered stay few
+        r.route(ctx("How do I pay?", now=MON_10 + timedelta(seconds=k)))
+    assert len(r._plans) <= 64
