@@ -142,6 +142,23 @@ def test_the_one_step_sqlite_datetime_writes_the_text_sqlalchemys_two_steps_writ
         ours(at.replace(tzinfo=None))
 
 
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from(
+    [timezone.utc, timezone(timedelta(hours=3, minutes=30)), ZoneInfo("Asia/Bangkok")])))
+@settings(max_examples=300, deadline=None)
+def test_the_one_step_sqlite_datetime_reads_what_sqlalchemys_two_steps_read(at: datetime) -> None:
+    # UtcDateTime's own SQLite result processor against the chain SQLAlchemy would build (DATETIME's parse, then
+    # process_result_value): the same aware UTC time from the text the store writes, and from any other shape.
+    dialect = sqlite.dialect()
+    impl = UtcDateTime().dialect_impl(dialect)
+    ours, chain = impl.result_processor(dialect, None), TypeDecorator.result_processor(impl, dialect, None)
+    written = impl.bind_processor(dialect)(at)
+    for text in (written, written[:19], written.replace(" ", "T"), written + "+00:00", written[:10]):
+        got, want = ours(text), chain(text)
+        assert got == want and got.tzinfo is timezone.utc and want.tzinfo is timezone.utc
+    assert ours(written) == at.astimezone(timezone.utc)
+    assert ours(None) is None
+
+
 def test_a_ticket_is_made_from_the_columns_its_statements_return() -> None:
     # The ticket INSERT, UPDATE ... RETURNING and the read by id return records.TICKET_COLUMNS only: records.ticket
     # must need no other column (an attribute error here), and every column named must be the table's.

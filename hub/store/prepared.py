@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -63,7 +64,7 @@ class Rows:
 
 
 class _Compiled:
-    __slots__ = ("sql", "names", "takes", "constants", "binds", "row", "results")
+    __slots__ = ("sql", "names", "takes", "get", "constants", "binds", "row", "results")
 
     def __init__(self, statement: ClauseElement, keys: frozenset[str], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
@@ -92,6 +93,10 @@ class _Compiled:
         # The caller's keys in the statement's order (a constant's place holds None until it is filled in), and a
         # tuple of (position, processor): the cheapest loops per execution.
         self.takes = tuple(n for i, n in enumerate(self.names) if i not in self.constants)
+        # The caller's values in that order, as one C call (a tuple whatever the number of keys).
+        self.get: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
+            itemgetter(*self.takes) if len(self.takes) > 1
+            else (lambda params, key=self.takes[0]: (params[key],)) if self.takes else (lambda params: ()))
         self.binds = tuple((i, processors[n]) for i, n in enumerate(self.names) if n in processors)
         columns = list(getattr(statement, "exported_columns", ()) or ())
         self.row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None  # type: ignore[misc]
@@ -101,7 +106,7 @@ class _Compiled:
         )
 
     def parameters(self, params: Mapping[str, Any]) -> list[Any]:
-        values = [params[n] for n in self.takes]  # KeyError for a key the caller left out
+        values = list(self.get(params))  # KeyError for a key the caller left out
         for i, value in self.constants.items():  # in order of position, so each lands where its bind is
             values.insert(i, value)
         for i, proc in self.binds:
