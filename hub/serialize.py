@@ -10,8 +10,8 @@ from hub.domain import Agent, Message, Ticket
 
 _UTC = timezone.utc
 # Recent UTC times and their text.  An event carries a ticket's times, and a new conversation's three events (opened,
-# raised to a complaint, escalated) carry the same few: `isoformat` formats through C's printf, and was a twentieth of
-# the instructions a new conversation cost.  Equal UTC times have the same text, so the cache is keyed by value.
+# raised to a complaint, escalated) carry the same few: `isoformat` formats through C's printf, and was a tenth of the
+# hub's instructions for a new conversation.  Equal UTC times have the same text, so the cache is keyed by value.
 _TEXT: dict[datetime, str] = {}
 _KEEP = 4096
 

@@ -3,7 +3,8 @@ encoded and decoded with orjson: SQLAlchemy's JSON type calls these through the 
 `json_deserializer`.
 
 A new conversation binds some fifteen JSON values (the ticket's tags and state, four SLA job payloads, the message's
-meta), and the standard library's encoder was a twentieth of the intake's CPU (BENCHMARKS.md, "JSON columns").
+meta), and the standard library's encoder was a good part of the intake's CPU (BENCHMARKS.md, "Counted in
+instructions").
 orjson writes compact UTF-8 text where the standard library wrote ASCII escapes and spaces after separators: both
 are the same JSON to every reader (the hub parses it; the reports' SQL compares only "{}", "[]", "null" and ASCII
 words inside the text, written alike by both).
