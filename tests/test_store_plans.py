@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
 from hub.escalation import UNREVIEWED
@@ -15,6 +16,7 @@ from hub.placement import _CONVERSATION, _CUSTOMER_FACTS, _QUOTED
 from hub.store.db import Database
 from hub.store.migrate import migrate
 from hub.store.prepared import Prepared
+from hub.store.schema import HANDED_OFF, trace
 from hub.surveys.zones import LATEST_BOOKED_ZONE
 
 BIG = {"messages", "tickets", "trace", "jobs", "outbox", "customers", "identities", "callbacks"}
@@ -53,6 +55,12 @@ async def test_the_lookups_made_per_message_and_per_start_search_an_index(sqlite
     for what, statement in statements.items():
         sql, n = _sql(statement)
         assert _scans(path, sql, n) == [], f"{what} reads every row: {sql}"
+    # The reports' handed-off tickets read the partial index of handoff lines, not every line of the trace.
+    compiled = select(trace.c.ticket_id).where(HANDED_OFF).compile(
+        dialect=sqlite.dialect(paramstyle="qmark"), compile_kwargs={"render_postcompile": True})
+    with sqlite3.connect(path) as raw:
+        plan = [d for *_, d in raw.execute("EXPLAIN QUERY PLAN " + str(compiled)).fetchall()]
+    assert plan == ["SCAN trace USING INDEX ix_trace_handoffs"], plan
 
 
 def test_the_check_sees_a_scan() -> None:

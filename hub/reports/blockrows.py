@@ -18,7 +18,7 @@ from hub.reports.blocktriggers import day_of, micros_of
 from hub.reports.figures import PASSED, WITH_BOT  # the flags that do not depend on "now"
 from hub.reports.missed import MISS_REASONS, question_key, topic_of
 from hub.reports.sql import as_text, epoch
-from hub.store.schema import callbacks, labels, messages, surveys, tickets, trace
+from hub.store.schema import HANDED_OFF, callbacks, labels, messages, surveys, tickets, trace
 
 # SLA state of a target: none set, open (decided once its deadline passes), missed, met.
 NO_TARGET, OPEN, MISSED, MET = 0, 1, 2, 3
@@ -48,7 +48,7 @@ async def build_tickets(conn: AsyncConnection, config: Config, days: Sequence[in
     d = conn.dialect.name
     in_days = _days_of("tickets.created_at", days, t.created_at, d)
     breached = as_text(t.breached)
-    handed = t.id.in_(select(trace.c.ticket_id).where(trace.c.what.in_(("handoff", "escalated"))))
+    handed = t.id.in_(select(trace.c.ticket_id).where(HANDED_OFF))
 
     def state(at: Any, due: Any, breach: str) -> Any:
         # As figures._tickets decides it, but an open target's deadline is compared with "now" by the report.

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, text
 
 from hub.store.db import Database
+from hub.store.schema import HANDOFF_LIST
 from hub.store.schema import report_blocks as rb
 
 
@@ -40,7 +41,7 @@ LOCK_KEY = "report_blocks:"  # with the source, the first key of a block's advis
 # Columns of tickets the ticket blocks are built from (an UPDATE setting none of them leaves the blocks alone).
 _TICKET_COLS = ("created_at", "department", "kind", "channel", "language", "assignee_id", "tags", "first_response_due",
                 "resolution_due", "first_response_at", "resolved_at", "breached", "bot_state")
-_HANDOFF = "('handoff', 'escalated')"
+_HANDOFF = HANDOFF_LIST
 
 
 def _ticket(ref: str) -> tuple[str, str]:

@@ -26,7 +26,7 @@ from hub.reports.missed import missed_questions, topics
 from hub.reports.params import ReportQuery
 from hub.reports.sql import as_text, epoch
 from hub.store.db import Database
-from hub.store.schema import agents, callbacks, surveys, tickets, trace
+from hub.store.schema import HANDED_OFF, agents, callbacks, surveys, tickets, trace
 
 COLUMNS = {
     "volume": ["tickets", "first_responses", "first_response_median", "first_response_p90", "resolved",
@@ -75,7 +75,7 @@ async def _tickets(conn: AsyncConnection, config: Config, q: ReportQuery, now: d
     breached = as_text(t.breached)
     # One set of handed-off tickets for the whole range: a correlated EXISTS per ticket cost more than the rest of
     # the row together.
-    handed = t.id.in_(select(trace.c.ticket_id).where(trace.c.what.in_(("handoff", "escalated"))))
+    handed = t.id.in_(select(trace.c.ticket_id).where(HANDED_OFF))
 
     def sla(at: Any, due: Any, breach: str, decided: int, met: int) -> Any:
         # Decided: answered (resolved), or past the deadline; met: by the deadline with no breach recorded.
