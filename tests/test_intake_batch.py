@@ -215,6 +215,29 @@ async def test_under_load_messages_of_the_next_turns_gather_into_the_group(db_ur
             assert (await conn.execute(select(func.count()).select_from(messages))).scalar_one() == 9
 
 
+async def test_under_load_a_group_that_opens_conversations_waits_longer_to_gather(db_url: str) -> None:
+    """Each new conversation's commit writes the last pages of many tables and indexes, which the next new
+    conversations share: under load their group waits HEAVY_WAIT times `database.group_wait_ms` for more to join,
+    while a group of conversations under way keeps the plain wait (their acks stay as quick as they were)."""
+    from hub.intake import HEAVY_WAIT
+
+    async with running_hub(hub_config(db_url, database={"url": db_url, "group_wait_ms": 100})) as h:
+        intake = h.hub.intake
+        await asyncio.gather(*(intake.deliver(chat(f"g-{i}", f"g-v{i}")) for i in (1, 2)))  # a group of two: crowded
+        loop = asyncio.get_running_loop()
+        pending = loop.create_future()
+        pending.set_result(None)  # never awaited: only the waiting policy is asked
+        try:
+            intake._pending = [(chat("g-3", "g-v1", "and another thing"), pending)]  # a known sender goes on
+            under_way = intake.gather_wait()
+            intake._pending.append((chat("g-4", "g-v4"), pending))  # a new visitor joins the group
+            opening = intake.gather_wait()
+        finally:
+            intake._pending = []
+        assert 0 < under_way <= 0.1
+        assert 0.1 < opening <= 0.1 * HEAVY_WAIT and opening - under_way == pytest.approx(0.1 * (HEAVY_WAIT - 1), abs=0.01)
+
+
 async def test_a_flood_of_new_visitors_is_stored_sixteen_to_a_transaction(db_url: str) -> None:
     """Each new visitor's message opens a ticket the long way (~0.7 ms): 40 in one turn are stored 16, 16 and 8 to a
     transaction, so that the loop serves agents between them; known senders' short messages still go 64 to one."""
