@@ -73,7 +73,8 @@ class DatabaseConfig(Strict):
     pool_size: int = Field(10, ge=1)
     group_wait_ms: float = Field(
         5.0, ge=0, le=100,
-        description="under load, how long customer messages may gather into one transaction after the last commit")
+        description="under load, how long customer messages may gather into one transaction after the last commit "
+                    "(a group opening conversations: twice as long)")
 
     @field_validator("url")
     @classmethod
