@@ -25,6 +25,7 @@ from hub.clock import Clock
 from hub.config import Config
 from hub.domain import Accepted, Author, Direction, Inbound, NotAttempted, Ticket
 from hub.events import Events
+from hub.grouping import BATCH_GROUP, GROUP, Gathering
 from hub.known_senders import KnownSenders, Redelivered
 from hub.metrics import DUPLICATES, INBOUND
 from hub.placement import ChangeHook, OpenedHook, Placement
@@ -40,18 +41,6 @@ from hub.periodic import cancel_and_wait
 log = logging.getLogger("hub.intake")
 
 
-# Customer messages per group commit: large enough that the commit is a small share of each message, small enough
-# that one group holds the event loop for only a few milliseconds.
-GROUP = 64
-# The same for messages that each open or look for a ticket the long way (a mailbox's fetch, new chat visitors):
-# ~0.7 ms each, so 64 held the loop for ~45 ms; a group this size holds it ~10 ms, and between groups the loop reads
-# the mailbox's next FETCH and the parser's answers, which the pipeline waits on, and serves agents.  A commit is
-# ~0.2 ms.
-BATCH_GROUP = 16
-# How many times `database.group_wait_ms` a group holding new conversations may wait to gather (`gather_wait`):
-# measured with 100 visitors at a time opening conversations, 2x stored ~9 to a commit instead of ~5, and each
-# conversation cost 0.91 ms of the hub's CPU instead of 1.07 (BENCHMARKS, "Fewer pages per new conversation").
-HEAVY_WAIT = 2.0
 # The provider ids of a group already stored (`_stored_already`), one channel at a time so that the look is a search of
 # the (channel, provider_id) key, not a scan of every message; prepared once per power-of-two count.
 _STORED = PreparedIn(
@@ -129,9 +118,8 @@ class Intake:
         self.known = KnownSenders(conversational)  # the hot path of chat senders seen before
         self._pending: list[tuple[Inbound, asyncio.Future[Accepted]]] = []
         self._committers: set[asyncio.Task[None]] = set()
-        self._committed_at = float("-inf")  # loop time when the last group was stored
-        # The last group held more than one message: others write while a group is stored, so waiting gathers.
-        self._crowded = False
+        # How many pending messages the next group takes, and how long it waits for more (hub.grouping).
+        self.gathering = Gathering(self.known.continues_chat, lambda: self.config.database.group_wait_ms)
 
     @property
     def reopen_to_bot(self) -> Callable[[str], bool]:
@@ -180,7 +168,7 @@ class Intake:
             await self._gather()
             if not self._pending:  # another committer (PostgreSQL) took them meanwhile
                 return
-            n, _ = self._group_size()
+            n, _ = self.gathering.counts(self._pending)
             group, self._pending = self._pending[:n], self._pending[n:]
             try:
                 await self._commit_group(group)
@@ -189,57 +177,18 @@ class Intake:
                     if not fut.done():
                         fut.set_exception(ConnectionAbortedError("the hub is stopping"))
                 raise
-            self._committed_at = asyncio.get_running_loop().time()
-            self._crowded = len(group) > 1
+            self.gathering.committed(len(group), asyncio.get_running_loop().time())
             # Between groups the loop serves everything else first: acks, agent requests, the next frames.
             await asyncio.sleep(0)
 
     async def _gather(self) -> None:
-        """When the last group was stored less than `group_wait_ms` ago and held more than one message, the next
-        group waits out the rest of that time, so that more share its transaction.  A commit writes every page the
-        transaction touched, and a new conversation touches many (customer, identity, ticket, message, trace and
-        SLA job rows and their indexes), the tables' last pages among them, which the next conversation's rows
-        share; a new visitor's message otherwise arrives alone in its loop turn and pays for all of them.  An idle
-        hub, whose last commit is older, stores at once, and so does one caller handing over message after message
-        and waiting for each (a Telegram chat's backlog is handled in order): its groups hold one message, so
-        nobody else's would join and waiting would only slow it down.  Messages that arrive in one turn form a
-        larger group by themselves, and that starts the waiting again."""
         wait = self.gather_wait()
         if wait > 0:
             await asyncio.sleep(wait)
 
-    def _group_size(self) -> tuple[int, bool]:
-        """How many pending messages the next group takes, and whether that is a whole group: up to GROUP, of which
-        up to BATCH_GROUP may open or look for a ticket the long way (~0.7 ms each against ~0.1 ms on the fast
-        path), so that a flood of new visitors holds the loop ~10 ms at a time, as a mailbox's batch does, and
-        agents' requests are served in between."""
-        n, heavy = self._group_counts()
-        return n, n == GROUP or heavy == BATCH_GROUP
-
-    def _group_counts(self) -> tuple[int, int]:
-        """(messages the next group takes, how many of them open or look for a ticket the long way)."""
-        n = heavy = 0
-        for inbound, _ in self._pending[:GROUP]:
-            if not self.known.continues_chat(inbound):
-                if heavy == BATCH_GROUP:
-                    break
-                heavy += 1
-            n += 1
-        return n, heavy
-
     def gather_wait(self) -> float:
-        """Seconds the next group would wait to gather (0: store at once).  A group that opens conversations waits
-        HEAVY_WAIT times as long: each new conversation's rows share the tables' and indexes' last pages with the
-        others' (ticket, trace, SLA jobs), which its commit writes whole, so its group's size decides its cost far
-        more than a continuing message's (two rows); their senders wait a few milliseconds more for the ack, while
-        the messages of conversations under way keep the shorter wait."""
-        if not self._crowded:
-            return 0.0
-        n, heavy = self._group_counts()
-        if n == GROUP or heavy == BATCH_GROUP:
-            return 0.0
-        wait_ms = self.config.database.group_wait_ms * (HEAVY_WAIT if heavy else 1)
-        return max(0.0, self._committed_at + wait_ms / 1000 - asyncio.get_running_loop().time())
+        """Seconds the next group would wait to gather (0: store at once): see hub.grouping."""
+        return self.gathering.wait(self._pending, asyncio.get_running_loop().time())
 
     async def _commit_group(self, group: list[tuple[Inbound, asyncio.Future[Accepted]]], *, in_order: bool = False) -> None:
         """`in_order`: a message that cannot be stored stops the group there; the ones after it fail with

@@ -219,7 +219,7 @@ async def test_under_load_a_group_that_opens_conversations_waits_longer_to_gathe
     """Each new conversation's commit writes the last pages of many tables and indexes, which the next new
     conversations share: under load their group waits HEAVY_WAIT times `database.group_wait_ms` for more to join,
     while a group of conversations under way keeps the plain wait (their acks stay as quick as they were)."""
-    from hub.intake import HEAVY_WAIT
+    from hub.grouping import HEAVY_WAIT
 
     async with running_hub(hub_config(db_url, database={"url": db_url, "group_wait_ms": 100})) as h:
         intake = h.hub.intake
