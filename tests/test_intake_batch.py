@@ -113,7 +113,7 @@ async def test_deliver_many_returns_one_result_per_message_across_groups(sqlite_
 async def test_a_mailbox_batch_lets_the_loop_serve_others_between_its_groups(sqlite_url: str) -> None:
     """A batch of new tickets is stored a few at a time, the loop free in between: the mailbox's next FETCH, the
     parser's answer and agents' requests are not held up until the whole batch is stored."""
-    from hub.intake import BATCH_GROUP
+    from hub.grouping import BATCH_GROUP
 
     async with running_hub(hub_config(sqlite_url)) as h:
         batch = [mail(f"<y-{i}@example.net>", f"y{i}@example.net", f"mail {i}") for i in range(3 * BATCH_GROUP)]
