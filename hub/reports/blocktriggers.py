@@ -41,7 +41,6 @@ LOCK_KEY = "report_blocks:"  # with the source, the first key of a block's advis
 # Columns of tickets the ticket blocks are built from (an UPDATE setting none of them leaves the blocks alone).
 _TICKET_COLS = ("created_at", "department", "kind", "channel", "language", "assignee_id", "tags", "first_response_due",
                 "resolution_due", "first_response_at", "resolved_at", "breached", "bot_state")
-_HANDOFF = HANDOFF_LIST
 
 
 def _ticket(ref: str) -> tuple[str, str]:
@@ -64,10 +63,10 @@ TRIGGERS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     # Handoffs (bot figures, missed questions), the bot's replies and the customer messages before them, not-helpful
     # labels, stored durations changed: each belongs to its ticket's day.  (A new stored row needs none: only the
     # block builder adds them, with the values its block holds.)
-    "rb_trace_ins": ("AFTER INSERT ON trace", f"NEW.what IN {_HANDOFF}", [_ticket("NEW.ticket_id")]),
-    "rb_trace_upd": ("AFTER UPDATE ON trace", f"OLD.what IN {_HANDOFF} OR NEW.what IN {_HANDOFF}",
+    "rb_trace_ins": ("AFTER INSERT ON trace", f"NEW.what IN {HANDOFF_LIST}", [_ticket("NEW.ticket_id")]),
+    "rb_trace_upd": ("AFTER UPDATE ON trace", f"OLD.what IN {HANDOFF_LIST} OR NEW.what IN {HANDOFF_LIST}",
                      [_ticket("OLD.ticket_id"), _ticket("NEW.ticket_id")]),
-    "rb_trace_del": ("AFTER DELETE ON trace", f"OLD.what IN {_HANDOFF}", [_ticket("OLD.ticket_id")]),
+    "rb_trace_del": ("AFTER DELETE ON trace", f"OLD.what IN {HANDOFF_LIST}", [_ticket("OLD.ticket_id")]),
     # A new customer message never precedes an existing reply (ids grow), so only new bot and system ones count.
     "rb_messages_ins": ("AFTER INSERT ON messages", "NEW.author IN ('bot', 'system')", [_ticket("NEW.ticket_id")]),
     "rb_messages_upd": ("AFTER UPDATE OF ticket_id, author, text, meta ON messages", "",
