@@ -43,12 +43,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
+from hub import review_changes, scheduler
 from hub.classifier_pool import ClassifierPool
-from hub.domain import Accepted, Inbound, Status
-from hub import review_changes
+from hub.domain import Accepted, Inbound, Status, Ticket
 from hub.metrics import CLASSIFY
 from hub.ports import RouteRequest, RouteResult
 from hub.review_backlog import UNREVIEWED, Backlog, Job, inbound_of
+from hub.sla import JobRow
 from hub.store.db import CUSTOMERS
 from hub.store.prepared import PreparedIn
 from hub.store.schema import customers, messages, tickets
@@ -79,6 +80,10 @@ _REVIEW_OF = (
 
 # Prepared per size of the batch's id list (hub.store.prepared.PreparedIn).
 _REVIEW_READ = PreparedIn(lambda ids: _REVIEW_OF.where(tickets.c.id.in_(ids)), limit=REVIEW_BATCH)
+# When the tickets opened whose SLA jobs are made again from their rows (Job.arm): only for a review read back
+# from the store or taken up at a start.
+_OPENED_AT = PreparedIn(lambda ids: select(tickets.c.id, tickets.c.created_at).where(tickets.c.id.in_(ids)),
+                        limit=REVIEW_BATCH)
 # A message is classified within this long of being stored: a batch whose embedding would end later is classified
 # without the sentence encoder (the lexical variant takes well under a millisecond a message).
 REVIEW_DEADLINE = 0.025
@@ -186,8 +191,9 @@ class Escalator:
             log.warning("unreviewed messages could not be read (%s); they wait for the next start", exc)
             return
         for r in rows:
-            inbound = inbound_of(r)
-            self.submit(Accepted(r.id, r.ticket_id, None), inbound, False)
+            # It may have opened its ticket, whose SLA jobs were this review's to arm: they are made again from the
+            # ticket row, and written only under keys no job holds (a ticket armed already keeps its own).
+            self._submit(Accepted(r.id, r.ticket_id, None), inbound_of(r), False, False, "")
         if rows:
             log.info("reviewing %d messages stored before the last stop", len(rows))
         self._warming = asyncio.create_task(self._warm(), name="review-warm-up")
@@ -222,15 +228,21 @@ class Escalator:
 
     # --- the review -----------------------------------------------------------------------------------------------
 
-    def submit(self, accepted: Accepted, inbound: Inbound, new_ticket: bool, *,
-               want_result: bool = False) -> asyncio.Future[Review | None] | None:
+    def submit(self, accepted: Accepted, inbound: Inbound, new_ticket: bool, *, want_result: bool = False,
+               opened: tuple[Ticket, RouteResult] | None = None) -> asyncio.Future[Review | None] | None:
         """Queue one committed customer message for review; returns at once.  With `want_result`, a future of the
-        review's outcome (None when the message is not reviewed)."""
+        review's outcome (None when the message is not reviewed).  `opened`: the ticket this message opened and
+        its route, whose SLA jobs the review arms (hub.placement's `armed_by_review`)."""
+        arm = (self.hub.sla.jobs_for(*opened)[0] or None) if opened is not None else None
+        return self._submit(accepted, inbound, new_ticket, want_result, arm)
+
+    def _submit(self, accepted: Accepted, inbound: Inbound, new_ticket: bool, want_result: bool,
+                arm: list[JobRow] | str | None) -> asyncio.Future[Review | None] | None:
         if accepted.duplicate or accepted.ticket_id is None or not self.wants(inbound):
             return None
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Review | None] | None = loop.create_future() if want_result else None
-        self._jobs.add(Job(accepted.message_id, accepted.ticket_id, inbound, new_ticket, fut, time.monotonic()))
+        self._jobs.add(Job(accepted.message_id, accepted.ticket_id, inbound, new_ticket, fut, time.monotonic(), arm))
         self._arrivals.spend(1.0)
         now = time.monotonic()
         self._gap, self._last_at = now - self._last_at, now
@@ -267,6 +279,7 @@ class Escalator:
             except Exception:  # the messages stay marked: reviewed at the next start
                 log.exception("review of %d messages failed", len(batch))
                 results = [None] * len(batch)
+                await self._arm_alone(batch)
             finally:
                 self._busy = False
             for job, res in zip(batch, results):
@@ -277,8 +290,11 @@ class Escalator:
         ids = list(dict.fromkeys(j.ticket_id for j in batch))
         async with self.hub.db.read() as conn:
             found = (await _REVIEW_READ.run(conn, ids)).all()
+            remake = [j.ticket_id for j in batch if isinstance(j.arm, str)]
+            opened_at = {r.id: r.created_at for r in (await _OPENED_AT.run(conn, remake)).all()} if remake else {}
         rows = {r.id: r for r in found}
         now = self.hub.clock.now()
+        armed = self._opened_jobs(batch, rows, opened_at)
         todo: list[tuple[int, Any, RouteRequest]] = []
         for i, j in enumerate(batch):
             row = rows.get(j.ticket_id)
@@ -320,13 +336,41 @@ class Escalator:
                     raised.add(row.id)
         # One transaction for the batch's changes: under load a batch raises several tickets, and each write of
         # its own was a turn at the database's write lock and a commit.
-        await review_changes.apply(self.hub, changes, now)
+        await review_changes.apply(self.hub, changes, now, armed)
         # Reviewed (or nothing left to review): the marks go, written by another task so that the next batch is
         # not kept waiting for the database's write lock.  Until then a crash only means a second, idempotent review.
         self._marks += [j.message_id for j in batch]
         if self._marker is None or self._marker.done():
             self._marker = asyncio.create_task(self._clear_marks(), name="review-marks")
         return out
+
+    def _opened_jobs(self, batch: list[Job], rows: dict[int, Any], opened_at: dict[int, datetime]) -> list[JobRow]:
+        """The SLA jobs of the tickets the batch's messages opened (`Job.arm`), less a first response already
+        given: planned at the open, or made again from the ticket row."""
+        out: list[JobRow] = []
+        for j in batch:
+            if j.arm is None or (row := rows.get(j.ticket_id)) is None:
+                continue
+            if isinstance(j.arm, str):
+                if (at := opened_at.get(j.ticket_id)) is None:
+                    continue
+                arm = self.hub.sla.rebuilt(row, at, j.arm)
+            else:
+                arm = j.arm
+            out += arm if row.first_response_at is None else [r for r in arm if r[3]["target"] != "first_response"]
+        return out
+
+    async def _arm_alone(self, batch: list[Job]) -> None:
+        """A batch whose review failed still arms the SLA jobs planned at its tickets' opens (the review, taken up
+        again at the next start from the marks, would make them again; until then the deadlines would go unwatched)."""
+        arm = [r for j in batch if isinstance(j.arm, list) for r in j.arm]
+        if not arm:
+            return
+        try:
+            async with self.hub.db.write() as conn:
+                await scheduler.schedule_new_many(conn, arm)
+        except Exception:  # the marks stay set: the next start makes them again
+            log.exception("SLA jobs of %d new tickets not armed", len({r[3]["ticket_id"] for r in arm}))
 
     async def _clear_marks(self, *, wait: bool = True) -> None:
         """Clear the marks of reviewed messages: all that gathered since the last write, in one statement, and no

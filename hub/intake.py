@@ -29,7 +29,7 @@ from hub.grouping import BATCH_GROUP, GROUP, Gathering
 from hub.known_senders import KnownSenders, Redelivered
 from hub.metrics import DUPLICATES, INBOUND
 from hub.placement import ChangeHook, OpenedHook, Placement
-from hub.ports import NoResponder, Responder, Router
+from hub.ports import NoResponder, Responder, RouteResult, Router
 from hub.store import customers as customer_store
 from hub.store import facts, records
 from hub.store import tickets as ticket_store
@@ -87,6 +87,7 @@ class _Stored:
     remember: tuple[int, int] | None = None  # (customer, identity) to cache once the transaction committed
     moved: bool = False  # the message changed the ticket's status (reopened it, ended `pending`)
     claimed: Claimed | None = None
+    opened: tuple[Ticket, RouteResult] | None = None  # a ticket opened for the review to finish (Placement.open)
 
 
 class Intake:
@@ -293,7 +294,7 @@ class Intake:
                 submit = getattr(self.responder, "submit", None)
                 if submit is None:
                     self._spawn(self.responder.on_customer_message(stored.accepted, inbound, stored.new_ticket))
-                elif (follow := submit(stored.accepted, inbound, stored.new_ticket)) is not None:
+                elif (follow := submit(stored.accepted, inbound, stored.new_ticket, opened=stored.opened)) is not None:
                     self._spawn(follow)  # only the bot needs a task per message; the review is queued
         return stored.accepted
 
@@ -393,8 +394,14 @@ class Intake:
                 return await self._store_claimed(conn, inbound, claimed, cid, now)
         ticket, why, new, parent = await self.placement.find(conn, inbound, cid, iid, now, new_customer=created)
         before = ticket.status if ticket is not None else None
+        review = self.needs_review(inbound)
+        opened: tuple[Ticket, RouteResult] | None = None
         if ticket is None:
-            ticket = await self.placement.open(conn, inbound, cid, iid, now, parent, why, new_customer=created)
+            # The review finishes the open only through a responder's `submit`, which carries the route to it.
+            defer = review and getattr(self.responder, "submit", None) is not None
+            ticket, route = await self.placement.open(conn, inbound, cid, iid, now, parent, why, new_customer=created,
+                                                      review=defer)
+            opened = (ticket, route) if defer else None
         else:
             ticket = await self.placement.resume(conn, ticket, inbound, now, why, iid)
         meta = {k: v for k, v in (("subject", inbound.subject), ("refs", list(inbound.thread_refs)), ("flags", sorted(inbound.flags))) if v}
@@ -411,13 +418,14 @@ class Intake:
             attachments=inbound.attachments,
             meta=meta,
             raw=inbound.raw or None,
-            review_pending=self.needs_review(inbound),
+            review_pending=review,
         )
         moved = before is not None and before != ticket.status
         if moved:
             facts.note("updated", ticket.id)
         remember = (cid, iid) if inbound.sender_verified else None  # a form's address is no key to a customer
-        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=remember, moved=moved)
+        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=remember, moved=moved,
+                       opened=opened)
 
     async def _store_claimed(self, conn: Any, inbound: Inbound, claimed: Claimed, cid: int, now: datetime) -> _Stored:
         meta = {k: v for k, v in (("flags", sorted(inbound.flags)),) if v} | (claimed.meta or {})

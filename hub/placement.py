@@ -83,6 +83,10 @@ class Placement:
         self.reopen_to_bot: Callable[[str], bool] = lambda channel: False  # bot.reopen_to_bot, set by the hub
         # async fn(conn, ticket, route) -> Ticket | None, run in the transaction that opened the ticket
         self.on_ticket_opened: list[OpenedHook] = []
+        # Hooks of `on_ticket_opened` that the language review runs in the open's stead when the opening message
+        # goes to it (`open(review=True)`; hub.escalation): the SLA jobs, which a complaint the review finds moves at
+        # once, are written once, in the review's write, from the route `open` returns.
+        self.armed_by_review: set[OpenedHook] = set()
         # async fn(conn, ticket, values, now) before a customer message changes an existing ticket (SLA pause)
         self.on_ticket_change: list[ChangeHook] = []
 
@@ -125,8 +129,10 @@ class Placement:
 
     async def open(
         self, conn: Any, inbound: Inbound, cid: int, iid: int, now: datetime, parent: int | None, why: str = "",
-        *, new_customer: bool = False,
-    ) -> Ticket:
+        *, new_customer: bool = False, review: bool = False,
+    ) -> tuple[Ticket, RouteResult]:
+        """The new ticket, and the route it was opened on.  `review`: the opening message goes to the language
+        review, which runs the hooks of `armed_by_review`."""
         if new_customer:  # what `resolve_sender` has just written: no need to read it back
             cust: Any = _NewCustomer(inbound.sender_lang and inbound.sender_lang[:10])
         else:
@@ -183,8 +189,9 @@ class Placement:
         await ticket_store.add_traces(conn, ticket.id, now, traces)
         # Plug-ins act inside the same transaction (SLA jobs, auto-assignment), so a crash leaves all or nothing.
         for hook in self.on_ticket_opened:
-            ticket = await hook(conn, ticket, route) or ticket
-        return ticket
+            if not (review and hook in self.armed_by_review):
+                ticket = await hook(conn, ticket, route) or ticket
+        return ticket, route
 
     async def resume(self, conn: Any, t: Ticket, inbound: Inbound, now: datetime, why: str, iid: int) -> Ticket:
         values: dict[str, Any] = {"updated_at": now}

@@ -6,8 +6,9 @@ import asyncio
 import logging
 from typing import Any
 
-from hub.domain import Accepted, Inbound
+from hub.domain import Accepted, Inbound, Ticket
 from hub.escalation import Escalator, Review
+from hub.ports import RouteResult
 
 log = logging.getLogger("hub.escalation")
 
@@ -20,9 +21,12 @@ class Responders:
     def __init__(self, escalator: Escalator, assistant: Any | None) -> None:
         self.escalator, self.assistant = escalator, assistant
 
-    def submit(self, accepted: Accepted, inbound: Inbound, new_ticket: bool) -> Any:
-        """Queue the review; a coroutine to run as a task only when the bot follows it."""
-        result = self.escalator.submit(accepted, inbound, new_ticket, want_result=self.assistant is not None)
+    def submit(self, accepted: Accepted, inbound: Inbound, new_ticket: bool,
+               opened: tuple[Ticket, RouteResult] | None = None) -> Any:
+        """Queue the review; a coroutine to run as a task only when the bot follows it.  `opened`: the ticket the
+        message opened and its route, when the review arms what the open left to it (Placement.armed_by_review)."""
+        result = self.escalator.submit(accepted, inbound, new_ticket, want_result=self.assistant is not None,
+                                       opened=opened)
         if self.assistant is None:
             return None
         return self._bot_after(result, accepted, inbound, new_ticket)

@@ -26,6 +26,7 @@ from hub.store.schema import messages
 
 if TYPE_CHECKING:
     from hub.escalation import Review
+    from hub.sla import JobRow
     from hub.store.db import Database
 
 __all__ = ["Backlog", "Job", "MAX_BACKLOG", "REPLAY", "UNREVIEWED", "inbound_of"]
@@ -56,6 +57,10 @@ class Job:
     new_ticket: bool
     result: asyncio.Future[Review | None] | None  # for the bot, which decides with the review's outcome
     at: float  # time.monotonic() when submitted
+    # The SLA jobs of the ticket this message opened, which the review arms (hub.placement's `armed_by_review`):
+    # the rows planned at the open, or, once they are gone from memory, the policy to make them again with from the
+    # ticket row ("": the ticket's priority's); None when there is nothing to arm.
+    arm: list[JobRow] | str | None = None
 
 
 def inbound_of(row: Any) -> Inbound:
@@ -72,8 +77,8 @@ class Backlog:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.held: deque[Job] = deque()
-        # (message id, new ticket?, time.monotonic() when submitted)
-        self.spilled: deque[tuple[int, bool, float]] = deque()
+        # (message id, new ticket?, time.monotonic() when submitted, the SLA policy of jobs to arm or None)
+        self.spilled: deque[tuple[int, bool, float, str | None]] = deque()
 
     def __len__(self) -> int:
         return len(self.held) + len(self.spilled)
@@ -81,7 +86,9 @@ class Backlog:
     def add(self, job: Job) -> None:
         # Once one is spilled, the later ones follow it, so that the review keeps the order they came in.
         if job.result is None and (self.spilled or len(self.held) >= MAX_BACKLOG):
-            self.spilled.append((job.message_id, job.new_ticket, job.at))
+            # Of the planned SLA jobs only their policy is kept (a name shared by many): the rows are made again.
+            policy = job.arm[0][3]["policy"] if isinstance(job.arm, list) else job.arm
+            self.spilled.append((job.message_id, job.new_ticket, job.at, policy))
         else:
             self.held.append(job)
 
@@ -95,13 +102,13 @@ class Backlog:
         part = [self.spilled.popleft() for _ in range(min(REFILL, len(self.spilled)))]
         try:
             async with self.db.read() as conn:
-                rows = {r.id: r for r in (await _SPILLED.run(conn, [i for i, _, _ in part])).all()}
+                rows = {r.id: r for r in (await _SPILLED.run(conn, [i for i, *_ in part])).all()}
         except Exception:
             self.spilled.extendleft(reversed(part))  # as they were: the next take tries again
             raise
-        for message_id, new_ticket, at in part:
+        for message_id, new_ticket, at, policy in part:
             if (row := rows.get(message_id)) is not None:
-                self.held.append(Job(message_id, row.ticket_id, inbound_of(row), new_ticket, None, at))
+                self.held.append(Job(message_id, row.ticket_id, inbound_of(row), new_ticket, None, at, policy))
 
     def clear(self) -> list[Job]:
         """Empty it (the hub is stopping: the marks stay, the next start reviews these); the jobs held whole."""

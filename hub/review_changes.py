@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.bus import AGENTS
 from hub.domain import Inbound, Status
+from hub import scheduler
 from hub.labels import PRIORITY_RANK
 from hub.metrics import ESCALATIONS
 from hub.ports import RouteResult
@@ -41,12 +42,17 @@ class Batch:
     """The writes a review batch's changes leave for the end of its transaction, and what they read once."""
 
     traces: list[tuple[int, str, str]] = field(default_factory=list)  # (ticket id, what, why), in order
+    opened: list[JobRow] = field(default_factory=list)  # new tickets' SLA jobs, left by their opens to the review
     arm: list[JobRow] = field(default_factory=list)  # SLA jobs to (re-)arm
     stop: list[str] = field(default_factory=list)  # SLA job keys to stop
     supervisors_of: dict[str, list[int]] = field(default_factory=dict)  # by department, read once per batch
 
     async def write(self, hub: Hub, conn: AsyncConnection, now: datetime) -> None:
         # The ticket rows were updated first, so these only add to them: their order among the tickets is free.
+        # A new ticket's jobs that a change here re-arms or stops are written once, as the change has them; the
+        # others only under keys no job holds (a transfer since the open armed its own).
+        changed = {k for _, k, _, _ in self.arm}.union(self.stop)
+        await scheduler.schedule_new_many(conn, [r for r in self.opened if r[1] not in changed])
         await hub.sla.write_jobs(conn, self.arm, self.stop)
         await ticket_store.add_trace_rows(conn, now, self.traces)
 
@@ -56,11 +62,12 @@ Publish = Callable[[], Awaitable[None]]
 Change = Callable[[AsyncConnection, Batch], Awaitable[Publish | None]]
 
 
-async def apply(hub: Hub, changes: Sequence[Change], now: datetime) -> None:
-    """Write the changes in one transaction, in order, then publish what each changed."""
-    if not changes:
+async def apply(hub: Hub, changes: Sequence[Change], now: datetime, opened: Sequence[JobRow] = ()) -> None:
+    """Write the changes in one transaction, in order, then publish what each changed.  `opened`: the SLA jobs of
+    the tickets the reviewed messages opened (hub.placement's `armed_by_review`)."""
+    if not changes and not opened:
         return
-    batch = Batch()
+    batch = Batch(opened=list(opened))
     async with hub.db.write() as conn:
         published = [p for change in changes if (p := await change(conn, batch)) is not None]
         await batch.write(hub, conn, now)

@@ -44,6 +44,7 @@ JobHandler = Callable[[Job], Awaitable[None]]
 
 
 _UPSERTS: dict[str, Prepared] = {}
+_INSERTS: dict[str, Prepared] = {}
 
 
 _JOB_KEYS = ("kind", "key", "due_at", "payload", "state", "attempts")
@@ -61,6 +62,14 @@ def _upsert(dialect: str) -> Prepared:
     return _UPSERTS[dialect]
 
 
+def _insert_new(dialect: str) -> Prepared:
+    """The job insert that leaves a job already under its key as it is (`schedule_new_many`)."""
+    if dialect not in _INSERTS:
+        ins = (sqlite_insert if dialect == "sqlite" else pg_insert)(jobs)
+        _INSERTS[dialect] = Prepared(ins.on_conflict_do_nothing(index_elements=["key"]), _JOB_KEYS)
+    return _INSERTS[dialect]
+
+
 async def schedule(conn: AsyncConnection, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
     """Create or move the job with this key (inside the caller's transaction)."""
     await _upsert(conn.dialect.name).run(
@@ -72,11 +81,19 @@ async def schedule(conn: AsyncConnection, kind: str, key: str, due_at: datetime,
 async def schedule_many(conn: AsyncConnection, items: list[tuple[str, str, datetime, dict[str, Any]]]) -> None:
     """`schedule` for several (kind, key, due_at, payload) in one statement."""
     if items:
-        await _upsert(conn.dialect.name).run_many(
-            conn,
-            [{"kind": kind, "key": key, "due_at": due, "payload": payload or {}, "state": "pending", "attempts": 0}
-             for kind, key, due, payload in items],
-        )
+        await _upsert(conn.dialect.name).run_many(conn, _rows(items))
+
+
+async def schedule_new_many(conn: AsyncConnection, items: list[tuple[str, str, datetime, dict[str, Any]]]) -> None:
+    """`schedule_many` for keys that no job holds yet: a job already under a key, in any state, is left as it is
+    (jobs planned earlier and written late must not undo what a later change armed or stopped meanwhile)."""
+    if items:
+        await _insert_new(conn.dialect.name).run_many(conn, _rows(items))
+
+
+def _rows(items: list[tuple[str, str, datetime, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [{"kind": kind, "key": key, "due_at": due, "payload": payload or {}, "state": "pending", "attempts": 0}
+            for kind, key, due, payload in items]
 
 
 async def cancel(conn: AsyncConnection, key: str) -> None:

@@ -85,6 +85,9 @@ class Hub:
         self.escalator = Escalator(self)
         self.intake.responder = Responders(self.escalator, self.assistant)
         self.intake.needs_review = self.escalator.wants
+        # A new ticket's SLA jobs are armed by the review of its opening message, in the review's write: a complaint
+        # it finds moves the deadlines at once, and they were written twice (hub.escalation).
+        self.intake.placement.armed_by_review.add(self.sla.on_ticket_opened)
         from hub.surveys.service import Surveys  # imports hub.intake: built once the core is
 
         self.surveys = Surveys(self)

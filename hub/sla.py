@@ -118,6 +118,24 @@ class SlaJobs:
             await _stop(conn, stop)
         await scheduler.schedule_many(conn, arm)
 
+    def rebuilt(self, row: Any, opened_at: datetime, policy: str) -> list[JobRow]:
+        """The jobs a new ticket's open left to its language review (`jobs_for`'s, hub.escalation), made again from
+        the ticket row when the plan held in memory is gone: a review read back from the store, or taken up at a
+        start.  The policy named at the open when known, else the priority's (as `_terms` falls back); the warnings
+        at its fraction of the time from the open, on the ticket's calendar."""
+        terms = self._default_terms(policy or row.priority)
+        cal = self.calendar(terms, row.department)
+        arm: list[JobRow] = []
+        for target in TARGETS:
+            due = getattr(row, f"{target}_due")
+            if due is None:
+                continue
+            payload = terms.payload(row.id, target)
+            if opened_at < due and (warn := warn_time(opened_at, due, terms.warn_at, cal)) < due:
+                arm.append((WARN, key(target, "warn", row.id), warn, payload))
+            arm.append((BREACH, key(target, "breach", row.id), due, payload))
+        return arm
+
     def jobs_for(self, t: Ticket, route: RouteResult) -> tuple[list[JobRow], list[str]]:
         """The jobs (scheduler rows) to arm and the job keys to stop for a ticket's deadlines as routed."""
         terms = Terms(route.sla_policy, route.sla_policy in self._calendar_hours(),

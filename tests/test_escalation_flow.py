@@ -264,9 +264,9 @@ async def test_a_review_batch_raises_each_of_its_tickets_once_in_one_write(sqlit
     applied: list[int] = []
     apply = review_changes.apply
 
-    async def counted(hub: Any, changes: Any, now: Any) -> None:
+    async def counted(hub: Any, changes: Any, now: Any, opened: Any = ()) -> None:
         applied.append(len(changes))
-        await apply(hub, changes, now)
+        await apply(hub, changes, now, opened)
 
     monkeypatch.setattr(review_changes, "apply", counted)
     from hub.sla import SlaJobs

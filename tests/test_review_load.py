@@ -93,6 +93,6 @@ async def test_reviews_someone_waits_for_are_held_whole_past_the_bound(monkeypat
         backlog.add(job(i))
     waited = asyncio.get_running_loop().create_future()
     backlog.add(job(3, waited))  # the bot waits for this one's outcome
-    assert [j.message_id for j in backlog.held] == [0, 1, 3] and [i for i, _, _ in backlog.spilled] == [2]
+    assert [j.message_id for j in backlog.held] == [0, 1, 3] and [i for i, *_ in backlog.spilled] == [2]
     assert [j.message_id for j in await backlog.take(10)] == [0, 1, 3]
     assert [j.result for j in backlog.clear()] == [] and len(backlog) == 0
