@@ -6,6 +6,11 @@ SLA policy, whether it counts wall-clock or business time and the warning fracti
 a reopen, a transfer to a department with other hours) moves the deadlines on the same terms.  Stopped jobs are
 marked `cancelled` rather than deleted so that payload survives a resolve followed by a reopen.
 
+A new ticket's jobs are armed by the language review of its opening message when it gets one (hub.escalation), in
+the review's write and with its escalation's: a complaint found there would have moved them at once.  Between the
+two the deadlines are on the ticket and the message's review mark is in the store, so a crash loses neither
+(`rebuilt`); the review writes only under keys no job holds, so whatever changed the ticket meanwhile stands.
+
 `before_change(conn, ticket, values, now)` runs inside every ticket-changing transaction of intake and actions,
 before the UPDATE: it may add deadline columns to `values`.  Handlers re-read the ticket and act only while the
 target is still open and not yet breached, so a job re-run after a crash, or fired by two processes, acts once.
