@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -190,13 +191,23 @@ class Escalator:
         except OperationalError as exc:
             log.warning("unreviewed messages could not be read (%s); they wait for the next start", exc)
             return
+        if self.take_up(rows):
+            log.info("reviewing %d messages stored before the last stop", len(rows))
+        self._warming = asyncio.create_task(self._warm(), name="review-warm-up")
+
+    def take_up(self, rows: Sequence[Any]) -> int:
+        """Queue stored messages whose review marks are still set (`UNREVIEWED`'s rows), less those queued here
+        already; returns how many were queued."""
+        held = {j.message_id for j in self._jobs.held} | {i for i, *_ in self._jobs.spilled} if self._jobs else set()
+        taken = 0
         for r in rows:
+            if r.id in held:
+                continue
             # It may have opened its ticket, whose SLA jobs were this review's to arm: they are made again from the
             # ticket row, and written only under keys no job holds (a ticket armed already keeps its own).
             self._submit(Accepted(r.id, r.ticket_id, None), inbound_of(r), False, False, "")
-        if rows:
-            log.info("reviewing %d messages stored before the last stop", len(rows))
-        self._warming = asyncio.create_task(self._warm(), name="review-warm-up")
+            taken += 1
+        return taken
 
     async def _warm(self) -> None:
         now = self.hub.clock.now()

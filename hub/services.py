@@ -22,6 +22,7 @@ from hub.intake import Intake
 from hub.actions import Actions
 from hub.assignment import Assigner
 from hub.escalation import Escalator
+from hub.review_sweep import ReviewSweep
 from hub.responders import Responders
 from hub.sla import SlaJobs
 from hub.lease import LocalSingleton, RedisSingleton
@@ -103,6 +104,9 @@ class Hub:
         self.housekeeping = Housekeeping(self)
         self.housekeeping.register(self.scheduler)
         self.workers.append(self.housekeeping)
+        self.review_sweep = ReviewSweep(self)  # reviews a process stopped with, taken up while others run on
+        self.review_sweep.register(self.scheduler)
+        self.workers.append(self.review_sweep)
         if self.assistant is not None:
             self.bot_channels = self.assistant.channels
             self.intake.reopen_to_bot = self.assistant.reopen_to_bot

@@ -182,3 +182,39 @@ async def test_a_transfer_and_a_reply_before_the_review_stand(sqlite_url: str, m
     assert after == transferred  # nothing the review wrote moved or added a job
     assert after[f"sla:resolution:breach:{tid}"][1] == "pending"
     assert all(s != "pending" for k, (_, s) in after.items() if k.startswith("sla:first_response"))
+
+
+async def test_a_review_no_process_takes_up_is_swept_up(db_url: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that died with a review queued leaves only its mark, and the others run on without a start to take
+    it up: the sweep does, once it has waited a whole interval, and the ticket gets its review and SLA jobs."""
+    from hub import review_sweep
+    from hub.store.schema import messages
+
+    want = await reference(f"sqlite+aiosqlite:///{tmp_path / 'reference.db'}", OPENERS["question"])
+    lost: list[int] = []
+    submit = Escalator._submit
+
+    def dies_with_it(escalator: Escalator, accepted: Any, *args: Any) -> Any:
+        if not lost:  # the first message's review was queued in a process that died
+            lost.append(accepted.message_id)
+            return None
+        return submit(escalator, accepted, *args)
+
+    monkeypatch.setattr(Escalator, "_submit", dies_with_it)
+    clock = FrozenClock(at(1, 10))
+    async with running_hub(config(db_url), clock=clock) as h:
+        await say(h, OPENERS["question"])
+        await h.settle()
+        assert lost and await sla_jobs(h) == []
+        clock.at = at(1, 10) + review_sweep.EVERY
+        assert await h.hub.scheduler.tick() >= 1  # the first sweep notes what waits
+        await h.settle()
+        assert await sla_jobs(h) == []
+        clock.at = at(1, 10) + 2 * review_sweep.EVERY
+        assert await h.hub.scheduler.tick() >= 1  # still waiting a whole interval later: taken up
+        await h.settle()
+        assert await sla_jobs(h) == want
+        async with h.hub.db.read() as conn:
+            marked = (await conn.execute(select(messages.c.id).where(messages.c.review_pending.is_(True)))).all()
+        assert marked == []
