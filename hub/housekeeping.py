@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 from hub import scheduler
 from hub.domain import Direction, Status
 from hub.errors import ConflictError
-from hub.store.schema import jobs, messages, tickets
+from hub.store.schema import messages, tickets
 
 if TYPE_CHECKING:
     from hub.services import Hub
@@ -44,9 +44,7 @@ class Housekeeping:
         if not self.active:
             return
         async with self.hub.db.write() as conn:
-            planned = (await conn.execute(select(jobs.c.id).where(and_(jobs.c.key == KEY, jobs.c.state == "pending")))).first()
-            if planned is None:
-                await scheduler.schedule(conn, KIND, KEY, self.hub.clock.now() + EVERY, {})
+            await scheduler.plan_recurring(conn, KIND, KEY, self.hub.clock.now() + EVERY, {})
 
     async def stop(self) -> None:
         return None

@@ -17,11 +17,11 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import func, select, text
 
 from hub import scheduler
 from hub.review_backlog import UNREVIEWED
-from hub.store.schema import jobs, messages
+from hub.store.schema import messages
 
 if TYPE_CHECKING:
     from hub.services import Hub
@@ -42,10 +42,7 @@ class ReviewSweep:
 
     async def start(self) -> None:
         async with self.hub.db.write() as conn:
-            planned = (await conn.execute(
-                select(jobs.c.id).where(and_(jobs.c.key == KEY, jobs.c.state == "pending")))).first()
-            if planned is None:
-                await scheduler.schedule(conn, KIND, KEY, self.hub.clock.now() + EVERY, {"seen": 0})
+            await scheduler.plan_recurring(conn, KIND, KEY, self.hub.clock.now() + EVERY, {"seen": 0})
 
     async def stop(self) -> None:
         return None

@@ -96,6 +96,15 @@ def _rows(items: list[tuple[str, str, datetime, dict[str, Any]]]) -> list[dict[s
             for kind, key, due, payload in items]
 
 
+async def plan_recurring(conn: AsyncConnection, kind: str, key: str, due_at: datetime,
+                         payload: dict[str, Any] | None = None) -> None:
+    """A recurring job's first run, unless one is planned already (a restart does not move it).  The job plans its
+    own next run from its handler."""
+    planned = (await conn.execute(select(jobs.c.id).where(and_(jobs.c.key == key, jobs.c.state == "pending")))).first()
+    if planned is None:
+        await schedule(conn, kind, key, due_at, payload)
+
+
 async def cancel(conn: AsyncConnection, key: str) -> None:
     await conn.execute(delete(jobs).where(and_(jobs.c.key == key, jobs.c.state == "pending")))
 

@@ -31,7 +31,7 @@ from hub.privacy.config import RetentionConfig
 from hub.privacy.rights import compact
 from hub.store import records
 from hub.store.db import Database
-from hub.store.schema import customers, jobs, messages, tickets
+from hub.store.schema import customers, messages, tickets
 
 log = logging.getLogger("hub.privacy")
 KIND = KEY = "retention"
@@ -51,9 +51,7 @@ class Retention:
         if not self.config.active:
             return
         async with self.db.write() as conn:
-            planned = (await conn.execute(select(jobs.c.id).where(and_(jobs.c.key == KEY, jobs.c.state == "pending")))).first()
-            if planned is None:
-                await scheduler.schedule(conn, KIND, KEY, self.clock.now(), {})
+            await scheduler.plan_recurring(conn, KIND, KEY, self.clock.now(), {})
 
     async def stop(self) -> None:
         return None
