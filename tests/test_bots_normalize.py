@@ -80,3 +80,34 @@ def test_english_case_punctuation_stemming_and_runs() -> None:
 )
 def test_detect_language(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+def test_fold_gives_the_plain_definitions_answer_on_any_text() -> None:
+    """`fold` translates only a text holding one of its table's characters, through one table for both: the same
+    answer as the two translations it replaces, on generated text mixing those characters with Thai, Persian,
+    English, marks and compatibility forms."""
+    import re
+    import unicodedata
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from hub.text import ARABIC_MARKS, DIGITS
+    from nlp.normalize import _LEX_ARABIC, fold
+
+    def plain(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).translate(DIGITS).translate(_LEX_ARABIC)
+        return re.sub(f"[{ARABIC_MARKS}]", "", text)
+
+    table = "".join(map(chr, {**DIGITS, **_LEX_ARABIC}))
+    alphabet = table + ARABIC_MARKS + "abc 09-]^\\ กไม่สวัสดี๑سلامکیﻙﯼ\u200c①ﬁ’'"
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.text(alphabet=alphabet, max_size=24) | st.text(max_size=12))
+    def check(text: str) -> None:
+        assert fold(text) == plain(text)
+
+    check()
+    assert fold("سفارش ۱۲۳ كيك") == "سفارش 123 کیک"
+    assert fold("สั่ง ๓ ชิ้น") == "สั่ง 3 ชิ้น"
+    assert fold("don’t") == "don't"
