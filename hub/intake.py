@@ -6,88 +6,32 @@ first result and changes nothing.
 
 Messages that arrive in the same turn of the event loop share one transaction (group commit), under load those of
 the next `database.group_wait_ms` too, and a mailbox's fetch is stored in its order (`deliver_many`).  Which ticket
-a message goes on, or opens, is hub.placement's; a known chat sender's next message takes hub.known_senders'
-two-statement path.
+a message goes on, or opens, is hub.placement's, and what happens to each message inside the transaction is
+hub.inbound_store's.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.clock import Clock
 from hub.config import Config
-from hub.domain import Accepted, Author, Direction, Inbound, NotAttempted, Ticket
+from hub.domain import Accepted, Inbound, NotAttempted
 from hub.events import Events
-from hub.grouping import BATCH_GROUP, GROUP, Gathering
+from hub.grouping import BATCH_GROUP, Gathering
+from hub.inbound_store import InboundStore, Interceptor, Stored
 from hub.known_senders import KnownSenders, Redelivered
 from hub.metrics import DUPLICATES, INBOUND
 from hub.placement import ChangeHook, OpenedHook, Placement
-from hub.ports import NoResponder, Responder, RouteResult, Router
-from hub.store import customers as customer_store
-from hub.store import facts, records
-from hub.store import tickets as ticket_store
+from hub.ports import NoResponder, Responder, Router
 from hub.store.db import CUSTOMERS, Database
-from hub.store.prepared import PreparedIn
-from hub.store.schema import messages, tickets
 from hub.periodic import cancel_and_wait
 
 log = logging.getLogger("hub.intake")
-
-
-# The provider ids of a group already stored (`_stored_already`), one channel at a time so that the look is a search of
-# the (channel, provider_id) key, not a scan of every message; prepared once per power-of-two count.
-_STORED = PreparedIn(
-    lambda ids: select(messages.c.provider_id)
-    .where(and_(messages.c.channel == bindparam("channel"), messages.c.provider_id.in_(ids))),
-    keys=("channel",), limit=GROUP)
-
-
-@dataclass(slots=True)
-class Claimed:
-    """A plug-in took a customer message as the answer it was waiting for (a survey score, a check-in reply): the
-    message joins `ticket_id` without moving its status, and `after` runs once the transaction has committed."""
-
-    ticket_id: int
-    after: Callable[[], Awaitable[None]] | None = None
-    meta: dict[str, Any] | None = None
-
-
-# async fn(conn, inbound, customer id, identity id, now) -> Claimed | None, inside the storing transaction.
-Interceptor = Callable[[Any, Inbound, int, int, datetime], Awaitable[Claimed | None]]
-
-
-@dataclass(slots=True)
-class _Checked:
-    """Provider ids a group looked up before storing (`looked`), those found stored (`found`), and those stored by
-    the group since (`stored`): a message whose id was looked up and is in neither needs no look of its own."""
-
-    looked: set[tuple[str, str]]  # (channel, provider id), as `found` and `stored`
-    found: set[tuple[str, str]]
-    stored: set[tuple[str, str]] = field(default_factory=set)
-
-    def is_new(self, inbound: Inbound) -> bool:
-        key = (inbound.channel, inbound.provider_id)
-        return key in self.looked and key not in self.found and key not in self.stored
-
-
-@dataclass(slots=True)
-class _Stored:
-    accepted: Accepted
-    ticket: Ticket | None = None
-    new_ticket: bool = False
-    message: Any = None
-    edited: bool = False
-    remember: tuple[int, int] | None = None  # (customer, identity) to cache once the transaction committed
-    moved: bool = False  # the message changed the ticket's status (reopened it, ended `pending`)
-    claimed: Claimed | None = None
-    opened: tuple[Ticket, RouteResult] | None = None  # a ticket opened for the review to finish (Placement.open)
 
 
 class Intake:
@@ -109,18 +53,25 @@ class Intake:
         self.on_ticket_opened: list[OpenedHook] = self.placement.on_ticket_opened
         self.on_ticket_change: list[ChangeHook] = self.placement.on_ticket_change
         self.responder: Responder = NoResponder()
-        # Asked before a message finds its ticket: an answer a plug-in was waiting for (hub.surveys) is claimed.
-        # Not asked for a customer the message itself created: nothing can be waiting for one (no ticket yet).
-        self.interceptors: list[Interceptor] = []
-        # Whether a stored message waits for the responder's review (marked in its own transaction, see
-        # hub.escalation); set by the hub.
-        self.needs_review: Callable[[Inbound], bool] = lambda inbound: False
         self._tasks: set[asyncio.Task[None]] = set()
         self.known = KnownSenders(conversational)  # the hot path of chat senders seen before
+        self.store = InboundStore(self.placement, self.known,
+                                  review_arms=lambda: getattr(self.responder, "submit", None) is not None)
+        # The plug-ins' claims on a message (hub.surveys): the store's list, filled by the hub.
+        self.interceptors: list[Interceptor] = self.store.interceptors
         self._pending: list[tuple[Inbound, asyncio.Future[Accepted]]] = []
         self._committers: set[asyncio.Task[None]] = set()
         # How many pending messages the next group takes, and how long it waits for more (hub.grouping).
         self.gathering = Gathering(self.known.continues_chat, lambda: self.config.database.group_wait_ms)
+
+    @property
+    def needs_review(self) -> Callable[[Inbound], bool]:
+        """Whether a stored message waits for the responder's review (hub.escalation); set by the hub."""
+        return self.store.needs_review
+
+    @needs_review.setter
+    def needs_review(self, fn: Callable[[Inbound], bool]) -> None:
+        self.store.needs_review = fn
 
     @property
     def reopen_to_bot(self) -> Callable[[str], bool]:
@@ -194,7 +145,7 @@ class Intake:
     async def _commit_group(self, group: list[tuple[Inbound, asyncio.Future[Accepted]]], *, in_order: bool = False) -> None:
         """`in_order`: a message that cannot be stored stops the group there; the ones after it fail with
         `NotAttempted`, so nothing is stored ahead of an earlier message."""
-        stored: list[_Stored | BaseException] | None = None
+        stored: list[Stored | BaseException] | None = None
         if len(group) > 1:
             try:
                 stored = await self._store_group([inbound for inbound, _ in group])
@@ -219,7 +170,7 @@ class Intake:
             for (inbound, fut), result in zip(group, stored):
                 await self._finish(inbound, fut, result)
 
-    async def _finish(self, inbound: Inbound, fut: asyncio.Future[Accepted], result: _Stored | BaseException) -> None:
+    async def _finish(self, inbound: Inbound, fut: asyncio.Future[Accepted], result: Stored | BaseException) -> None:
         """After the commit: events, the responder, then the caller's answer (the channel's acknowledgement)."""
         if isinstance(result, BaseException):
             if not fut.done():
@@ -235,41 +186,26 @@ class Intake:
         if not fut.done():
             fut.set_result(accepted)
 
-    async def _store_group(self, group: list[Inbound]) -> list[_Stored | BaseException]:
+    async def _store_group(self, group: list[Inbound]) -> list[Stored | BaseException]:
         now = self.clock.now()
         async with self.db.write(CUSTOMERS) as conn:
-            checked = await self._stored_already(conn, group)
-            return [await self._store(conn, inbound, now, checked) for inbound in group]
+            checked = await self.store.stored_already(conn, group)
+            return [await self.store.store(conn, inbound, now, checked) for inbound in group]
 
-    async def _stored_already(self, conn: Any, group: list[Inbound]) -> _Checked | None:
-        """One look for the provider ids of the group's messages that will not take the fast path (new senders,
-        mail): the ids found are duplicates, the others need no look of their own.  The fast path's insert detects
-        its own duplicates."""
-        keys = {(inbound.channel, inbound.provider_id) for inbound in group if not self.known.continues_chat(inbound)}
-        if len(keys) < 2:
-            return None
-        by_channel: dict[str, list[str]] = {}
-        for channel, provider_id in keys:
-            by_channel.setdefault(channel, []).append(provider_id)
-        found: set[tuple[str, str]] = set()
-        for channel, ids in by_channel.items():
-            found.update((channel, r.provider_id) for r in (await _STORED.run(conn, ids, {"channel": channel})).all())
-        return _Checked(keys, found)
-
-    async def _store_alone(self, inbound: Inbound) -> _Stored:
+    async def _store_alone(self, inbound: Inbound) -> Stored:
         now = self.clock.now()
         try:
             async with self.db.write(CUSTOMERS) as conn:
-                return await self._store(conn, inbound, now)
+                return await self.store.store(conn, inbound, now)
         except (IntegrityError, Redelivered):
             # Another process stored the same provider message a moment ago: report that one.
             async with self.db.read() as conn:
-                dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
+                dup = await self.store.duplicate(conn, inbound.channel, inbound.provider_id)
             if dup is None:
                 raise
-            return _Stored(dup)
+            return Stored(dup)
 
-    async def _after_commit(self, inbound: Inbound, stored: _Stored) -> Accepted:
+    async def _after_commit(self, inbound: Inbound, stored: Stored) -> Accepted:
         if stored.remember is not None:  # only after commit: a rolled-back id must never be cached
             self.known.remember(inbound, *stored.remember, stored.ticket)
         if stored.accepted.duplicate:
@@ -326,134 +262,3 @@ class Intake:
         self._pending = []
         await cancel_and_wait(*self._tasks)
 
-    async def _duplicate(self, conn: Any, channel: str, provider_id: str) -> Accepted | None:
-        row = (
-            await conn.execute(
-                select(messages.c.id, messages.c.ticket_id, tickets.c.customer_id)
-                .join(tickets, tickets.c.id == messages.c.ticket_id)
-                .where(and_(messages.c.channel == channel, messages.c.provider_id == provider_id))
-            )
-        ).first()
-        return None if row is None else Accepted(row.id, row.ticket_id, row.customer_id, duplicate=True)
-
-    async def _fast(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
-        """A known customer continuing an open ticket in a chat: two statements instead of eight.  Returns None
-        when anything is unusual, and the caller takes the full path in the same transaction."""
-        if inbound.edit_of or inbound.extra_identities or inbound.claims or inbound.thread_refs or inbound.ticket_hint is not None:
-            return None
-        if self.interceptors and "button" in inbound.flags:  # a pressed button may answer a survey elsewhere
-            return None
-        stored = await self.known.store(conn, inbound, now, self.needs_review)
-        if stored is None:
-            return None
-        cid, ticket, msg = stored
-        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, False, msg)
-
-    async def _store(self, conn: Any, inbound: Inbound, now: datetime, checked: _Checked | None = None) -> _Stored:
-        fast = await self._fast(conn, inbound, now)
-        if fast is not None:
-            return fast
-        # Whether the provider id may be stored already.  The group's look-up answers for the group's ids; without
-        # one, the look waits until the sender is known: a message from a sender it creates cannot be a second
-        # copy (the first would have created the sender).  Should the id exist all the same, the message insert
-        # fails on the unique key, the transaction rolls back and `_store_alone` reports the first copy.
-        look = checked is None or not checked.is_new(inbound)
-        if look and (checked is not None or inbound.edit_of):
-            dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
-            if dup is not None:
-                return _Stored(dup)
-            look = False
-        if checked is not None:
-            checked.stored.add((inbound.channel, inbound.provider_id))
-        if inbound.edit_of:
-            edited = await self._apply_edit(conn, inbound, now)
-            if edited is not None:
-                return edited
-        cid, iid, created = await customer_store.resolve_sender(
-            conn,
-            inbound.sender,
-            now,
-            verified=inbound.sender_verified,
-            name=inbound.sender_name,
-            language=inbound.sender_lang,
-            display=inbound.raw.get("display") if isinstance(inbound.raw, dict) else None,
-        )
-        if look and not created:
-            dup = await self._duplicate(conn, inbound.channel, inbound.provider_id)
-            if dup is not None:
-                return _Stored(dup)
-        await customer_store.lock_customer(conn, cid)
-        for extra in inbound.extra_identities:
-            await customer_store.add_identity(conn, cid, extra, now)
-        for claim in inbound.claims:
-            await customer_store.add_identity(conn, cid, claim, now, verified=False)
-        # A customer created just now has no ticket, survey or follow-up yet: nothing to look up.
-        for hook in self.interceptors if not created else ():
-            claimed = await hook(conn, inbound, cid, iid, now)
-            if claimed is not None:
-                return await self._store_claimed(conn, inbound, claimed, cid, now)
-        ticket, why, new, parent = await self.placement.find(conn, inbound, cid, iid, now, new_customer=created)
-        before = ticket.status if ticket is not None else None
-        review = self.needs_review(inbound)
-        opened: tuple[Ticket, RouteResult] | None = None
-        if ticket is None:
-            # The review finishes the open only through a responder's `submit`, which carries the route to it.
-            defer = review and getattr(self.responder, "submit", None) is not None
-            ticket, route = await self.placement.open(conn, inbound, cid, iid, now, parent, why, new_customer=created,
-                                                      review=defer)
-            opened = (ticket, route) if defer else None
-        else:
-            ticket = await self.placement.resume(conn, ticket, inbound, now, why, iid)
-        meta = {k: v for k, v in (("subject", inbound.subject), ("refs", list(inbound.thread_refs)), ("flags", sorted(inbound.flags))) if v}
-        msg = await ticket_store.insert_message(
-            conn,
-            ticket_id=ticket.id,
-            direction=Direction.IN,
-            author=Author.CUSTOMER,
-            text=inbound.text,
-            html=inbound.html,
-            channel=inbound.channel,
-            at=inbound.received_at if inbound.received_at <= now else now,
-            provider_id=inbound.provider_id,
-            attachments=inbound.attachments,
-            meta=meta,
-            raw=inbound.raw or None,
-            review_pending=review,
-        )
-        moved = before is not None and before != ticket.status
-        if moved:
-            facts.note("updated", ticket.id)
-        remember = (cid, iid) if inbound.sender_verified else None  # a form's address is no key to a customer
-        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, new, msg, remember=remember, moved=moved,
-                       opened=opened)
-
-    async def _store_claimed(self, conn: Any, inbound: Inbound, claimed: Claimed, cid: int, now: datetime) -> _Stored:
-        meta = {k: v for k, v in (("flags", sorted(inbound.flags)),) if v} | (claimed.meta or {})
-        msg = await ticket_store.insert_message(
-            conn, ticket_id=claimed.ticket_id, direction=Direction.IN, author=Author.CUSTOMER, text=inbound.text,
-            html=inbound.html, channel=inbound.channel, at=inbound.received_at if inbound.received_at <= now else now,
-            provider_id=inbound.provider_id, attachments=inbound.attachments, meta=meta, raw=inbound.raw or None,
-        )
-        ticket = await ticket_store.get_ticket(conn, claimed.ticket_id)
-        return _Stored(Accepted(msg.id, ticket.id, cid), ticket, False, msg, claimed=claimed)
-
-    async def _apply_edit(self, conn: Any, inbound: Inbound, now: datetime) -> _Stored | None:
-        row = (
-            await conn.execute(
-                select(messages, tickets.c.customer_id)
-                .join(tickets, tickets.c.id == messages.c.ticket_id)
-                .where(and_(messages.c.channel == inbound.channel, messages.c.provider_id == inbound.edit_of))
-            )
-        ).first()
-        if row is None:
-            return None  # the original never reached us: store the edit as a message of its own
-        edits = list(row.edits or [])
-        if any(e.get("provider_id") == inbound.provider_id for e in edits):
-            return _Stored(Accepted(row.id, row.ticket_id, row.customer_id, duplicate=True))
-        edits.append({"text": row.text, "provider_id": inbound.provider_id, "at": now.isoformat()})
-        await conn.execute(
-            update(messages).where(messages.c.id == row.id).values(text=inbound.text, edits=edits, edited_at=now)
-        )
-        msg = records.message((await conn.execute(select(messages).where(messages.c.id == row.id))).one())
-        ticket = await ticket_store.get_ticket(conn, row.ticket_id)
-        return _Stored(Accepted(row.id, row.ticket_id, row.customer_id), ticket, False, msg, edited=True)

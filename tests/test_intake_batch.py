@@ -119,14 +119,14 @@ async def test_a_mailbox_batch_lets_the_loop_serve_others_between_its_groups(sql
         batch = [mail(f"<y-{i}@example.net>", f"y{i}@example.net", f"mail {i}") for i in range(3 * BATCH_GROUP)]
         turns: list[int] = []  # how many messages were stored each time another task got the loop
         stored = 0
-        store = h.hub.intake._store
+        store = h.hub.intake.store.store
 
         async def counting(*args: Any, **kwargs: Any) -> Any:
             nonlocal stored
             stored += 1
             return await store(*args, **kwargs)
 
-        h.hub.intake._store = counting  # type: ignore[method-assign]
+        h.hub.intake.store.store = counting  # type: ignore[method-assign]
         many = asyncio.ensure_future(h.hub.intake.deliver_many(batch))
         while not many.done():
             turns.append(stored)

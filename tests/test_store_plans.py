@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
 from hub.escalation import UNREVIEWED
-from hub.intake import _STORED
+from hub.inbound_store import STORED as _STORED
 from hub.placement import _CONVERSATION, _CUSTOMER_FACTS, _QUOTED
 from hub.store.db import Database
 from hub.store.migrate import migrate

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import NO_ANSWER, Direction, Inbound
-from hub.intake import Claimed
+from hub.inbound_store import Claimed
 from hub.store import tickets as ticket_store
 from hub.store.schema import messages, surveys, tickets
 from hub.surveys.plan import CHAT, Sent, nps_buttons, post

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.bus import AGENTS
 from hub.domain import NO_ANSWER, Agent, Button, Inbound, Status
 from hub.errors import ConflictError, Invalid, NotFoundError
-from hub.intake import Claimed
+from hub.inbound_store import Claimed
 from hub.store import facts
 from hub.store import tickets as ticket_store
 from hub.store.prepared import Prepared

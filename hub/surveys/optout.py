@@ -22,7 +22,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain import NO_ANSWER, Inbound
-from hub.intake import Claimed
+from hub.inbound_store import Claimed
 from hub.store import tickets as ticket_store
 from hub.store.schema import customers, followups, tickets
 from hub.surveys.links import Signer
