@@ -28,7 +28,8 @@ encoder (the lexical variant, well under a millisecond a message) when its embed
 that every message gets the encoder, however long it takes), when a backlog builds up (more than `LEXICAL_BACKLOG` waiting),
 or when the encoder has used its share of the CPU (nlp.encoder.Budget, shared with the FAQ bot): the delay stays
 bounded under load at a small cost in accuracy.  The later messages of a ticket that is already a complaint are not
-classified at all unless the bot still reads them.  The decisions' writes live in hub.review_changes.
+classified at all unless the bot still reads them.  The decisions' writes live in hub.review_changes, the
+marks' in hub.review_marks.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from hub import review_changes, scheduler
@@ -50,10 +51,10 @@ from hub.domain import Accepted, Inbound, Status, Ticket
 from hub.metrics import CLASSIFY
 from hub.ports import RouteRequest, RouteResult
 from hub.review_backlog import UNREVIEWED, Backlog, Job, inbound_of
+from hub.review_marks import ReviewMarks
 from hub.sla import JobRow
-from hub.store.db import CUSTOMERS
 from hub.store.prepared import PreparedIn
-from hub.store.schema import customers, messages, tickets
+from hub.store.schema import customers, tickets
 from hub.periodic import cancel_and_wait
 from nlp.encoder import Budget
 
@@ -97,14 +98,6 @@ LIGHT_LOAD = 20.0
 # with them, and embedding them would keep the messages behind them waiting).
 LIGHT_BATCH = 2
 LIGHT_GAP = 0.01
-MARKS_PER_WRITE = 500  # message ids in one UPDATE ... IN (...): well inside every database's parameter limit
-# At most one write for the marks this often: when each review batch is one new conversation, a write per batch
-# (its own transaction and commit) cost as much as a tenth of the hub's work.  A mark left set a moment longer only
-# means a second, idempotent review after a crash.
-MARKS_EVERY = 0.05
-_CLEAR_MARKS = PreparedIn(lambda ids: update(messages).where(messages.c.id.in_(ids)).values(review_pending=None),
-                          limit=MARKS_PER_WRITE)
-
 # Classified once right after start-up, off the loop: loading the models, the Thai dictionary and the encoder,
 # and timing the encoder, would otherwise fall on the first customers' messages.
 WARM_UP = (("th", "สินค้ายังไม่มาส่งเลยค่ะ"), ("fa", "سفارشم هنوز نرسیده"), ("en", "my order has not arrived yet"))
@@ -132,9 +125,7 @@ class Escalator:
         self._reviewer: asyncio.Task[None] | None = None
         self._warming: asyncio.Task[None] | None = None
         self._busy = False
-        self._marks: list[int] = []  # reviewed messages whose review_pending marks are still set
-        self._marker: asyncio.Task[None] | None = None
-        self._marked_at = -MARKS_EVERY  # time.monotonic() of the last write of marks
+        self.marks = ReviewMarks(hub.db)  # cleared once reviewed, a write at a time
         # Messages submitted per second, a count decayed over half a second (a sudden flood is seen within a few
         # messages): "over budget" means more than LIGHT_LOAD a second.
         self._arrivals = Budget(LIGHT_LOAD, window=0.5)
@@ -223,10 +214,7 @@ class Escalator:
             task = getattr(self, attr)
             setattr(self, attr, None)
             await cancel_and_wait(task)
-        marker, self._marker = self._marker, None
-        if marker is not None:
-            await asyncio.gather(marker, return_exceptions=True)
-        await self._clear_marks(wait=False)  # what was reviewed need not be reviewed again at the next start
+        await self.marks.stop()
         self.pool.close()
         for job in self._jobs.clear():
             if job.result is not None and not job.result.done():
@@ -234,7 +222,7 @@ class Escalator:
 
     async def drain(self) -> None:
         """Wait until every review submitted so far is done (tests, shutdown)."""
-        while self._jobs or self._busy or self._marks or (self._marker is not None and not self._marker.done()):
+        while self._jobs or self._busy or self.marks.busy:
             await asyncio.sleep(0.005)
 
     # --- the review -----------------------------------------------------------------------------------------------
@@ -350,9 +338,7 @@ class Escalator:
         await review_changes.apply(self.hub, changes, now, armed)
         # Reviewed (or nothing left to review): the marks go, written by another task so that the next batch is
         # not kept waiting for the database's write lock.  Until then a crash only means a second, idempotent review.
-        self._marks += [j.message_id for j in batch]
-        if self._marker is None or self._marker.done():
-            self._marker = asyncio.create_task(self._clear_marks(), name="review-marks")
+        self.marks.add(j.message_id for j in batch)
         return out
 
     def _opened_jobs(self, batch: list[Job], rows: dict[int, Any], opened_at: dict[int, datetime]) -> list[JobRow]:
@@ -382,22 +368,6 @@ class Escalator:
                 await scheduler.schedule_new_many(conn, arm)
         except Exception:  # the marks stay set: the next start makes them again
             log.exception("SLA jobs of %d new tickets not armed", len({r[3]["ticket_id"] for r in arm}))
-
-    async def _clear_marks(self, *, wait: bool = True) -> None:
-        """Clear the marks of reviewed messages: all that gathered since the last write, in one statement, and no
-        sooner than MARKS_EVERY after it (`wait=False`: at once, on the way out)."""
-        if wait and (pause := self._marked_at + MARKS_EVERY - time.monotonic()) > 0:
-            await asyncio.sleep(pause)
-        while self._marks:
-            self._marked_at = time.monotonic()
-            ids, self._marks = self._marks[:MARKS_PER_WRITE], self._marks[MARKS_PER_WRITE:]
-            try:
-                async with self.hub.db.write(CUSTOMERS) as conn:
-                    await _CLEAR_MARKS.run(conn, ids)
-            except Exception:  # the marks stay set: the next start reviews these messages again
-                log.exception("review marks of %d messages not cleared", len(ids) + len(self._marks))
-                self._marks = []
-                return
 
     async def _classify_batch(self, reqs: list[RouteRequest], deadline: float | None) -> list[RouteResult]:
         out: list[RouteResult] = []
