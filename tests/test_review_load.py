@@ -61,8 +61,12 @@ async def test_a_backlog_past_its_bound_waits_as_ids_and_is_reviewed_in_order(db
             deepest[0] = max(deepest[0], len(backlog.held))
             spilled[0] = max(spilled[0], len(backlog.spilled))
 
+        # The review falls behind, as in a flood: it is held until the intake has stored well past the bound.  (A
+        # fixed delay let the review keep up, and nothing spill, on a machine slow enough to commit more slowly.)
+        behind = asyncio.Event()
+
         async def slow(reqs: Any, lexical: bool, deadline: float | None = None) -> Any:
-            await asyncio.sleep(0.02)  # a review slower than the intake, as in a flood
+            await behind.wait()
             return await route(reqs, lexical, deadline)
 
         reviewed = escalator._review_batch
@@ -74,7 +78,11 @@ async def test_a_backlog_past_its_bound_waits_as_ids_and_is_reviewed_in_order(db
         backlog.add = counted  # type: ignore[method-assign]
         escalator.pool.route = slow  # type: ignore[method-assign]
         escalator._review_batch = recorded  # type: ignore[method-assign]
-        stored = [await h.hub.intake.deliver(chat(f"queue-{i}", "my order never arrived")) for i in range(30)]
+        stored = []
+        for i in range(30):
+            stored.append(await h.hub.intake.deliver(chat(f"queue-{i}", "my order never arrived")))
+            if i == 11:
+                behind.set()
         assert spilled[0] > 0 and deepest[0] <= 4  # without the bound: 29 held while the first batch was classified
         await h.settle()
         assert seen == [a.message_id for a in stored]  # each once, in order
