@@ -10,7 +10,7 @@ read and written in order.
 
 While a ticket waits in the queue, a customer who writes again gets at most one status notice per
 `bot.notice_interval`: queue position, expected wait, or outside business hours when agents are back and the
-offer of a callback.  `KnowledgeBaseReloader` is the hub worker that picks up edits of faq.yaml.
+offer of a callback.  hub.kb_reload's `KnowledgeBaseReloader` is the hub worker that picks up edits of faq.yaml.
 
 Imports hub's own modules, bots (the policy, matcher, knowledge base) and routing (complaint detection per
 message, business calendars) when it is installed.
@@ -21,7 +21,6 @@ import asyncio
 import logging
 import os
 import statistics
-import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -33,7 +32,6 @@ from sqlalchemy import and_, or_, select, update
 from bots.config import BotConfig
 from bots.kb import KnowledgeBaseHolder
 from bots.matcher import Matcher
-from nlp import smalltalk
 from nlp.cache import Stopped
 from nlp.langid import language_of as detect_language
 from bots.policy import NEVER_ANSWER_FLAGS, Action, Decision, QueueState, Turn, decide, queue_notice
@@ -42,16 +40,16 @@ from hub.callbacks.offer import CallbackOffer
 from hub.domain import Accepted, Author, Inbound, Status
 from hub import labels
 from hub.escalation import Review
+from hub.kb_reload import KnowledgeBaseReloader
 from hub.links import BASE, absolute
 from hub.store.schema import customers, tickets
-from hub.periodic import cancel_and_wait
 
 if TYPE_CHECKING:
     from hub.services import Hub
 
 log = logging.getLogger("hub.assistant")
 
-__all__ = ["Assistant", "KnowledgeBaseReloader", "bot_channels"]
+__all__ = ["Assistant", "bot_channels"]
 
 _WAIT_SAMPLES = 50  # recent first responses that estimate the expected wait
 _WAIT_WINDOW = timedelta(days=7)
@@ -65,68 +63,6 @@ def bot_channels(cfg: BotConfig, hub: Hub) -> frozenset[str]:
         if cfg.enabled_for(name) and (ch.capabilities.conversational or name in cfg.ack_only_channels):
             out.add(name)
     return frozenset(out)
-
-
-class KnowledgeBaseReloader:
-    """A hub worker: checks the knowledge base file every `interval` seconds and swaps in a new version."""
-
-    def __init__(self, holder: KnowledgeBaseHolder[Matcher], interval: float) -> None:
-        self.holder, self.interval = holder, max(interval, 0.01)
-        self._task: asyncio.Task[None] | None = None
-        self.semantic_ready = asyncio.Event()
-        # Set on stop: a build thread, the first one or a reload's, gives up between chunks (a thread cannot be
-        # cancelled, and the process cannot exit before its threads end).
-        self.stopping = threading.Event()
-
-    async def start(self) -> None:
-        if self._task is None:
-            self.stopping.clear()
-            self._task = asyncio.create_task(self._run(), name="kb-reload")
-
-    async def _warm(self) -> None:
-        # The meaning-based index takes seconds the first time (embedding every example): build it off the event
-        # loop after start-up, answering with the lexical index meanwhile.  Later versions are built before the swap.
-        try:
-            await asyncio.to_thread(self.holder.index.ensure_semantic, self.stopping)
-            await asyncio.to_thread(smalltalk.prepare, self.holder.index.encoder)
-        except Exception:
-            log.exception("semantic index not built")
-        self.semantic_ready.set()
-
-    @property
-    def state(self) -> str:
-        """"ready" once the meaning-based index is built (or there is none to build), else "warming"."""
-        return "ready" if self.semantic_ready.is_set() or self._task is None else "warming"
-
-    async def until_ready(self, timeout: float) -> None:
-        """Wait, at most `timeout` seconds, for the warm-up started by `start` (at once if it never started)."""
-        if self.state == "warming":
-            try:
-                await asyncio.wait_for(self.semantic_ready.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
-
-    async def stop(self) -> None:
-        self.stopping.set()
-        task, self._task = self._task, None
-        await cancel_and_wait(task)
-
-    async def reload(self, force: bool = False) -> bool:
-        # Building the index of a large knowledge base takes a while: keep it off the event loop.
-        try:
-            return await asyncio.to_thread(self.holder.reload, force)
-        except Stopped:  # the hub is stopping: the version in use stays, and the next start builds the new one
-            log.info("knowledge base reload stopped: the hub is stopping")
-            return False
-
-    async def _run(self) -> None:
-        await self._warm()
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.reload()
-            except Exception:  # a bug in building must not end the reloading for good
-                log.exception("knowledge base reload failed")
 
 
 class Assistant:
