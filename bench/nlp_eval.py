@@ -288,26 +288,26 @@ def ceiling_section(data: Path, quick: bool) -> dict:
 @contextlib.contextmanager
 def _coverage_off() -> Iterator[None]:
     """The gate as it was before its word-coverage feature (bots.calibration.USE_COVERAGE)."""
-    from bots import calibration, matcher
+    from bots import calibration, semantic_index
 
     calibration.USE_COVERAGE = False
-    matcher._BUILT.clear()
+    semantic_index._BUILT.clear()
     try:
         yield
     finally:
         calibration.USE_COVERAGE = True
-        matcher._BUILT.clear()
+        semantic_index._BUILT.clear()
 
 
 @contextlib.contextmanager
 def _space_off() -> Iterator[None]:
-    from bots import matcher
+    from bots import semantic_index
     from nlp.space import load_space
 
     before = os.environ.get("HUB_NLP_SPACE")
     os.environ["HUB_NLP_SPACE"] = "none"
     load_space.cache_clear()
-    matcher._BUILT.clear()
+    semantic_index._BUILT.clear()
     try:
         yield
     finally:
@@ -316,7 +316,7 @@ def _space_off() -> Iterator[None]:
         else:
             os.environ["HUB_NLP_SPACE"] = before
         load_space.cache_clear()
-        matcher._BUILT.clear()
+        semantic_index._BUILT.clear()
 
 
 def latency_section() -> dict:

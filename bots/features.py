@@ -16,6 +16,7 @@ Imports the language layer (nlp.normalize, nlp.thai) only.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 
@@ -135,6 +136,10 @@ def _th(norm: str, counts: dict[str, float]) -> None:
     text = strip_thai_tones("".join(kept))
     if text:
         _char_grams(counts, text)
+
+
+# (text, lang) -> term counts: `terms` below, or another for an experiment (bots.matcher, bots.semantic_index).
+Featurizer = Callable[[str, str], dict[str, float]]
 
 
 def terms(text: str, lang: str) -> dict[str, float]:

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bots import calibration, matcher
+from bots import calibration, matcher, semantic_index
 from bots.calibration import Gate, fit_gate, word_coverage
 from bots.kb import load
-from bots.matcher import Matcher, words_of
+from bots.matcher import Matcher
+from bots.semantic_index import words_of
 from bots.semantic import train_entry_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,7 @@ def unbudgeted(encoder: object, monkeypatch: pytest.MonkeyPatch) -> object:
 
 def _shop(monkeypatch: pytest.MonkeyPatch, coverage: bool) -> Matcher:
     monkeypatch.setattr(calibration, "USE_COVERAGE", coverage)
-    matcher._BUILT.clear()
+    semantic_index._BUILT.clear()
     m = Matcher(load(ROOT / "faq.yaml"))
     assert m.ensure_semantic()
     return m
@@ -97,7 +98,7 @@ def test_off_topic_persian_questions_lose_confidence_answerable_ones_do_not(
     for text, entry in IN_SCOPE_FA.items():
         m = shop.match(text, "fa")
         assert m is not None and m.entry.id == entry, text
-    matcher._BUILT.clear()
+    semantic_index._BUILT.clear()
 
 
 def test_a_question_in_another_language_is_judged_on_meaning(unbudgeted: object) -> None:
@@ -109,12 +110,12 @@ def test_a_question_in_another_language_is_judged_on_meaning(unbudgeted: object)
     kb = load(ROOT / "faq.yaml")
     english = KnowledgeBase(tuple(Entry(e.id, e.answers, MappingProxyType({"en": e.examples["en"]}))
                                   for e in kb.entries))
-    matcher._BUILT.clear()
+    semantic_index._BUILT.clear()
     m = Matcher(english)
     assert m.ensure_semantic() and m.semantic.gate.uses_coverage  # type: ignore[union-attr]
     hit = m.match("هزینه ارسال چقدره؟", "fa")
     assert hit is not None and hit.entry.id == "shipping_cost"
-    matcher._BUILT.clear()
+    semantic_index._BUILT.clear()
 
 
 def test_an_entry_without_examples_in_the_questions_language_is_judged_on_meaning(
@@ -132,7 +133,7 @@ def test_an_entry_without_examples_in_the_questions_language_is_judged_on_meanin
         Entry(e.id, e.answers, MappingProxyType({"en": e.examples["en"], "fa": e.examples["fa"]} if e.id in persian
                                                 else {"en": e.examples["en"]}))
         for e in kb.entries))
-    matcher._BUILT.clear()
+    semantic_index._BUILT.clear()
     m = Matcher(mixed)
     assert m.ensure_semantic() and m.semantic.gate.uses_coverage  # type: ignore[union-attr]
     assert "fa" in m.semantic.languages  # type: ignore[union-attr]
@@ -146,4 +147,4 @@ def test_an_entry_without_examples_in_the_questions_language_is_judged_on_meanin
     hit = m.match("ساعت کاری شما چیه؟", "fa")
     assert hit is not None and hit.entry.id == "opening_hours"
     assert m.semantic.vocab[m.semantic.column_of["opening_hours"]] in measured  # type: ignore[union-attr]
-    matcher._BUILT.clear()
+    semantic_index._BUILT.clear()
