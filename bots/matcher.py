@@ -12,8 +12,8 @@ fitted when the index is built.  `match()` answers only when that probability re
 `bot.threshold`, default 0.6).
 
 When the sentence encoder is installed (nlp.encoder), `ensure_semantic()` adds a meaning-based index over all
-languages at once (bots.semantic_index, over bots.semantic's entry model) with its own gate fitted on the knowledge base (bots.calibration.fit_gate),
-over the embeddings extended by the intent space (nlp.space: directions that tell intents apart, learned from
+languages at once (bots.semantic_index, over bots.semantic's entry model) with its own gate fitted on the knowledge
+base (bots.calibration.fit_gate), over the embeddings extended by the intent space (nlp.space: directions that tell intents apart, learned from
 public intent-labelled questions);
 from then on it ranks and scores, and the lexical index above is the fallback.  It is built apart from the
 constructor because embedding a knowledge base the first time takes seconds: the hub builds it in a worker thread
