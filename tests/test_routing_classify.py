@@ -7,7 +7,8 @@ import pytest
 
 from hub.domain import Kind
 from nlp.normalize import lexicon_form
-from routing.classify import classify, find_hits
+from routing.classify import classify
+from routing.lexicon_scan import find_hits
 from routing.lexicon import LexiconError, default_lexicons, load_lexicons
 
 
@@ -154,7 +155,7 @@ def test_bad_lexicon_file_is_named(tmp_path: Path) -> None:
         load_lexicons([bad])
 
 
-# The lexicon scan's two shortcuts (routing.classify.NeedleIndex and Near) must give exactly the answers of the
+# The lexicon scan's two shortcuts (routing.lexicon_scan.NeedleIndex and Near) must give exactly the answers of the
 # plain definitions they replace, on any text: checked against them on generated Thai, Persian and English text.
 _PIECES = {
     lang: [e.text for e in lex.entries[::7]] + list(lex.negators) + list(lex.intensifiers) + ["", " ", "a", "ก", "ی"]
@@ -173,7 +174,7 @@ def _texts(lang: str):  # type: ignore[no-untyped-def]
 def test_needle_index_keeps_every_entry_the_text_could_hold(lang: str) -> None:
     from hypothesis import given, settings
 
-    from routing.classify import NeedleIndex
+    from routing.lexicon_scan import NeedleIndex
 
     lex = load_lexicons()[lang]
     index = NeedleIndex(lex.entries)
@@ -193,7 +194,7 @@ def test_near_words_answer_as_a_test_per_word(lang: str) -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from routing.classify import Near
+    from routing.lexicon_scan import Near
 
     words = load_lexicons()[lang].negators + ("ไม่", "ไม่ได้", "")
     near = Near(words)
