@@ -65,15 +65,6 @@ class Intake:
         self.gathering = Gathering(self.known.continues_chat, lambda: self.config.database.group_wait_ms)
 
     @property
-    def needs_review(self) -> Callable[[Inbound], bool]:
-        """Whether a stored message waits for the responder's review (hub.escalation); set by the hub."""
-        return self.store.needs_review
-
-    @needs_review.setter
-    def needs_review(self, fn: Callable[[Inbound], bool]) -> None:
-        self.store.needs_review = fn
-
-    @property
     def reopen_to_bot(self) -> Callable[[str], bool]:
         return self.placement.reopen_to_bot
 

@@ -85,7 +85,7 @@ class Hub:
         self.assistant = registry.build_responder(self)
         self.escalator = Escalator(self)
         self.intake.responder = Responders(self.escalator, self.assistant)
-        self.intake.needs_review = self.escalator.wants
+        self.intake.store.needs_review = self.escalator.wants
         # A new ticket's SLA jobs are armed by the review of its opening message, in the review's write: a complaint
         # it finds moves the deadlines at once, and they were written twice (hub.escalation).
         self.intake.placement.armed_by_review.add(self.sla.on_ticket_opened)
