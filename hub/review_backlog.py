@@ -79,13 +79,16 @@ class Backlog:
         self.held: deque[Job] = deque()
         # (message id, new ticket?, time.monotonic() when submitted, the SLA policy of jobs to arm or None)
         self.spilled: deque[tuple[int, bool, float, str | None]] = deque()
+        # The ids being read back (`_refill`): still waiting, and ahead of every job added meanwhile.
+        self.reading: list[int] = []
 
     def __len__(self) -> int:
-        return len(self.held) + len(self.spilled)
+        return len(self.held) + len(self.spilled) + len(self.reading)
 
     def add(self, job: Job) -> None:
-        # Once one is spilled, the later ones follow it, so that the review keeps the order they came in.
-        if job.result is None and (self.spilled or len(self.held) >= MAX_BACKLOG):
+        # Once one is spilled, the later ones follow it, so that the review keeps the order they came in; so do the
+        # ones added while spilled ids are read back, which would otherwise be held ahead of them.
+        if job.result is None and (self.spilled or self.reading or len(self.held) >= MAX_BACKLOG):
             # Of the planned SLA jobs only their policy is kept (a name shared by many): the rows are made again.
             policy = job.arm[0][3]["policy"] if isinstance(job.arm, list) else job.arm
             self.spilled.append((job.message_id, job.new_ticket, job.at, policy))
@@ -100,12 +103,15 @@ class Backlog:
 
     async def _refill(self) -> None:
         part = [self.spilled.popleft() for _ in range(min(REFILL, len(self.spilled)))]
+        self.reading = [i for i, *_ in part]
         try:
             async with self.db.read() as conn:
-                rows = {r.id: r for r in (await _SPILLED.run(conn, [i for i, *_ in part])).all()}
+                rows = {r.id: r for r in (await _SPILLED.run(conn, self.reading)).all()}
         except Exception:
             self.spilled.extendleft(reversed(part))  # as they were: the next take tries again
             raise
+        finally:
+            self.reading = []
         for message_id, new_ticket, at, policy in part:
             if (row := rows.get(message_id)) is not None:
                 self.held.append(Job(message_id, row.ticket_id, inbound_of(row), new_ticket, None, at, policy))

@@ -104,3 +104,40 @@ async def test_reviews_someone_waits_for_are_held_whole_past_the_bound(monkeypat
     assert [j.message_id for j in backlog.held] == [0, 1, 3] and [i for i, *_ in backlog.spilled] == [2]
     assert [j.message_id for j in await backlog.take(10)] == [0, 1, 3]
     assert [j.result for j in backlog.clear()] == [] and len(backlog) == 0
+
+
+async def test_jobs_added_while_ids_are_read_back_wait_behind_them(monkeypatch: Any) -> None:
+    """Spilled ids being read back come before the jobs added during the read, and still count as waiting (a
+    drain does not end meanwhile): the review keeps the order the messages came in."""
+    import contextlib
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(review_backlog, "MAX_BACKLOG", 1)
+    reading, release = asyncio.Event(), asyncio.Event()
+
+    class Db:
+        @contextlib.asynccontextmanager
+        async def read(self) -> Any:
+            yield None
+
+    async def read_back(conn: Any, ids: Any, params: Any = None) -> Any:
+        reading.set()
+        await release.wait()
+        now = datetime.now(timezone.utc)
+        rows = [SimpleNamespace(id=i, ticket_id=i, channel="webchat", provider_id=str(i), text="t", meta={},
+                                created_at=now) for i in ids]
+        return SimpleNamespace(all=lambda: rows)
+
+    monkeypatch.setattr(review_backlog._SPILLED, "run", read_back)
+    backlog = review_backlog.Backlog(db=Db())  # type: ignore[arg-type]
+    job = lambda i: review_backlog.Job(i, i, chat(str(i)), False, None, 0.0)  # noqa: E731
+    for i in range(3):
+        backlog.add(job(i))  # 0 held whole, 1 and 2 as ids
+    assert [j.message_id for j in await backlog.take(10)] == [0]
+    taking = asyncio.ensure_future(backlog.take(10))
+    await reading.wait()
+    assert len(backlog) == 2
+    backlog.add(job(3))
+    release.set()
+    assert [j.message_id for j in await taking] == [1, 2]
+    assert [j.message_id for j in await backlog.take(10)] == [3] and len(backlog) == 0
