@@ -25,8 +25,8 @@ from hub.store import tickets as ticket_store
 from hub.store.prepared import PreparedIn
 from hub.store.schema import messages, tickets
 
-# The provider ids of a group already stored (`_stored_already`), one channel at a time so that the look is a search of
-# the (channel, provider_id) key, not a scan of every message; prepared once per power-of-two count.
+# The provider ids of a group already stored (`InboundStore.stored_already`), one channel at a time so that the look
+# is a search of the (channel, provider_id) key, not a scan of every message; prepared once per power-of-two count.
 STORED = PreparedIn(
     lambda ids: select(messages.c.provider_id)
     .where(and_(messages.c.channel == bindparam("channel"), messages.c.provider_id.in_(ids))),
