@@ -189,8 +189,7 @@ class Escalator:
     def take_up(self, rows: Sequence[Any]) -> int:
         """Queue stored messages whose review marks are still set (`UNREVIEWED`'s rows), less those queued here
         already; returns how many were queued."""
-        held = ({j.message_id for j in self._jobs.held} | {i for i, *_ in self._jobs.spilled} | set(self._jobs.reading)
-                if self._jobs else set())
+        held = self._jobs.waiting()
         taken = 0
         for r in rows:
             if r.id in held:

@@ -85,6 +85,10 @@ class Backlog:
     def __len__(self) -> int:
         return len(self.held) + len(self.spilled) + len(self.reading)
 
+    def waiting(self) -> set[int]:
+        """The message ids of every job waiting here: held whole, spilled, or being read back."""
+        return {j.message_id for j in self.held} | {i for i, *_ in self.spilled} | set(self.reading)
+
     def add(self, job: Job) -> None:
         # Once one is spilled, the later ones follow it, so that the review keeps the order they came in; so do the
         # ones added while spilled ids are read back, which would otherwise be held ahead of them.
