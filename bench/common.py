@@ -14,6 +14,11 @@ from typing import Any
 
 import yaml
 
+try:
+    import uvloop
+except ImportError:  # pragma: no cover
+    uvloop = None
+
 ROOT = Path(__file__).resolve().parent.parent
 # HUB_BENCH_TREE: another checkout whose hub the bench runs (A/B of two commits with the same load generator).
 HUB_TREE = Path(os.environ.get("HUB_BENCH_TREE") or ROOT)

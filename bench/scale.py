@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 
-from bench.common import HubProcess, emit, machine  # noqa: E402
-from bench.webchat import AGENT, echo_baseline, hub_load, uvloop  # noqa: E402
+from bench.agent_load import AGENT  # noqa: E402
+from bench.common import HubProcess, emit, machine, uvloop  # noqa: E402
+from bench.echo import echo_baseline  # noqa: E402
+from bench.webchat import hub_load  # noqa: E402
 
 
 

@@ -18,76 +18,16 @@ _sys.path[0] = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 import argparse
 import asyncio
 import gc
-import multiprocessing
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
-from bench.common import HubProcess, children, cpu_seconds, emit, free_port, machine, pct, peak_rss_mb, rss_mb  # noqa: E402
-
-try:
-    import uvloop
-except ImportError:  # pragma: no cover
-    uvloop = None
-
-
-def _echo_server(port: int) -> None:
-    if uvloop:
-        uvloop.install()
-
-    async def handler(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=False)
-        await ws.prepare(request)
-        async for msg in ws:
-            await ws.send_str(msg.data)
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/ws", handler)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-AGENT = ("bench@example.com", "bench-password")
-
-
-def _agent_process(urls: list[str], token: str, tickets: dict[int, int], until: float, every: float, out: Any) -> None:
-    """An agent replying every `every` seconds, with a claim between every three replies, until `until`
-    (time.perf_counter, which is system-wide monotonic on Linux).  Sends back (reply text -> sent at) and the
-    request -> response times of each kind."""
-
-    async def run() -> tuple[dict[str, float], dict[str, list[float]]]:
-        sent: dict[str, float] = {}
-        took: dict[str, list[float]] = {"reply": [], "claim": []}
-        headers = {"Authorization": f"Bearer {token}"}
-        idxs = sorted(tickets)
-        async with aiohttp.ClientSession() as session:
-            k = 0
-            while time.perf_counter() < until:
-                await asyncio.sleep(every)
-                k += 1
-                idx = idxs[k % len(idxs)]
-                base = urls[(idx + 1) % len(urls)]  # never the customer's own process when there are several
-                t0 = time.perf_counter()
-                if k % 4 == 0:  # a claim: a write transaction like a transfer
-                    async with session.post(f"{base}/api/tickets/{tickets[idx]}/claim", headers=headers) as r:
-                        await r.read()
-                    took["claim"].append((time.perf_counter() - t0) * 1000)
-                    continue
-                text = f"reply {k} to {idx}"
-                sent[text] = t0
-                async with session.post(f"{base}/api/tickets/{tickets[idx]}/reply", json={"text": text}, headers=headers) as r:
-                    await r.read()
-                took["reply"].append((time.perf_counter() - t0) * 1000)
-        return sent, took
-
-    if uvloop:
-        uvloop.install()
-    out.send(asyncio.run(run()))
-
+from bench.agent_load import AGENT, Agent, login  # noqa: E402
+from bench.common import HubProcess, children, cpu_seconds, emit, machine, pct, peak_rss_mb, rss_mb, uvloop  # noqa: E402
+from bench.echo import echo_baseline  # noqa: E402
 
 async def _lag_probe(out: list[float], every: float = 0.002) -> None:
     """Appends how late each `every`-second sleep of this process's loop woke up, in ms, until cancelled."""
@@ -95,31 +35,6 @@ async def _lag_probe(out: list[float], every: float = 0.002) -> None:
         t0 = time.perf_counter()
         await asyncio.sleep(every)
         out.append((time.perf_counter() - t0 - every) * 1000)
-
-
-async def echo_baseline(clients: int, seconds: float) -> dict[str, Any]:
-    port = free_port()
-    proc = multiprocessing.Process(target=_echo_server, args=(port,), daemon=True)
-    proc.start()
-    await asyncio.sleep(1.0)
-    count = 0
-    stop = time.perf_counter() + seconds
-
-    async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal count
-        async with session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
-            while time.perf_counter() < stop:
-                await ws.send_str('{"type":"message","client_id":"x","text":"hello"}')
-                await ws.receive()
-                count += 1
-
-    async with aiohttp.ClientSession() as session:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(clients)))
-        elapsed = time.perf_counter() - t0
-    proc.terminate()
-    proc.join()
-    return {"clients": clients, "round_trips_per_s": round(count / elapsed)}
 
 
 async def hub_load(
@@ -135,11 +50,9 @@ async def hub_load(
     to_customer: list[float] = []
     sent_at: dict[str, float] = {}
     reply_seen: dict[str, float] = {}  # agent reply text -> when its customer got it
-    agent_ms: dict[str, list[float]] = {}
     acked = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        async with session.post(f"{hubs[0].url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
-            token = (await r.json())["token"]
+        token = await login(session, hubs[0].url)
         agent_ws = await session.ws_connect(f"{hubs[0].url}/ws/agent?token={token}", max_msg_size=0)
 
         async def agent_listener() -> None:
@@ -244,18 +157,12 @@ async def hub_load(
         workers = [c for h in hubs if h.proc for c in children(h.pid)]
         cpu0 = sum(cpu_seconds(h.pid) for h in hubs if h.proc)
         wcpu0 = {w: cpu_seconds(w) for w in workers}
-        # The agent works from its own process, so its timings are the hub's and not the load generator's loop.
-        spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this loop's sockets
-        parent, child = spawn.Pipe()
-        agent = spawn.Process(target=_agent_process, daemon=True, args=(
-            [h.url for h in hubs], token, dict(tickets), deadline - 0.5, reply_every, child))
-        agent.start()
+        agent = Agent([h.url for h in hubs], token, dict(tickets), deadline - 0.5, reply_every)
         lags: list[float] = []
         probe = asyncio.create_task(_lag_probe(lags))
         await asyncio.gather(*(customer(i, ws) for i, ws in enumerate(sockets)))
         probe.cancel()
-        reply_sent, agent_ms = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
-        agent.join(5)
+        reply_sent, agent_report = await agent.results()
         to_customer.extend((reply_seen[t] - at) * 1000 for t, at in reply_sent.items() if t in reply_seen)
         elapsed = max(deadline, last_ack[0]) - t_start  # the timed window, not the tail that collects late replies
         cpu = sum(cpu_seconds(h.pid) for h in hubs if h.proc) - cpu0
@@ -279,7 +186,7 @@ async def hub_load(
         "messages_per_s": round(acked / elapsed),
         "customer_to_agent_ms": {"p50": pct(to_agent, 50), "p99": pct(to_agent, 99), "n": len(to_agent)},
         "agent_reply_to_customer_ms": {"p50": pct(to_customer, 50), "p99": pct(to_customer, 99), "n": len(to_customer)},
-        "agent_request_ms": {k: {"p50": pct(v, 50), "p99": pct(v, 99), "n": len(v)} for k, v in agent_ms.items()},
+        **agent_report,
         # How late the load generator's own loop ran (a 2 ms sleep's overshoot): latencies below this are its own.
         "load_generator_lag_ms": {"p99": pct(lags, 99), "max": pct(lags, 100)},
         "hub_cpu_ms_per_message": round(cpu * 1000 / max(acked, 1), 3),
@@ -299,7 +206,6 @@ async def new_conversations(hub: HubProcess, clients: int, seconds: float, reply
     acked = 0
     took: list[float] = []
     opened: list[int] = []
-    agent_ms: dict[str, list[float]] = {}
     stop = time.perf_counter() + seconds
 
     async def visitor(session: aiohttp.ClientSession, i: int) -> None:
@@ -318,25 +224,20 @@ async def new_conversations(hub: HubProcess, clients: int, seconds: float, reply
             opened.append(frame["ticket_id"])
             took.append((time.perf_counter() - t0) * 1000)
 
-    agent = parent = None
+    agent = None
     if reply_every and tickets:
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"{hub.url}/api/auth/login", json={"email": AGENT[0], "password": AGENT[1]}) as r:
-                token = (await r.json())["token"]
-        spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of this loop's sockets
-        parent, child = spawn.Pipe()
-        agent = spawn.Process(target=_agent_process, daemon=True, args=(
-            [hub.url], token, dict(enumerate(tickets)), stop - 0.5, reply_every, child))
-        agent.start()
+            token = await login(session, hub.url)
+        agent = Agent([hub.url], token, dict(enumerate(tickets)), stop - 0.5, reply_every)
     cpu0, own0 = cpu_seconds(hub.pid), time.process_time()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         t0 = time.perf_counter()
         await asyncio.gather(*(visitor(session, i) for i in range(clients)))
         elapsed = time.perf_counter() - t0
     cpu, own = cpu_seconds(hub.pid) - cpu0, time.process_time() - own0
-    if agent is not None and parent is not None:
-        _, agent_ms = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
-        agent.join(5)
+    agent_report: dict[str, Any] = {}
+    if agent is not None:
+        _, agent_report = await agent.results()
     return {
         "mode": "new conversation per message (closed loop)",
         "clients": clients,
@@ -348,8 +249,7 @@ async def new_conversations(hub: HubProcess, clients: int, seconds: float, reply
         "hub_cpu_share_of_a_core": round(cpu / elapsed, 2),
         "load_generator_cpu_share_of_a_core": round(own / elapsed, 2),
         "load_average_1min": round(os.getloadavg()[0], 1),
-        **({"agent_request_ms": {k: {"p50": pct(v, 50), "p99": pct(v, 99), "n": len(v)} for k, v in agent_ms.items()}}
-           if agent_ms else {}),
+        **agent_report,
         "tickets": opened,
     }
 
