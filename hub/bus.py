@@ -89,7 +89,8 @@ class LocalBus:
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         self.dispatch(topic, event)
-        await self._tap(topic, event)
+        if self.taps:  # most hubs have none (no webhook endpoint): no coroutine per event then
+            await self._tap(topic, event)
 
 
 class RedisBus(LocalBus):
@@ -124,7 +125,8 @@ class RedisBus(LocalBus):
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         self.dispatch(topic, event)
-        await self._tap(topic, event)
+        if self.taps:  # most hubs have none (no webhook endpoint): no coroutine per event then
+            await self._tap(topic, event)
         if not self.healthy:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -62,8 +62,8 @@ class Hub:
         self.router = registry.build_router(config)
         self.outbox = Outbox(self.db, self.events, config.outbox, self.clock, self.channels)
         self.webhooks = WebhookSender(self.db, config.webhooks, self.clock)
-        self.bus.taps.append(self.webhooks.on_publish)
-        if self.webhooks.active:  # with no endpoint, writers note nothing and write nothing more
+        if self.webhooks.active:  # with no endpoint, writers note nothing, write nothing more, and no event is tapped
+            self.bus.taps.append(self.webhooks.on_publish)
             self.db.before_commit.append(self.webhooks.before_commit)
         self.intake = Intake(
             self.db, self.events, config, self.router, self.clock,

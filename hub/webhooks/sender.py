@@ -43,10 +43,11 @@ class WebhookSender:
         self._sweeper: asyncio.Task[None] | None = None
         self._limit = asyncio.Semaphore(config.concurrency)
         self._last_prune: datetime | None = None
+        self._active = any(e.enabled for e in config.endpoints)  # the config is frozen; asked on every event
 
     @property
     def active(self) -> bool:
-        return any(e.enabled for e in self.config.endpoints)
+        return self._active
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
     async def start(self) -> None:
