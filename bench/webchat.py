@@ -1,7 +1,7 @@
 """Web chat load: N customers chatting while an agent replies, against a bare aiohttp WebSocket echo baseline.
 
     python bench/webchat.py [--customers 100 1000] [--seconds 10]
-    python bench/webchat.py --new-conversations 200 [--seconds 10]   (an agent replies and claims meanwhile)
+    python bench/webchat.py --new-conversations 200 [--seconds 10]   (an agent replies, claims and transfers meanwhile)
 
 Prints JSON: customer messages/s stored (acked), p50/p99 customer-message -> agent-socket event, p50/p99
 agent-reply -> customer-socket, the hub's peak RSS and CPU per message, and the echo baseline's round trips/s.
@@ -28,6 +28,7 @@ import aiohttp
 from bench.agent_load import AGENT, Agent, login  # noqa: E402
 from bench.common import HubProcess, children, cpu_seconds, emit, machine, pct, peak_rss_mb, rss_mb, uvloop  # noqa: E402
 from bench.echo import echo_baseline  # noqa: E402
+
 
 async def _lag_probe(out: list[float], every: float = 0.002) -> None:
     """Appends how late each `every`-second sleep of this process's loop woke up, in ms, until cancelled."""
